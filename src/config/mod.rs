@@ -1,0 +1,3 @@
+//! sentinel.conf: tokenizing, parsing into a `model::Config`, and rewriting it safely.
+
+pub mod model;

@@ -1,0 +1,480 @@
+//! The sentinel's brain, free of I/O.
+//!
+//! The shell feeds the core `Input`s (a timer tick, a connection came up or went down, a reply
+//! arrived, a pub/sub message arrived, a script ended) and client commands, always with the
+//! current time; the core changes its state and queues `Action`s (connect, send a command,
+//! emit an event, persist the config, run a script) that the shell drains with
+//! `poll_action`. The core never reads a clock, opens a socket or spawns a process, so any
+//! schedule of inputs can be replayed exactly: that is what the simulator in `tests/` relies on.
+//!
+//! Ordering contract with the shell: actions queued while handling a client command must be
+//! carried out *before* the command's reply is written (a vote must be on disk before the
+//! voter answers), and `CommandOutcome::flush` says whether the reply depends on the config
+//! being saved.
+
+pub mod state;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::config::model::{Config, LogLevel, MasterSettings, SentinelSettings};
+use crate::value::Value;
+pub use state::{Addr, Channel, FailoverState, Flags, Instance, Link, LinkId, Master, Peer, Replica, Role};
+
+/// Milliseconds on the shell's monotonic clock.
+pub type Millis = u64;
+
+/// The timing knobs `SENTINEL DEBUG` shows and changes, with Redis's defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timing {
+    pub info_period: u64,
+    pub ping_period: u64,
+    pub ask_period: u64,
+    pub publish_period: u64,
+    pub default_down_after: u64,
+    pub tilt_trigger: u64,
+    pub tilt_period: u64,
+    pub slave_reconf_timeout: u64,
+    pub min_link_reconnect_period: u64,
+    pub default_failover_timeout: u64,
+    pub election_timeout: u64,
+    pub script_max_runtime: u64,
+    pub script_retry_delay: u64,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Timing {
+            info_period: 10_000,
+            ping_period: 1_000,
+            ask_period: 1_000,
+            publish_period: 2_000,
+            default_down_after: 30_000,
+            tilt_trigger: 2_000,
+            tilt_period: 30_000,
+            slave_reconf_timeout: 10_000,
+            min_link_reconnect_period: 15_000,
+            default_failover_timeout: 180_000,
+            election_timeout: 10_000,
+            script_max_runtime: 60_000,
+            script_retry_delay: 30_000,
+        }
+    }
+}
+
+/// Something the sentinel announces: written to the log and published on the pub/sub channel
+/// named after `kind`, with `text` as the message (Redis's `sentinelEvent`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub level: LogLevel,
+    /// The event type, e.g. `+sdown`; also the channel name.
+    pub kind: String,
+    /// The payload, e.g. `master mymaster 127.0.0.1 6379`.
+    pub text: String,
+}
+
+/// Something the shell must do for the core.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Open one connection of a link. The shell answers with `Input::Connected` or
+    /// `Input::Disconnected`.
+    Connect {
+        link: LinkId,
+        channel: Channel,
+        ip: String,
+        port: u16,
+    },
+    /// Send a command on an open connection. Every `Send` gets exactly one `Input::Reply`
+    /// with the same `tag`, unless the connection drops first (then `Input::Disconnected`).
+    Send {
+        link: LinkId,
+        channel: Channel,
+        tag: u64,
+        args: Vec<Bytes>,
+    },
+    /// Close a connection (or both, when the instance is forgotten).
+    Disconnect { link: LinkId, channel: Channel },
+    /// Log it and publish it to our own subscribers.
+    Event(Event),
+    /// A log line that is not an event (start-up notes, warnings).
+    Log { level: LogLevel, text: String },
+    /// Rewrite the config file from `Sentinel::persisted_state()` (and the shell's server
+    /// settings). Carried out before any reply queued after it.
+    PersistConfig,
+    /// Start a user script (notification or client-reconfig). The shell answers with
+    /// `Input::ScriptExited`.
+    RunScript { id: u64, path: String, args: Vec<String> },
+    /// Kill a script that outlived script-max-runtime.
+    KillScript { id: u64 },
+}
+
+/// What the shell tells the core.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// The periodic timer fired (the shell calls this at Redis's hz, about every 100 ms).
+    Tick,
+    Connected { link: LinkId, channel: Channel },
+    /// A connection failed to open or broke; its pending commands are gone.
+    Disconnected { link: LinkId, channel: Channel },
+    Reply {
+        link: LinkId,
+        channel: Channel,
+        tag: u64,
+        reply: Value,
+    },
+    /// A pub/sub message arrived on a pub/sub connection.
+    Message {
+        link: LinkId,
+        channel: Bytes,
+        payload: Bytes,
+    },
+    /// A script ended: its exit code, or the signal that killed it.
+    ScriptExited {
+        id: u64,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+    },
+}
+
+/// What a client command produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandOutcome {
+    pub reply: Value,
+    /// The config must be saved before replying; if saving fails the reply becomes
+    /// `-ERR Failed to save config file` (Redis's `sentinelFlushConfigAndReply`).
+    pub flush: bool,
+}
+
+impl CommandOutcome {
+    pub fn reply(reply: Value) -> Self {
+        CommandOutcome {
+            reply,
+            flush: false,
+        }
+    }
+
+    pub fn flushed(reply: Value) -> Self {
+        CommandOutcome { reply, flush: true }
+    }
+}
+
+/// Name resolution, supplied by the shell so that the core stays free of I/O (and tests can
+/// make names resolve as they like).
+pub trait Resolver: Send {
+    /// Resolve `host` to an IP address. With `ip_only`, only literal addresses are accepted
+    /// (resolve-hostnames off).
+    fn resolve(&mut self, host: &str, ip_only: bool) -> Option<String>;
+}
+
+/// A resolver that only accepts literal IP addresses.
+#[derive(Debug, Default)]
+pub struct LiteralResolver;
+
+impl Resolver for LiteralResolver {
+    fn resolve(&mut self, host: &str, _ip_only: bool) -> Option<String> {
+        host.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+    }
+}
+
+/// Why a configured master could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SetupError {
+    #[error("Can't resolve instance hostname.")]
+    Unresolvable,
+    #[error("Duplicated master name.")]
+    Duplicate,
+}
+
+/// The whole sentinel state.
+pub struct Sentinel {
+    pub(crate) myid: String,
+    pub(crate) current_epoch: u64,
+    pub(crate) masters: BTreeMap<String, Master>,
+    pub(crate) settings: SentinelSettings,
+    pub(crate) timing: Timing,
+    /// The port we listen on, announced when announce-port is 0.
+    pub(crate) listen_port: u16,
+    pub(crate) tilt: bool,
+    pub(crate) tilt_start_time: Millis,
+    pub(crate) previous_time: Option<Millis>,
+    pub(crate) simfailure: SimFailure,
+    pub(crate) resolver: Box<dyn Resolver>,
+    pub(crate) rng: StdRng,
+    pub(crate) outbox: VecDeque<Action>,
+    pub(crate) next_link: u64,
+    pub(crate) next_tag: u64,
+}
+
+/// `SENTINEL SIMULATE-FAILURE` switches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SimFailure {
+    pub crash_after_election: bool,
+    pub crash_after_promotion: bool,
+}
+
+impl Sentinel {
+    /// Build the core from a loaded config. A missing myid is generated (and a
+    /// `PersistConfig` queued so that it is written at once, as Redis does).
+    pub fn new(
+        config: &Config,
+        resolver: Box<dyn Resolver>,
+        seed: u64,
+        now: Millis,
+    ) -> Result<Sentinel, (String, SetupError)> {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut settings = config.sentinel.clone();
+        let generated = settings.myid.is_none();
+        let myid = settings
+            .myid
+            .get_or_insert_with(|| random_hex_id(&mut rng))
+            .clone();
+        let mut sentinel = Sentinel {
+            myid,
+            current_epoch: settings.current_epoch,
+            masters: BTreeMap::new(),
+            settings,
+            timing: Timing::default(),
+            listen_port: config.server.port,
+            tilt: false,
+            tilt_start_time: 0,
+            previous_time: None,
+            simfailure: SimFailure::default(),
+            resolver,
+            rng,
+            outbox: VecDeque::new(),
+            next_link: 1,
+            next_tag: 1,
+        };
+        for m in &config.masters {
+            sentinel
+                .add_master(m, now)
+                .map_err(|e| (m.name.clone(), e))?;
+        }
+        if generated {
+            sentinel.outbox.push_back(Action::PersistConfig);
+        }
+        Ok(sentinel)
+    }
+
+    pub fn myid(&self) -> &str {
+        &self.myid
+    }
+
+    pub fn current_epoch(&self) -> u64 {
+        self.current_epoch
+    }
+
+    pub fn timing(&self) -> &Timing {
+        &self.timing
+    }
+
+    pub fn in_tilt(&self) -> bool {
+        self.tilt
+    }
+
+    pub fn masters(&self) -> impl Iterator<Item = &Master> {
+        self.masters.values()
+    }
+
+    pub fn master(&self, name: &str) -> Option<&Master> {
+        self.masters.get(name)
+    }
+
+    pub fn settings(&self) -> &SentinelSettings {
+        &self.settings
+    }
+
+    /// Take the next action the shell must carry out.
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.outbox.pop_front()
+    }
+
+    pub(crate) fn push(&mut self, action: Action) {
+        self.outbox.push_back(action);
+    }
+
+    pub(crate) fn new_link_id(&mut self) -> LinkId {
+        let id = LinkId(self.next_link);
+        self.next_link += 1;
+        id
+    }
+
+    pub(crate) fn new_tag(&mut self) -> u64 {
+        let t = self.next_tag;
+        self.next_tag += 1;
+        t
+    }
+
+    /// Emit an event about no particular instance.
+    pub(crate) fn event(&mut self, level: LogLevel, kind: &str, text: String) {
+        self.push(Action::Event(Event {
+            level,
+            kind: kind.to_string(),
+            text,
+        }));
+    }
+
+    /// Add a master from its settings (config load and SENTINEL MONITOR).
+    pub fn add_master(&mut self, m: &MasterSettings, now: Millis) -> Result<(), SetupError> {
+        if self.masters.contains_key(&m.name) {
+            return Err(SetupError::Duplicate);
+        }
+        let resolve_only_ip = !self.settings.resolve_hostnames;
+        let ip = self
+            .resolver
+            .resolve(&m.host, resolve_only_ip)
+            .ok_or(SetupError::Unresolvable)?;
+        let addr = Addr {
+            host: m.host.clone(),
+            ip,
+            port: m.port,
+        };
+        let mut inst = Instance::new(m.name.clone(), addr, Role::Master, m.down_after_ms, now);
+        inst.link.id = Some(self.new_link_id());
+        let mut master = Master {
+            inst,
+            config_epoch: m.config_epoch,
+            quorum: m.quorum,
+            parallel_syncs: m.parallel_syncs,
+            failover_timeout_ms: m.failover_timeout_ms,
+            auth_pass: m.auth_pass.clone(),
+            auth_user: m.auth_user.clone(),
+            notification_script: m.notification_script.clone(),
+            client_reconfig_script: m.client_reconfig_script.clone(),
+            renamed_commands: m
+                .renamed_commands
+                .iter()
+                .map(|(from, to)| (from.to_ascii_lowercase(), to.clone()))
+                .collect(),
+            master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+            master_reboot_since: None,
+            replicas: BTreeMap::new(),
+            sentinels: BTreeMap::new(),
+            leader: None,
+            leader_epoch: m.leader_epoch,
+            failover_epoch: 0,
+            failover_state: FailoverState::None,
+            failover_state_change_time: now,
+            failover_start_time: None,
+            failover_delay_logged: None,
+            promoted_replica: None,
+        };
+        for (host, port) in &m.known_replicas {
+            if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
+                let addr = Addr {
+                    host: host.clone(),
+                    ip,
+                    port: *port,
+                };
+                let replica = self.new_replica(addr, m.down_after_ms, now);
+                master.replicas.insert(replica.inst.name.clone(), replica);
+            }
+        }
+        for known in &m.known_sentinels {
+            if let Some(ip) = self.resolver.resolve(&known.host, resolve_only_ip) {
+                let addr = Addr {
+                    host: known.host.clone(),
+                    ip,
+                    port: known.port,
+                };
+                let mut peer = self.new_peer(addr, m.down_after_ms, now);
+                peer.inst.runid = Some(known.runid.clone());
+                master.sentinels.insert(peer.inst.name.clone(), peer);
+            }
+        }
+        self.masters.insert(m.name.clone(), master);
+        Ok(())
+    }
+
+    pub(crate) fn new_replica(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Replica {
+        let name = addr.name(self.settings.announce_hostnames);
+        let mut inst = Instance::new(name, addr, Role::Replica, down_after_ms, now);
+        inst.link.id = Some(self.new_link_id());
+        Replica {
+            inst,
+            master_link_down_time: 0,
+            slave_priority: 100,
+            replica_announced: true,
+            slave_reconf_sent_time: None,
+            slave_master_host: None,
+            slave_master_port: 0,
+            slave_master_link_up: false,
+            slave_repl_offset: 0,
+            slave_conf_change_time: None,
+        }
+    }
+
+    pub(crate) fn new_peer(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Peer {
+        let name = addr.name(self.settings.announce_hostnames);
+        let mut inst = Instance::new(name, addr, Role::Master, down_after_ms, now);
+        inst.link.id = Some(self.new_link_id());
+        Peer {
+            inst,
+            last_hello_time: None,
+            last_master_down_reply_time: None,
+            leader: None,
+            leader_epoch: 0,
+        }
+    }
+
+    /// Everything Redis persists in sentinel.conf, in the shape the config writer renders.
+    pub fn persisted_state(&self) -> (SentinelSettings, Vec<MasterSettings>) {
+        let mut settings = self.settings.clone();
+        settings.myid = Some(self.myid.clone());
+        settings.current_epoch = self.current_epoch;
+        let announce = self.settings.announce_hostnames;
+        let masters = self
+            .masters
+            .values()
+            .map(|m| MasterSettings {
+                name: m.inst.name.clone(),
+                host: m.inst.addr.announced(announce).to_string(),
+                port: m.inst.addr.port,
+                quorum: m.quorum,
+                down_after_ms: m.inst.down_after_ms,
+                failover_timeout_ms: m.failover_timeout_ms,
+                parallel_syncs: m.parallel_syncs,
+                auth_pass: m.auth_pass.clone(),
+                auth_user: m.auth_user.clone(),
+                notification_script: m.notification_script.clone(),
+                client_reconfig_script: m.client_reconfig_script.clone(),
+                renamed_commands: m
+                    .renamed_commands
+                    .iter()
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect(),
+                master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+                known_replicas: m
+                    .replicas
+                    .values()
+                    .map(|r| (r.inst.addr.announced(announce).to_string(), r.inst.addr.port))
+                    .collect(),
+                known_sentinels: m
+                    .sentinels
+                    .values()
+                    .filter_map(|p| {
+                        p.inst.runid.as_ref().map(|runid| crate::config::model::KnownSentinel {
+                            host: p.inst.addr.announced(announce).to_string(),
+                            port: p.inst.addr.port,
+                            runid: runid.clone(),
+                        })
+                    })
+                    .collect(),
+                config_epoch: m.config_epoch,
+                leader_epoch: m.leader_epoch,
+            })
+            .collect();
+        (settings, masters)
+    }
+}
+
+/// 40 lower-case hex characters, the shape of Redis run ids.
+pub fn random_hex_id(rng: &mut impl Rng) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    (0..40)
+        .map(|_| HEX[rng.gen_range(0..16)] as char)
+        .collect()
+}

@@ -1,0 +1,256 @@
+//! The records the sentinel keeps for every instance it knows: masters it monitors, the
+//! replicas of each master, and the other sentinels watching each master.
+//!
+//! Redis keeps one C struct for all three kinds; here the fields every kind shares live in
+//! `Instance`, and each kind adds its own. Times are `Millis` on the shell's monotonic clock;
+//! `None` stands for Redis's "0 = never".
+
+use std::collections::BTreeMap;
+
+use super::Millis;
+
+/// A stable handle for the link (command + pub/sub connection pair) to one instance.
+/// The shell only ever sees link ids; it never sees instance records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LinkId(pub u64);
+
+/// The two connections of a link, as Redis keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Channel {
+    /// Commands: PING, INFO, PUBLISH, SLAVEOF, SENTINEL IS-MASTER-DOWN-BY-ADDR...
+    Cmd,
+    /// A connection subscribed to `__sentinel__:hello` (not opened for sentinel peers).
+    PubSub,
+}
+
+impl Channel {
+    /// The suffix Redis uses in CLIENT SETNAME and in link events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Cmd => "cmd",
+            Channel::PubSub => "pubsub",
+        }
+    }
+}
+
+/// An instance's address. `host` is what was configured or announced (an IP, or a hostname
+/// when resolve-hostnames is on); `ip` is always the resolved address that we connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    pub host: String,
+    pub ip: String,
+    pub port: u16,
+}
+
+impl Addr {
+    /// What Redis shows as the instance's address: the hostname when announce-hostnames is
+    /// on, the IP otherwise.
+    pub fn announced(&self, announce_hostnames: bool) -> &str {
+        if announce_hostnames {
+            &self.host
+        } else {
+            &self.ip
+        }
+    }
+
+    /// `ip:port`, with brackets around IPv6 addresses: the name Redis gives replicas and
+    /// sentinels.
+    pub fn name(&self, announce_hostnames: bool) -> String {
+        format_addr(self.announced(announce_hostnames), self.port)
+    }
+
+    pub fn same_endpoint(&self, other: &Addr) -> bool {
+        self.port == other.port && self.ip.eq_ignore_ascii_case(&other.ip)
+    }
+}
+
+pub fn format_addr(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+/// The role an instance reports in INFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Master,
+    Replica,
+}
+
+/// State flags shown in the `flags` field of SENTINEL MASTER/REPLICAS/SENTINELS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags {
+    pub s_down: bool,
+    pub o_down: bool,
+    /// A peer sentinel that told us it thinks the master is down.
+    pub master_down: bool,
+    pub failover_in_progress: bool,
+    pub promoted: bool,
+    pub reconf_sent: bool,
+    pub reconf_inprog: bool,
+    pub reconf_done: bool,
+    pub force_failover: bool,
+    pub script_kill_sent: bool,
+    pub master_reboot: bool,
+}
+
+/// The connection state and failure-detection clock of one link.
+#[derive(Debug, Clone, Default)]
+pub struct Link {
+    pub id: Option<LinkId>,
+    pub cmd_connected: bool,
+    /// Only meaningful for masters and replicas (peers get no pub/sub connection).
+    pub pubsub_connected: bool,
+    /// Commands sent on the command connection whose reply has not arrived.
+    pub pending_commands: u32,
+    pub cmd_conn_time: Option<Millis>,
+    pub pubsub_conn_time: Option<Millis>,
+    pub pubsub_last_activity: Option<Millis>,
+    /// Last valid PING reply (PONG, -LOADING, -MASTERDOWN).
+    pub last_avail_time: Millis,
+    /// When the oldest unanswered PING was sent; None when no PING is outstanding.
+    pub act_ping_time: Option<Millis>,
+    pub last_ping_time: Option<Millis>,
+    /// Last reply to PING of any kind.
+    pub last_pong_time: Millis,
+    pub last_reconn_time: Option<Millis>,
+}
+
+impl Link {
+    pub fn disconnected(&self, wants_pubsub: bool) -> bool {
+        !self.cmd_connected || (wants_pubsub && !self.pubsub_connected)
+    }
+}
+
+/// The fields every kind of instance has.
+#[derive(Debug, Clone)]
+pub struct Instance {
+    /// Masters: the configured name. Replicas and sentinels: `ip:port`.
+    pub name: String,
+    pub addr: Addr,
+    pub runid: Option<String>,
+    pub flags: Flags,
+    pub link: Link,
+    pub last_pub_time: Option<Millis>,
+    pub s_down_since: Option<Millis>,
+    pub o_down_since: Option<Millis>,
+    pub down_after_ms: u64,
+    pub info_refresh: Option<Millis>,
+    pub role_reported: Role,
+    pub role_reported_time: Millis,
+    /// The raw text of the last INFO reply (SENTINEL INFO-CACHE).
+    pub info: Option<String>,
+}
+
+impl Instance {
+    pub fn new(name: String, addr: Addr, role: Role, down_after_ms: u64, now: Millis) -> Self {
+        Instance {
+            name,
+            addr,
+            runid: None,
+            flags: Flags::default(),
+            link: Link {
+                last_avail_time: now,
+                last_pong_time: now,
+                ..Link::default()
+            },
+            last_pub_time: None,
+            s_down_since: None,
+            o_down_since: None,
+            down_after_ms,
+            info_refresh: None,
+            role_reported: role,
+            role_reported_time: now,
+            info: None,
+        }
+    }
+}
+
+/// Where a failover is (Redis's SENTINEL_FAILOVER_STATE_*).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailoverState {
+    #[default]
+    None,
+    WaitStart,
+    SelectSlave,
+    SendSlaveofNoone,
+    WaitPromotion,
+    ReconfSlaves,
+    UpdateConfig,
+}
+
+impl FailoverState {
+    /// The text SENTINEL MASTER shows in `failover-state`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailoverState::None => "none",
+            FailoverState::WaitStart => "wait_start",
+            FailoverState::SelectSlave => "select_slave",
+            FailoverState::SendSlaveofNoone => "send_slaveof_noone",
+            FailoverState::WaitPromotion => "wait_promotion",
+            FailoverState::ReconfSlaves => "reconf_slaves",
+            FailoverState::UpdateConfig => "update_config",
+        }
+    }
+}
+
+/// A replica of a monitored master, discovered from the master's INFO or from config.
+#[derive(Debug, Clone)]
+pub struct Replica {
+    pub inst: Instance,
+    pub master_link_down_time: u64,
+    pub slave_priority: u32,
+    pub replica_announced: bool,
+    pub slave_reconf_sent_time: Option<Millis>,
+    /// The master this replica says it replicates from (INFO master_host/master_port).
+    pub slave_master_host: Option<String>,
+    pub slave_master_port: u16,
+    pub slave_master_link_up: bool,
+    pub slave_repl_offset: u64,
+    pub slave_conf_change_time: Option<Millis>,
+}
+
+/// Another sentinel monitoring the same master.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub inst: Instance,
+    pub last_hello_time: Option<Millis>,
+    pub last_master_down_reply_time: Option<Millis>,
+    /// The leader this peer voted for, as it told us in IS-MASTER-DOWN-BY-ADDR.
+    pub leader: Option<String>,
+    pub leader_epoch: u64,
+}
+
+/// A monitored master and everything attached to it.
+#[derive(Debug, Clone)]
+pub struct Master {
+    pub inst: Instance,
+    pub config_epoch: u64,
+    pub quorum: u32,
+    pub parallel_syncs: u32,
+    pub failover_timeout_ms: u64,
+    pub auth_pass: Option<String>,
+    pub auth_user: Option<String>,
+    pub notification_script: Option<String>,
+    pub client_reconfig_script: Option<String>,
+    /// Lower-cased original name -> name to send.
+    pub renamed_commands: BTreeMap<String, String>,
+    pub master_reboot_down_after_period_ms: u64,
+    pub master_reboot_since: Option<Millis>,
+    /// Keyed by the replica's name (`ip:port`).
+    pub replicas: BTreeMap<String, Replica>,
+    /// Keyed by the peer's name (`ip:port`).
+    pub sentinels: BTreeMap<String, Peer>,
+    /// Our vote: the runid we voted for as failover leader, and in which epoch.
+    pub leader: Option<String>,
+    pub leader_epoch: u64,
+    pub failover_epoch: u64,
+    pub failover_state: FailoverState,
+    pub failover_state_change_time: Millis,
+    pub failover_start_time: Option<Millis>,
+    pub failover_delay_logged: Option<Millis>,
+    /// Name of the replica chosen for promotion.
+    pub promoted_replica: Option<String>,
+}

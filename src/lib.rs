@@ -1,0 +1,12 @@
+//! rsentinel: a drop-in reimplementation of Redis Sentinel 7.0.
+//!
+//! Layout (see docs/ARCHITECTURE.md):
+//! - `core`: the sans-IO sentinel brain (state, rules, elections, failover): events in, actions out.
+//! - `config`: sentinel.conf tokenizer, parser, model and crash-safe rewriter.
+//! - `value`, `resp`: reply values and RESP2/RESP3 framing.
+//! - the tokio shell: the client-facing server, the links to instances, timers, scripts.
+
+pub mod config;
+pub mod core;
+pub mod resp;
+pub mod value;
