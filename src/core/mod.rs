@@ -12,6 +12,9 @@
 //! voter answers), and `CommandOutcome::flush` says whether the reply depends on the config
 //! being saved.
 
+pub mod agreement;
+pub mod commands;
+pub mod engine;
 pub mod state;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -109,6 +112,8 @@ pub enum Action {
     RunScript { id: u64, path: String, args: Vec<String> },
     /// Kill a script that outlived script-max-runtime.
     KillScript { id: u64 },
+    /// The log level changed (SENTINEL CONFIG SET loglevel).
+    SetLogLevel(LogLevel),
 }
 
 /// What the shell tells the core.
@@ -125,6 +130,9 @@ pub enum Input {
         tag: u64,
         reply: Value,
     },
+    /// A client PUBLISHed to `__sentinel__:hello` on our own port (how peers that cannot
+    /// reach our instances still reach us).
+    HelloPublished { payload: Bytes },
     /// A pub/sub message arrived on a pub/sub connection.
     Message {
         link: LinkId,
@@ -194,6 +202,8 @@ pub struct Sentinel {
     pub(crate) current_epoch: u64,
     pub(crate) masters: BTreeMap<String, Master>,
     pub(crate) settings: SentinelSettings,
+    /// Kept here so that SENTINEL CONFIG GET/SET loglevel can answer; the shell applies it.
+    pub(crate) loglevel: LogLevel,
     pub(crate) timing: Timing,
     /// The port we listen on, announced when announce-port is 0.
     pub(crate) listen_port: u16,
@@ -236,6 +246,7 @@ impl Sentinel {
             current_epoch: settings.current_epoch,
             masters: BTreeMap::new(),
             settings,
+            loglevel: config.server.loglevel,
             timing: Timing::default(),
             listen_port: config.server.port,
             tilt: false,
