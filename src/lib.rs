@@ -4,9 +4,14 @@
 //! - `core`: the sans-IO sentinel brain (state, rules, elections, failover): events in, actions out.
 //! - `config`: sentinel.conf tokenizer, parser, model and crash-safe rewriter.
 //! - `value`, `resp`: reply values and RESP2/RESP3 framing.
-//! - the tokio shell: the client-facing server, the links to instances, timers, scripts.
+//! - the tokio shell: `server` (client port), `links` (connections to instances), `scripts`,
+//!   `runtime` (drives the core), `cli` (process entry).
 
+pub mod cli;
 pub mod config;
 pub mod core;
+pub mod links;
 pub mod resp;
+pub mod runtime;
+pub mod scripts;
 pub mod value;

@@ -1,4 +1,3 @@
 fn main() {
-    eprintln!("rsentinel: the command line is being built (issue 2)");
-    std::process::exit(1);
+    std::process::exit(rsentinel::cli::main());
 }
