@@ -15,7 +15,12 @@
 pub mod agreement;
 pub mod commands;
 pub mod engine;
+pub mod failover;
+pub mod hello;
+pub mod info;
 pub mod state;
+#[cfg(test)]
+mod tests;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -114,6 +119,8 @@ pub enum Action {
     KillScript { id: u64 },
     /// The log level changed (SENTINEL CONFIG SET loglevel).
     SetLogLevel(LogLevel),
+    /// SENTINEL SIMULATE-FAILURE asked us to crash here: log `reason`, exit with code 99.
+    Crash { reason: String },
 }
 
 /// What the shell tells the core.
@@ -121,7 +128,13 @@ pub enum Action {
 pub enum Input {
     /// The periodic timer fired (the shell calls this at Redis's hz, about every 100 ms).
     Tick,
-    Connected { link: LinkId, channel: Channel },
+    /// A connection opened; `local_ip` is our end's address on it (announced in hellos when
+    /// announce-ip is not set).
+    Connected {
+        link: LinkId,
+        channel: Channel,
+        local_ip: Option<String>,
+    },
     /// A connection failed to open or broke; its pending commands are gone.
     Disconnected { link: LinkId, channel: Channel },
     Reply {
@@ -214,6 +227,10 @@ pub struct Sentinel {
     pub(crate) resolver: Box<dyn Resolver>,
     pub(crate) rng: StdRng,
     pub(crate) outbox: VecDeque<Action>,
+    /// Commands sent and not yet answered, by tag: what to do with each reply.
+    pub(crate) pending: BTreeMap<u64, engine::PendingCommand>,
+    /// Our own requirepass: used to authenticate to peers when sentinel-pass is not set.
+    pub(crate) requirepass: Option<String>,
     pub(crate) next_link: u64,
     pub(crate) next_tag: u64,
 }
@@ -256,6 +273,8 @@ impl Sentinel {
             resolver,
             rng,
             outbox: VecDeque::new(),
+            pending: BTreeMap::new(),
+            requirepass: config.server.requirepass.clone(),
             next_link: 1,
             next_tag: 1,
         };

@@ -116,6 +116,13 @@ pub struct Link {
     /// Last reply to PING of any kind.
     pub last_pong_time: Millis,
     pub last_reconn_time: Option<Millis>,
+    /// A `Connect` for the command connection is under way.
+    pub cmd_connecting: bool,
+    /// A `Connect` for the pub/sub connection is under way.
+    pub pubsub_connecting: bool,
+    /// Our own address on the command connection: what hellos announce when announce-ip is
+    /// not set (Redis reads it off the socket).
+    pub local_ip: Option<String>,
 }
 
 impl Link {
@@ -154,6 +161,9 @@ impl Instance {
             link: Link {
                 last_avail_time: now,
                 last_pong_time: now,
+                // As if a PING were outstanding since creation: an instance we can never reach
+                // still times out into SDOWN (Redis does the same).
+                act_ping_time: Some(now),
                 ..Link::default()
             },
             last_pub_time: None,
@@ -168,8 +178,9 @@ impl Instance {
     }
 }
 
-/// Where a failover is (Redis's SENTINEL_FAILOVER_STATE_*).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where a failover is (Redis's SENTINEL_FAILOVER_STATE_*). Ordered: later states compare
+/// greater, as the Redis code relies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum FailoverState {
     #[default]
     None,

@@ -1,0 +1,104 @@
+//! The `__sentinel__:hello` message: how sentinels announce themselves and their view of a
+//! master. The wire format is Redis Sentinel's, so rsentinel and redis-sentinel understand each
+//! other: eight comma-separated fields
+//! `ip,port,runid,current_epoch,master_name,master_ip,master_port,master_config_epoch`.
+
+/// The pub/sub channel hellos travel on.
+pub const HELLO_CHANNEL: &str = "__sentinel__:hello";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hello {
+    pub ip: String,
+    pub port: u16,
+    pub runid: String,
+    pub current_epoch: u64,
+    pub master_name: String,
+    pub master_ip: String,
+    pub master_port: u16,
+    pub master_config_epoch: u64,
+}
+
+impl Hello {
+    pub fn encode(&self) -> String {
+        format!(
+            "{},{},{},{},{},{},{},{}",
+            self.ip,
+            self.port,
+            self.runid,
+            self.current_epoch,
+            self.master_name,
+            self.master_ip,
+            self.master_port,
+            self.master_config_epoch
+        )
+    }
+
+    /// Parse a hello; `None` unless it has exactly eight fields, as Redis requires. Numbers are
+    /// read leniently, as Redis's atoi/strtoull do, but a port outside 1..=65535 is refused
+    /// (Redis would create an instance it can never reach).
+    pub fn parse(payload: &[u8]) -> Option<Hello> {
+        let text = std::str::from_utf8(payload).ok()?;
+        let fields: Vec<&str> = text.split(',').collect();
+        if fields.len() != 8 {
+            return None;
+        }
+        let port = parse_port(fields[1])?;
+        let master_port = parse_port(fields[6])?;
+        Some(Hello {
+            ip: fields[0].to_string(),
+            port,
+            runid: fields[2].to_string(),
+            current_epoch: leading_u64(fields[3]),
+            master_name: fields[4].to_string(),
+            master_ip: fields[5].to_string(),
+            master_port,
+            master_config_epoch: leading_u64(fields[7]),
+        })
+    }
+}
+
+fn parse_port(s: &str) -> Option<u16> {
+    let n = leading_u64(s);
+    if (1..=65535).contains(&n) {
+        Some(n as u16)
+    } else {
+        None
+    }
+}
+
+fn leading_u64(s: &str) -> u64 {
+    let mut n: u64 = 0;
+    for b in s.trim_start().bytes().take_while(u8::is_ascii_digit) {
+        n = n.saturating_mul(10).saturating_add((b - b'0') as u64);
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        let h = Hello {
+            ip: "127.0.0.1".into(),
+            port: 26379,
+            runid: "a".repeat(40),
+            current_epoch: 7,
+            master_name: "mymaster".into(),
+            master_ip: "127.0.0.1".into(),
+            master_port: 6379,
+            master_config_epoch: 3,
+        };
+        assert_eq!(Hello::parse(h.encode().as_bytes()), Some(h));
+    }
+
+    #[test]
+    fn rejects_wrong_shapes() {
+        assert_eq!(Hello::parse(b"1,2,3"), None);
+        assert_eq!(Hello::parse(b"ip,0,r,1,m,ip,6379,0"), None);
+        assert_eq!(Hello::parse(b"ip,70000,r,1,m,ip,6379,0"), None);
+        assert_eq!(Hello::parse(b"a,1,r,1,m,ip,6379,0,extra"), None);
+        assert_eq!(Hello::parse(&[0xff, 0xfe]), None);
+    }
+}

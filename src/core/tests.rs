@@ -1,0 +1,586 @@
+//! Engine tests on a fake clock: a tiny scripted world answers the core's commands, so every
+//! rule runs without sockets or sleeping.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::*;
+use crate::config::model::{Config, KnownSentinel, MasterSettings};
+
+const MASTER: &str = "10.0.0.1:6379";
+const R1: &str = "10.0.0.2:6379";
+const R2: &str = "10.0.0.3:6379";
+const RUNID_M: &str = "m000000000000000000000000000000000000000";
+
+fn peer_id(n: u8) -> String {
+    format!("{n}").repeat(40)
+}
+
+/// How a scripted instance behaves.
+#[derive(Clone)]
+struct Fake {
+    up: bool,
+    role: Role,
+    runid: String,
+    /// For replicas: the master they replicate from.
+    master: Option<String>,
+    offset: u64,
+    priority: u32,
+    replicas: Vec<String>,
+    /// For peer sentinels: answer to IS-MASTER-DOWN-BY-ADDR (down?, vote for).
+    peer_down: bool,
+    peer_votes_for: Option<String>,
+}
+
+impl Fake {
+    fn master(runid: &str, replicas: &[&str]) -> Fake {
+        Fake {
+            up: true,
+            role: Role::Master,
+            runid: runid.into(),
+            master: None,
+            offset: 0,
+            priority: 100,
+            replicas: replicas.iter().map(|s| s.to_string()).collect(),
+            peer_down: false,
+            peer_votes_for: None,
+        }
+    }
+
+    fn replica(runid: &str, of: &str, offset: u64) -> Fake {
+        Fake {
+            role: Role::Replica,
+            master: Some(of.into()),
+            offset,
+            ..Fake::master(runid, &[])
+        }
+    }
+
+    fn info(&self) -> String {
+        let mut s = format!("# Server\r\nrun_id:{}\r\n# Replication\r\n", self.runid);
+        match self.role {
+            Role::Master => {
+                s.push_str("role:master\r\n");
+                for (i, r) in self.replicas.iter().enumerate() {
+                    let (ip, port) = r.rsplit_once(':').unwrap();
+                    s.push_str(&format!("slave{i}:ip={ip},port={port},state=online,offset=0,lag=0\r\n"));
+                }
+            }
+            Role::Replica => {
+                let (ip, port) = self.master.as_deref().unwrap().rsplit_once(':').unwrap();
+                s.push_str(&format!(
+                    "role:slave\r\nmaster_host:{ip}\r\nmaster_port:{port}\r\nmaster_link_status:up\r\nslave_repl_offset:{}\r\nslave_priority:{}\r\n",
+                    self.offset, self.priority
+                ));
+            }
+        }
+        s
+    }
+}
+
+struct World {
+    s: Sentinel,
+    now: Millis,
+    fakes: BTreeMap<String, Fake>,
+    /// link -> address, learned from Connect actions.
+    links: BTreeMap<LinkId, String>,
+    events: Vec<Event>,
+    sent: Vec<(String, Vec<String>)>,
+    persisted: usize,
+}
+
+impl World {
+    fn new(config: Config) -> World {
+        let s = Sentinel::new(&config, Box::new(LiteralResolver), 7, 1_000).unwrap();
+        World {
+            s,
+            now: 1_000,
+            fakes: BTreeMap::new(),
+            links: BTreeMap::new(),
+            events: Vec::new(),
+            sent: Vec::new(),
+            persisted: 0,
+        }
+    }
+
+    fn config(quorum: u32, peers: &[(u8, &str)]) -> Config {
+        let mut m = MasterSettings::new("mymaster", "10.0.0.1", 6379, quorum);
+        m.down_after_ms = 5_000;
+        m.failover_timeout_ms = 60_000;
+        m.known_sentinels = peers
+            .iter()
+            .map(|(n, addr)| {
+                let (host, port) = addr.rsplit_once(':').unwrap();
+                KnownSentinel {
+                    host: host.into(),
+                    port: port.parse().unwrap(),
+                    runid: peer_id(*n),
+                }
+            })
+            .collect();
+        let mut c = Config::default();
+        c.sentinel.myid = Some("a".repeat(40));
+        c.masters.push(m);
+        c
+    }
+
+    /// Carry out every queued action, answering commands from the fakes.
+    fn drain(&mut self) {
+        while let Some(action) = self.s.poll_action() {
+            match action {
+                Action::Connect { link, channel, ip, port } => {
+                    let addr = format!("{ip}:{port}");
+                    self.links.insert(link, addr.clone());
+                    let up = self.fakes.get(&addr).is_some_and(|f| f.up);
+                    let input = if up {
+                        Input::Connected {
+                            link,
+                            channel,
+                            local_ip: Some("10.0.0.100".into()),
+                        }
+                    } else {
+                        Input::Disconnected { link, channel }
+                    };
+                    self.s.handle(self.now, input);
+                }
+                Action::Send { link, channel, tag, args } => {
+                    let addr = self.links[&link].clone();
+                    let args: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                    self.sent.push((addr.clone(), args.clone()));
+                    if let Some(reply) = self.answer(&addr, &args) {
+                        self.s.handle(self.now, Input::Reply { link, channel, tag, reply });
+                    }
+                }
+                Action::Event(e) => self.events.push(e),
+                Action::PersistConfig => self.persisted += 1,
+                _ => {}
+            }
+        }
+    }
+
+    fn answer(&mut self, addr: &str, args: &[String]) -> Option<Value> {
+        let fake = self.fakes.get_mut(addr)?;
+        if !fake.up {
+            return None;
+        }
+        let cmd = args[0].to_ascii_uppercase();
+        Some(match cmd.as_str() {
+            "PING" => Value::Simple("PONG".into()),
+            "INFO" => Value::bulk(fake.info()),
+            "SLAVEOF" => {
+                if args[1] == "NO" {
+                    fake.role = Role::Master;
+                    fake.master = None;
+                } else {
+                    fake.role = Role::Replica;
+                    fake.master = Some(format!("{}:{}", args[1], args[2]));
+                }
+                Value::Simple("QUEUED".into())
+            }
+            "SENTINEL" => Value::Array(vec![
+                Value::Int(fake.peer_down as i64),
+                Value::bulk(fake.peer_votes_for.clone().unwrap_or_else(|| "*".into())),
+                Value::Int(if fake.peer_votes_for.is_some() { args[4].parse().unwrap() } else { 0 }),
+            ]),
+            _ => Value::ok(),
+        })
+    }
+
+    /// Advance time in 100 ms ticks.
+    fn run_for(&mut self, ms: u64) {
+        let end = self.now + ms;
+        while self.now < end {
+            self.now += 100;
+            self.s.handle(self.now, Input::Tick);
+            self.drain();
+        }
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        self.events.iter().map(|e| e.kind.clone()).collect()
+    }
+
+    fn has(&self, kind: &str, text_contains: &str) -> bool {
+        self.events.iter().any(|e| e.kind == kind && e.text.contains(text_contains))
+    }
+
+    fn first_index(&self, kind: &str) -> Option<usize> {
+        self.events.iter().position(|e| e.kind == kind)
+    }
+}
+
+fn standard_world(quorum: u32, peers: &[(u8, &str)]) -> World {
+    let mut w = World::new(World::config(quorum, peers));
+    w.fakes.insert(MASTER.into(), Fake::master(RUNID_M, &[R1, R2]));
+    w.fakes.insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
+    w.fakes.insert(R2.into(), Fake::replica(&"2".repeat(40), MASTER, 200));
+    for (n, addr) in peers {
+        let mut f = Fake::master(&peer_id(*n), &[]);
+        f.role = Role::Master;
+        w.fakes.insert(addr.to_string(), f);
+    }
+    w
+}
+
+#[test]
+fn discovers_replicas_from_master_info_and_persists_them() {
+    let mut w = standard_world(1, &[]);
+    w.run_for(1_000);
+    assert!(w.has("+slave", "slave 10.0.0.2:6379 10.0.0.2 6379 @ mymaster 10.0.0.1 6379"));
+    assert!(w.has("+slave", "10.0.0.3:6379"));
+    assert!(w.persisted > 0);
+    let (_, masters) = w.s.persisted_state();
+    assert_eq!(masters[0].known_replicas.len(), 2);
+    // Links are named as Redis names them.
+    assert!(w.sent.iter().any(|(_, a)| a[0] == "CLIENT" && a[2] == format!("sentinel-{}-cmd", "a".repeat(8))));
+    assert!(w.sent.iter().any(|(_, a)| a[0] == "SUBSCRIBE" && a[1] == "__sentinel__:hello"));
+}
+
+#[test]
+fn silent_master_goes_sdown_after_down_after_and_back() {
+    let mut w = standard_world(2, &[]);
+    w.run_for(2_000);
+    assert!(!w.has("+sdown", "master"));
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.run_for(4_800);
+    assert!(!w.has("+sdown", "master mymaster"), "too early: {:?}", w.kinds());
+    w.run_for(1_500);
+    assert!(w.has("+sdown", "master mymaster 10.0.0.1 6379"));
+    assert!(w.s.master("mymaster").unwrap().inst.flags.s_down);
+    // Quorum 2 with no peers: never ODOWN.
+    assert!(!w.has("+odown", ""));
+    w.fakes.get_mut(MASTER).unwrap().up = true;
+    w.run_for(20_000);
+    assert!(w.has("-sdown", "master mymaster"));
+}
+
+#[test]
+fn loading_and_masterdown_replies_count_as_alive_but_busy_does_not() {
+    let mut w = standard_world(1, &[]);
+    w.run_for(1_000);
+    let link = w.s.master("mymaster").unwrap().inst.link.id.unwrap();
+    for (reply, alive) in [("LOADING Redis is loading", true), ("MASTERDOWN link down", true), ("BUSY script", false), ("ERR other", false)] {
+        w.s.masters.get_mut("mymaster").unwrap().inst.link.act_ping_time = Some(w.now - 10);
+        let tag = 999_000 + w.now;
+        w.s.pending.insert(
+            tag,
+            engine::PendingCommand {
+                link,
+                channel: Channel::Cmd,
+                purpose: engine::Purpose::Ping,
+            },
+        );
+        w.s.handle(w.now, Input::Reply { link, channel: Channel::Cmd, tag, reply: Value::Error(reply.into()) });
+        let act = w.s.master("mymaster").unwrap().inst.link.act_ping_time;
+        assert_eq!(act.is_none(), alive, "{reply}");
+    }
+}
+
+#[test]
+fn quorum_of_peers_makes_odown_and_stale_answers_expire() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(2_000);
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.fakes.get_mut("10.0.1.1:26379").unwrap().peer_down = true;
+    w.run_for(7_000);
+    let sdown = w.first_index("+sdown").unwrap();
+    let odown = w.first_index("+odown").expect("odown");
+    assert!(odown > sdown);
+    assert!(w.has("+odown", "master mymaster 10.0.0.1 6379 #quorum 2/2"));
+    // Asked at once when SDOWN began: the ODOWN comes within a tick or two, not a period.
+    let asked = w
+        .sent
+        .iter()
+        .filter(|(a, args)| a == "10.0.1.1:26379" && args[0] == "SENTINEL")
+        .count();
+    assert!(asked >= 1);
+}
+
+#[test]
+fn one_vote_per_epoch_and_the_vote_is_persisted_before_the_reply() {
+    let mut w = standard_world(2, &[]);
+    w.run_for(1_000);
+    while w.s.poll_action().is_some() {}
+    let ask = |runid: &str, epoch: &str| {
+        vec![
+            Bytes::from("10.0.0.1"),
+            Bytes::from("6379"),
+            Bytes::from(epoch.to_string()),
+            Bytes::from(runid.to_string()),
+        ]
+    };
+    let r = w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(1), "5"));
+    assert_eq!(
+        r.reply,
+        Value::Array(vec![Value::Int(0), Value::bulk(peer_id(1)), Value::Int(5)])
+    );
+    let actions: Vec<Action> = std::iter::from_fn(|| w.s.poll_action()).collect();
+    assert!(actions.contains(&Action::PersistConfig), "vote must be persisted: {actions:?}");
+    assert_eq!(w.s.current_epoch(), 5);
+    // Another candidate in the same epoch gets our earlier vote back.
+    let r = w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(2), "5"));
+    assert_eq!(r.reply, Value::Array(vec![Value::Int(0), Value::bulk(peer_id(1)), Value::Int(5)]));
+    // A later epoch gets a new vote.
+    let r = w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(2), "6"));
+    assert_eq!(r.reply, Value::Array(vec![Value::Int(0), Value::bulk(peer_id(2)), Value::Int(6)]));
+    // An older epoch never gets one.
+    let r = w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(1), "4"));
+    assert_eq!(r.reply, Value::Array(vec![Value::Int(0), Value::bulk(peer_id(2)), Value::Int(6)]));
+    assert_eq!(w.s.current_epoch(), 6, "epochs never go back");
+    let (_, masters) = w.s.persisted_state();
+    assert_eq!(masters[0].leader_epoch, 6);
+    // Not a master we know: not down, no vote.
+    let r = w.s.cmd_is_master_down_by_addr(w.now, &[Bytes::from("10.9.9.9"), Bytes::from("1"), Bytes::from("9"), Bytes::from(peer_id(1))]);
+    assert_eq!(r.reply, Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]));
+    let r = w.s.cmd_is_master_down_by_addr(w.now, &[Bytes::from("10.0.0.1"), Bytes::from("x"), Bytes::from("9"), Bytes::from("*")]);
+    assert_eq!(r.reply, Value::err("ERR value is not an integer or out of range"));
+}
+
+#[test]
+fn vote_survives_a_restart_from_the_persisted_state() {
+    let mut w = standard_world(2, &[]);
+    w.run_for(500);
+    let args = [Bytes::from("10.0.0.1"), Bytes::from("6379"), Bytes::from("3"), Bytes::from(peer_id(1))];
+    w.s.cmd_is_master_down_by_addr(w.now, &args);
+    // Restart from exactly what was persisted.
+    let (settings, masters) = w.s.persisted_state();
+    let config = Config {
+        sentinel: settings,
+        masters,
+        ..Config::default()
+    };
+    let mut restarted = Sentinel::new(&config, Box::new(LiteralResolver), 8, 0).unwrap();
+    let args = [Bytes::from("10.0.0.1"), Bytes::from("6379"), Bytes::from("3"), Bytes::from(peer_id(2))];
+    let r = restarted.cmd_is_master_down_by_addr(0, &args);
+    assert_eq!(
+        r.reply,
+        Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(3)]),
+        "no second vote in epoch 3 after a restart"
+    );
+}
+
+#[test]
+fn leader_needs_majority_and_quorum() {
+    // 5 sentinels (us + 4), quorum 4: 3 votes are a majority but not quorum.
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379"), (3, "10.0.1.3:26379"), (4, "10.0.1.4:26379")];
+    let mut w = standard_world(4, &peers);
+    w.run_for(500);
+    let me = "a".repeat(40);
+    let epoch = 1;
+    w.s.current_epoch = epoch;
+    let mut m = w.s.masters.remove("mymaster").unwrap();
+    m.inst.flags.o_down = true;
+    let votes_for = |m: &mut Master, n: usize| {
+        for (i, p) in m.sentinels.values_mut().enumerate() {
+            if i < n {
+                p.leader = Some("a".repeat(40));
+                p.leader_epoch = epoch;
+            } else {
+                p.leader = None;
+            }
+        }
+    };
+    votes_for(&mut m, 2);
+    assert_eq!(w.s.get_leader(w.now, &mut m, epoch), None, "3 of 5 < quorum 4");
+    votes_for(&mut m, 3);
+    assert_eq!(w.s.get_leader(w.now, &mut m, epoch), Some(me.clone()), "4 of 5");
+    // Quorum 1 of 5: one vote (ours) is not a majority.
+    m.quorum = 1;
+    votes_for(&mut m, 0);
+    assert_eq!(w.s.get_leader(w.now, &mut m, epoch), None);
+    votes_for(&mut m, 2);
+    assert_eq!(w.s.get_leader(w.now, &mut m, epoch), Some(me));
+    // Votes from another epoch do not count.
+    for p in m.sentinels.values_mut() {
+        p.leader_epoch = epoch + 7;
+    }
+    assert_eq!(w.s.get_leader(w.now, &mut m, epoch), None);
+}
+
+#[test]
+fn tilt_on_clock_jump_suspends_acting_then_exits() {
+    let mut w = standard_world(1, &[]);
+    w.run_for(1_000);
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    // The process stalls for 10 s: a jump.
+    w.now += 10_000;
+    w.s.handle(w.now, Input::Tick);
+    w.drain();
+    assert!(w.has("+tilt", "#tilt mode entered"));
+    w.run_for(25_000);
+    assert!(!w.has("+sdown", "master"), "nothing is judged during TILT");
+    let mut cmd = w.s.cmd_is_master_down_by_addr(w.now, &[Bytes::from("10.0.0.1"), Bytes::from("6379"), Bytes::from("0"), Bytes::from("*")]);
+    assert_eq!(cmd.reply, Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]));
+    w.run_for(6_000);
+    assert!(w.has("-tilt", "#tilt mode exited"));
+    assert!(w.has("+sdown", "master mymaster"));
+    // Clock backwards is a jump too.
+    w.now -= 500;
+    w.s.handle(w.now, Input::Tick);
+    w.drain();
+    assert_eq!(w.events.iter().filter(|e| e.kind == "+tilt").count(), 2);
+    cmd = w.s.cmd_is_master_down_by_addr(w.now, &[Bytes::from("10.0.0.1"), Bytes::from("6379"), Bytes::from("0"), Bytes::from("*")]);
+    assert_eq!(cmd.reply, Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]), "TILT answers 0");
+}
+
+#[test]
+fn full_failover_promotes_the_best_replica_and_switches() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        let f = w.fakes.get_mut(p).unwrap();
+        f.peer_down = true;
+        f.peer_votes_for = Some("a".repeat(40));
+    }
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.run_for(20_000);
+    let order = [
+        "+sdown",
+        "+odown",
+        "+try-failover",
+        "+vote-for-leader",
+        "+elected-leader",
+        "+failover-state-select-slave",
+        "+selected-slave",
+        "+failover-state-send-slaveof-noone",
+        "+failover-state-wait-promotion",
+        "+promoted-slave",
+        "+failover-state-reconf-slaves",
+        "+slave-reconf-sent",
+        "+failover-end",
+        "+switch-master",
+    ];
+    let mut last = 0;
+    for kind in order {
+        let i = w.first_index(kind).unwrap_or_else(|| panic!("no {kind} in {:?}", w.kinds()));
+        assert!(i >= last, "{kind} out of order: {:?}", w.kinds());
+        last = i;
+    }
+    // R2 has the larger offset: it is the one promoted.
+    assert!(w.has("+selected-slave", "slave 10.0.0.3:6379"));
+    assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.3 6379"));
+    // The SLAVEOF NO ONE went out as one transaction.
+    let to_r2: Vec<&Vec<String>> = w.sent.iter().filter(|(a, _)| a == R2).map(|(_, a)| a).collect();
+    let multi = to_r2.iter().position(|a| a[0] == "MULTI").unwrap();
+    let seq: Vec<String> = to_r2[multi..multi + 6].iter().map(|a| a.join(" ")).collect();
+    assert_eq!(
+        seq,
+        ["MULTI", "SLAVEOF NO ONE", "CONFIG REWRITE", "CLIENT KILL TYPE normal", "CLIENT KILL TYPE pubsub", "EXEC"]
+    );
+    // R1 was re-pointed to R2.
+    assert_eq!(w.fakes[R1].master.as_deref(), Some(R2));
+    let m = w.s.master("mymaster").unwrap();
+    assert_eq!(m.inst.addr.ip, "10.0.0.3");
+    assert!(m.replicas.contains_key("10.0.0.1:6379"), "old master kept as a replica");
+    assert!(m.replicas.contains_key("10.0.0.2:6379"));
+    assert_eq!(m.config_epoch, w.s.current_epoch());
+    assert_eq!(m.failover_state, FailoverState::None);
+    // The old master comes back as a master: it is converted to a replica of the new one.
+    let f = w.fakes.get_mut(MASTER).unwrap();
+    f.up = true;
+    f.role = Role::Master;
+    w.run_for(30_000);
+    assert!(w.has("+convert-to-slave", "slave 10.0.0.1:6379"), "{:?}", w.kinds());
+    assert_eq!(w.fakes[MASTER].master.as_deref(), Some(R2));
+}
+
+#[test]
+fn not_elected_without_votes_aborts_and_waits_before_retrying() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        let f = w.fakes.get_mut(p).unwrap();
+        f.peer_down = true;
+        f.peer_votes_for = Some(peer_id(9));
+    }
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.run_for(25_000);
+    assert!(w.has("+try-failover", ""));
+    assert!(w.has("-failover-abort-not-elected", "master mymaster"));
+    assert!(!w.has("+elected-leader", ""));
+    assert!(!w.sent.iter().any(|(_, a)| a.join(" ") == "SLAVEOF NO ONE"), "never promotes unelected");
+    // No new attempt before 2 x failover-timeout.
+    let tries = w.events.iter().filter(|e| e.kind == "+try-failover").count();
+    w.run_for(60_000);
+    assert_eq!(w.events.iter().filter(|e| e.kind == "+try-failover").count(), tries);
+}
+
+#[test]
+fn hello_discovers_peers_and_adopts_newer_config() {
+    let mut w = standard_world(2, &[]);
+    w.run_for(1_000);
+    let hello = format!("10.0.1.1,26379,{},3,mymaster,10.0.0.1,6379,0", peer_id(1));
+    w.s.handle(w.now, Input::HelloPublished { payload: Bytes::from(hello) });
+    w.drain();
+    assert!(w.has("+sentinel", "sentinel 10.0.1.1:26379 10.0.1.1 26379 @ mymaster 10.0.0.1 6379"));
+    assert!(w.has("+new-epoch", "3"));
+    assert_eq!(w.s.current_epoch(), 3);
+    // A newer config epoch with a new address: we follow.
+    let hello = format!("10.0.1.1,26379,{},4,mymaster,10.0.0.2,6379,4", peer_id(1));
+    w.s.handle(w.now, Input::HelloPublished { payload: Bytes::from(hello) });
+    w.drain();
+    assert!(w.has("+config-update-from", "sentinel 10.0.1.1:26379"));
+    assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.2 6379"));
+    let m = w.s.master("mymaster").unwrap();
+    assert_eq!(m.inst.addr.ip, "10.0.0.2");
+    assert_eq!(m.config_epoch, 4);
+    // An older config epoch changes nothing.
+    let hello = format!("10.0.1.1,26379,{},4,mymaster,10.0.0.9,6379,2", peer_id(1));
+    w.s.handle(w.now, Input::HelloPublished { payload: Bytes::from(hello) });
+    w.drain();
+    assert_eq!(w.s.master("mymaster").unwrap().inst.addr.ip, "10.0.0.2");
+    // The same runid at a new address: an address switch, not a new sentinel.
+    let hello = format!("10.0.1.7,26379,{},4,mymaster,10.0.0.2,6379,4", peer_id(1));
+    w.s.handle(w.now, Input::HelloPublished { payload: Bytes::from(hello) });
+    w.drain();
+    assert!(w.has("+sentinel-address-switch", "ip 10.0.1.7 port 26379 for"));
+    assert_eq!(w.s.master("mymaster").unwrap().sentinels.len(), 1);
+    // Hellos are published with our own view.
+    w.run_for(3_000);
+    assert!(w.sent.iter().any(|(_, a)| a[0] == "PUBLISH"
+        && a[1] == "__sentinel__:hello"
+        && a[2].starts_with("10.0.0.100,26379,aaaa")
+        && a[2].ends_with(",mymaster,10.0.0.2,6379,4")));
+}
+
+#[test]
+fn replica_pointing_elsewhere_is_fixed_after_failover_timeout() {
+    let mut w = standard_world(1, &[]);
+    w.fakes.get_mut(R1).unwrap().master = Some("10.0.0.50:6379".into());
+    w.run_for(30_000);
+    assert!(!w.has("+fix-slave-config", ""), "waits failover-timeout (60 s)");
+    w.run_for(40_000);
+    assert!(w.has("+fix-slave-config", "slave 10.0.0.2:6379"));
+    assert_eq!(w.fakes[R1].master.as_deref(), Some(MASTER));
+}
+
+#[test]
+fn ckquorum_and_manual_failover() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    assert_eq!(
+        w.s.cmd_ckquorum(w.now, "mymaster").reply,
+        Value::Simple("OK 3 usable Sentinels. Quorum and failover authorization can be reached".into())
+    );
+    for p in w.s.masters.get_mut("mymaster").unwrap().sentinels.values_mut() {
+        p.inst.flags.s_down = true;
+    }
+    assert_eq!(
+        w.s.cmd_ckquorum(w.now, "mymaster").reply,
+        Value::err("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master. Not enough available Sentinels to reach the majority and authorize a failover")
+    );
+    for p in w.s.masters.get_mut("mymaster").unwrap().sentinels.values_mut() {
+        p.inst.flags.s_down = false;
+    }
+    assert_eq!(w.s.cmd_failover(w.now, "nope").reply, Value::err("ERR No such master with that name"));
+    assert_eq!(w.s.cmd_failover(w.now, "mymaster").reply, Value::ok());
+    assert_eq!(w.s.cmd_failover(w.now, "mymaster").reply, Value::err("INPROG Failover already in progress"));
+    w.run_for(10_000);
+    assert!(w.has("+elected-leader", ""), "forced failovers need no votes: {:?}", w.kinds());
+    assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.3 6379"));
+}
