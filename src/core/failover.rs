@@ -28,7 +28,7 @@ impl Sentinel {
             let text = self.current_epoch.to_string();
             self.emit(now, LogLevel::Warning, "+new-epoch", Some(m), text);
         }
-        if m.leader_epoch < req_epoch && self.current_epoch <= req_epoch {
+        if (m.leader_epoch < req_epoch || self.double_vote_fault()) && self.current_epoch <= req_epoch {
             m.leader = Some(req_runid.to_string());
             m.leader_epoch = self.current_epoch;
             // The vote must be on disk before anyone hears of it: the shell carries out this
@@ -447,6 +447,18 @@ impl Sentinel {
 
     pub(crate) fn script_exited(&mut self, now: Millis, id: u64, exit_code: Option<i32>, signal: Option<i32>) {
         let _ = (now, id, exit_code, signal);
+    }
+}
+
+impl Sentinel {
+    #[cfg(feature = "fault-injection")]
+    fn double_vote_fault(&self) -> bool {
+        self.faults.double_vote
+    }
+
+    #[cfg(not(feature = "fault-injection"))]
+    fn double_vote_fault(&self) -> bool {
+        false
     }
 }
 

@@ -233,6 +233,17 @@ pub struct Sentinel {
     pub(crate) requirepass: Option<String>,
     pub(crate) next_link: u64,
     pub(crate) next_tag: u64,
+    /// Deliberate bugs, for proving that the simulator catches them (test builds only).
+    #[cfg(feature = "fault-injection")]
+    pub faults: Faults,
+}
+
+/// Deliberately broken rules the simulator must catch.
+#[cfg(feature = "fault-injection")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Faults {
+    /// Vote again in an epoch we already voted in.
+    pub double_vote: bool,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` switches.
@@ -277,6 +288,8 @@ impl Sentinel {
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
             next_tag: 1,
+            #[cfg(feature = "fault-injection")]
+            faults: Faults::default(),
         };
         for m in &config.masters {
             sentinel
@@ -459,42 +472,53 @@ impl Sentinel {
         let masters = self
             .masters
             .values()
-            .map(|m| MasterSettings {
-                name: m.inst.name.clone(),
-                host: m.inst.addr.announced(announce).to_string(),
-                port: m.inst.addr.port,
-                quorum: m.quorum,
-                down_after_ms: m.inst.down_after_ms,
-                failover_timeout_ms: m.failover_timeout_ms,
-                parallel_syncs: m.parallel_syncs,
-                auth_pass: m.auth_pass.clone(),
-                auth_user: m.auth_user.clone(),
-                notification_script: m.notification_script.clone(),
-                client_reconfig_script: m.client_reconfig_script.clone(),
-                renamed_commands: m
-                    .renamed_commands
-                    .iter()
-                    .map(|(a, b)| (a.clone(), b.clone()))
-                    .collect(),
-                master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
-                known_replicas: m
+            .map(|m| {
+                // Once the promoted replica has accepted its role, the config must already
+                // name it as the master (with the old master among the replicas): a crash
+                // before +switch-master must not bring back the old address with the new
+                // config epoch, or this sentinel and the others would never agree again.
+                let current = Sentinel::current_master_addr(m);
+                let known_replicas = m
                     .replicas
                     .values()
-                    .map(|r| (r.inst.addr.announced(announce).to_string(), r.inst.addr.port))
-                    .collect(),
-                known_sentinels: m
-                    .sentinels
-                    .values()
-                    .filter_map(|p| {
-                        p.inst.runid.as_ref().map(|runid| crate::config::model::KnownSentinel {
-                            host: p.inst.addr.announced(announce).to_string(),
-                            port: p.inst.addr.port,
-                            runid: runid.clone(),
-                        })
+                    .map(|r| {
+                        let a = if r.inst.addr.same_endpoint(current) { &m.inst.addr } else { &r.inst.addr };
+                        (a.announced(announce).to_string(), a.port)
                     })
-                    .collect(),
-                config_epoch: m.config_epoch,
-                leader_epoch: m.leader_epoch,
+                    .collect();
+                MasterSettings {
+                    name: m.inst.name.clone(),
+                    host: current.announced(announce).to_string(),
+                    port: current.port,
+                    quorum: m.quorum,
+                    down_after_ms: m.inst.down_after_ms,
+                    failover_timeout_ms: m.failover_timeout_ms,
+                    parallel_syncs: m.parallel_syncs,
+                    auth_pass: m.auth_pass.clone(),
+                    auth_user: m.auth_user.clone(),
+                    notification_script: m.notification_script.clone(),
+                    client_reconfig_script: m.client_reconfig_script.clone(),
+                    renamed_commands: m
+                        .renamed_commands
+                        .iter()
+                        .map(|(a, b)| (a.clone(), b.clone()))
+                        .collect(),
+                    master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+                    known_replicas,
+                    known_sentinels: m
+                        .sentinels
+                        .values()
+                        .filter_map(|p| {
+                            p.inst.runid.as_ref().map(|runid| crate::config::model::KnownSentinel {
+                                host: p.inst.addr.announced(announce).to_string(),
+                                port: p.inst.addr.port,
+                                runid: runid.clone(),
+                            })
+                        })
+                        .collect(),
+                    config_epoch: m.config_epoch,
+                    leader_epoch: m.leader_epoch,
+                }
             })
             .collect();
         (settings, masters)

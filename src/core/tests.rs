@@ -584,3 +584,34 @@ fn ckquorum_and_manual_failover() {
     assert!(w.has("+elected-leader", ""), "forced failovers need no votes: {:?}", w.kinds());
     assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.3 6379"));
 }
+
+#[test]
+fn config_saved_after_promotion_names_the_promoted_replica() {
+    // Found by the simulator (seed 66): a leader that crashed between +promoted-slave and
+    // +switch-master came back with the new config epoch but the old address.
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        let f = w.fakes.get_mut(p).unwrap();
+        f.peer_down = true;
+        f.peer_votes_for = Some("a".repeat(40));
+    }
+    // R1 never answers SLAVEOF: the failover stays in reconf-slaves after the promotion.
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    while w.first_index("+promoted-slave").is_none() {
+        w.run_for(100);
+        assert!(w.now < 60_000, "no promotion: {:?}", w.kinds());
+        if w.first_index("+promoted-slave").is_some() {
+            break;
+        }
+    }
+    let m = w.s.master("mymaster").unwrap();
+    assert_eq!(m.inst.addr.ip, "10.0.0.1", "still switching");
+    let (_, saved) = w.s.persisted_state();
+    assert_eq!((saved[0].host.as_str(), saved[0].port), ("10.0.0.3", 6379));
+    assert_eq!(saved[0].config_epoch, m.failover_epoch);
+    let mut replicas: Vec<String> = saved[0].known_replicas.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+    replicas.sort();
+    assert_eq!(replicas, ["10.0.0.1:6379", "10.0.0.2:6379"]);
+}

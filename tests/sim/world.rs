@@ -1,0 +1,967 @@
+//! A deterministic simulation of a sentinel group.
+//!
+//! Several real `rsentinel::core::Sentinel`s run against a small model of Redis instances over
+//! a simulated network: per-connection FIFO delivery with random delay, connections that break
+//! or silently stall, partitions that form and heal, crashes and restarts of sentinels (from
+//! exactly what their core asked to persist) and of Redis instances, and clock jumps that
+//! trigger TILT. One seed drives everything, so a failure replays exactly.
+//!
+//! Safety invariants are checked after every step; liveness (everyone agrees on one master
+//! once the network heals) at the end of a run.
+#![allow(dead_code)]
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
+
+use bytes::Bytes;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use rsentinel::config::model::{Config, MasterSettings};
+use rsentinel::core::{Action, Channel, Input, LinkId, LiteralResolver, Role, Sentinel};
+use rsentinel::value::Value;
+
+pub const MASTER_NAME: &str = "mymaster";
+
+type NodeId = usize;
+type ConnId = u64;
+
+/// What a run is made of.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub sentinels: usize,
+    pub redis: usize,
+    pub quorum: u32,
+    pub down_after_ms: u64,
+    pub failover_timeout_ms: u64,
+    /// How long faults are injected.
+    pub chaos_ms: u64,
+    /// How long the healed system gets to converge.
+    pub heal_ms: u64,
+    /// Mean gap between fault injections during chaos.
+    pub fault_every_ms: u64,
+    pub max_delay_ms: u64,
+    /// Deliberately break the vote rule (to prove the checker catches it).
+    pub broken_vote: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            sentinels: 3,
+            redis: 3,
+            quorum: 2,
+            down_after_ms: 2_000,
+            failover_timeout_ms: 6_000,
+            chaos_ms: 60_000,
+            heal_ms: 120_000,
+            fault_every_ms: 3_000,
+            max_delay_ms: 30,
+            broken_vote: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Violation {
+    pub seed: u64,
+    pub at_ms: u64,
+    pub what: String,
+    pub trace: Vec<String>,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "seed {} violated at t={} ms: {}", self.seed, self.at_ms, self.what)?;
+        writeln!(f, "last steps (replay with this seed to see them all):")?;
+        for line in &self.trace {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub steps: u64,
+    pub failovers: u64,
+    pub elections: u64,
+}
+
+struct SentinelNode {
+    core: Option<Sentinel>,
+    /// What the core last asked to persist: a restart begins from exactly this.
+    persisted: Config,
+    /// Added to the simulated time to give this sentinel's clock (clock jumps move it).
+    clock_offset: i64,
+    myid: String,
+    seed: u64,
+}
+
+struct RedisNode {
+    role: Role,
+    master: Option<NodeId>,
+    offset: u64,
+    runid: String,
+    subscribers: BTreeSet<ConnId>,
+}
+
+enum NodeKind {
+    Sentinel(SentinelNode),
+    Redis(RedisNode),
+}
+
+struct Node {
+    ip: String,
+    port: u16,
+    alive: bool,
+    kind: NodeKind,
+}
+
+struct Conn {
+    from: NodeId,
+    to: NodeId,
+    link: LinkId,
+    channel: Channel,
+    open: bool,
+    /// A stalled connection delivers nothing more, in either direction (a partition or a
+    /// dead peer without a FIN); only the sentinel's own timeouts notice.
+    stalled: bool,
+    /// Delivery times are kept in order per direction: TCP is FIFO.
+    last_to: u64,
+    last_from: u64,
+}
+
+#[derive(Debug)]
+enum Msg {
+    Tick(NodeId),
+    ConnectResult { conn: ConnId, ok: bool },
+    Request { conn: ConnId, tag: u64, args: Vec<String> },
+    Reply { conn: ConnId, tag: u64, value: Value },
+    Push { conn: ConnId, payload: String },
+    Broken { conn: ConnId },
+    Fault,
+    Writes,
+}
+
+pub struct World {
+    cfg: SimConfig,
+    seed: u64,
+    rng: StdRng,
+    now: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    msgs: BTreeMap<u64, Msg>,
+    nodes: Vec<Node>,
+    conns: BTreeMap<ConnId, Conn>,
+    by_link: BTreeMap<(NodeId, LinkId, Channel), ConnId>,
+    next_conn: ConnId,
+    /// Partition groups: nodes talk only within a group.
+    group: Vec<u32>,
+    trace: VecDeque<String>,
+    // --- invariant bookkeeping
+    /// epoch -> sentinel elected in it.
+    elected: BTreeMap<u64, String>,
+    /// (voter myid, epoch) -> voted runid.
+    votes: BTreeMap<(String, u64), String>,
+    /// myid -> highest current epoch / config epoch seen.
+    max_current: BTreeMap<String, u64>,
+    max_config: BTreeMap<String, u64>,
+    pub stats: Stats,
+}
+
+const TRACE_LINES: usize = 400;
+
+impl World {
+    pub fn new(seed: u64, cfg: SimConfig) -> World {
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut nodes = Vec::new();
+        for i in 0..cfg.redis {
+            nodes.push(Node {
+                ip: format!("10.0.0.{}", i + 1),
+                port: 6379,
+                alive: true,
+                kind: NodeKind::Redis(RedisNode {
+                    role: if i == 0 { Role::Master } else { Role::Replica },
+                    master: if i == 0 { None } else { Some(0) },
+                    offset: 0,
+                    runid: random_id(&mut rng),
+                    subscribers: BTreeSet::new(),
+                }),
+            });
+        }
+        for i in 0..cfg.sentinels {
+            let myid = random_id(&mut rng);
+            let mut m = MasterSettings::new(MASTER_NAME, "10.0.0.1", 6379, cfg.quorum);
+            m.down_after_ms = cfg.down_after_ms;
+            m.failover_timeout_ms = cfg.failover_timeout_ms;
+            let mut persisted = Config::default();
+            persisted.sentinel.myid = Some(myid.clone());
+            persisted.server.port = 26379;
+            persisted.masters.push(m);
+            nodes.push(Node {
+                ip: format!("10.0.1.{}", i + 1),
+                port: 26379,
+                alive: true,
+                kind: NodeKind::Sentinel(SentinelNode {
+                    core: None,
+                    persisted,
+                    clock_offset: 0,
+                    myid,
+                    seed: rng.gen(),
+                }),
+            });
+        }
+        let n = nodes.len();
+        let mut w = World {
+            cfg,
+            seed,
+            rng,
+            now: 0,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            msgs: BTreeMap::new(),
+            nodes,
+            conns: BTreeMap::new(),
+            by_link: BTreeMap::new(),
+            next_conn: 1,
+            group: vec![0; n],
+            trace: VecDeque::new(),
+            elected: BTreeMap::new(),
+            votes: BTreeMap::new(),
+            max_current: BTreeMap::new(),
+            max_config: BTreeMap::new(),
+            stats: Stats::default(),
+        };
+        for id in w.sentinel_ids() {
+            w.start_sentinel(id);
+        }
+        w.schedule(100, Msg::Writes);
+        w.schedule(w.cfg.fault_every_ms, Msg::Fault);
+        w
+    }
+
+    fn sentinel_ids(&self) -> Vec<NodeId> {
+        (self.cfg.redis..self.nodes.len()).collect()
+    }
+
+    fn log(&mut self, line: String) {
+        if line.contains("-link-reconnection") {
+            return; // Debug noise: reconnect attempts are visible from the outcome anyway.
+        }
+        if std::env::var_os("SIM_TRACE").is_some() {
+            eprintln!("seed {} t={} {}", self.seed, self.now, line);
+        }
+        if self.trace.len() == TRACE_LINES {
+            self.trace.pop_front();
+        }
+        self.trace.push_back(format!("t={} {}", self.now, line));
+    }
+
+    fn violation(&self, what: String) -> Violation {
+        Violation {
+            seed: self.seed,
+            at_ms: self.now,
+            what,
+            trace: self.trace.iter().cloned().collect(),
+        }
+    }
+
+    fn schedule(&mut self, delay: u64, msg: Msg) {
+        self.seq += 1;
+        self.queue.push(Reverse((self.now + delay, self.seq)));
+        self.msgs.insert(self.seq, msg);
+    }
+
+    fn schedule_at(&mut self, at: u64, msg: Msg) {
+        self.seq += 1;
+        self.queue.push(Reverse((at.max(self.now), self.seq)));
+        self.msgs.insert(self.seq, msg);
+    }
+
+    fn reachable(&self, a: NodeId, b: NodeId) -> bool {
+        self.group[a] == self.group[b]
+    }
+
+    fn delay(&mut self) -> u64 {
+        1 + self.rng.gen_range(0..=self.cfg.max_delay_ms)
+    }
+
+    fn sentinel_now(&self, id: NodeId) -> u64 {
+        match &self.nodes[id].kind {
+            NodeKind::Sentinel(s) => (self.now as i64 + s.clock_offset).max(0) as u64,
+            NodeKind::Redis(_) => self.now,
+        }
+    }
+
+    fn node_by_addr(&self, ip: &str, port: u16) -> Option<NodeId> {
+        self.nodes.iter().position(|n| n.ip == ip && n.port == port)
+    }
+
+    // ------------------------------------------------------------ sentinels
+
+    fn start_sentinel(&mut self, id: NodeId) {
+        let now = self.sentinel_now(id);
+        let NodeKind::Sentinel(s) = &mut self.nodes[id].kind else { return };
+        let core = Sentinel::new(&s.persisted, Box::new(LiteralResolver), s.seed, now).expect("sim config is valid");
+        s.seed = s.seed.wrapping_add(1);
+        let mut core = core;
+        #[cfg(feature = "fault-injection")]
+        {
+            core.faults.double_vote = self.cfg.broken_vote;
+        }
+        let _ = &mut core;
+        s.core = Some(core);
+        self.nodes[id].alive = true;
+        let jitter = self.rng.gen_range(0..100);
+        self.schedule(jitter, Msg::Tick(id));
+        self.log(format!("sentinel {id} started"));
+        self.run_actions(id);
+    }
+
+    fn crash_sentinel(&mut self, id: NodeId) {
+        if let NodeKind::Sentinel(s) = &mut self.nodes[id].kind {
+            s.core = None;
+        }
+        self.nodes[id].alive = false;
+        self.break_conns_of(id);
+        self.log(format!("sentinel {id} crashed"));
+    }
+
+    fn with_core<R>(&mut self, id: NodeId, f: impl FnOnce(&mut Sentinel, u64) -> R) -> Option<R> {
+        let now = self.sentinel_now(id);
+        let NodeKind::Sentinel(s) = &mut self.nodes[id].kind else { return None };
+        let core = s.core.as_mut()?;
+        Some(f(core, now))
+    }
+
+    fn feed(&mut self, id: NodeId, input: Input) {
+        if self.with_core(id, |c, now| c.handle(now, input)).is_some() {
+            self.run_actions(id);
+        }
+    }
+
+    /// Carry out everything sentinel `id` queued, in order.
+    fn run_actions(&mut self, id: NodeId) {
+        loop {
+            let Some(action) = self.with_core(id, |c, _| c.poll_action()).flatten() else { break };
+            self.stats.steps += 1;
+            match action {
+                Action::Connect { link, channel, ip, port } => {
+                    let conn = self.next_conn;
+                    self.next_conn += 1;
+                    let target = self.node_by_addr(&ip, port);
+                    let ok = target.is_some_and(|t| self.nodes[t].alive && self.reachable(id, t));
+                    self.conns.insert(
+                        conn,
+                        Conn {
+                            from: id,
+                            to: target.unwrap_or(usize::MAX),
+                            link,
+                            channel,
+                            open: false,
+                            stalled: false,
+                            last_to: 0,
+                            last_from: 0,
+                        },
+                    );
+                    self.by_link.insert((id, link, channel), conn);
+                    let d = self.delay();
+                    self.schedule(d, Msg::ConnectResult { conn, ok });
+                }
+                Action::Send { link, channel, tag, args } => {
+                    let args: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                    self.check_slaveof_rule(id, &args).map_err(|e| panic_violation(e)).ok();
+                    let conn = self.by_link.get(&(id, link, channel)).copied();
+                    let open = conn.and_then(|c| self.conns.get(&c)).is_some_and(|c| c.open);
+                    match conn {
+                        Some(c) if open => self.send_request(c, tag, args),
+                        _ => self.feed(id, Input::Disconnected { link, channel }),
+                    }
+                }
+                Action::Disconnect { link, channel } => {
+                    if let Some(c) = self.by_link.remove(&(id, link, channel)) {
+                        self.close_conn(c);
+                    }
+                }
+                Action::Event(e) => {
+                    self.log(format!("s{id} {} {}", e.kind, e.text));
+                    self.record_event(id, &e.kind, &e.text).map_err(|e| panic_violation(e)).ok();
+                }
+                Action::PersistConfig => {
+                    let snapshot = self.with_core(id, |c, _| c.persisted_state());
+                    if let (Some((settings, masters)), NodeKind::Sentinel(s)) = (snapshot, &mut self.nodes[id].kind) {
+                        s.persisted.sentinel = settings;
+                        s.persisted.masters = masters;
+                    }
+                }
+                Action::Crash { .. } => self.crash_sentinel(id),
+                _ => {}
+            }
+        }
+        self.check_monotonic(id).map_err(|e| panic_violation(e)).ok();
+    }
+
+    fn send_request(&mut self, conn: ConnId, tag: u64, args: Vec<String>) {
+        let d = self.delay();
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let at = (self.now + d).max(c.last_to);
+        c.last_to = at;
+        self.schedule_at(at, Msg::Request { conn, tag, args });
+    }
+
+    fn send_back(&mut self, conn: ConnId, msg: Msg) {
+        let d = self.delay();
+        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let at = (self.now + d).max(c.last_from);
+        c.last_from = at;
+        self.schedule_at(at, msg);
+    }
+
+    fn close_conn(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            if let Some(NodeKind::Redis(r)) = self.nodes.get_mut(c.to).map(|n| &mut n.kind) {
+                r.subscribers.remove(&conn);
+            }
+        }
+    }
+
+    /// A node died: every connection to or from it breaks (the survivors see a reset).
+    fn break_conns_of(&mut self, id: NodeId) {
+        let affected: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.from == id || c.to == id)
+            .map(|(k, _)| *k)
+            .collect();
+        for conn in affected {
+            let c = &self.conns[&conn];
+            if c.from == id {
+                let key = (c.from, c.link, c.channel);
+                self.by_link.remove(&key);
+                self.close_conn(conn);
+            } else {
+                let d = self.delay();
+                self.schedule(d, Msg::Broken { conn });
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ message delivery
+
+    fn deliver(&mut self, msg: Msg) -> Result<(), Violation> {
+        match msg {
+            Msg::Tick(id) => {
+                if self.nodes[id].alive {
+                    self.feed(id, Input::Tick);
+                    let next = 100 + self.rng.gen_range(0..100);
+                    self.schedule(next, Msg::Tick(id));
+                }
+            }
+            Msg::ConnectResult { conn, ok } => {
+                let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
+                let (from, link, channel, to) = (c.from, c.link, c.channel, c.to);
+                let ok = ok && to != usize::MAX && self.nodes[to].alive && self.group[from] == self.group[to];
+                if ok {
+                    c.open = true;
+                    let local_ip = self.nodes[from].ip.clone();
+                    self.feed(from, Input::Connected { link, channel, local_ip: Some(local_ip) });
+                } else {
+                    self.by_link.remove(&(from, link, channel));
+                    self.close_conn(conn);
+                    self.feed(from, Input::Disconnected { link, channel });
+                }
+            }
+            Msg::Broken { conn } => {
+                if let Some(c) = self.conns.get(&conn) {
+                    let (from, link, channel) = (c.from, c.link, c.channel);
+                    self.by_link.remove(&(from, link, channel));
+                    self.close_conn(conn);
+                    self.feed(from, Input::Disconnected { link, channel });
+                }
+            }
+            Msg::Request { conn, tag, args } => {
+                let Some(c) = self.conns.get(&conn) else { return Ok(()) };
+                if c.stalled {
+                    return Ok(());
+                }
+                let (from, to) = (c.from, c.to);
+                if !self.nodes[to].alive || !self.reachable(from, to) {
+                    // The packets go nowhere: the connection is dead without anyone saying so.
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.stalled = true;
+                    }
+                    return Ok(());
+                }
+                let reply = self.serve(to, conn, &args);
+                if let Some(value) = reply {
+                    self.send_back(conn, Msg::Reply { conn, tag, value });
+                }
+            }
+            Msg::Reply { conn, tag, value } => {
+                let Some(c) = self.conns.get(&conn) else { return Ok(()) };
+                if c.stalled {
+                    return Ok(());
+                }
+                let (from, to, link, channel) = (c.from, c.to, c.link, c.channel);
+                if !self.reachable(from, to) {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.stalled = true;
+                    }
+                    return Ok(());
+                }
+                self.feed(from, Input::Reply { link, channel, tag, reply: value });
+            }
+            Msg::Push { conn, payload } => {
+                let Some(c) = self.conns.get(&conn) else { return Ok(()) };
+                let (from, to, link) = (c.from, c.to, c.link);
+                if c.stalled || !self.reachable(from, to) {
+                    return Ok(());
+                }
+                self.feed(
+                    from,
+                    Input::Message {
+                        link,
+                        channel: Bytes::from_static(b"__sentinel__:hello"),
+                        payload: Bytes::from(payload),
+                    },
+                );
+            }
+            Msg::Writes => {
+                self.replicate();
+                self.schedule(100, Msg::Writes);
+            }
+            Msg::Fault => {
+                if self.now < self.cfg.chaos_ms {
+                    self.inject_fault();
+                    let gap = self.rng.gen_range(self.cfg.fault_every_ms / 2..self.cfg.fault_every_ms * 3 / 2);
+                    self.schedule(gap, Msg::Fault);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Answer a request at node `to`.
+    fn serve(&mut self, to: NodeId, conn: ConnId, args: &[String]) -> Option<Value> {
+        let cmd = args.first()?.to_ascii_uppercase();
+        if matches!(self.nodes[to].kind, NodeKind::Sentinel(_)) {
+            return Some(match cmd.as_str() {
+                "PING" => Value::Simple("PONG".into()),
+                "PUBLISH" if args.len() == 3 => {
+                    let payload = Bytes::from(args[2].clone());
+                    self.feed(to, Input::HelloPublished { payload });
+                    Value::Int(1)
+                }
+                "SENTINEL" if args.len() == 6 && args[1].eq_ignore_ascii_case("is-master-down-by-addr") => {
+                    let a: Vec<Bytes> = args[2..].iter().map(|s| Bytes::from(s.clone())).collect();
+                    let out = self.with_core(to, |c, now| c.cmd_is_master_down_by_addr(now, &a))?;
+                    // The voter's actions (its persist) happen before its reply leaves.
+                    self.run_actions(to);
+                    out.reply
+                }
+                _ => Value::ok(),
+            });
+        }
+        let ips: Vec<(String, u16)> = self.nodes.iter().map(|n| (n.ip.clone(), n.port)).collect();
+        let alive: Vec<bool> = self.nodes.iter().map(|n| n.alive).collect();
+        let roles: Vec<Option<Role>> = self
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Redis(r) => Some(r.role),
+                _ => None,
+            })
+            .collect();
+        let groups = self.group.clone();
+        let redis_count = self.cfg.redis;
+        let masters: Vec<Option<NodeId>> = self
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Redis(r) => r.master,
+                _ => None,
+            })
+            .collect();
+        let NodeKind::Redis(r) = &mut self.nodes[to].kind else { return None };
+        Some(match cmd.as_str() {
+            "PING" => Value::Simple("PONG".into()),
+            "INFO" => {
+                let mut s = format!("run_id:{}\r\n", r.runid);
+                match r.role {
+                    Role::Master => {
+                        s.push_str("role:master\r\n");
+                        let mut i = 0;
+                        for (n, m) in masters.iter().enumerate().take(redis_count) {
+                            if *m == Some(to) && alive[n] && groups[n] == groups[to] && roles[n] == Some(Role::Replica) {
+                                s.push_str(&format!("slave{i}:ip={},port={},state=online,offset=0,lag=0\r\n", ips[n].0, ips[n].1));
+                                i += 1;
+                            }
+                        }
+                    }
+                    Role::Replica => {
+                        let m = r.master.unwrap_or(0);
+                        let up = alive[m] && groups[m] == groups[to] && roles[m] == Some(Role::Master);
+                        s.push_str(&format!(
+                            "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n",
+                            ips[m].0,
+                            ips[m].1,
+                            if up { "up" } else { "down" }
+                        ));
+                        if !up {
+                            s.push_str("master_link_down_since_seconds:1\r\n");
+                        }
+                        s.push_str(&format!("slave_repl_offset:{}\r\nslave_priority:100\r\n", r.offset));
+                    }
+                }
+                Value::bulk(s)
+            }
+            "SLAVEOF" if args.len() == 3 => {
+                if args[1].eq_ignore_ascii_case("NO") {
+                    r.role = Role::Master;
+                    r.master = None;
+                } else {
+                    let port: u16 = args[2].parse().unwrap_or(0);
+                    let target = ips.iter().position(|(ip, p)| *ip == args[1] && *p == port);
+                    r.role = Role::Replica;
+                    r.master = target;
+                }
+                Value::Simple("QUEUED".into())
+            }
+            "SUBSCRIBE" => {
+                r.subscribers.insert(conn);
+                Value::Array(vec![Value::bulk("subscribe"), Value::bulk("__sentinel__:hello"), Value::Int(1)])
+            }
+            "PUBLISH" if args.len() == 3 => {
+                let subs: Vec<ConnId> = r.subscribers.iter().copied().collect();
+                for s in &subs {
+                    self.send_back(*s, Msg::Push { conn: *s, payload: args[2].clone() });
+                }
+                Value::Int(subs.len() as i64)
+            }
+            _ => Value::ok(),
+        })
+    }
+
+    /// Masters take writes; replicas whose link is up catch up.
+    fn replicate(&mut self) {
+        for i in 0..self.cfg.redis {
+            let alive = self.nodes[i].alive;
+            if let NodeKind::Redis(r) = &mut self.nodes[i].kind {
+                if r.role == Role::Master && alive {
+                    r.offset += 10;
+                }
+            }
+        }
+        for i in 0..self.cfg.redis {
+            let (master, role) = match &self.nodes[i].kind {
+                NodeKind::Redis(r) => (r.master, r.role),
+                _ => continue,
+            };
+            if role != Role::Replica || !self.nodes[i].alive {
+                continue;
+            }
+            let Some(m) = master else { continue };
+            if !self.nodes[m].alive || !self.reachable(i, m) {
+                continue;
+            }
+            let moff = match &self.nodes[m].kind {
+                NodeKind::Redis(r) if r.role == Role::Master => r.offset,
+                _ => continue,
+            };
+            if let NodeKind::Redis(r) = &mut self.nodes[i].kind {
+                r.offset = moff;
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ faults
+
+    fn inject_fault(&mut self) {
+        let choice = self.rng.gen_range(0..100);
+        let sentinels = self.sentinel_ids();
+        match choice {
+            0..=19 => {
+                // Kill or restart a Redis instance.
+                let i = self.rng.gen_range(0..self.cfg.redis);
+                if self.nodes[i].alive {
+                    self.nodes[i].alive = false;
+                    self.break_conns_of(i);
+                    self.log(format!("redis {i} killed"));
+                } else {
+                    self.nodes[i].alive = true;
+                    let id = random_id(&mut self.rng);
+                    if let NodeKind::Redis(r) = &mut self.nodes[i].kind {
+                        r.runid = id;
+                    }
+                    self.log(format!("redis {i} restarted"));
+                }
+            }
+            20..=34 => {
+                let s = sentinels[self.rng.gen_range(0..sentinels.len())];
+                if self.nodes[s].alive {
+                    self.crash_sentinel(s);
+                } else {
+                    self.start_sentinel(s);
+                }
+            }
+            35..=59 => {
+                // A partition: every node on a random side.
+                let n = self.nodes.len();
+                for g in self.group.iter_mut().take(n) {
+                    *g = self.rng.gen_range(0..2);
+                }
+                let desc: Vec<String> = self.group.iter().map(|g| g.to_string()).collect();
+                self.log(format!("partition {}", desc.join("")));
+            }
+            60..=79 => {
+                self.group.iter_mut().for_each(|g| *g = 0);
+                self.log("partition healed".into());
+            }
+            80..=89 => {
+                let s = sentinels[self.rng.gen_range(0..sentinels.len())];
+                let jump: i64 = if self.rng.gen_bool(0.8) {
+                    self.rng.gen_range(2_500..8_000)
+                } else {
+                    -self.rng.gen_range(100..2_000)
+                };
+                if let NodeKind::Sentinel(sn) = &mut self.nodes[s].kind {
+                    sn.clock_offset += jump;
+                }
+                self.log(format!("sentinel {s} clock jumps {jump} ms"));
+            }
+            _ => {
+                // A random connection breaks.
+                if !self.conns.is_empty() {
+                    let keys: Vec<ConnId> = self.conns.keys().copied().collect();
+                    let conn = keys[self.rng.gen_range(0..keys.len())];
+                    self.schedule(1, Msg::Broken { conn });
+                }
+            }
+        }
+    }
+
+    fn heal_everything(&mut self) {
+        self.group.iter_mut().for_each(|g| *g = 0);
+        for i in 0..self.nodes.len() {
+            if !self.nodes[i].alive {
+                match self.nodes[i].kind {
+                    NodeKind::Sentinel(_) => self.start_sentinel(i),
+                    NodeKind::Redis(_) => {
+                        self.nodes[i].alive = true;
+                        let id = random_id(&mut self.rng);
+                        if let NodeKind::Redis(r) = &mut self.nodes[i].kind {
+                            r.runid = id;
+                        }
+                    }
+                }
+            }
+        }
+        // Stalled connections stay stalled: the sentinels must notice and reconnect.
+        self.log("everything healed".into());
+    }
+
+    // ------------------------------------------------------------ invariants
+
+    fn myid(&self, id: NodeId) -> String {
+        match &self.nodes[id].kind {
+            NodeKind::Sentinel(s) => s.myid.clone(),
+            _ => String::new(),
+        }
+    }
+
+    fn record_event(&mut self, id: NodeId, kind: &str, text: &str) -> Result<(), Violation> {
+        let me = self.myid(id);
+        match kind {
+            "+vote-for-leader" => {
+                let mut parts = text.split(' ');
+                let runid = parts.next().unwrap_or("").to_string();
+                let epoch: u64 = parts.next().and_then(|e| e.parse().ok()).unwrap_or(0);
+                if let Some(prev) = self.votes.get(&(me.clone(), epoch)) {
+                    if *prev != runid {
+                        return Err(self.violation(format!(
+                            "sentinel {id} voted twice in epoch {epoch}: {prev} then {runid}"
+                        )));
+                    }
+                }
+                self.votes.insert((me, epoch), runid);
+            }
+            "+elected-leader" => {
+                self.stats.elections += 1;
+                let epoch = self
+                    .with_core(id, |c, _| c.master(MASTER_NAME).map(|m| m.failover_epoch))
+                    .flatten()
+                    .unwrap_or(0);
+                let forced = self
+                    .with_core(id, |c, _| c.master(MASTER_NAME).map(|m| m.inst.flags.force_failover))
+                    .flatten()
+                    .unwrap_or(false);
+                if let Some(other) = self.elected.get(&epoch) {
+                    if *other != me {
+                        return Err(self.violation(format!("two leaders in epoch {epoch}: {other} and {me}")));
+                    }
+                }
+                if !forced {
+                    let majority = self.cfg.sentinels / 2 + 1;
+                    let votes = self.votes.iter().filter(|((_, e), r)| *e == epoch && **r == me).count();
+                    if votes < majority {
+                        return Err(self.violation(format!(
+                            "sentinel {id} elected in epoch {epoch} with {votes} recorded votes, majority is {majority}"
+                        )));
+                    }
+                }
+                self.elected.insert(epoch, me);
+            }
+            "+switch-master" => self.stats.failovers += 1,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// SLAVEOF NO ONE only from the elected leader of the failover epoch it is in.
+    fn check_slaveof_rule(&mut self, id: NodeId, args: &[String]) -> Result<(), Violation> {
+        if !(args.len() == 3 && args[0].eq_ignore_ascii_case("SLAVEOF") && args[1].eq_ignore_ascii_case("NO")) {
+            return Ok(());
+        }
+        let me = self.myid(id);
+        let state = self
+            .with_core(id, |c, _| c.master(MASTER_NAME).map(|m| (m.failover_epoch, m.inst.flags.force_failover)))
+            .flatten();
+        let Some((epoch, forced)) = state else {
+            return Err(self.violation(format!("sentinel {id} sent SLAVEOF NO ONE with no master record")));
+        };
+        if forced {
+            return Ok(());
+        }
+        if self.elected.get(&epoch) != Some(&me) {
+            return Err(self.violation(format!(
+                "sentinel {id} sent SLAVEOF NO ONE in epoch {epoch} without being its elected leader"
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_monotonic(&mut self, id: NodeId) -> Result<(), Violation> {
+        let me = self.myid(id);
+        let Some((current, config)) = self
+            .with_core(id, |c, _| (c.current_epoch(), c.master(MASTER_NAME).map_or(0, |m| m.config_epoch)))
+        else {
+            return Ok(());
+        };
+        let max_cur = self.max_current.entry(me.clone()).or_insert(0);
+        if current < *max_cur {
+            let was = *max_cur;
+            return Err(self.violation(format!("sentinel {id} current epoch went back from {was} to {current}")));
+        }
+        *max_cur = current;
+        let max_cfg = self.max_config.entry(me).or_insert(0);
+        if config < *max_cfg {
+            let was = *max_cfg;
+            return Err(self.violation(format!("sentinel {id} config epoch went back from {was} to {config}")));
+        }
+        *max_cfg = config;
+        Ok(())
+    }
+
+    /// After healing: every sentinel agrees on one master and config epoch, that master is
+    /// a master, and every other instance replicates from it.
+    fn converged(&mut self) -> Result<(), String> {
+        let mut views = BTreeSet::new();
+        for id in self.sentinel_ids() {
+            let view = self
+                .with_core(id, |c, _| c.master(MASTER_NAME).map(|m| (m.inst.addr.ip.clone(), m.inst.addr.port, m.config_epoch)))
+                .flatten()
+                .ok_or_else(|| format!("sentinel {id} is not running"))?;
+            views.insert(view);
+        }
+        if views.len() != 1 {
+            return Err(format!("sentinels disagree: {views:?}"));
+        }
+        let (ip, port, _) = views.into_iter().next().unwrap_or_default();
+        let master = self.node_by_addr(&ip, port).ok_or("agreed master is unknown")?;
+        for i in 0..self.cfg.redis {
+            let NodeKind::Redis(r) = &self.nodes[i].kind else { continue };
+            if i == master {
+                if r.role != Role::Master {
+                    return Err(format!("agreed master {ip}:{port} is not a master"));
+                }
+            } else if r.role != Role::Replica || r.master != Some(master) {
+                return Err(format!("redis {i} ({:?} of {:?}) does not replicate from {ip}:{port}", r.role, r.master));
+            }
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------------------ running
+
+    fn run_until(&mut self, end: u64) -> Result<(), Violation> {
+        while let Some(Reverse((at, seq))) = self.queue.peek().copied() {
+            if at > end {
+                break;
+            }
+            self.queue.pop();
+            self.now = at;
+            if let Some(msg) = self.msgs.remove(&seq) {
+                self.deliver(msg)?;
+                if let Some(v) = take_violation() {
+                    return Err(v);
+                }
+            }
+        }
+        self.now = end;
+        Ok(())
+    }
+
+    /// Chaos, then heal and wait for convergence.
+    pub fn run(mut self) -> Result<Stats, Violation> {
+        let chaos = self.cfg.chaos_ms;
+        self.run_until(chaos)?;
+        self.heal_everything();
+        if let Some(v) = take_violation() {
+            return Err(v);
+        }
+        let deadline = chaos + self.cfg.heal_ms;
+        // Convergence is checked every simulated second once healed; it must hold by the end.
+        let mut t = chaos;
+        let mut last_err = String::new();
+        while t < deadline {
+            t += 1_000;
+            self.run_until(t)?;
+            match self.converged() {
+                Ok(()) => return Ok(self.stats),
+                Err(e) => last_err = e,
+            }
+        }
+        Err(self.violation(format!("no convergence {} ms after healing: {last_err}", self.cfg.heal_ms)))
+    }
+}
+
+fn random_id(rng: &mut StdRng) -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
+    (0..40).map(|_| HEX[rng.gen_range(0..16)] as char).collect()
+}
+
+// Violations found deep inside action handling are parked here and picked up by the run loop
+// after the step that produced them.
+thread_local! {
+    static PENDING_VIOLATION: std::cell::RefCell<Option<Violation>> = const { std::cell::RefCell::new(None) };
+}
+
+fn panic_violation(v: Violation) {
+    PENDING_VIOLATION.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.is_none() {
+            *p = Some(v);
+        }
+    });
+}
+
+fn take_violation() -> Option<Violation> {
+    PENDING_VIOLATION.with(|p| p.borrow_mut().take())
+}
+
+/// Run one seed.
+pub fn run_seed(seed: u64, cfg: &SimConfig) -> Result<Stats, Violation> {
+    let _ = take_violation();
+    World::new(seed, cfg.clone()).run()
+}
