@@ -15,6 +15,7 @@
 pub mod agreement;
 pub mod commands;
 pub mod engine;
+pub mod scripts;
 pub mod state;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -216,6 +217,8 @@ pub struct Sentinel {
     pub(crate) outbox: VecDeque<Action>,
     pub(crate) next_link: u64,
     pub(crate) next_tag: u64,
+    /// User scripts waiting, running or waiting for a retry.
+    pub(crate) scripts: scripts::ScriptQueue,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` switches.
@@ -258,6 +261,7 @@ impl Sentinel {
             outbox: VecDeque::new(),
             next_link: 1,
             next_tag: 1,
+            scripts: scripts::ScriptQueue::default(),
         };
         for m in &config.masters {
             sentinel
