@@ -443,3 +443,25 @@ async fn wait_until_async(mut cond: impl FnMut() -> bool) -> bool {
     }
     false
 }
+
+#[tokio::test]
+async fn ipv6_addresses_work() {
+    let redis = Redis::start(&["--bind", "127.0.0.1 ::1"]);
+    let (mut links, mut rx) = links();
+    links.execute(Action::Connect {
+        link: LinkId(6),
+        channel: Channel::Cmd,
+        ip: "::1".into(),
+        port: redis.port,
+    });
+    assert_eq!(next(&mut rx).await, connected(6, Channel::Cmd));
+    send(&mut links, 6, Channel::Cmd, 1, &["CLIENT", "INFO"]);
+    match next(&mut rx).await {
+        Input::Reply {
+            tag: 1,
+            reply: Value::Bulk(info),
+            ..
+        } => assert!(String::from_utf8_lossy(&info).contains("laddr=[::1]:"), "{info:?}"),
+        other => panic!("{other:?}"),
+    }
+}
