@@ -18,7 +18,9 @@ async fn peer(greeting: &'static [u8], answer: Option<&'static [u8]>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     tokio::spawn(async move {
-        let Ok((mut socket, _)) = listener.accept().await else { return };
+        let Ok((mut socket, _)) = listener.accept().await else {
+            return;
+        };
         let _ = socket.write_all(greeting).await;
         let mut buf = [0u8; 4096];
         while let Ok(n) = socket.read(&mut buf).await {
@@ -75,7 +77,11 @@ async fn garbage_drops_the_connection() {
 #[tokio::test]
 async fn an_unsolicited_reply_answers_nothing() {
     // The peer says something before being asked, then answers PING properly.
-    let port = peer(b"-ERR max number of clients reached\r\n", Some(b"+PONG\r\n")).await;
+    let port = peer(
+        b"-ERR max number of clients reached\r\n",
+        Some(b"+PONG\r\n"),
+    )
+    .await;
     let (tx, mut rx) = unbounded_channel();
     let mut links = Links::new(tx);
     links.execute(Action::Connect {

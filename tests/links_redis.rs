@@ -33,7 +33,10 @@ fn send(links: &mut Links, link: u64, channel: Channel, tag: u64, args: &[&str])
         link: LinkId(link),
         channel,
         tag,
-        args: args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect(),
+        args: args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect(),
     });
 }
 
@@ -113,7 +116,13 @@ async fn pipelined_commands_keep_their_tags() {
     for (i, tag) in tags.iter().enumerate() {
         let value = format!("v{i}");
         if i % 3 == 0 {
-            send(&mut links, 3, Channel::Cmd, *tag, &["SET", &format!("k{i}"), &value]);
+            send(
+                &mut links,
+                3,
+                Channel::Cmd,
+                *tag,
+                &["SET", &format!("k{i}"), &value],
+            );
         } else {
             send(&mut links, 3, Channel::Cmd, *tag, &["ECHO", &value]);
         }
@@ -147,7 +156,13 @@ async fn auth_against_a_password_protected_server() {
     send(&mut links, 1, Channel::Cmd, 1, &["PING"]);
     send(&mut links, 1, Channel::Cmd, 2, &["AUTH", "wrong"]);
     send(&mut links, 1, Channel::Cmd, 3, &["AUTH", "s3cret"]);
-    send(&mut links, 1, Channel::Cmd, 4, &["CLIENT", "SETNAME", "sentinel-abcdef01-cmd"]);
+    send(
+        &mut links,
+        1,
+        Channel::Cmd,
+        4,
+        &["CLIENT", "SETNAME", "sentinel-abcdef01-cmd"],
+    );
     send(&mut links, 1, Channel::Cmd, 5, &["PING"]);
     match next(&mut rx).await {
         Input::Reply {
@@ -176,10 +191,31 @@ async fn pubsub_messages_arrive_as_messages() {
     let (mut links, mut rx) = links();
     connect(&mut links, 8, Channel::PubSub, redis.port);
     assert_eq!(next(&mut rx).await, connected(8, Channel::PubSub));
-    send(&mut links, 8, Channel::PubSub, 1, &["CLIENT", "SETNAME", "sentinel-x-pubsub"]);
-    send(&mut links, 8, Channel::PubSub, 2, &["SUBSCRIBE", "__sentinel__:hello"]);
-    send(&mut links, 8, Channel::PubSub, 3, &["PSUBSCRIBE", "__sentinel__:*"]);
-    assert_eq!(next(&mut rx).await, reply(8, Channel::PubSub, 1, Value::ok()));
+    send(
+        &mut links,
+        8,
+        Channel::PubSub,
+        1,
+        &["CLIENT", "SETNAME", "sentinel-x-pubsub"],
+    );
+    send(
+        &mut links,
+        8,
+        Channel::PubSub,
+        2,
+        &["SUBSCRIBE", "__sentinel__:hello"],
+    );
+    send(
+        &mut links,
+        8,
+        Channel::PubSub,
+        3,
+        &["PSUBSCRIBE", "__sentinel__:*"],
+    );
+    assert_eq!(
+        next(&mut rx).await,
+        reply(8, Channel::PubSub, 1, Value::ok())
+    );
     assert_eq!(
         next(&mut rx).await,
         reply(
@@ -206,9 +242,13 @@ async fn pubsub_messages_arrive_as_messages() {
             ])
         )
     );
-    let hello = "127.0.0.1,26379,0123456789abcdef0123456789abcdef01234567,0,mymaster,127.0.0.1,6379,0";
+    let hello =
+        "127.0.0.1,26379,0123456789abcdef0123456789abcdef01234567,0,mymaster,127.0.0.1,6379,0";
     let mut other = redis.client();
-    assert_eq!(other.cmd(&["PUBLISH", "__sentinel__:hello", hello]), Value::Int(2));
+    assert_eq!(
+        other.cmd(&["PUBLISH", "__sentinel__:hello", hello]),
+        Value::Int(2)
+    );
     let message = Input::Message {
         link: LinkId(8),
         channel: Bytes::from_static(b"__sentinel__:hello"),
@@ -238,7 +278,10 @@ async fn a_killed_redis_disconnects_and_drops_pending_commands() {
     connect(&mut links, 1, Channel::PubSub, redis.port);
     let mut up = vec![next(&mut rx).await, next(&mut rx).await];
     up.sort_by_key(|i| format!("{i:?}"));
-    assert_eq!(up, vec![connected(1, Channel::Cmd), connected(1, Channel::PubSub)]);
+    assert_eq!(
+        up,
+        vec![connected(1, Channel::Cmd), connected(1, Channel::PubSub)]
+    );
     // Freeze it so that this PING stays pending, then kill it.
     redis.proc.signal(libc::SIGSTOP);
     send(&mut links, 1, Channel::Cmd, 5, &["PING"]);
@@ -247,7 +290,13 @@ async fn a_killed_redis_disconnects_and_drops_pending_commands() {
     let mut down = collect_for(&mut rx, Duration::from_secs(2)).await;
     down.sort_by_key(|i| format!("{i:?}"));
     // One Disconnected per connection, and no reply for the pending PING.
-    assert_eq!(down, vec![disconnected(1, Channel::Cmd), disconnected(1, Channel::PubSub)]);
+    assert_eq!(
+        down,
+        vec![
+            disconnected(1, Channel::Cmd),
+            disconnected(1, Channel::PubSub)
+        ]
+    );
     // A command on a connection that is not open is answered at once.
     send(&mut links, 1, Channel::Cmd, 6, &["PING"]);
     assert_eq!(next(&mut rx).await, disconnected(1, Channel::Cmd));
@@ -272,7 +321,11 @@ async fn an_unreachable_port_disconnects_promptly() {
     let start = Instant::now();
     connect(&mut links, 4, Channel::Cmd, port);
     assert_eq!(next(&mut rx).await, disconnected(4, Channel::Cmd));
-    assert!(start.elapsed() < Duration::from_secs(1), "{:?}", start.elapsed());
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
     // Commands on it are answered at once too.
     send(&mut links, 4, Channel::Cmd, 1, &["PING"]);
     assert_eq!(next(&mut rx).await, disconnected(4, Channel::Cmd));
@@ -292,7 +345,12 @@ async fn a_connect_that_hangs_is_given_up_after_the_timeout() {
     // Fill the queue until a connect hangs.
     let mut hung = false;
     for _ in 0..8 {
-        match tokio::time::timeout(Duration::from_millis(300), tokio::net::TcpStream::connect(("127.0.0.1", port))).await {
+        match tokio::time::timeout(
+            Duration::from_millis(300),
+            tokio::net::TcpStream::connect(("127.0.0.1", port)),
+        )
+        .await
+        {
             Ok(Ok(s)) => fillers.push(s),
             Ok(Err(e)) => panic!("unexpected connect error {e}"),
             Err(_) => {
@@ -307,9 +365,14 @@ async fn a_connect_that_hangs_is_given_up_after_the_timeout() {
     send(&mut links, 2, Channel::Cmd, 1, &["PING"]);
     assert_eq!(next(&mut rx).await, disconnected(2, Channel::Cmd));
     let took = start.elapsed();
-    assert!(took >= Duration::from_millis(450) && took < Duration::from_secs(3), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(450) && took < Duration::from_secs(3),
+        "{took:?}"
+    );
     // The queued PING is covered by that one Disconnected.
-    assert!(collect_for(&mut rx, Duration::from_millis(300)).await.is_empty());
+    assert!(collect_for(&mut rx, Duration::from_millis(300))
+        .await
+        .is_empty());
     drop((listener, fillers));
 }
 
@@ -326,13 +389,18 @@ async fn a_stopped_redis_accepts_but_never_answers_until_continued() {
     send(&mut links, 2, Channel::Cmd, 20, &["PING"]);
     assert_eq!(next(&mut rx).await, connected(2, Channel::Cmd));
     // No reply and no timeout from the links themselves.
-    assert!(collect_for(&mut rx, Duration::from_millis(1500)).await.is_empty());
+    assert!(collect_for(&mut rx, Duration::from_millis(1500))
+        .await
+        .is_empty());
     redis.proc.signal(libc::SIGCONT);
     let mut replies = vec![next(&mut rx).await, next(&mut rx).await];
     replies.sort_by_key(|i| format!("{i:?}"));
     assert_eq!(
         replies,
-        vec![reply(1, Channel::Cmd, 10, pong()), reply(2, Channel::Cmd, 20, pong())]
+        vec![
+            reply(1, Channel::Cmd, 10, pong()),
+            reply(2, Channel::Cmd, 20, pong())
+        ]
     );
 }
 
@@ -368,7 +436,10 @@ async fn nothing_stale_arrives_after_disconnect_and_reconnect() {
     send(&mut links, 1, Channel::Cmd, 6, &["PING"]);
     assert_eq!(next(&mut rx).await, reply(1, Channel::Cmd, 6, pong()));
     // Well past the blocking pops' timeouts: nothing from the old connections.
-    assert_eq!(collect_for(&mut rx, Duration::from_millis(800)).await, vec![]);
+    assert_eq!(
+        collect_for(&mut rx, Duration::from_millis(800)).await,
+        vec![]
+    );
     assert_eq!(links.live_connections(), 1);
 }
 
@@ -380,8 +451,20 @@ async fn two_hundred_links_at_once() {
     for link in 1..=200u64 {
         connect(&mut links, link, Channel::Cmd, redis.port);
         connect(&mut links, link, Channel::PubSub, redis.port);
-        send(&mut links, link, Channel::Cmd, link * 10, &["ECHO", &format!("link {link}")]);
-        send(&mut links, link, Channel::PubSub, link * 10 + 1, &["SUBSCRIBE", "__sentinel__:hello"]);
+        send(
+            &mut links,
+            link,
+            Channel::Cmd,
+            link * 10,
+            &["ECHO", &format!("link {link}")],
+        );
+        send(
+            &mut links,
+            link,
+            Channel::PubSub,
+            link * 10 + 1,
+            &["SUBSCRIBE", "__sentinel__:hello"],
+        );
     }
     let mut connected_count = 0;
     let mut echoes = 0;
@@ -413,7 +496,10 @@ async fn two_hundred_links_at_once() {
     }
     assert_eq!(links.live_connections(), 400);
     let mut other = redis.client();
-    assert_eq!(other.cmd(&["PUBLISH", "__sentinel__:hello", "hi"]), Value::Int(200));
+    assert_eq!(
+        other.cmd(&["PUBLISH", "__sentinel__:hello", "hi"]),
+        Value::Int(200)
+    );
     let mut heard = std::collections::BTreeSet::new();
     while heard.len() < 200 {
         match next(&mut rx).await {
@@ -427,11 +513,13 @@ async fn two_hundred_links_at_once() {
     // Dropping the links closes every connection.
     drop(links);
     let mut c = redis.client();
-    assert!(wait_until_async(|| {
-        let clients = text(&c.cmd(&["CLIENT", "LIST"]));
-        clients.lines().count() <= 2
-    })
-    .await);
+    assert!(
+        wait_until_async(|| {
+            let clients = text(&c.cmd(&["CLIENT", "LIST"]));
+            clients.lines().count() <= 2
+        })
+        .await
+    );
 }
 
 async fn wait_until_async(mut cond: impl FnMut() -> bool) -> bool {
@@ -461,7 +549,10 @@ async fn ipv6_addresses_work() {
             tag: 1,
             reply: Value::Bulk(info),
             ..
-        } => assert!(String::from_utf8_lossy(&info).contains("laddr=[::1]:"), "{info:?}"),
+        } => assert!(
+            String::from_utf8_lossy(&info).contains("laddr=[::1]:"),
+            "{info:?}"
+        ),
         other => panic!("{other:?}"),
     }
 }

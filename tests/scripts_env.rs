@@ -23,7 +23,9 @@ async fn the_environment_is_passed_through() {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     let (tx, mut rx) = unbounded_channel();
     let mut runner = ScriptRunner::new(tx, dir.path().to_path_buf());
-    runner.start(9, path.to_str().unwrap(), &[]).expect("started");
+    runner
+        .start(9, path.to_str().unwrap(), &[])
+        .expect("started");
     let input = tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
         .expect("no exit in time");

@@ -64,7 +64,8 @@ impl Driver {
         let mut actions = VecDeque::new();
         let now = self.now();
         self.queue.run_pending(now, &mut actions);
-        self.queue.check_timeouts(now, self.max_runtime, &mut actions);
+        self.queue
+            .check_timeouts(now, self.max_runtime, &mut actions);
         self.carry_out(actions);
         tokio::time::sleep(Duration::from_millis(10)).await;
         while let Ok(input) = self.inputs.try_recv() {
@@ -87,7 +88,11 @@ impl Driver {
     async fn tick_until(&mut self, timeout: Duration, mut done: impl FnMut(&Driver) -> bool) {
         let deadline = Instant::now() + timeout;
         while !done(self) {
-            assert!(Instant::now() < deadline, "timed out; events so far: {:?}", self.events);
+            assert!(
+                Instant::now() < deadline,
+                "timed out; events so far: {:?}",
+                self.events
+            );
             self.tick().await;
         }
     }
@@ -115,7 +120,8 @@ async fn a_script_failing_with_one_is_tried_ten_times_then_reported() {
     // 1 ms base delay: 1 + 2 + ... + 256 ms of waiting between the ten attempts.
     let mut d = Driver::new(dir.path(), 1, 60_000);
     d.queue.schedule(d.now(), &path, vec!["+sdown".into()]);
-    d.tick_until(Duration::from_secs(20), |d| d.queue.is_empty()).await;
+    d.tick_until(Duration::from_secs(20), |d| d.queue.is_empty())
+        .await;
     let attempts = std::fs::read_to_string(dir.path().join("attempts.txt")).unwrap();
     assert_eq!(attempts, "+sdown\n".repeat(MAX_RETRY as usize));
     assert_eq!(d.kinds("+script-child").len(), MAX_RETRY as usize);
@@ -135,7 +141,8 @@ async fn a_script_failing_with_two_is_not_retried() {
     let path = script(dir.path(), "fail2.sh", "exit 2");
     let mut d = Driver::new(dir.path(), 1, 60_000);
     d.queue.schedule(d.now(), &path, vec![]);
-    d.tick_until(Duration::from_secs(10), |d| d.queue.is_empty()).await;
+    d.tick_until(Duration::from_secs(10), |d| d.queue.is_empty())
+        .await;
     assert_eq!(d.kinds("+script-child").len(), 1);
     assert_eq!(d.kinds("-script-error"), vec![format!("{path} 0 2")]);
 }
@@ -147,8 +154,10 @@ async fn a_script_over_its_runtime_is_killed_and_rescheduled() {
     let mut d = Driver::new(dir.path(), 60_000, 300);
     d.queue.schedule(d.now(), &path, vec![]);
     let start = Instant::now();
-    d.tick_until(Duration::from_secs(10), |d| !d.kinds("-script-child").is_empty())
-        .await;
+    d.tick_until(Duration::from_secs(10), |d| {
+        !d.kinds("-script-child").is_empty()
+    })
+    .await;
     assert!(start.elapsed() >= Duration::from_millis(300));
     let pid = d.kinds("+script-child")[0].clone();
     assert_eq!(d.kinds("-script-timeout"), vec![format!("{path} {pid}")]);
@@ -156,7 +165,9 @@ async fn a_script_over_its_runtime_is_killed_and_rescheduled() {
     assert!(!Path::new(&format!("/proc/{pid}")).exists());
     // Killed by a signal: it waits for its retry (a minute away) instead of being dropped.
     let reply = d.queue.reply(d.now());
-    let Value::Array(jobs) = reply else { panic!("{reply:?}") };
+    let Value::Array(jobs) = reply else {
+        panic!("{reply:?}")
+    };
     assert_eq!(jobs.len(), 1);
     let fields = common::pairs(&jobs[0]);
     assert_eq!(fields[1], ("flags".to_string(), "scheduled".to_string()));
@@ -174,7 +185,8 @@ async fn a_missing_script_is_reported_without_retry() {
     let path = dir.path().join("nope.sh").to_str().unwrap().to_string();
     let mut d = Driver::new(dir.path(), 1, 60_000);
     d.queue.schedule(d.now(), &path, vec![]);
-    d.tick_until(Duration::from_secs(10), |d| d.queue.is_empty()).await;
+    d.tick_until(Duration::from_secs(10), |d| d.queue.is_empty())
+        .await;
     assert!(d.kinds("+script-child").is_empty());
     assert_eq!(d.kinds("-script-child"), vec!["0 2 0".to_string()]);
     assert_eq!(d.kinds("-script-error"), vec![format!("{path} 0 2")]);

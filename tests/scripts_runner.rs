@@ -68,10 +68,14 @@ async fn kill_sends_sigkill() {
     let path = script(dir.path(), "slow.sh", "exec sleep 60");
     let (tx, mut rx) = unbounded_channel();
     let mut runner = ScriptRunner::new(tx, dir.path().to_path_buf());
-    let pid = runner.start(42, path.to_str().unwrap(), &[]).expect("started");
+    let pid = runner
+        .start(42, path.to_str().unwrap(), &[])
+        .expect("started");
     assert!(Path::new(&format!("/proc/{pid}")).exists());
     // Still running a moment later.
-    assert!(tokio::time::timeout(Duration::from_millis(300), rx.recv()).await.is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(300), rx.recv())
+        .await
+        .is_err());
     runner.kill(42);
     assert_eq!(
         next_input(&mut rx, Duration::from_secs(5)).await,
@@ -96,7 +100,9 @@ async fn arguments_cwd_and_stdin() {
     let (tx, mut rx) = unbounded_channel();
     let mut runner = ScriptRunner::new(tx, dir.path().to_path_buf());
     let args = vec!["+sdown".to_string(), "master m 127.0.0.1 6379".to_string()];
-    runner.start(3, path.to_str().unwrap(), &args).expect("started");
+    runner
+        .start(3, path.to_str().unwrap(), &args)
+        .expect("started");
     assert_eq!(
         next_input(&mut rx, Duration::from_secs(10)).await,
         Input::ScriptExited {
@@ -110,7 +116,10 @@ async fn arguments_cwd_and_stdin() {
     // stdin is /dev/null: `cat` reads nothing and ends at once.
     assert_eq!(
         out,
-        format!("2\n+sdown\nmaster m 127.0.0.1 6379\n{}\neof\n", cwd.display())
+        format!(
+            "2\n+sdown\nmaster m 127.0.0.1 6379\n{}\neof\n",
+            cwd.display()
+        )
     );
 }
 
@@ -173,10 +182,16 @@ async fn no_descriptor_of_ours_leaks_into_the_script() {
     let out_path = dir.path().join("fds.txt");
     // `exec` twice: the listing is of `ls` itself (the shell's own script descriptor is
     // close-on-exec), so it shows what the runner handed over plus the directory `ls` reads.
-    let path = script(dir.path(), "fds.sh", "exec > fds.txt\nexec ls -l /proc/$$/fd");
+    let path = script(
+        dir.path(),
+        "fds.sh",
+        "exec > fds.txt\nexec ls -l /proc/$$/fd",
+    );
     let (tx, mut rx) = unbounded_channel();
     let mut runner = ScriptRunner::new(tx, dir.path().to_path_buf());
-    runner.start(1, path.to_str().unwrap(), &[]).expect("started");
+    runner
+        .start(1, path.to_str().unwrap(), &[])
+        .expect("started");
     assert_eq!(
         next_input(&mut rx, Duration::from_secs(10)).await,
         Input::ScriptExited {
@@ -200,7 +215,10 @@ async fn no_descriptor_of_ours_leaks_into_the_script() {
             "descriptor {fd} -> {target} leaked into the script:\n{listing}"
         );
     }
-    assert!(seen.contains(&0) && seen.contains(&1) && seen.contains(&2), "{listing}");
+    assert!(
+        seen.contains(&0) && seen.contains(&1) && seen.contains(&2),
+        "{listing}"
+    );
     assert!(!listing.contains("socket:"), "{listing}");
     assert!(!listing.contains("held.txt"), "{listing}");
     unsafe { libc::close(raw) };

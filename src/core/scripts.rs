@@ -153,7 +153,9 @@ impl ScriptQueue {
     pub fn check_timeouts(&mut self, now: Millis, max_runtime: u64, out: &mut VecDeque<Action>) {
         self.touch(now);
         for job in self.jobs.iter_mut() {
-            let Some(started) = job.started_at else { continue };
+            let Some(started) = job.started_at else {
+                continue;
+            };
             if job.kill_sent || now.saturating_sub(started) <= max_runtime {
                 continue;
             }
@@ -355,7 +357,11 @@ mod tests {
     #[test]
     fn a_successful_script_runs_once_and_leaves_the_queue() {
         let mut st = sentinel();
-        st.schedule_script(5, "/bin/notify", vec![s("+sdown"), s("master m 1.2.3.4 6379")]);
+        st.schedule_script(
+            5,
+            "/bin/notify",
+            vec![s("+sdown"), s("master m 1.2.3.4 6379")],
+        );
         assert_eq!((st.queued_scripts(), st.running_scripts()), (1, 0));
         st.run_pending_scripts(10);
         let actions = drain(&mut st);
@@ -369,12 +375,18 @@ mod tests {
         );
         assert_eq!(st.running_scripts(), 1);
         st.script_started(1, 4242);
-        assert_eq!(events(&drain(&mut st)), vec![(s("+script-child"), s("4242"))]);
+        assert_eq!(
+            events(&drain(&mut st)),
+            vec![(s("+script-child"), s("4242"))]
+        );
         // Running jobs are not started twice.
         st.run_pending_scripts(20);
         assert!(drain(&mut st).is_empty());
         st.on_script_exited(30, 1, Some(0), None);
-        assert_eq!(events(&drain(&mut st)), vec![(s("-script-child"), s("4242 0 0"))]);
+        assert_eq!(
+            events(&drain(&mut st)),
+            vec![(s("-script-child"), s("4242 0 0"))]
+        );
         assert_eq!((st.queued_scripts(), st.running_scripts()), (0, 0));
     }
 
@@ -420,7 +432,10 @@ mod tests {
         st.on_script_exited(1, 1, Some(3), None);
         assert_eq!(
             events(&drain(&mut st)),
-            vec![(s("-script-child"), s("1001 3 0")), (s("-script-error"), s("/x.sh 0 3"))]
+            vec![
+                (s("-script-child"), s("1001 3 0")),
+                (s("-script-error"), s("/x.sh 0 3"))
+            ]
         );
         assert_eq!((st.queued_scripts(), st.running_scripts()), (0, 0));
     }
@@ -431,7 +446,10 @@ mod tests {
         st.schedule_script(0, "/x.sh", vec![]);
         start_all(&mut st, 0);
         st.on_script_exited(1, 1, None, Some(9));
-        assert_eq!(events(&drain(&mut st)), vec![(s("-script-child"), s("1001 0 9"))]);
+        assert_eq!(
+            events(&drain(&mut st)),
+            vec![(s("-script-child"), s("1001 0 9"))]
+        );
         assert_eq!((st.queued_scripts(), st.running_scripts()), (1, 0));
         let delay = st.timing.script_retry_delay;
         assert!(start_all(&mut st, delay).is_empty());
@@ -466,7 +484,9 @@ mod tests {
         }
         assert_eq!(st.queued_scripts(), MAX_QUEUE);
         let reply = st.pending_scripts_reply_at(1);
-        let Value::Array(jobs) = reply else { panic!("{reply:?}") };
+        let Value::Array(jobs) = reply else {
+            panic!("{reply:?}")
+        };
         let argv: Vec<Vec<u8>> = jobs
             .iter()
             .map(|j| match j {
@@ -492,7 +512,10 @@ mod tests {
         st.schedule_script(0, "/slow.sh", vec![]);
         start_all(&mut st, 100);
         st.check_script_timeouts(600);
-        assert!(drain(&mut st).is_empty(), "exactly max-runtime is still allowed");
+        assert!(
+            drain(&mut st).is_empty(),
+            "exactly max-runtime is still allowed"
+        );
         st.check_script_timeouts(601);
         let actions = drain(&mut st);
         assert_eq!(
@@ -547,7 +570,9 @@ mod tests {
         ]);
         assert_eq!(st.pending_scripts_reply_at(5_000), expected);
         // Without a clock it uses the latest time the queue saw (2 s).
-        let Value::Array(jobs) = st.pending_scripts_reply() else { panic!() };
+        let Value::Array(jobs) = st.pending_scripts_reply() else {
+            panic!()
+        };
         assert_eq!(
             jobs[0],
             Value::map_of(vec![
@@ -583,7 +608,10 @@ mod tests {
         let mut st = sentinel();
         st.on_script_exited(0, 99, Some(0), None);
         match drain(&mut st).as_slice() {
-            [Action::Log { level: LogLevel::Warning, .. }] => {}
+            [Action::Log {
+                level: LogLevel::Warning,
+                ..
+            }] => {}
             other => panic!("{other:?}"),
         }
         assert_eq!(st.running_scripts(), 0);

@@ -59,7 +59,9 @@ impl Shared {
     /// A poisoned lock only means another thread panicked while holding it; the state value
     /// itself is always valid.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -104,20 +106,28 @@ pub(crate) async fn run(
     connect_timeout: Duration,
     mut commands: UnboundedReceiver<Outgoing>,
 ) {
-    let stream =
-        match tokio::time::timeout(connect_timeout, TcpStream::connect((ip.as_str(), port))).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                tracing::debug!("link {}:{port} {}: {e}", ip, reporter.channel.as_str());
-                reporter.close();
-                return;
-            }
-            Err(_) => {
-                tracing::debug!("link {}:{port} {}: connect timed out", ip, reporter.channel.as_str());
-                reporter.close();
-                return;
-            }
-        };
+    let stream = match tokio::time::timeout(
+        connect_timeout,
+        TcpStream::connect((ip.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::debug!("link {}:{port} {}: {e}", ip, reporter.channel.as_str());
+            reporter.close();
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(
+                "link {}:{port} {}: connect timed out",
+                ip,
+                reporter.channel.as_str()
+            );
+            reporter.close();
+            return;
+        }
+    };
     let _ = stream.set_nodelay(true);
     let connected = Input::Connected {
         link: reporter.link,
@@ -172,7 +182,11 @@ pub(crate) async fn run(
 
 /// Decode every complete reply in `incoming` and deliver it. False when the connection must
 /// be dropped (protocol error, or it was retired).
-fn deliver_replies(reporter: &Reporter, incoming: &mut BytesMut, waiting: &mut VecDeque<u64>) -> bool {
+fn deliver_replies(
+    reporter: &Reporter,
+    incoming: &mut BytesMut,
+    waiting: &mut VecDeque<u64>,
+) -> bool {
     loop {
         let (value, used) = match decode_reply(incoming, Proto::Resp2) {
             Ok(Some(decoded)) => decoded,
@@ -213,7 +227,10 @@ fn answer(reporter: &Reporter, waiting: &mut VecDeque<u64>, reply: Value) -> Opt
             reply,
         }),
         None => {
-            tracing::debug!("link {}: unsolicited reply {reply:?}", reporter.channel.as_str());
+            tracing::debug!(
+                "link {}: unsolicited reply {reply:?}",
+                reporter.channel.as_str()
+            );
             None
         }
     }
@@ -282,16 +299,30 @@ mod tests {
 
     #[test]
     fn messages_and_pattern_messages_are_pushes() {
-        let msg = Value::Array(vec![Value::bulk("message"), Value::bulk("ch"), Value::bulk("hi")]);
-        assert_eq!(pushed_message(&msg), Some((Bytes::from("ch"), Bytes::from("hi"))));
+        let msg = Value::Array(vec![
+            Value::bulk("message"),
+            Value::bulk("ch"),
+            Value::bulk("hi"),
+        ]);
+        assert_eq!(
+            pushed_message(&msg),
+            Some((Bytes::from("ch"), Bytes::from("hi")))
+        );
         let pmsg = Value::Array(vec![
             Value::bulk("pmessage"),
             Value::bulk("c*"),
             Value::bulk("ch"),
             Value::bulk("hi"),
         ]);
-        assert_eq!(pushed_message(&pmsg), Some((Bytes::from("ch"), Bytes::from("hi"))));
-        let confirmation = Value::Array(vec![Value::bulk("subscribe"), Value::bulk("ch"), Value::Int(1)]);
+        assert_eq!(
+            pushed_message(&pmsg),
+            Some((Bytes::from("ch"), Bytes::from("hi")))
+        );
+        let confirmation = Value::Array(vec![
+            Value::bulk("subscribe"),
+            Value::bulk("ch"),
+            Value::Int(1),
+        ]);
         assert_eq!(pushed_message(&confirmation), None);
         assert_eq!(pushed_message(&Value::Simple("OK".into())), None);
     }

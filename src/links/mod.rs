@@ -68,7 +68,10 @@ impl Links {
     }
 
     /// As `new`, with another bound on opening a connection (tests use a short one).
-    pub fn with_connect_timeout(inputs: UnboundedSender<Input>, connect_timeout: Duration) -> Links {
+    pub fn with_connect_timeout(
+        inputs: UnboundedSender<Input>,
+        connect_timeout: Duration,
+    ) -> Links {
         Links {
             inputs,
             conns: HashMap::new(),
@@ -121,7 +124,13 @@ impl Links {
             shared: Arc::clone(&shared),
             inputs: self.inputs.clone(),
         };
-        let task = tokio::spawn(connection::run(reporter, ip, port, self.connect_timeout, queue));
+        let task = tokio::spawn(connection::run(
+            reporter,
+            ip,
+            port,
+            self.connect_timeout,
+            queue,
+        ));
         self.conns.insert(
             (link, channel),
             Conn {
