@@ -402,7 +402,7 @@ mod tests {
             st.on_script_exited(now, 1, Some(1), None);
             let evs = events(&drain(&mut st));
             if attempt < MAX_RETRY {
-                assert_eq!(evs, vec![(s("-script-child"), format!("1001 1 0"))]);
+                assert_eq!(evs, vec![(s("-script-child"), s("1001 1 0"))]);
                 assert_eq!(st.queued_scripts(), 1);
                 // Not before the delay has passed...
                 st.run_pending_scripts(now + expected_delay - 1);
