@@ -104,3 +104,26 @@ async fn an_unsolicited_reply_answers_nothing() {
         }
     );
 }
+
+#[tokio::test]
+async fn an_oversized_reply_drops_the_connection() {
+    // The length alone is enough: no need to wait for 100 GB.
+    let port = peer(b"", Some(b"$99999999999\r\nxx")).await;
+    let (tx, mut rx) = unbounded_channel();
+    let mut links = Links::new(tx);
+    links.execute(Action::Connect {
+        link: LinkId(1),
+        channel: Channel::Cmd,
+        ip: "127.0.0.1".into(),
+        port,
+    });
+    assert!(matches!(next(&mut rx).await, Input::Connected { .. }));
+    links.execute(ping(1));
+    assert_eq!(
+        next(&mut rx).await,
+        Input::Disconnected {
+            link: LinkId(1),
+            channel: Channel::Cmd
+        }
+    );
+}

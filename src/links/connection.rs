@@ -17,12 +17,13 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
+use super::frame::FrameScanner;
 use crate::core::{Channel, Input, LinkId};
 use crate::resp::{decode_reply, encode_command, Proto};
 use crate::value::Value;
 
-/// An instance that sends more than this without completing one reply is cut off: nothing a
-/// sentinel asks for (PING, INFO, ROLE, PUBLISH...) comes near it.
+/// A reply larger than this drops the connection: nothing a sentinel asks for (PING, INFO,
+/// PUBLISH, SENTINEL IS-MASTER-DOWN-BY-ADDR...) comes near it.
 pub const MAX_BUFFERED_REPLY: usize = 64 * 1024 * 1024;
 
 /// A command to write: its tag and arguments.
@@ -141,6 +142,7 @@ pub(crate) async fn run(
     let mut incoming = BytesMut::with_capacity(16 * 1024);
     // Tags of the commands written or queued for writing, oldest first.
     let mut waiting: VecDeque<u64> = VecDeque::new();
+    let mut scanner = FrameScanner::default();
     loop {
         tokio::select! {
             command = commands.recv() => {
@@ -167,11 +169,7 @@ pub(crate) async fn run(
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
-                if !deliver_replies(&reporter, &mut incoming, &mut waiting) {
-                    break;
-                }
-                if incoming.len() > MAX_BUFFERED_REPLY {
-                    tracing::warn!("link {}:{port}: reply larger than {MAX_BUFFERED_REPLY} bytes, closing", ip);
+                if !deliver_replies(&reporter, &mut scanner, &mut incoming, &mut waiting) {
                     break;
                 }
             }
@@ -184,19 +182,32 @@ pub(crate) async fn run(
 /// be dropped (protocol error, or it was retired).
 fn deliver_replies(
     reporter: &Reporter,
+    scanner: &mut FrameScanner,
     incoming: &mut BytesMut,
     waiting: &mut VecDeque<u64>,
 ) -> bool {
     loop {
-        let (value, used) = match decode_reply(incoming, Proto::Resp2) {
-            Ok(Some(decoded)) => decoded,
+        // Find the end first (cheap, resumable), decode only a whole reply.
+        let len = match scanner.scan(incoming, MAX_BUFFERED_REPLY) {
+            Ok(Some(len)) => len,
             Ok(None) => return true,
             Err(e) => {
                 tracing::warn!("link {}: {e}", reporter.channel.as_str());
                 return false;
             }
         };
-        incoming.advance(used);
+        let value = match decode_reply(&incoming[..len], Proto::Resp2) {
+            Ok(Some((value, used))) if used == len => value,
+            Ok(_) => {
+                tracing::warn!("link {}: reply not understood", reporter.channel.as_str());
+                return false;
+            }
+            Err(e) => {
+                tracing::warn!("link {}: {e}", reporter.channel.as_str());
+                return false;
+            }
+        };
+        incoming.advance(len);
         let input = if reporter.channel == Channel::PubSub {
             match pushed_message(&value) {
                 Some((channel, payload)) => Some(Input::Message {

@@ -16,6 +16,7 @@
 //! is up, as hiredis does for Redis.
 
 mod connection;
+pub mod frame;
 
 use std::collections::HashMap;
 use std::sync::Arc;
