@@ -144,6 +144,10 @@ pub(crate) async fn run(
     let mut waiting: VecDeque<u64> = VecDeque::new();
     let mut scanner = FrameScanner::default();
     loop {
+        // Keep room for a full read (a full BytesMut would otherwise grow 64 bytes a time).
+        if incoming.capacity() - incoming.len() < 4096 {
+            incoming.reserve(16 * 1024);
+        }
         tokio::select! {
             command = commands.recv() => {
                 let Some((tag, args)) = command else {
