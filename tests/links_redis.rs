@@ -556,3 +556,31 @@ async fn ipv6_addresses_work() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn large_replies_arrive_whole_between_small_ones() {
+    let redis = Redis::start(&[]);
+    let big = "x".repeat(5 * 1024 * 1024);
+    assert_eq!(redis.client().cmd(&["SET", "big", &big]), Value::ok());
+    let (mut links, mut rx) = links();
+    connect(&mut links, 1, Channel::Cmd, redis.port);
+    assert_eq!(next(&mut rx).await, connected(1, Channel::Cmd));
+    send(&mut links, 1, Channel::Cmd, 1, &["PING"]);
+    send(&mut links, 1, Channel::Cmd, 2, &["GET", "big"]);
+    send(&mut links, 1, Channel::Cmd, 3, &["INFO"]);
+    send(&mut links, 1, Channel::Cmd, 4, &["PING"]);
+    assert_eq!(next(&mut rx).await, reply(1, Channel::Cmd, 1, pong()));
+    assert_eq!(
+        next(&mut rx).await,
+        reply(1, Channel::Cmd, 2, Value::bulk(&big))
+    );
+    match next(&mut rx).await {
+        Input::Reply {
+            tag: 3,
+            reply: Value::Bulk(info),
+            ..
+        } => assert!(String::from_utf8_lossy(&info).contains("role:master")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(next(&mut rx).await, reply(1, Channel::Cmd, 4, pong()));
+}
