@@ -437,16 +437,17 @@ impl Sentinel {
 
     /// Queue a user script (notification or client-reconfig).
     pub(crate) fn schedule_user_script(&mut self, now: Millis, path: String, args: Vec<String>) {
-        let _ = (now, path, args);
+        self.schedule_script(now, &path, args);
     }
 
     /// Per-tick script work: start queued scripts, kill overdue ones.
     pub(crate) fn scripts_tick(&mut self, now: Millis) {
-        let _ = now;
+        self.run_pending_scripts(now);
+        self.check_script_timeouts(now);
     }
 
     pub(crate) fn script_exited(&mut self, now: Millis, id: u64, exit_code: Option<i32>, signal: Option<i32>) {
-        let _ = (now, id, exit_code, signal);
+        self.on_script_exited(now, id, exit_code, signal);
     }
 }
 

@@ -18,6 +18,7 @@ pub mod engine;
 pub mod failover;
 pub mod hello;
 pub mod info;
+pub mod scripts;
 pub mod state;
 #[cfg(test)]
 mod tests;
@@ -233,6 +234,8 @@ pub struct Sentinel {
     pub(crate) requirepass: Option<String>,
     pub(crate) next_link: u64,
     pub(crate) next_tag: u64,
+    /// User scripts waiting, running or waiting for a retry.
+    pub(crate) scripts: scripts::ScriptQueue,
     /// Deliberate bugs, for proving that the simulator catches them (test builds only).
     #[cfg(feature = "fault-injection")]
     pub faults: Faults,
@@ -288,6 +291,7 @@ impl Sentinel {
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
             next_tag: 1,
+            scripts: scripts::ScriptQueue::default(),
             #[cfg(feature = "fault-injection")]
             faults: Faults::default(),
         };

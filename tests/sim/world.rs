@@ -170,7 +170,7 @@ pub struct World {
     pub stats: Stats,
 }
 
-const TRACE_LINES: usize = 400;
+const TRACE_LINES: usize = 4000;
 
 impl World {
     pub fn new(seed: u64, cfg: SimConfig) -> World {
@@ -964,4 +964,46 @@ fn take_violation() -> Option<Violation> {
 pub fn run_seed(seed: u64, cfg: &SimConfig) -> Result<Stats, Violation> {
     let _ = take_violation();
     World::new(seed, cfg.clone()).run()
+}
+
+/// Failover timing in a quiet network: the master dies at `kill_at`; returns, for each
+/// sentinel, how long after the kill it emitted each of `kinds` (None if it never did).
+pub fn failover_latency(seed: u64, sentinels: usize, down_after_ms: u64, kinds: &[&str]) -> Vec<Vec<Option<u64>>> {
+    let cfg = SimConfig {
+        sentinels,
+        quorum: (sentinels / 2 + 1) as u32,
+        down_after_ms,
+        failover_timeout_ms: 60_000,
+        chaos_ms: 0,
+        heal_ms: 0,
+        fault_every_ms: u64::MAX / 4,
+        max_delay_ms: 1,
+        ..SimConfig::default()
+    };
+    let _ = take_violation();
+    let mut w = World::new(seed, cfg);
+    let kill_at = 15_000 + seed % 1_000;
+    w.run_until(kill_at).expect("quiet start");
+    w.nodes[0].alive = false;
+    w.break_conns_of(0);
+    w.log("master killed".into());
+    let mark = w.trace.len();
+    let _ = mark;
+    w.trace.clear();
+    w.run_until(kill_at + 20_000).expect("quiet failover");
+    let ids = w.sentinel_ids();
+    ids.iter()
+        .map(|id| {
+            kinds
+                .iter()
+                .map(|kind| {
+                    let prefix = format!(" s{id} {kind} ");
+                    w.trace.iter().find(|l| l.contains(&prefix)).map(|l| {
+                        let t: u64 = l[2..].split(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0);
+                        t - kill_at
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }

@@ -1,0 +1,347 @@
+//! One connection of one link: a tokio task that connects, writes the commands it is given
+//! (pipelined, RESP2), and turns what the instance sends back into `Input`s.
+//!
+//! Replies arrive in the order the commands were written, so each one answers the oldest tag
+//! still waiting. On a pub/sub connection the instance also pushes `message`/`pmessage` arrays
+//! that answer no command; those become `Input::Message`.
+//!
+//! Nothing here times out a reply: only the core knows when an instance counts as down (a
+//! stopped Redis accepts connections and then says nothing).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::frame::FrameScanner;
+use crate::core::{Channel, Input, LinkId};
+use crate::resp::{decode_reply, encode_command, Proto};
+use crate::value::Value;
+
+/// A reply larger than this drops the connection: nothing a sentinel asks for (PING, INFO,
+/// PUBLISH, SENTINEL IS-MASTER-DOWN-BY-ADDR...) comes near it.
+pub const MAX_BUFFERED_REPLY: usize = 64 * 1024 * 1024;
+
+/// A command to write: its tag and arguments.
+pub(crate) type Outgoing = (u64, Vec<Bytes>);
+
+/// Whether a connection may still report to the core.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum State {
+    /// Connecting or connected: commands are accepted, inputs are delivered.
+    Live,
+    /// The connection failed or broke; its one `Disconnected` has been sent.
+    Closed,
+    /// The core closed it (`Disconnect`) or replaced it (a new `Connect` on the same link and
+    /// channel): it must never report again.
+    Retired,
+}
+
+/// The state a connection shares with `Links`. Every input the task delivers and every
+/// command `Links` hands it is done under this lock, so that (a) once `Links` retires a
+/// connection nothing more from it reaches the inputs channel, and (b) a command accepted by
+/// a live connection is always followed by its reply or by the connection's `Disconnected`.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    pub(crate) fn new() -> Arc<Shared> {
+        Arc::new(Shared {
+            state: Mutex::new(State::Live),
+        })
+    }
+
+    /// A poisoned lock only means another thread panicked while holding it; the state value
+    /// itself is always valid.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// How the task reports to the core, through the shared state.
+pub(crate) struct Reporter {
+    pub(crate) link: LinkId,
+    pub(crate) channel: Channel,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) inputs: UnboundedSender<Input>,
+}
+
+impl Reporter {
+    /// Deliver `input` if the connection is still live; false if it must stop.
+    fn report(&self, input: Input) -> bool {
+        let state = self.shared.lock();
+        if *state != State::Live {
+            return false;
+        }
+        let _ = self.inputs.send(input);
+        true
+    }
+
+    /// The connection is gone: say so once (unless the core already retired it).
+    fn close(&self) {
+        let mut state = self.shared.lock();
+        if *state == State::Live {
+            *state = State::Closed;
+            let _ = self.inputs.send(Input::Disconnected {
+                link: self.link,
+                channel: self.channel,
+            });
+        }
+    }
+}
+
+/// The task body: connect within `connect_timeout`, then pump commands and replies until the
+/// connection breaks or `commands` is closed.
+pub(crate) async fn run(
+    reporter: Reporter,
+    ip: String,
+    port: u16,
+    connect_timeout: Duration,
+    mut commands: UnboundedReceiver<Outgoing>,
+) {
+    let stream = match tokio::time::timeout(
+        connect_timeout,
+        TcpStream::connect((ip.as_str(), port)),
+    )
+    .await
+    {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::debug!("link {}:{port} {}: {e}", ip, reporter.channel.as_str());
+            reporter.close();
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(
+                "link {}:{port} {}: connect timed out",
+                ip,
+                reporter.channel.as_str()
+            );
+            reporter.close();
+            return;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    // Our end's address: what hellos announce when announce-ip is not set.
+    let local_ip = stream.local_addr().ok().map(|a| a.ip().to_string());
+    let connected = Input::Connected {
+        link: reporter.link,
+        channel: reporter.channel,
+        local_ip,
+    };
+    if !reporter.report(connected) {
+        return;
+    }
+    let (mut reader, mut writer) = stream.into_split();
+    let mut outgoing = BytesMut::new();
+    let mut incoming = BytesMut::with_capacity(16 * 1024);
+    // Tags of the commands written or queued for writing, oldest first.
+    let mut waiting: VecDeque<u64> = VecDeque::new();
+    let mut scanner = FrameScanner::default();
+    loop {
+        // Keep room for a full read (a full BytesMut would otherwise grow 64 bytes a time).
+        if incoming.capacity() - incoming.len() < 4096 {
+            incoming.reserve(16 * 1024);
+        }
+        tokio::select! {
+            command = commands.recv() => {
+                let Some((tag, args)) = command else {
+                    // `Links` dropped us: stop quietly.
+                    return;
+                };
+                encode_command(&args, &mut outgoing);
+                waiting.push_back(tag);
+                // Pipeline whatever else is already queued into the same write.
+                while let Ok((tag, args)) = commands.try_recv() {
+                    encode_command(&args, &mut outgoing);
+                    waiting.push_back(tag);
+                }
+            }
+            written = writer.write_buf(&mut outgoing), if !outgoing.is_empty() => {
+                match written {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+            read = reader.read_buf(&mut incoming) => {
+                match read {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                if !deliver_replies(&reporter, &mut scanner, &mut incoming, &mut waiting) {
+                    break;
+                }
+            }
+        }
+    }
+    reporter.close();
+}
+
+/// Decode every complete reply in `incoming` and deliver it. False when the connection must
+/// be dropped (protocol error, or it was retired).
+fn deliver_replies(
+    reporter: &Reporter,
+    scanner: &mut FrameScanner,
+    incoming: &mut BytesMut,
+    waiting: &mut VecDeque<u64>,
+) -> bool {
+    loop {
+        // Find the end first (cheap, resumable), decode only a whole reply.
+        let len = match scanner.scan(incoming, MAX_BUFFERED_REPLY) {
+            Ok(Some(len)) => len,
+            Ok(None) => return true,
+            Err(e) => {
+                tracing::warn!("link {}: {e}", reporter.channel.as_str());
+                return false;
+            }
+        };
+        let value = match decode_reply(&incoming[..len], Proto::Resp2) {
+            Ok(Some((value, used))) if used == len => value,
+            Ok(_) => {
+                tracing::warn!("link {}: reply not understood", reporter.channel.as_str());
+                return false;
+            }
+            Err(e) => {
+                tracing::warn!("link {}: {e}", reporter.channel.as_str());
+                return false;
+            }
+        };
+        incoming.advance(len);
+        let input = if reporter.channel == Channel::PubSub {
+            match pushed_message(&value) {
+                Some((channel, payload)) => Some(Input::Message {
+                    link: reporter.link,
+                    channel,
+                    payload,
+                }),
+                None => answer(reporter, waiting, value),
+            }
+        } else {
+            answer(reporter, waiting, value)
+        };
+        if let Some(input) = input {
+            if !reporter.report(input) {
+                return false;
+            }
+        }
+    }
+}
+
+/// The reply to the oldest waiting command; None (logged) if nothing was asked.
+fn answer(reporter: &Reporter, waiting: &mut VecDeque<u64>, reply: Value) -> Option<Input> {
+    match waiting.pop_front() {
+        Some(tag) => Some(Input::Reply {
+            link: reporter.link,
+            channel: reporter.channel,
+            tag,
+            reply,
+        }),
+        None => {
+            tracing::debug!(
+                "link {}: unsolicited reply {reply:?}",
+                reporter.channel.as_str()
+            );
+            None
+        }
+    }
+}
+
+/// A pub/sub push: `message <channel> <payload>` or `pmessage <pattern> <channel> <payload>`.
+fn pushed_message(value: &Value) -> Option<(Bytes, Bytes)> {
+    let Value::Array(items) = value else {
+        return None;
+    };
+    let bulk = |v: &Value| match v {
+        Value::Bulk(b) => Some(b.clone()),
+        _ => None,
+    };
+    let kind = bulk(items.first()?)?;
+    match (kind.as_ref(), items.len()) {
+        (b"message", 3) => Some((bulk(&items[1])?, bulk(&items[2])?)),
+        (b"pmessage", 4) => Some((bulk(&items[2])?, bulk(&items[3])?)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retired_connection_reports_nothing() {
+        let (inputs, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let shared = Shared::new();
+        let reporter = Reporter {
+            link: LinkId(1),
+            channel: Channel::Cmd,
+            shared: Arc::clone(&shared),
+            inputs,
+        };
+        assert!(reporter.report(Input::Tick));
+        assert_eq!(rx.try_recv().ok(), Some(Input::Tick));
+        *shared.lock() = State::Retired;
+        assert!(!reporter.report(Input::Tick));
+        reporter.close();
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_closed_connection_says_so_once() {
+        let (inputs, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let reporter = Reporter {
+            link: LinkId(2),
+            channel: Channel::PubSub,
+            shared: Shared::new(),
+            inputs,
+        };
+        reporter.close();
+        reporter.close();
+        assert!(!reporter.report(Input::Tick));
+        assert_eq!(
+            rx.try_recv().ok(),
+            Some(Input::Disconnected {
+                link: LinkId(2),
+                channel: Channel::PubSub
+            })
+        );
+        assert!(rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn messages_and_pattern_messages_are_pushes() {
+        let msg = Value::Array(vec![
+            Value::bulk("message"),
+            Value::bulk("ch"),
+            Value::bulk("hi"),
+        ]);
+        assert_eq!(
+            pushed_message(&msg),
+            Some((Bytes::from("ch"), Bytes::from("hi")))
+        );
+        let pmsg = Value::Array(vec![
+            Value::bulk("pmessage"),
+            Value::bulk("c*"),
+            Value::bulk("ch"),
+            Value::bulk("hi"),
+        ]);
+        assert_eq!(
+            pushed_message(&pmsg),
+            Some((Bytes::from("ch"), Bytes::from("hi")))
+        );
+        let confirmation = Value::Array(vec![
+            Value::bulk("subscribe"),
+            Value::bulk("ch"),
+            Value::Int(1),
+        ]);
+        assert_eq!(pushed_message(&confirmation), None);
+        assert_eq!(pushed_message(&Value::Simple("OK".into())), None);
+    }
+}
