@@ -67,7 +67,9 @@ fn from_resp3(frame: Frame3) -> Value {
     match frame {
         Frame3::BlobString { data, .. } => Value::Bulk(Bytes::from(data)),
         Frame3::BlobError { data, .. } => Value::Error(String::from_utf8_lossy(&data).into_owned()),
-        Frame3::SimpleString { data, .. } => Value::Simple(String::from_utf8_lossy(&data).into_owned()),
+        Frame3::SimpleString { data, .. } => {
+            Value::Simple(String::from_utf8_lossy(&data).into_owned())
+        }
         Frame3::SimpleError { data, .. } => Value::Error(data),
         Frame3::Boolean { data, .. } => Value::Bool(data),
         Frame3::Null => Value::Nil,
@@ -242,13 +244,22 @@ mod tests {
     #[test]
     fn maps_flatten_in_resp2_and_keep_order() {
         let m = Value::map_of(vec![("name", Value::bulk("m")), ("port", Value::bulk("1"))]);
-        assert_eq!(enc(&m, Proto::Resp2), "*4\r\n$4\r\nname\r\n$1\r\nm\r\n$4\r\nport\r\n$1\r\n1\r\n");
-        assert_eq!(enc(&m, Proto::Resp3), "%2\r\n$4\r\nname\r\n$1\r\nm\r\n$4\r\nport\r\n$1\r\n1\r\n");
+        assert_eq!(
+            enc(&m, Proto::Resp2),
+            "*4\r\n$4\r\nname\r\n$1\r\nm\r\n$4\r\nport\r\n$1\r\n1\r\n"
+        );
+        assert_eq!(
+            enc(&m, Proto::Resp3),
+            "%2\r\n$4\r\nname\r\n$1\r\nm\r\n$4\r\nport\r\n$1\r\n1\r\n"
+        );
     }
 
     #[test]
     fn errors_stay_on_one_line() {
-        assert_eq!(enc(&Value::err("ERR a\r\nb"), Proto::Resp2), "-ERR a  b\r\n");
+        assert_eq!(
+            enc(&Value::err("ERR a\r\nb"), Proto::Resp2),
+            "-ERR a  b\r\n"
+        );
     }
 
     #[test]

@@ -30,7 +30,10 @@ pub enum Value {
     Bool(bool),
     /// A verbatim string (`=`, with a 3-letter format) in RESP3, a bulk string in RESP2.
     /// Redis uses it for INFO and CLIENT INFO/LIST replies.
-    Verbatim { format: &'static str, text: String },
+    Verbatim {
+        format: &'static str,
+        text: String,
+    },
     /// An out-of-band push (pub/sub messages) in RESP3, a plain array in RESP2.
     Push(Vec<Value>),
 }
@@ -51,7 +54,12 @@ impl Value {
 
     /// A map of bulk-string keys to values: the shape of SENTINEL MASTER and friends.
     pub fn map_of(pairs: Vec<(&str, Value)>) -> Value {
-        Value::Map(pairs.into_iter().map(|(k, v)| (Value::bulk(k), v)).collect())
+        Value::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (Value::bulk(k), v))
+                .collect(),
+        )
     }
 
     pub fn is_error(&self) -> bool {

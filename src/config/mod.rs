@@ -13,7 +13,11 @@ pub enum ConfigError {
     #[error("Fatal error, can't open config file '{path}': {reason}")]
     Open { path: String, reason: String },
     #[error("\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}")]
-    Line { line: usize, text: String, reason: String },
+    Line {
+        line: usize,
+        text: String,
+        reason: String,
+    },
     #[error("{0}")]
     Other(String),
 }

@@ -4,17 +4,22 @@
 
 use bytes::Bytes;
 
+use super::Action;
 use super::{CommandOutcome, Millis, Sentinel};
 use crate::config::model::LogLevel;
 use crate::value::Value;
-use super::Action;
 
 const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
 
 fn parse_i64(b: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(b).ok()?;
     // Redis's string2ll: no spaces, no '+', no leading zeros except "0".
-    if s.is_empty() || s.starts_with('+') || s.trim() != s || (s.len() > 1 && s.starts_with('0')) || s.starts_with("-0") {
+    if s.is_empty()
+        || s.starts_with('+')
+        || s.trim() != s
+        || (s.len() > 1 && s.starts_with('0'))
+        || s.starts_with("-0")
+    {
         return None;
     }
     s.parse().ok()
@@ -92,13 +97,17 @@ impl Sentinel {
         }
         let mut e = format!("NOQUORUM {usable} usable Sentinels. ");
         if no_quorum {
-            e.push_str("Not enough available Sentinels to reach the specified quorum for this master");
+            e.push_str(
+                "Not enough available Sentinels to reach the specified quorum for this master",
+            );
         }
         if no_auth {
             if no_quorum {
                 e.push_str(". ");
             }
-            e.push_str("Not enough available Sentinels to reach the majority and authorize a failover");
+            e.push_str(
+                "Not enough available Sentinels to reach the majority and authorize a failover",
+            );
         }
         CommandOutcome::reply(Value::err(e))
     }
@@ -151,7 +160,11 @@ impl Sentinel {
                         Value::bulk("crash-after-promotion"),
                     ]))
                 }
-                _ => return CommandOutcome::reply(Value::err("ERR Unknown failure simulation specified")),
+                _ => {
+                    return CommandOutcome::reply(Value::err(
+                        "ERR Unknown failure simulation specified",
+                    ))
+                }
             }
         }
         CommandOutcome::reply(Value::ok())

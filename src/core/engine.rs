@@ -8,6 +8,7 @@
 //! actions. Nothing in here looks at the detached master through `self.masters`.
 
 use bytes::Bytes;
+use rand::Rng;
 
 use super::hello::{Hello, HELLO_CHANNEL};
 use super::info::parse_info;
@@ -91,7 +92,7 @@ impl Sentinel {
                 channel,
                 local_ip,
             } => self.on_connected(now, link, channel, local_ip),
-            Input::Disconnected { link, channel } => self.on_disconnected(link, channel),
+            Input::Disconnected { link, channel } => self.on_disconnected(now, link, channel),
             Input::Reply {
                 link,
                 channel,
@@ -110,6 +111,46 @@ impl Sentinel {
                 signal,
             } => self.script_exited(now, id, exit_code, signal),
         }
+    }
+
+    /// The next moment something is due that should not wait for a regular tick: an instance
+    /// reaching its down-after, or the end of a failover start delay. The shell ticks then.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let mut next: Option<Millis> = None;
+        let mut consider = |t: Millis| next = Some(next.map_or(t, |n: Millis| n.min(t)));
+        for m in self.masters.values() {
+            let peers = m
+                .sentinels
+                .iter()
+                .map(|(k, p)| (Who::Peer(k.clone()), &p.inst));
+            let replicas = m
+                .replicas
+                .iter()
+                .map(|(k, r)| (Who::Replica(k.clone()), &r.inst));
+            for (who, inst) in std::iter::once((Who::Master, &m.inst))
+                .chain(replicas)
+                .chain(peers)
+            {
+                if inst.flags.s_down {
+                    continue;
+                }
+                let since = match inst.link.act_ping_time {
+                    Some(t) => Some(t),
+                    None if link_disconnected(inst, &who) => Some(inst.link.last_avail_time),
+                    None => None,
+                };
+                if let Some(t) = since {
+                    consider(t + inst.down_after_ms + 1);
+                }
+            }
+            if let (true, Some(t)) = (
+                m.inst.flags.o_down && !m.inst.flags.failover_in_progress,
+                m.failover_start_not_before,
+            ) {
+                consider(t);
+            }
+        }
+        next
     }
 
     // ---------------------------------------------------------------- events
@@ -140,7 +181,15 @@ impl Sentinel {
     }
 
     /// Emit an event about an instance: `%@` description followed by `extra`.
-    pub(crate) fn emit_at(&mut self, now: Millis, level: LogLevel, kind: &str, m: &Master, who: &Who, extra: &str) {
+    pub(crate) fn emit_at(
+        &mut self,
+        now: Millis,
+        level: LogLevel,
+        kind: &str,
+        m: &Master,
+        who: &Who,
+        extra: &str,
+    ) {
         let text = format!("{}{}", self.describe(m, who), extra);
         self.emit(now, level, kind, Some(m), text);
     }
@@ -148,7 +197,14 @@ impl Sentinel {
     /// Emit an event: logged, published on the channel `kind` (unless debug level), and, at
     /// warning level for an event about a master's instances, passed to its notification
     /// script.
-    pub(crate) fn emit(&mut self, now: Millis, level: LogLevel, kind: &str, m: Option<&Master>, text: String) {
+    pub(crate) fn emit(
+        &mut self,
+        now: Millis,
+        level: LogLevel,
+        kind: &str,
+        m: Option<&Master>,
+        text: String,
+    ) {
         if level == LogLevel::Warning {
             if let Some(script) = m.and_then(|m| m.notification_script.clone()) {
                 self.schedule_user_script(now, script, vec![kind.to_string(), text.clone()]);
@@ -197,7 +253,11 @@ impl Sentinel {
     }
 
     /// Run `f` on the master called `name`, detached from `self.masters` for the duration.
-    pub(crate) fn with_master<R>(&mut self, name: &str, f: impl FnOnce(&mut Sentinel, &mut Master) -> R) -> Option<R> {
+    pub(crate) fn with_master<R>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Sentinel, &mut Master) -> R,
+    ) -> Option<R> {
         let mut m = self.masters.remove(name)?;
         let r = f(self, &mut m);
         self.masters.insert(name.to_string(), m);
@@ -212,7 +272,13 @@ impl Sentinel {
             if delta < 0 || delta > self.timing.tilt_trigger as i64 {
                 self.tilt = true;
                 self.tilt_start_time = now;
-                self.emit(now, LogLevel::Warning, "+tilt", None, "#tilt mode entered".into());
+                self.emit(
+                    now,
+                    LogLevel::Warning,
+                    "+tilt",
+                    None,
+                    "#tilt mode entered".into(),
+                );
             }
         }
         self.previous_time = Some(now);
@@ -229,7 +295,13 @@ impl Sentinel {
                 return;
             }
             self.tilt = false;
-            self.emit(now, LogLevel::Warning, "-tilt", None, "#tilt mode exited".into());
+            self.emit(
+                now,
+                LogLevel::Warning,
+                "-tilt",
+                None,
+                "#tilt mode exited".into(),
+            );
         }
         self.check_subjectively_down(now, m, who);
         if *who == Who::Master {
@@ -257,15 +329,18 @@ impl Sentinel {
             }
         }
         let wants_cmd = !inst.link.cmd_connected && !inst.link.cmd_connecting;
-        let wants_pubsub =
-            !matches!(who, Who::Peer(_)) && !inst.link.pubsub_connected && !inst.link.pubsub_connecting;
+        let wants_pubsub = !matches!(who, Who::Peer(_))
+            && !inst.link.pubsub_connected
+            && !inst.link.pubsub_connecting;
         // An instance known by hostname may have moved: resolve again before reconnecting.
         let reresolved = if resolve && wants_cmd {
             self.resolver.resolve(&inst.addr.host, false)
         } else {
             None
         };
-        let Some(inst) = instance_mut(m, who) else { return };
+        let Some(inst) = instance_mut(m, who) else {
+            return;
+        };
         if let Some(ip) = reresolved {
             inst.addr.ip = ip;
         }
@@ -275,6 +350,12 @@ impl Sentinel {
         if wants_cmd {
             inst.link.cmd_connecting = true;
             inst.link.pending_commands = 0;
+            // Redis queues a PING on every reconnection attempt, so an outage is timed from
+            // when we started trying again, not from the last PONG: down-after keeps its full
+            // meaning for an instance that is restarting.
+            if inst.link.act_ping_time.is_none() {
+                inst.link.act_ping_time = Some(now);
+            }
             self.push(Action::Connect {
                 link,
                 channel: Channel::Cmd,
@@ -326,15 +407,28 @@ impl Sentinel {
 
     /// Send a command to an instance over one of its connections. False when that connection
     /// is not open (the command is not sent).
-    pub(crate) fn send(&mut self, m: &mut Master, who: &Who, channel: Channel, purpose: Purpose, args: &[&str]) -> bool {
-        let Some(first) = args.first() else { return false };
+    pub(crate) fn send(
+        &mut self,
+        m: &mut Master,
+        who: &Who,
+        channel: Channel,
+        purpose: Purpose,
+        args: &[&str],
+    ) -> bool {
+        let Some(first) = args.first() else {
+            return false;
+        };
         let mapped = Self::map_command(m, first);
-        let Some(inst) = instance_mut(m, who) else { return false };
+        let Some(inst) = instance_mut(m, who) else {
+            return false;
+        };
         let open = match channel {
             Channel::Cmd => inst.link.cmd_connected,
             Channel::PubSub => inst.link.pubsub_connected,
         };
-        let Some(link) = inst.link.id else { return false };
+        let Some(link) = inst.link.id else {
+            return false;
+        };
         if !open {
             return false;
         }
@@ -343,9 +437,20 @@ impl Sentinel {
         }
         let mut out: Vec<Bytes> = Vec::with_capacity(args.len());
         out.push(Bytes::from(mapped));
-        out.extend(args[1..].iter().map(|a| Bytes::copy_from_slice(a.as_bytes())));
+        out.extend(
+            args[1..]
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes())),
+        );
         let tag = self.new_tag();
-        self.pending.insert(tag, PendingCommand { link, channel, purpose });
+        self.pending.insert(
+            tag,
+            PendingCommand {
+                link,
+                channel,
+                purpose,
+            },
+        );
         self.push(Action::Send {
             link,
             channel,
@@ -357,7 +462,9 @@ impl Sentinel {
 
     /// Close one connection of an instance's link and forget what was pending on it.
     pub(crate) fn close_connection(&mut self, m: &mut Master, who: &Who, channel: Channel) {
-        let Some(inst) = instance_mut(m, who) else { return };
+        let Some(inst) = instance_mut(m, who) else {
+            return;
+        };
         let Some(link) = inst.link.id else { return };
         match channel {
             Channel::Cmd => {
@@ -370,7 +477,8 @@ impl Sentinel {
                 inst.link.pubsub_connecting = false;
             }
         }
-        self.pending.retain(|_, p| !(p.link == link && p.channel == channel));
+        self.pending
+            .retain(|_, p| !(p.link == link && p.channel == channel));
         self.push(Action::Disconnect { link, channel });
     }
 
@@ -394,16 +502,28 @@ impl Sentinel {
         }
     }
 
-    fn on_connected(&mut self, now: Millis, link: LinkId, channel: Channel, local_ip: Option<String>) {
+    fn on_connected(
+        &mut self,
+        now: Millis,
+        link: LinkId,
+        channel: Channel,
+        local_ip: Option<String>,
+    ) {
         let Some((name, who)) = self.locate(link) else {
             // The instance was forgotten while connecting.
             self.push(Action::Disconnect { link, channel });
             return;
         };
-        let client_name = format!("sentinel-{}-{}", &self.myid[..8.min(self.myid.len())], channel.as_str());
+        let client_name = format!(
+            "sentinel-{}-{}",
+            &self.myid[..8.min(self.myid.len())],
+            channel.as_str()
+        );
         self.with_master(&name, |s, m| {
             let auth = s.auth_for(m, &who);
-            let Some(inst) = instance_mut(m, &who) else { return };
+            let Some(inst) = instance_mut(m, &who) else {
+                return;
+            };
             match channel {
                 Channel::Cmd => {
                     inst.link.cmd_connected = true;
@@ -424,31 +544,54 @@ impl Sentinel {
                     None => s.send(m, &who, channel, Purpose::Discard, &["AUTH", &pass]),
                 };
             }
-            s.send(m, &who, channel, Purpose::Discard, &["CLIENT", "SETNAME", &client_name]);
+            s.send(
+                m,
+                &who,
+                channel,
+                Purpose::Discard,
+                &["CLIENT", "SETNAME", &client_name],
+            );
             match channel {
                 Channel::Cmd => {
                     // A PING at once on every new command connection.
                     s.send_ping(now, m, &who);
                 }
                 Channel::PubSub => {
-                    s.send(m, &who, channel, Purpose::Subscribe, &["SUBSCRIBE", HELLO_CHANNEL]);
+                    s.send(
+                        m,
+                        &who,
+                        channel,
+                        Purpose::Subscribe,
+                        &["SUBSCRIBE", HELLO_CHANNEL],
+                    );
                 }
             }
         });
     }
 
-    fn on_disconnected(&mut self, link: LinkId, channel: Channel) {
-        self.pending.retain(|_, p| !(p.link == link && p.channel == channel));
-        let Some((name, who)) = self.locate(link) else { return };
+    fn on_disconnected(&mut self, now: Millis, link: LinkId, channel: Channel) {
+        self.pending
+            .retain(|_, p| !(p.link == link && p.channel == channel));
+        let Some((name, who)) = self.locate(link) else {
+            return;
+        };
         let myname = name.clone();
         self.with_master(&myname, |s, m| {
-            let Some(inst) = instance_mut(m, &who) else { return };
+            let Some(inst) = instance_mut(m, &who) else {
+                return;
+            };
             let was_connecting = match channel {
                 Channel::Cmd => {
                     let c = inst.link.cmd_connecting;
                     inst.link.cmd_connected = false;
                     inst.link.cmd_connecting = false;
                     inst.link.pending_commands = 0;
+                    // The outage is timed from the moment the connection broke (Redis starts
+                    // the clock at its next reconnection attempt, up to a tick later): every
+                    // sentinel that saw the same reset then reaches SDOWN at the same moment.
+                    if inst.link.act_ping_time.is_none() {
+                        inst.link.act_ping_time = Some(now);
+                    }
                     c
                 }
                 Channel::PubSub => {
@@ -463,7 +606,14 @@ impl Sentinel {
                     Channel::Cmd => "-cmd-link-reconnection",
                     Channel::PubSub => "-pubsub-link-reconnection",
                 };
-                s.emit_at(0, LogLevel::Debug, kind, m, &who, " #Failed to establish connection");
+                s.emit_at(
+                    now,
+                    LogLevel::Debug,
+                    kind,
+                    m,
+                    &who,
+                    " #Failed to establish connection",
+                );
             }
         });
     }
@@ -492,10 +642,24 @@ impl Sentinel {
             return;
         }
         let info_period = match who {
+            // A replica the failover is waiting on (being promoted, or being re-pointed) is
+            // polled every 100 ms: its next INFO is what moves the failover on.
+            Who::Replica(k)
+                if m.inst.flags.failover_in_progress
+                    && m.replicas.get(k).is_some_and(|r| {
+                        (r.inst.flags.promoted && m.failover_state == FailoverState::WaitPromotion)
+                            || r.inst.flags.reconf_sent
+                            || r.inst.flags.reconf_inprog
+                    }) =>
+            {
+                self.timing.ping_period / 10
+            }
             Who::Replica(k)
                 if m.inst.flags.o_down
                     || m.inst.flags.failover_in_progress
-                    || m.replicas.get(k).is_some_and(|r| r.master_link_down_time != 0) =>
+                    || m.replicas
+                        .get(k)
+                        .is_some_and(|r| r.master_link_down_time != 0) =>
             {
                 1000
             }
@@ -537,7 +701,9 @@ impl Sentinel {
     }
 
     pub(crate) fn send_hello(&mut self, m: &mut Master, who: &Who) -> bool {
-        let Some(inst) = instance(m, who) else { return false };
+        let Some(inst) = instance(m, who) else {
+            return false;
+        };
         if link_disconnected(inst, who) {
             return false;
         }
@@ -563,7 +729,13 @@ impl Sentinel {
             master_config_epoch: m.config_epoch,
         }
         .encode();
-        self.send(m, who, Channel::Cmd, Purpose::Publish, &["PUBLISH", HELLO_CHANNEL, &hello])
+        self.send(
+            m,
+            who,
+            Channel::Cmd,
+            Purpose::Publish,
+            &["PUBLISH", HELLO_CHANNEL, &hello],
+        )
     }
 
     /// Make every instance of a master publish a hello on the next tick (after a change of
@@ -587,7 +759,9 @@ impl Sentinel {
         if pending.link != link || pending.channel != channel {
             return;
         }
-        let Some((name, who)) = self.locate(link) else { return };
+        let Some((name, who)) = self.locate(link) else {
+            return;
+        };
         self.with_master(&name, |s, m| {
             if let Some(inst) = instance_mut(m, &who) {
                 if channel == Channel::Cmd {
@@ -620,7 +794,57 @@ impl Sentinel {
                 }
                 Purpose::IsMasterDown => s.on_is_master_down_reply(now, m, &who, &reply),
             }
+            // Answers that can move agreement or a failover forward are acted on at once,
+            // not at the next tick: this is where most of Redis's failover latency goes.
+            let in_failover = m.inst.flags.failover_in_progress;
+            if pending.purpose == Purpose::IsMasterDown
+                || (pending.purpose == Purpose::Info && in_failover)
+            {
+                s.react(now, m);
+            }
         });
+    }
+
+    /// The acting half for one master, run outside the tick when new information arrives:
+    /// ODOWN, starting a failover, one step of the state machine, asking the peers, the
+    /// switch to the promoted replica, and any hello that a change made due.
+    pub(crate) fn react(&mut self, now: Millis, m: &mut Master) {
+        if self.tilt {
+            return;
+        }
+        self.check_objectively_down(now, m);
+        if self.start_failover_if_needed(now, m) {
+            self.ask_master_state_to_peers(now, m, true);
+        }
+        self.failover_state_machine(now, m);
+        self.ask_master_state_to_peers(now, m, false);
+        if m.failover_state == FailoverState::UpdateConfig {
+            self.switch_to_promoted(now, m);
+        }
+        self.publish_due_hellos(m);
+    }
+
+    /// Publish a hello on every instance whose hello was forced due (`force_hello_update`).
+    fn publish_due_hellos(&mut self, m: &mut Master) {
+        let mut due: Vec<Who> = Vec::new();
+        if m.inst.last_pub_time.is_none() {
+            due.push(Who::Master);
+        }
+        due.extend(
+            m.replicas
+                .iter()
+                .filter(|(_, r)| r.inst.last_pub_time.is_none())
+                .map(|(k, _)| Who::Replica(k.clone())),
+        );
+        due.extend(
+            m.sentinels
+                .iter()
+                .filter(|(_, p)| p.inst.last_pub_time.is_none())
+                .map(|(k, _)| Who::Peer(k.clone())),
+        );
+        for who in due {
+            self.send_hello(m, &who);
+        }
     }
 
     fn on_ping_reply(&mut self, now: Millis, m: &mut Master, who: &Who, reply: &Value) {
@@ -631,7 +855,10 @@ impl Sentinel {
         let s_down = instance(m, who).is_some_and(|i| i.flags.s_down);
         if let Some(text) = text {
             // LOADING and MASTERDOWN mean the process is alive and working: not down.
-            if text.starts_with("PONG") || text.starts_with("LOADING") || text.starts_with("MASTERDOWN") {
+            if text.starts_with("PONG")
+                || text.starts_with("LOADING")
+                || text.starts_with("MASTERDOWN")
+            {
                 if let Some(inst) = instance_mut(m, who) {
                     inst.link.last_avail_time = now;
                     inst.link.act_ping_time = None;
@@ -678,11 +905,19 @@ impl Sentinel {
 
     // ---------------------------------------------------------------- INFO
 
-    pub(crate) fn refresh_from_info(&mut self, now: Millis, m: &mut Master, who: &Who, text: String) {
+    pub(crate) fn refresh_from_info(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        who: &Who,
+        text: String,
+    ) {
         let report = parse_info(&text);
         let announce = self.settings.announce_hostnames;
         {
-            let Some(inst) = instance_mut(m, who) else { return };
+            let Some(inst) = instance_mut(m, who) else {
+                return;
+            };
             inst.info = Some(text);
         }
         if let Who::Replica(k) = who {
@@ -722,7 +957,10 @@ impl Sentinel {
                     ip,
                     port: listed.port,
                 };
-                if m.replicas.values().any(|r| r.inst.addr.same_endpoint(&addr)) {
+                if m.replicas
+                    .values()
+                    .any(|r| r.inst.addr.same_endpoint(&addr))
+                {
                     continue;
                 }
                 let replica = self.new_replica(addr, m.inst.down_after_ms, now);
@@ -735,8 +973,7 @@ impl Sentinel {
         if let (Who::Replica(k), Some(Role::Replica)) = (who, report.role) {
             if let Some(r) = m.replicas.get_mut(k) {
                 if let Some(host) = &report.master_host {
-                    if r
-                        .slave_master_host
+                    if r.slave_master_host
                         .as_ref()
                         .is_none_or(|h| !h.eq_ignore_ascii_case(host))
                     {
@@ -781,7 +1018,10 @@ impl Sentinel {
                     r.slave_conf_change_time = Some(now);
                 }
             }
-            let coherent = matches!((who, role), (Who::Master, Role::Master) | (Who::Replica(_), Role::Replica));
+            let coherent = matches!(
+                (who, role),
+                (Who::Master, Role::Master) | (Who::Replica(_), Role::Replica)
+            );
             let role_text = match role {
                 Role::Master => "master",
                 Role::Replica => "slave",
@@ -789,7 +1029,11 @@ impl Sentinel {
             self.emit_at(
                 now,
                 LogLevel::Verbose,
-                if coherent { "+role-change" } else { "-role-change" },
+                if coherent {
+                    "+role-change"
+                } else {
+                    "-role-change"
+                },
                 m,
                 who,
                 &format!(" new reported role is {role_text}"),
@@ -813,7 +1057,10 @@ impl Sentinel {
     /// turned it into a master behind our back and we turn it back.
     fn replica_reports_master(&mut self, now: Millis, m: &mut Master, key: &str) {
         let promoted = m.replicas.get(key).is_some_and(|r| r.inst.flags.promoted);
-        if promoted && m.inst.flags.failover_in_progress && m.failover_state == FailoverState::WaitPromotion {
+        if promoted
+            && m.inst.flags.failover_in_progress
+            && m.failover_state == FailoverState::WaitPromotion
+        {
             self.on_promotion_confirmed(now, m, key);
             return;
         }
@@ -826,14 +1073,27 @@ impl Sentinel {
         {
             let target = m.inst.addr.clone();
             if self.send_slaveof(m, &Who::Replica(key.to_string()), Some(&target)) {
-                self.emit_at(now, LogLevel::Notice, "+convert-to-slave", m, &Who::Replica(key.to_string()), "");
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    "+convert-to-slave",
+                    m,
+                    &Who::Replica(key.to_string()),
+                    "",
+                );
             }
         }
     }
 
     /// A replica replicating from somewhere other than our master is pointed back, once the
     /// master looks sane and the replica's setting has been stable for failover-timeout.
-    fn check_replica_master_addr(&mut self, now: Millis, m: &mut Master, key: &str, _announce: bool) {
+    fn check_replica_master_addr(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        key: &str,
+        _announce: bool,
+    ) {
         let Some(r) = m.replicas.get(key) else { return };
         let points_elsewhere = r.slave_master_port != m.inst.addr.port
             || !self.addr_equals_host(&m.inst.addr, r.slave_master_host.as_deref().unwrap_or(""));
@@ -847,7 +1107,14 @@ impl Sentinel {
         if self.master_looks_sane(now, m) && no_down_for(&r.inst, now, wait) && stable {
             let target = m.inst.addr.clone();
             if self.send_slaveof(m, &Who::Replica(key.to_string()), Some(&target)) {
-                self.emit_at(now, LogLevel::Notice, "+fix-slave-config", m, &Who::Replica(key.to_string()), "");
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    "+fix-slave-config",
+                    m,
+                    &Who::Replica(key.to_string()),
+                    "",
+                );
             }
         }
     }
@@ -890,8 +1157,7 @@ impl Sentinel {
         m.inst.role_reported == Role::Master
             && !m.inst.flags.s_down
             && !m.inst.flags.o_down
-            && m
-                .inst
+            && m.inst
                 .info_refresh
                 .is_some_and(|t| elapsed(now, t) < (self.timing.info_period * 2) as i64)
     }
@@ -978,12 +1244,22 @@ impl Sentinel {
         let mut agreeing = 0u32;
         let mut odown = false;
         if m.inst.flags.s_down {
-            agreeing = 1 + m.sentinels.values().filter(|p| p.inst.flags.master_down).count() as u32;
+            agreeing = 1 + m
+                .sentinels
+                .values()
+                .filter(|p| p.inst.flags.master_down)
+                .count() as u32;
             odown = agreeing >= m.quorum;
         }
         if odown && !m.inst.flags.o_down {
             m.inst.flags.o_down = true;
             m.inst.o_down_since = Some(now);
+            // A short random pause before trying to be the leader, sized to the group: when
+            // every sentinel sees the failure at once, one of them usually asks first and
+            // collects the votes instead of all voting for themselves (a split vote costs an
+            // election timeout and twice failover-timeout before the next attempt).
+            let window = (20 * (m.sentinels.len() as u64 + 1)).min(1000);
+            m.failover_start_not_before = Some(now + self.rng.gen_range(0..window.max(1)));
             let extra = format!(" #quorum {}/{}", agreeing, m.quorum);
             self.emit_at(now, LogLevel::Warning, "+odown", m, &Who::Master, &extra);
         } else if !odown && m.inst.flags.o_down {
@@ -999,7 +1275,9 @@ impl Sentinel {
         let keys: Vec<String> = m.sentinels.keys().cloned().collect();
         let announce = self.settings.announce_hostnames;
         for key in keys {
-            let Some(p) = m.sentinels.get_mut(&key) else { continue };
+            let Some(p) = m.sentinels.get_mut(&key) else {
+                continue;
+            };
             let since_reply = p.last_master_down_reply_time.map(|t| elapsed(now, t));
             if since_reply.is_none_or(|e| e > ask_period * 5) {
                 p.inst.flags.master_down = false;
@@ -1011,23 +1289,41 @@ impl Sentinel {
             if link_disconnected(&p.inst, &Who::Peer(key.clone())) {
                 continue;
             }
-            if !forced && since_reply.is_some_and(|e| e < ask_period) {
+            // Redis re-asks once per ask-period. While a peer has not yet confirmed the
+            // failure we re-ask ten times as often: peers notice a dead master at slightly
+            // different moments, and a whole period between asks is pure delay.
+            let interval = if m.inst.flags.o_down || p.inst.flags.master_down {
+                ask_period
+            } else {
+                ask_period / 10
+            };
+            if !forced && since_reply.is_some_and(|e| e < interval) {
                 continue;
             }
             let ip = m.inst.addr.announced(announce).to_string();
             let port = m.inst.addr.port.to_string();
-            let epoch = self.current_epoch.to_string();
-            let runid = if m.failover_state != FailoverState::None {
-                self.myid.clone()
+            // Seeking votes, we ask in our failover's epoch (Redis sends the current epoch).
+            // If the group has moved past it, peers then refuse instead of handing us votes
+            // in a newer epoch that the sentinel running that epoch's election needs; see
+            // `get_leader` for the other half of this rule.
+            let (epoch, runid) = if m.failover_state != FailoverState::None {
+                (m.failover_epoch.to_string(), self.myid.clone())
             } else {
-                "*".to_string()
+                (self.current_epoch.to_string(), "*".to_string())
             };
             self.send(
                 m,
                 &Who::Peer(key.clone()),
                 Channel::Cmd,
                 Purpose::IsMasterDown,
-                &["SENTINEL", "is-master-down-by-addr", &ip, &port, &epoch, &runid],
+                &[
+                    "SENTINEL",
+                    "is-master-down-by-addr",
+                    &ip,
+                    &port,
+                    &epoch,
+                    &runid,
+                ],
             );
         }
     }
@@ -1044,7 +1340,9 @@ impl Sentinel {
         }) else {
             return;
         };
-        let Some(p) = m.sentinels.get_mut(key) else { return };
+        let Some(p) = m.sentinels.get_mut(key) else {
+            return;
+        };
         p.last_master_down_reply_time = Some(now);
         p.inst.flags.master_down = *down == 1;
         if leader != "*" {
@@ -1065,7 +1363,9 @@ impl Sentinel {
     /// Handle a hello (from a pub/sub link or PUBLISHed to us): learn about the peer, adopt a
     /// higher current epoch, and adopt the master address of a higher config epoch.
     pub(crate) fn process_hello(&mut self, now: Millis, payload: &[u8]) {
-        let Some(hello) = Hello::parse(payload) else { return };
+        let Some(hello) = Hello::parse(payload) else {
+            return;
+        };
         if !self.masters.contains_key(&hello.master_name) {
             return;
         }
@@ -1079,7 +1379,9 @@ impl Sentinel {
                 .find(|(_, p)| {
                     p.inst.runid.as_deref() == Some(hello.runid.as_str())
                         && p.inst.addr.port == hello.port
-                        && (peer_ip.as_deref().is_some_and(|ip| p.inst.addr.ip.eq_ignore_ascii_case(ip))
+                        && (peer_ip
+                            .as_deref()
+                            .is_some_and(|ip| p.inst.addr.ip.eq_ignore_ascii_case(ip))
                             || p.inst.addr.host.eq_ignore_ascii_case(&hello.ip))
                 })
                 .map(|(k, _)| k.clone());
@@ -1099,17 +1401,35 @@ impl Sentinel {
                         }
                     }
                     if !moved.is_empty() {
-                        let extra = format!(" ip {} port {} for {}", hello.ip, hello.port, hello.runid);
-                        s.emit_at(now, LogLevel::Notice, "+sentinel-address-switch", m, &Who::Master, &extra);
+                        let extra =
+                            format!(" ip {} port {} for {}", hello.ip, hello.port, hello.runid);
+                        s.emit_at(
+                            now,
+                            LogLevel::Notice,
+                            "+sentinel-address-switch",
+                            m,
+                            &Who::Master,
+                            &extra,
+                        );
                     } else if let Some(ip) = &peer_ip {
                         // Another runid at this address: the old one is gone for good.
                         let other = m
                             .sentinels
                             .iter()
-                            .find(|(_, p)| p.inst.addr.port == hello.port && p.inst.addr.ip.eq_ignore_ascii_case(ip))
+                            .find(|(_, p)| {
+                                p.inst.addr.port == hello.port
+                                    && p.inst.addr.ip.eq_ignore_ascii_case(ip)
+                            })
                             .map(|(k, p)| (k.clone(), p.inst.runid.clone()));
                         if let Some((other_key, other_runid)) = other {
-                            s.emit_at(now, LogLevel::Notice, "+sentinel-invalid-addr", m, &Who::Peer(other_key.clone()), "");
+                            s.emit_at(
+                                now,
+                                LogLevel::Notice,
+                                "+sentinel-invalid-addr",
+                                m,
+                                &Who::Peer(other_key.clone()),
+                                "",
+                            );
                             if let Some(p) = m.sentinels.remove(&other_key) {
                                 s.forget_link(&p.inst);
                             }
@@ -1128,7 +1448,14 @@ impl Sentinel {
                             let k = peer.inst.name.clone();
                             m.sentinels.insert(k.clone(), peer);
                             if moved.is_empty() {
-                                s.emit_at(now, LogLevel::Notice, "+sentinel", m, &Who::Peer(k.clone()), "");
+                                s.emit_at(
+                                    now,
+                                    LogLevel::Notice,
+                                    "+sentinel",
+                                    m,
+                                    &Who::Peer(k.clone()),
+                                    "",
+                                );
                             }
                             s.persist();
                             Some(k)
@@ -1149,10 +1476,18 @@ impl Sentinel {
             if m.config_epoch < hello.master_config_epoch {
                 m.config_epoch = hello.master_config_epoch;
                 s.persist();
-                let same = hello.master_port == m.inst.addr.port && s.addr_equals_host(&m.inst.addr, &hello.master_ip);
+                let same = hello.master_port == m.inst.addr.port
+                    && s.addr_equals_host(&m.inst.addr, &hello.master_ip);
                 if !same {
                     let announce = s.settings.announce_hostnames;
-                    s.emit_at(now, LogLevel::Warning, "+config-update-from", m, &Who::Peer(key.clone()), "");
+                    s.emit_at(
+                        now,
+                        LogLevel::Warning,
+                        "+config-update-from",
+                        m,
+                        &Who::Peer(key.clone()),
+                        "",
+                    );
                     let old = m.inst.addr.clone();
                     let text = format!(
                         "{} {} {} {} {}",
@@ -1163,7 +1498,12 @@ impl Sentinel {
                         hello.master_port
                     );
                     s.emit(now, LogLevel::Warning, "+switch-master", Some(m), text);
-                    if s.reset_master_and_change_address(now, m, &hello.master_ip, hello.master_port) {
+                    if s.reset_master_and_change_address(
+                        now,
+                        m,
+                        &hello.master_ip,
+                        hello.master_port,
+                    ) {
                         let new = m.inst.addr.clone();
                         s.call_client_reconfig_script(now, m, "observer", &old, &new);
                     }
@@ -1200,7 +1540,13 @@ impl Sentinel {
 
     /// Forget a master's replicas (and peers, unless `keep_peers`), its failover state and its
     /// runtime flags, and reconnect to it: Redis's `sentinelResetMaster`.
-    pub(crate) fn reset_master(&mut self, now: Millis, m: &mut Master, keep_peers: bool, generate_event: bool) {
+    pub(crate) fn reset_master(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        keep_peers: bool,
+        generate_event: bool,
+    ) {
         let replicas = std::mem::take(&mut m.replicas);
         for r in replicas.values() {
             self.forget_link(&r.inst);
@@ -1234,8 +1580,17 @@ impl Sentinel {
     /// Point a master record at a new address (after a failover, ours or learned from a
     /// hello): the other replicas and the old master become the new master's replicas.
     /// False if the new address cannot be resolved (nothing changes then).
-    pub(crate) fn reset_master_and_change_address(&mut self, now: Millis, m: &mut Master, host: &str, port: u16) -> bool {
-        let Some(ip) = self.resolver.resolve(host, !self.settings.resolve_hostnames) else {
+    pub(crate) fn reset_master_and_change_address(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        host: &str,
+        port: u16,
+    ) -> bool {
+        let Some(ip) = self
+            .resolver
+            .resolve(host, !self.settings.resolve_hostnames)
+        else {
             return false;
         };
         let new_addr = Addr {
@@ -1243,7 +1598,9 @@ impl Sentinel {
             ip,
             port,
         };
-        let same = |a: &Addr, b: &Addr| a.port == b.port && (a.ip == b.ip || a.host.eq_ignore_ascii_case(&b.host));
+        let same = |a: &Addr, b: &Addr| {
+            a.port == b.port && (a.ip == b.ip || a.host.eq_ignore_ascii_case(&b.host))
+        };
         let mut keep: Vec<Addr> = m
             .replicas
             .values()
@@ -1270,8 +1627,17 @@ impl Sentinel {
     // ---------------------------------------------------------------- scripts
 
     /// `<master> <leader|observer> start <from-ip> <from-port> <to-ip> <to-port>`.
-    pub(crate) fn call_client_reconfig_script(&mut self, now: Millis, m: &Master, role: &str, from: &Addr, to: &Addr) {
-        let Some(script) = m.client_reconfig_script.clone() else { return };
+    pub(crate) fn call_client_reconfig_script(
+        &mut self,
+        now: Millis,
+        m: &Master,
+        role: &str,
+        from: &Addr,
+        to: &Addr,
+    ) {
+        let Some(script) = m.client_reconfig_script.clone() else {
+            return;
+        };
         let announce = self.settings.announce_hostnames;
         let args = vec![
             m.inst.name.clone(),

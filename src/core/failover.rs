@@ -21,14 +21,22 @@ const MAX_DESYNC_MS: u64 = 1000;
 impl Sentinel {
     /// Vote for `req_runid` as leader for `req_epoch`, unless we already voted in that epoch or
     /// a later one; returns our vote (leader, epoch) either way.
-    pub(crate) fn vote_leader(&mut self, now: Millis, m: &mut Master, req_epoch: u64, req_runid: &str) -> (Option<String>, u64) {
+    pub(crate) fn vote_leader(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        req_epoch: u64,
+        req_runid: &str,
+    ) -> (Option<String>, u64) {
         if req_epoch > self.current_epoch {
             self.current_epoch = req_epoch;
             self.persist();
             let text = self.current_epoch.to_string();
             self.emit(now, LogLevel::Warning, "+new-epoch", Some(m), text);
         }
-        if (m.leader_epoch < req_epoch || self.double_vote_fault()) && self.current_epoch <= req_epoch {
+        if (m.leader_epoch < req_epoch || self.double_vote_fault())
+            && self.current_epoch <= req_epoch
+        {
             m.leader = Some(req_runid.to_string());
             m.leader_epoch = self.current_epoch;
             // The vote must be on disk before anyone hears of it: the shell carries out this
@@ -49,10 +57,13 @@ impl Sentinel {
     pub(crate) fn get_leader(&mut self, now: Millis, m: &mut Master, epoch: u64) -> Option<String> {
         let voters = m.sentinels.len() as u64 + 1;
         let mut counters: Vec<(String, u64)> = Vec::new();
-        let current = self.current_epoch;
+        // Only votes cast in the election's own epoch count. Redis counts votes for the
+        // *current* epoch, which can be newer than the failover's: the simulator found a
+        // sentinel "elected" for epoch 4 with one vote from epoch 4 and two from epoch 5,
+        // while another sentinel legitimately won epoch 5 (two leaders at once).
         for p in m.sentinels.values() {
             if let Some(leader) = &p.leader {
-                if p.leader_epoch == current {
+                if p.leader_epoch == epoch {
                     incr(&mut counters, leader);
                 }
             }
@@ -88,6 +99,9 @@ impl Sentinel {
     /// attempt is more than twice failover-timeout ago.
     pub(crate) fn start_failover_if_needed(&mut self, now: Millis, m: &mut Master) -> bool {
         if !m.inst.flags.o_down || m.inst.flags.failover_in_progress {
+            return false;
+        }
+        if m.failover_start_not_before.is_some_and(|t| now < t) {
             return false;
         }
         if let Some(start) = m.failover_start_time {
@@ -131,7 +145,14 @@ impl Sentinel {
             FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(now, m),
             FailoverState::WaitPromotion => {
                 if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
-                    self.emit_at(now, LogLevel::Warning, "-failover-abort-slave-timeout", m, &Who::Master, "");
+                    self.emit_at(
+                        now,
+                        LogLevel::Warning,
+                        "-failover-abort-slave-timeout",
+                        m,
+                        &Who::Master,
+                        "",
+                    );
                     self.abort_failover(now, m);
                 }
             }
@@ -143,17 +164,33 @@ impl Sentinel {
     fn failover_wait_start(&mut self, now: Millis, m: &mut Master) {
         let epoch = m.failover_epoch;
         let leader = self.get_leader(now, m, epoch);
-        let is_leader = leader.as_deref().is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
+        let is_leader = leader
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
         if !is_leader && !m.inst.flags.force_failover {
             let election_timeout = self.timing.election_timeout.min(m.failover_timeout_ms);
             let started = m.failover_start_time.unwrap_or(now);
             if elapsed(now, started) > election_timeout as i64 {
-                self.emit_at(now, LogLevel::Warning, "-failover-abort-not-elected", m, &Who::Master, "");
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    "-failover-abort-not-elected",
+                    m,
+                    &Who::Master,
+                    "",
+                );
                 self.abort_failover(now, m);
             }
             return;
         }
-        self.emit_at(now, LogLevel::Warning, "+elected-leader", m, &Who::Master, "");
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            "+elected-leader",
+            m,
+            &Who::Master,
+            "",
+        );
         if self.simfailure.crash_after_election {
             self.push(Action::Crash {
                 reason: "Sentinel CRASH because of SENTINEL simulate-failure".into(),
@@ -162,13 +199,35 @@ impl Sentinel {
         }
         m.failover_state = FailoverState::SelectSlave;
         m.failover_state_change_time = now;
-        self.emit_at(now, LogLevel::Warning, "+failover-state-select-slave", m, &Who::Master, "");
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            "+failover-state-select-slave",
+            m,
+            &Who::Master,
+            "",
+        );
     }
 
     fn failover_select_slave(&mut self, now: Millis, m: &mut Master) {
+        // A replica that would qualify but for old INFO (replicas are polled every 10 s until
+        // the master is ODOWN) may be the best one: ask it for fresh INFO and wait for it, a
+        // ping period at most, rather than promote a worse replica or give up.
+        if elapsed(now, m.failover_state_change_time) < self.timing.ping_period as i64
+            && self.refresh_stale_candidates(now, m)
+        {
+            return;
+        }
         match self.select_replica(now, m) {
             None => {
-                self.emit_at(now, LogLevel::Warning, "-failover-abort-no-good-slave", m, &Who::Master, "");
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    "-failover-abort-no-good-slave",
+                    m,
+                    &Who::Master,
+                    "",
+                );
                 self.abort_failover(now, m);
             }
             Some(key) => {
@@ -180,7 +239,14 @@ impl Sentinel {
                 m.promoted_replica = Some(key);
                 m.failover_state = FailoverState::SendSlaveofNoone;
                 m.failover_state_change_time = now;
-                self.emit_at(now, LogLevel::Notice, "+failover-state-send-slaveof-noone", m, &who, "");
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    "+failover-state-send-slaveof-noone",
+                    m,
+                    &who,
+                    "",
+                );
             }
         }
     }
@@ -195,7 +261,14 @@ impl Sentinel {
         if disconnected {
             // Keep trying until failover-timeout, then give up.
             if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
-                self.emit_at(now, LogLevel::Warning, "-failover-abort-slave-timeout", m, &Who::Master, "");
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    "-failover-abort-slave-timeout",
+                    m,
+                    &Who::Master,
+                    "",
+                );
                 self.abort_failover(now, m);
             }
             return;
@@ -203,7 +276,17 @@ impl Sentinel {
         if !self.send_slaveof(m, &who, None) {
             return;
         }
-        self.emit_at(now, LogLevel::Notice, "+failover-state-wait-promotion", m, &who, "");
+        // Pipelined behind the transaction, this INFO already shows the new role: no waiting
+        // for the next INFO period to learn that the promotion worked.
+        self.send(m, &who, Channel::Cmd, Purpose::Info, &["INFO"]);
+        self.emit_at(
+            now,
+            LogLevel::Notice,
+            "+failover-state-wait-promotion",
+            m,
+            &who,
+            "",
+        );
         m.failover_state = FailoverState::WaitPromotion;
         m.failover_state_change_time = now;
     }
@@ -224,7 +307,14 @@ impl Sentinel {
             });
             return;
         }
-        self.emit_at(now, LogLevel::Warning, "+failover-state-reconf-slaves", m, &Who::Master, "");
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            "+failover-state-reconf-slaves",
+            m,
+            &Who::Master,
+            "",
+        );
         let from = m.inst.addr.clone();
         if let Some(to) = m.replicas.get(key).map(|r| r.inst.addr.clone()) {
             self.call_client_reconfig_script(now, m, "leader", &from, &to);
@@ -252,28 +342,42 @@ impl Sentinel {
                 break;
             }
             let who = Who::Replica(key.clone());
-            let Some(r) = m.replicas.get(&key) else { continue };
+            let Some(r) = m.replicas.get(&key) else {
+                continue;
+            };
             if r.inst.flags.promoted || r.inst.flags.reconf_done {
                 continue;
             }
             // A replica that did not move on in time is counted as done: the normal
             // +fix-slave-config path repairs it later.
             if r.inst.flags.reconf_sent
-                && r
-                    .slave_reconf_sent_time
+                && r.slave_reconf_sent_time
                     .is_some_and(|t| elapsed(now, t) > self.timing.slave_reconf_timeout as i64)
             {
-                self.emit_at(now, LogLevel::Notice, "-slave-reconf-sent-timeout", m, &who, "");
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    "-slave-reconf-sent-timeout",
+                    m,
+                    &who,
+                    "",
+                );
                 if let Some(r) = m.replicas.get_mut(&key) {
                     r.inst.flags.reconf_sent = false;
                     r.inst.flags.reconf_done = true;
                 }
             }
-            let Some(r) = m.replicas.get(&key) else { continue };
-            if r.inst.flags.reconf_sent || r.inst.flags.reconf_inprog || link_disconnected(&r.inst, &who) {
+            let Some(r) = m.replicas.get(&key) else {
+                continue;
+            };
+            if r.inst.flags.reconf_sent
+                || r.inst.flags.reconf_inprog
+                || link_disconnected(&r.inst, &who)
+            {
                 continue;
             }
             if self.send_slaveof(m, &who, Some(&promoted_addr)) {
+                self.send(m, &who, Channel::Cmd, Purpose::Info, &["INFO"]);
                 if let Some(r) = m.replicas.get_mut(&key) {
                     r.inst.flags.reconf_sent = true;
                     r.slave_reconf_sent_time = Some(now);
@@ -303,7 +407,14 @@ impl Sentinel {
         if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
             not_reconfigured = 0;
             timeout = true;
-            self.emit_at(now, LogLevel::Warning, "+failover-end-for-timeout", m, &Who::Master, "");
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                "+failover-end-for-timeout",
+                m,
+                &Who::Master,
+                "",
+            );
         }
         if not_reconfigured == 0 {
             self.emit_at(now, LogLevel::Warning, "+failover-end", m, &Who::Master, "");
@@ -315,9 +426,12 @@ impl Sentinel {
             let keys: Vec<String> = m.replicas.keys().cloned().collect();
             for key in keys {
                 let who = Who::Replica(key.clone());
-                let Some(r) = m.replicas.get(&key) else { continue };
+                let Some(r) = m.replicas.get(&key) else {
+                    continue;
+                };
                 let f = &r.inst.flags;
-                if f.promoted || f.reconf_done || f.reconf_sent || link_disconnected(&r.inst, &who) {
+                if f.promoted || f.reconf_done || f.reconf_sent || link_disconnected(&r.inst, &who)
+                {
                     continue;
                 }
                 if self.send_slaveof(m, &who, Some(promoted_addr)) {
@@ -369,6 +483,41 @@ impl Sentinel {
     /// with stale INFO, priority 0, or cut from the master for too long; then prefer lower
     /// priority, higher replication offset, smaller runid.
     pub(crate) fn select_replica(&self, now: Millis, m: &Master) -> Option<String> {
+        self.replica_candidates(now, m, true).into_iter().next()
+    }
+
+    /// Ask for INFO from the replicas that fail selection only because their INFO is old.
+    /// True if there are any (their answers are awaited).
+    fn refresh_stale_candidates(&mut self, now: Millis, m: &mut Master) -> bool {
+        let fresh = self.replica_candidates(now, m, true);
+        let stale: Vec<String> = self
+            .replica_candidates(now, m, false)
+            .into_iter()
+            .filter(|k| !fresh.contains(k))
+            .collect();
+        let any = !stale.is_empty();
+        let to_ask: Vec<String> = stale
+            .into_iter()
+            .filter(|k| {
+                m.replicas
+                    .get(k)
+                    .is_some_and(|r| r.info_asked_at.is_none_or(|t| elapsed(now, t) > 100))
+            })
+            .collect();
+        for key in to_ask {
+            let who = Who::Replica(key.clone());
+            if self.send(m, &who, Channel::Cmd, Purpose::Info, &["INFO"]) {
+                if let Some(r) = m.replicas.get_mut(&key) {
+                    r.info_asked_at = Some(now);
+                }
+            }
+        }
+        any
+    }
+
+    /// The replicas that may be promoted, best first; `require_fresh_info` false lists those
+    /// that would qualify with up-to-date INFO.
+    fn replica_candidates(&self, now: Millis, m: &Master, require_fresh_info: bool) -> Vec<String> {
         let ping = self.timing.ping_period as i64;
         let mut max_master_down = 0i64;
         if m.inst.flags.s_down {
@@ -389,7 +538,10 @@ impl Sentinel {
                     && !link_disconnected(&r.inst, &who)
                     && elapsed(now, r.inst.link.last_avail_time) <= ping * 5
                     && r.slave_priority != 0
-                    && r.inst.info_refresh.is_some_and(|t| elapsed(now, t) <= info_validity)
+                    && (!require_fresh_info
+                        || r.inst
+                            .info_refresh
+                            .is_some_and(|t| elapsed(now, t) <= info_validity))
                     && (r.master_link_down_time as i64) <= max_master_down
             })
             .collect();
@@ -404,14 +556,19 @@ impl Sentinel {
                     (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
                 })
         });
-        candidates.first().map(|(k, _)| (*k).clone())
+        candidates.into_iter().map(|(k, _)| k.clone()).collect()
     }
 
     /// Reconfigure an instance as a replica of `target` (or as a master, `None`), atomically:
     /// MULTI, SLAVEOF, CONFIG REWRITE, CLIENT KILL of normal and pub/sub clients (so clients
     /// reconnect and ask the sentinels again), EXEC. Replies are not read: the effect shows in
     /// the next INFO.
-    pub(crate) fn send_slaveof(&mut self, m: &mut Master, who: &Who, target: Option<&Addr>) -> bool {
+    pub(crate) fn send_slaveof(
+        &mut self,
+        m: &mut Master,
+        who: &Who,
+        target: Option<&Addr>,
+    ) -> bool {
         let announce = self.settings.announce_hostnames;
         let (host, port) = match target {
             None => ("NO".to_string(), "ONE".to_string()),
@@ -446,7 +603,13 @@ impl Sentinel {
         self.check_script_timeouts(now);
     }
 
-    pub(crate) fn script_exited(&mut self, now: Millis, id: u64, exit_code: Option<i32>, signal: Option<i32>) {
+    pub(crate) fn script_exited(
+        &mut self,
+        now: Millis,
+        id: u64,
+        exit_code: Option<i32>,
+        signal: Option<i32>,
+    ) {
         self.on_script_exited(now, id, exit_code, signal);
     }
 }

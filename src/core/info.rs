@@ -139,12 +139,21 @@ mod tests {
     fn reads_a_master() {
         let r = parse_info(MASTER_INFO);
         assert_eq!(r.role, Some(Role::Master));
-        assert_eq!(r.run_id.as_deref(), Some("0123456789abcdef0123456789abcdef01234567"));
+        assert_eq!(
+            r.run_id.as_deref(),
+            Some("0123456789abcdef0123456789abcdef01234567")
+        );
         assert_eq!(
             r.replicas,
             vec![
-                ListedReplica { ip: "127.0.0.1".into(), port: 6380 },
-                ListedReplica { ip: "10.0.0.2".into(), port: 6381 },
+                ListedReplica {
+                    ip: "127.0.0.1".into(),
+                    port: 6380
+                },
+                ListedReplica {
+                    ip: "10.0.0.2".into(),
+                    port: 6381
+                },
             ]
         );
         assert_eq!(r.master_host, None);
@@ -165,7 +174,16 @@ mod tests {
 
     #[test]
     fn ignores_garbage_without_panicking() {
-        for junk in ["", "slave:", "slave0:", "slave0:ip=,port=x", "slaveX:1,2,3", "run_id:short", "role:", "\u{1F600}run_id:ééééééééééééééééééééééééééééééééééééééééé"] {
+        for junk in [
+            "",
+            "slave:",
+            "slave0:",
+            "slave0:ip=,port=x",
+            "slaveX:1,2,3",
+            "run_id:short",
+            "role:",
+            "\u{1F600}run_id:ééééééééééééééééééééééééééééééééééééééééé",
+        ] {
             let r = parse_info(junk);
             assert!(r.replicas.is_empty(), "{junk}");
         }

@@ -31,7 +31,9 @@ use rand::{Rng, SeedableRng};
 
 use crate::config::model::{Config, LogLevel, MasterSettings, SentinelSettings};
 use crate::value::Value;
-pub use state::{Addr, Channel, FailoverState, Flags, Instance, Link, LinkId, Master, Peer, Replica, Role};
+pub use state::{
+    Addr, Channel, FailoverState, Flags, Instance, Link, LinkId, Master, Peer, Replica, Role,
+};
 
 /// Milliseconds on the shell's monotonic clock.
 pub type Millis = u64;
@@ -115,7 +117,11 @@ pub enum Action {
     PersistConfig,
     /// Start a user script (notification or client-reconfig). The shell answers with
     /// `Input::ScriptExited`.
-    RunScript { id: u64, path: String, args: Vec<String> },
+    RunScript {
+        id: u64,
+        path: String,
+        args: Vec<String>,
+    },
     /// Kill a script that outlived script-max-runtime.
     KillScript { id: u64 },
     /// The log level changed (SENTINEL CONFIG SET loglevel).
@@ -197,7 +203,9 @@ pub struct LiteralResolver;
 
 impl Resolver for LiteralResolver {
     fn resolve(&mut self, host: &str, _ip_only: bool) -> Option<String> {
-        host.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+        host.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| ip.to_string())
     }
 }
 
@@ -408,6 +416,7 @@ impl Sentinel {
             failover_start_time: None,
             failover_delay_logged: None,
             promoted_replica: None,
+            failover_start_not_before: None,
         };
         for (host, port) in &m.known_replicas {
             if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
@@ -451,6 +460,7 @@ impl Sentinel {
             slave_master_link_up: false,
             slave_repl_offset: 0,
             slave_conf_change_time: None,
+            info_asked_at: None,
         }
     }
 
@@ -473,58 +483,64 @@ impl Sentinel {
         settings.myid = Some(self.myid.clone());
         settings.current_epoch = self.current_epoch;
         let announce = self.settings.announce_hostnames;
-        let masters = self
-            .masters
-            .values()
-            .map(|m| {
-                // Once the promoted replica has accepted its role, the config must already
-                // name it as the master (with the old master among the replicas): a crash
-                // before +switch-master must not bring back the old address with the new
-                // config epoch, or this sentinel and the others would never agree again.
-                let current = Sentinel::current_master_addr(m);
-                let known_replicas = m
-                    .replicas
-                    .values()
-                    .map(|r| {
-                        let a = if r.inst.addr.same_endpoint(current) { &m.inst.addr } else { &r.inst.addr };
-                        (a.announced(announce).to_string(), a.port)
-                    })
-                    .collect();
-                MasterSettings {
-                    name: m.inst.name.clone(),
-                    host: current.announced(announce).to_string(),
-                    port: current.port,
-                    quorum: m.quorum,
-                    down_after_ms: m.inst.down_after_ms,
-                    failover_timeout_ms: m.failover_timeout_ms,
-                    parallel_syncs: m.parallel_syncs,
-                    auth_pass: m.auth_pass.clone(),
-                    auth_user: m.auth_user.clone(),
-                    notification_script: m.notification_script.clone(),
-                    client_reconfig_script: m.client_reconfig_script.clone(),
-                    renamed_commands: m
-                        .renamed_commands
-                        .iter()
-                        .map(|(a, b)| (a.clone(), b.clone()))
-                        .collect(),
-                    master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
-                    known_replicas,
-                    known_sentinels: m
-                        .sentinels
+        let masters =
+            self.masters
+                .values()
+                .map(|m| {
+                    // Once the promoted replica has accepted its role, the config must already
+                    // name it as the master (with the old master among the replicas): a crash
+                    // before +switch-master must not bring back the old address with the new
+                    // config epoch, or this sentinel and the others would never agree again.
+                    let current = Sentinel::current_master_addr(m);
+                    let known_replicas = m
+                        .replicas
                         .values()
-                        .filter_map(|p| {
-                            p.inst.runid.as_ref().map(|runid| crate::config::model::KnownSentinel {
-                                host: p.inst.addr.announced(announce).to_string(),
-                                port: p.inst.addr.port,
-                                runid: runid.clone(),
-                            })
+                        .map(|r| {
+                            let a = if r.inst.addr.same_endpoint(current) {
+                                &m.inst.addr
+                            } else {
+                                &r.inst.addr
+                            };
+                            (a.announced(announce).to_string(), a.port)
                         })
-                        .collect(),
-                    config_epoch: m.config_epoch,
-                    leader_epoch: m.leader_epoch,
-                }
-            })
-            .collect();
+                        .collect();
+                    MasterSettings {
+                        name: m.inst.name.clone(),
+                        host: current.announced(announce).to_string(),
+                        port: current.port,
+                        quorum: m.quorum,
+                        down_after_ms: m.inst.down_after_ms,
+                        failover_timeout_ms: m.failover_timeout_ms,
+                        parallel_syncs: m.parallel_syncs,
+                        auth_pass: m.auth_pass.clone(),
+                        auth_user: m.auth_user.clone(),
+                        notification_script: m.notification_script.clone(),
+                        client_reconfig_script: m.client_reconfig_script.clone(),
+                        renamed_commands: m
+                            .renamed_commands
+                            .iter()
+                            .map(|(a, b)| (a.clone(), b.clone()))
+                            .collect(),
+                        master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+                        known_replicas,
+                        known_sentinels: m
+                            .sentinels
+                            .values()
+                            .filter_map(|p| {
+                                p.inst.runid.as_ref().map(|runid| {
+                                    crate::config::model::KnownSentinel {
+                                        host: p.inst.addr.announced(announce).to_string(),
+                                        port: p.inst.addr.port,
+                                        runid: runid.clone(),
+                                    }
+                                })
+                            })
+                            .collect(),
+                        config_epoch: m.config_epoch,
+                        leader_epoch: m.leader_epoch,
+                    }
+                })
+                .collect();
         (settings, masters)
     }
 }
@@ -532,7 +548,5 @@ impl Sentinel {
 /// 40 lower-case hex characters, the shape of Redis run ids.
 pub fn random_hex_id(rng: &mut impl Rng) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    (0..40)
-        .map(|_| HEX[rng.gen_range(0..16)] as char)
-        .collect()
+    (0..40).map(|_| HEX[rng.gen_range(0..16)] as char).collect()
 }

@@ -221,6 +221,8 @@ pub struct Replica {
     pub slave_master_link_up: bool,
     pub slave_repl_offset: u64,
     pub slave_conf_change_time: Option<Millis>,
+    /// When replica selection last asked this replica for fresh INFO.
+    pub info_asked_at: Option<Millis>,
 }
 
 /// Another sentinel monitoring the same master.
@@ -264,4 +266,6 @@ pub struct Master {
     pub failover_delay_logged: Option<Millis>,
     /// Name of the replica chosen for promotion.
     pub promoted_replica: Option<String>,
+    /// After ODOWN, no failover attempt before this (the randomized start delay).
+    pub failover_start_not_before: Option<Millis>,
 }

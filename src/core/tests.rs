@@ -31,6 +31,8 @@ struct Fake {
     /// For peer sentinels: answer to IS-MASTER-DOWN-BY-ADDR (down?, vote for).
     peer_down: bool,
     peer_votes_for: Option<String>,
+    /// Swallows SLAVEOF (and everything after it) without answering or obeying.
+    stuck_on_slaveof: bool,
 }
 
 impl Fake {
@@ -45,6 +47,7 @@ impl Fake {
             replicas: replicas.iter().map(|s| s.to_string()).collect(),
             peer_down: false,
             peer_votes_for: None,
+            stuck_on_slaveof: false,
         }
     }
 
@@ -64,7 +67,9 @@ impl Fake {
                 s.push_str("role:master\r\n");
                 for (i, r) in self.replicas.iter().enumerate() {
                     let (ip, port) = r.rsplit_once(':').unwrap();
-                    s.push_str(&format!("slave{i}:ip={ip},port={port},state=online,offset=0,lag=0\r\n"));
+                    s.push_str(&format!(
+                        "slave{i}:ip={ip},port={port},state=online,offset=0,lag=0\r\n"
+                    ));
                 }
             }
             Role::Replica => {
@@ -129,7 +134,12 @@ impl World {
     fn drain(&mut self) {
         while let Some(action) = self.s.poll_action() {
             match action {
-                Action::Connect { link, channel, ip, port } => {
+                Action::Connect {
+                    link,
+                    channel,
+                    ip,
+                    port,
+                } => {
                     let addr = format!("{ip}:{port}");
                     self.links.insert(link, addr.clone());
                     let up = self.fakes.get(&addr).is_some_and(|f| f.up);
@@ -144,12 +154,28 @@ impl World {
                     };
                     self.s.handle(self.now, input);
                 }
-                Action::Send { link, channel, tag, args } => {
+                Action::Send {
+                    link,
+                    channel,
+                    tag,
+                    args,
+                } => {
                     let addr = self.links[&link].clone();
-                    let args: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+                    let args: Vec<String> = args
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect();
                     self.sent.push((addr.clone(), args.clone()));
                     if let Some(reply) = self.answer(&addr, &args) {
-                        self.s.handle(self.now, Input::Reply { link, channel, tag, reply });
+                        self.s.handle(
+                            self.now,
+                            Input::Reply {
+                                link,
+                                channel,
+                                tag,
+                                reply,
+                            },
+                        );
                     }
                 }
                 Action::Event(e) => self.events.push(e),
@@ -165,6 +191,10 @@ impl World {
             return None;
         }
         let cmd = args[0].to_ascii_uppercase();
+        if fake.stuck_on_slaveof && cmd == "SLAVEOF" {
+            fake.up = false;
+            return None;
+        }
         Some(match cmd.as_str() {
             "PING" => Value::Simple("PONG".into()),
             "INFO" => Value::bulk(fake.info()),
@@ -181,7 +211,11 @@ impl World {
             "SENTINEL" => Value::Array(vec![
                 Value::Int(fake.peer_down as i64),
                 Value::bulk(fake.peer_votes_for.clone().unwrap_or_else(|| "*".into())),
-                Value::Int(if fake.peer_votes_for.is_some() { args[4].parse().unwrap() } else { 0 }),
+                Value::Int(if fake.peer_votes_for.is_some() {
+                    args[4].parse().unwrap()
+                } else {
+                    0
+                }),
             ]),
             _ => Value::ok(),
         })
@@ -202,7 +236,9 @@ impl World {
     }
 
     fn has(&self, kind: &str, text_contains: &str) -> bool {
-        self.events.iter().any(|e| e.kind == kind && e.text.contains(text_contains))
+        self.events
+            .iter()
+            .any(|e| e.kind == kind && e.text.contains(text_contains))
     }
 
     fn first_index(&self, kind: &str) -> Option<usize> {
@@ -212,9 +248,12 @@ impl World {
 
 fn standard_world(quorum: u32, peers: &[(u8, &str)]) -> World {
     let mut w = World::new(World::config(quorum, peers));
-    w.fakes.insert(MASTER.into(), Fake::master(RUNID_M, &[R1, R2]));
-    w.fakes.insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
-    w.fakes.insert(R2.into(), Fake::replica(&"2".repeat(40), MASTER, 200));
+    w.fakes
+        .insert(MASTER.into(), Fake::master(RUNID_M, &[R1, R2]));
+    w.fakes
+        .insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
+    w.fakes
+        .insert(R2.into(), Fake::replica(&"2".repeat(40), MASTER, 200));
     for (n, addr) in peers {
         let mut f = Fake::master(&peer_id(*n), &[]);
         f.role = Role::Master;
@@ -227,14 +266,23 @@ fn standard_world(quorum: u32, peers: &[(u8, &str)]) -> World {
 fn discovers_replicas_from_master_info_and_persists_them() {
     let mut w = standard_world(1, &[]);
     w.run_for(1_000);
-    assert!(w.has("+slave", "slave 10.0.0.2:6379 10.0.0.2 6379 @ mymaster 10.0.0.1 6379"));
+    assert!(w.has(
+        "+slave",
+        "slave 10.0.0.2:6379 10.0.0.2 6379 @ mymaster 10.0.0.1 6379"
+    ));
     assert!(w.has("+slave", "10.0.0.3:6379"));
     assert!(w.persisted > 0);
     let (_, masters) = w.s.persisted_state();
     assert_eq!(masters[0].known_replicas.len(), 2);
     // Links are named as Redis names them.
-    assert!(w.sent.iter().any(|(_, a)| a[0] == "CLIENT" && a[2] == format!("sentinel-{}-cmd", "a".repeat(8))));
-    assert!(w.sent.iter().any(|(_, a)| a[0] == "SUBSCRIBE" && a[1] == "__sentinel__:hello"));
+    assert!(w
+        .sent
+        .iter()
+        .any(|(_, a)| a[0] == "CLIENT" && a[2] == format!("sentinel-{}-cmd", "a".repeat(8))));
+    assert!(w
+        .sent
+        .iter()
+        .any(|(_, a)| a[0] == "SUBSCRIBE" && a[1] == "__sentinel__:hello"));
 }
 
 #[test]
@@ -244,7 +292,11 @@ fn silent_master_goes_sdown_after_down_after_and_back() {
     assert!(!w.has("+sdown", "master"));
     w.fakes.get_mut(MASTER).unwrap().up = false;
     w.run_for(4_800);
-    assert!(!w.has("+sdown", "master mymaster"), "too early: {:?}", w.kinds());
+    assert!(
+        !w.has("+sdown", "master mymaster"),
+        "too early: {:?}",
+        w.kinds()
+    );
     w.run_for(1_500);
     assert!(w.has("+sdown", "master mymaster 10.0.0.1 6379"));
     assert!(w.s.master("mymaster").unwrap().inst.flags.s_down);
@@ -260,8 +312,18 @@ fn loading_and_masterdown_replies_count_as_alive_but_busy_does_not() {
     let mut w = standard_world(1, &[]);
     w.run_for(1_000);
     let link = w.s.master("mymaster").unwrap().inst.link.id.unwrap();
-    for (reply, alive) in [("LOADING Redis is loading", true), ("MASTERDOWN link down", true), ("BUSY script", false), ("ERR other", false)] {
-        w.s.masters.get_mut("mymaster").unwrap().inst.link.act_ping_time = Some(w.now - 10);
+    for (reply, alive) in [
+        ("LOADING Redis is loading", true),
+        ("MASTERDOWN link down", true),
+        ("BUSY script", false),
+        ("ERR other", false),
+    ] {
+        w.s.masters
+            .get_mut("mymaster")
+            .unwrap()
+            .inst
+            .link
+            .act_ping_time = Some(w.now - 10);
         let tag = 999_000 + w.now;
         w.s.pending.insert(
             tag,
@@ -271,7 +333,15 @@ fn loading_and_masterdown_replies_count_as_alive_but_busy_does_not() {
                 purpose: engine::Purpose::Ping,
             },
         );
-        w.s.handle(w.now, Input::Reply { link, channel: Channel::Cmd, tag, reply: Value::Error(reply.into()) });
+        w.s.handle(
+            w.now,
+            Input::Reply {
+                link,
+                channel: Channel::Cmd,
+                tag,
+                reply: Value::Error(reply.into()),
+            },
+        );
         let act = w.s.master("mymaster").unwrap().inst.link.act_ping_time;
         assert_eq!(act.is_none(), alive, "{reply}");
     }
@@ -311,38 +381,81 @@ fn one_vote_per_epoch_and_the_vote_is_persisted_before_the_reply() {
             Bytes::from(runid.to_string()),
         ]
     };
-    let r = w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(1), "5"));
+    let r =
+        w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(1), "5"));
     assert_eq!(
         r.reply,
         Value::Array(vec![Value::Int(0), Value::bulk(peer_id(1)), Value::Int(5)])
     );
     let actions: Vec<Action> = std::iter::from_fn(|| w.s.poll_action()).collect();
-    assert!(actions.contains(&Action::PersistConfig), "vote must be persisted: {actions:?}");
+    assert!(
+        actions.contains(&Action::PersistConfig),
+        "vote must be persisted: {actions:?}"
+    );
     assert_eq!(w.s.current_epoch(), 5);
     // Another candidate in the same epoch gets our earlier vote back.
-    let r = w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(2), "5"));
-    assert_eq!(r.reply, Value::Array(vec![Value::Int(0), Value::bulk(peer_id(1)), Value::Int(5)]));
+    let r =
+        w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(2), "5"));
+    assert_eq!(
+        r.reply,
+        Value::Array(vec![Value::Int(0), Value::bulk(peer_id(1)), Value::Int(5)])
+    );
     // A later epoch gets a new vote.
-    let r = w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(2), "6"));
-    assert_eq!(r.reply, Value::Array(vec![Value::Int(0), Value::bulk(peer_id(2)), Value::Int(6)]));
+    let r =
+        w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(2), "6"));
+    assert_eq!(
+        r.reply,
+        Value::Array(vec![Value::Int(0), Value::bulk(peer_id(2)), Value::Int(6)])
+    );
     // An older epoch never gets one.
-    let r = w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(1), "4"));
-    assert_eq!(r.reply, Value::Array(vec![Value::Int(0), Value::bulk(peer_id(2)), Value::Int(6)]));
+    let r =
+        w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(1), "4"));
+    assert_eq!(
+        r.reply,
+        Value::Array(vec![Value::Int(0), Value::bulk(peer_id(2)), Value::Int(6)])
+    );
     assert_eq!(w.s.current_epoch(), 6, "epochs never go back");
     let (_, masters) = w.s.persisted_state();
     assert_eq!(masters[0].leader_epoch, 6);
     // Not a master we know: not down, no vote.
-    let r = w.s.cmd_is_master_down_by_addr(w.now, &[Bytes::from("10.9.9.9"), Bytes::from("1"), Bytes::from("9"), Bytes::from(peer_id(1))]);
-    assert_eq!(r.reply, Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]));
-    let r = w.s.cmd_is_master_down_by_addr(w.now, &[Bytes::from("10.0.0.1"), Bytes::from("x"), Bytes::from("9"), Bytes::from("*")]);
-    assert_eq!(r.reply, Value::err("ERR value is not an integer or out of range"));
+    let r = w.s.cmd_is_master_down_by_addr(
+        w.now,
+        &[
+            Bytes::from("10.9.9.9"),
+            Bytes::from("1"),
+            Bytes::from("9"),
+            Bytes::from(peer_id(1)),
+        ],
+    );
+    assert_eq!(
+        r.reply,
+        Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)])
+    );
+    let r = w.s.cmd_is_master_down_by_addr(
+        w.now,
+        &[
+            Bytes::from("10.0.0.1"),
+            Bytes::from("x"),
+            Bytes::from("9"),
+            Bytes::from("*"),
+        ],
+    );
+    assert_eq!(
+        r.reply,
+        Value::err("ERR value is not an integer or out of range")
+    );
 }
 
 #[test]
 fn vote_survives_a_restart_from_the_persisted_state() {
     let mut w = standard_world(2, &[]);
     w.run_for(500);
-    let args = [Bytes::from("10.0.0.1"), Bytes::from("6379"), Bytes::from("3"), Bytes::from(peer_id(1))];
+    let args = [
+        Bytes::from("10.0.0.1"),
+        Bytes::from("6379"),
+        Bytes::from("3"),
+        Bytes::from(peer_id(1)),
+    ];
     w.s.cmd_is_master_down_by_addr(w.now, &args);
     // Restart from exactly what was persisted.
     let (settings, masters) = w.s.persisted_state();
@@ -352,7 +465,12 @@ fn vote_survives_a_restart_from_the_persisted_state() {
         ..Config::default()
     };
     let mut restarted = Sentinel::new(&config, Box::new(LiteralResolver), 8, 0).unwrap();
-    let args = [Bytes::from("10.0.0.1"), Bytes::from("6379"), Bytes::from("3"), Bytes::from(peer_id(2))];
+    let args = [
+        Bytes::from("10.0.0.1"),
+        Bytes::from("6379"),
+        Bytes::from("3"),
+        Bytes::from(peer_id(2)),
+    ];
     let r = restarted.cmd_is_master_down_by_addr(0, &args);
     assert_eq!(
         r.reply,
@@ -364,7 +482,12 @@ fn vote_survives_a_restart_from_the_persisted_state() {
 #[test]
 fn leader_needs_majority_and_quorum() {
     // 5 sentinels (us + 4), quorum 4: 3 votes are a majority but not quorum.
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379"), (3, "10.0.1.3:26379"), (4, "10.0.1.4:26379")];
+    let peers = [
+        (1, "10.0.1.1:26379"),
+        (2, "10.0.1.2:26379"),
+        (3, "10.0.1.3:26379"),
+        (4, "10.0.1.4:26379"),
+    ];
     let mut w = standard_world(4, &peers);
     w.run_for(500);
     let me = "a".repeat(40);
@@ -383,9 +506,17 @@ fn leader_needs_majority_and_quorum() {
         }
     };
     votes_for(&mut m, 2);
-    assert_eq!(w.s.get_leader(w.now, &mut m, epoch), None, "3 of 5 < quorum 4");
+    assert_eq!(
+        w.s.get_leader(w.now, &mut m, epoch),
+        None,
+        "3 of 5 < quorum 4"
+    );
     votes_for(&mut m, 3);
-    assert_eq!(w.s.get_leader(w.now, &mut m, epoch), Some(me.clone()), "4 of 5");
+    assert_eq!(
+        w.s.get_leader(w.now, &mut m, epoch),
+        Some(me.clone()),
+        "4 of 5"
+    );
     // Quorum 1 of 5: one vote (ours) is not a majority.
     m.quorum = 1;
     votes_for(&mut m, 0);
@@ -411,8 +542,19 @@ fn tilt_on_clock_jump_suspends_acting_then_exits() {
     assert!(w.has("+tilt", "#tilt mode entered"));
     w.run_for(25_000);
     assert!(!w.has("+sdown", "master"), "nothing is judged during TILT");
-    let mut cmd = w.s.cmd_is_master_down_by_addr(w.now, &[Bytes::from("10.0.0.1"), Bytes::from("6379"), Bytes::from("0"), Bytes::from("*")]);
-    assert_eq!(cmd.reply, Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]));
+    let mut cmd = w.s.cmd_is_master_down_by_addr(
+        w.now,
+        &[
+            Bytes::from("10.0.0.1"),
+            Bytes::from("6379"),
+            Bytes::from("0"),
+            Bytes::from("*"),
+        ],
+    );
+    assert_eq!(
+        cmd.reply,
+        Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)])
+    );
     w.run_for(6_000);
     assert!(w.has("-tilt", "#tilt mode exited"));
     assert!(w.has("+sdown", "master mymaster"));
@@ -421,8 +563,20 @@ fn tilt_on_clock_jump_suspends_acting_then_exits() {
     w.s.handle(w.now, Input::Tick);
     w.drain();
     assert_eq!(w.events.iter().filter(|e| e.kind == "+tilt").count(), 2);
-    cmd = w.s.cmd_is_master_down_by_addr(w.now, &[Bytes::from("10.0.0.1"), Bytes::from("6379"), Bytes::from("0"), Bytes::from("*")]);
-    assert_eq!(cmd.reply, Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]), "TILT answers 0");
+    cmd = w.s.cmd_is_master_down_by_addr(
+        w.now,
+        &[
+            Bytes::from("10.0.0.1"),
+            Bytes::from("6379"),
+            Bytes::from("0"),
+            Bytes::from("*"),
+        ],
+    );
+    assert_eq!(
+        cmd.reply,
+        Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]),
+        "TILT answers 0"
+    );
 }
 
 #[test]
@@ -455,7 +609,9 @@ fn full_failover_promotes_the_best_replica_and_switches() {
     ];
     let mut last = 0;
     for kind in order {
-        let i = w.first_index(kind).unwrap_or_else(|| panic!("no {kind} in {:?}", w.kinds()));
+        let i = w
+            .first_index(kind)
+            .unwrap_or_else(|| panic!("no {kind} in {:?}", w.kinds()));
         assert!(i >= last, "{kind} out of order: {:?}", w.kinds());
         last = i;
     }
@@ -463,18 +619,36 @@ fn full_failover_promotes_the_best_replica_and_switches() {
     assert!(w.has("+selected-slave", "slave 10.0.0.3:6379"));
     assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.3 6379"));
     // The SLAVEOF NO ONE went out as one transaction.
-    let to_r2: Vec<&Vec<String>> = w.sent.iter().filter(|(a, _)| a == R2).map(|(_, a)| a).collect();
+    let to_r2: Vec<&Vec<String>> = w
+        .sent
+        .iter()
+        .filter(|(a, _)| a == R2)
+        .map(|(_, a)| a)
+        .collect();
     let multi = to_r2.iter().position(|a| a[0] == "MULTI").unwrap();
-    let seq: Vec<String> = to_r2[multi..multi + 6].iter().map(|a| a.join(" ")).collect();
+    let seq: Vec<String> = to_r2[multi..multi + 6]
+        .iter()
+        .map(|a| a.join(" "))
+        .collect();
     assert_eq!(
         seq,
-        ["MULTI", "SLAVEOF NO ONE", "CONFIG REWRITE", "CLIENT KILL TYPE normal", "CLIENT KILL TYPE pubsub", "EXEC"]
+        [
+            "MULTI",
+            "SLAVEOF NO ONE",
+            "CONFIG REWRITE",
+            "CLIENT KILL TYPE normal",
+            "CLIENT KILL TYPE pubsub",
+            "EXEC"
+        ]
     );
     // R1 was re-pointed to R2.
     assert_eq!(w.fakes[R1].master.as_deref(), Some(R2));
     let m = w.s.master("mymaster").unwrap();
     assert_eq!(m.inst.addr.ip, "10.0.0.3");
-    assert!(m.replicas.contains_key("10.0.0.1:6379"), "old master kept as a replica");
+    assert!(
+        m.replicas.contains_key("10.0.0.1:6379"),
+        "old master kept as a replica"
+    );
     assert!(m.replicas.contains_key("10.0.0.2:6379"));
     assert_eq!(m.config_epoch, w.s.current_epoch());
     assert_eq!(m.failover_state, FailoverState::None);
@@ -483,7 +657,11 @@ fn full_failover_promotes_the_best_replica_and_switches() {
     f.up = true;
     f.role = Role::Master;
     w.run_for(30_000);
-    assert!(w.has("+convert-to-slave", "slave 10.0.0.1:6379"), "{:?}", w.kinds());
+    assert!(
+        w.has("+convert-to-slave", "slave 10.0.0.1:6379"),
+        "{:?}",
+        w.kinds()
+    );
     assert_eq!(w.fakes[MASTER].master.as_deref(), Some(R2));
 }
 
@@ -502,11 +680,24 @@ fn not_elected_without_votes_aborts_and_waits_before_retrying() {
     assert!(w.has("+try-failover", ""));
     assert!(w.has("-failover-abort-not-elected", "master mymaster"));
     assert!(!w.has("+elected-leader", ""));
-    assert!(!w.sent.iter().any(|(_, a)| a.join(" ") == "SLAVEOF NO ONE"), "never promotes unelected");
+    assert!(
+        !w.sent.iter().any(|(_, a)| a.join(" ") == "SLAVEOF NO ONE"),
+        "never promotes unelected"
+    );
     // No new attempt before 2 x failover-timeout.
-    let tries = w.events.iter().filter(|e| e.kind == "+try-failover").count();
+    let tries = w
+        .events
+        .iter()
+        .filter(|e| e.kind == "+try-failover")
+        .count();
     w.run_for(60_000);
-    assert_eq!(w.events.iter().filter(|e| e.kind == "+try-failover").count(), tries);
+    assert_eq!(
+        w.events
+            .iter()
+            .filter(|e| e.kind == "+try-failover")
+            .count(),
+        tries
+    );
 }
 
 #[test]
@@ -514,14 +705,27 @@ fn hello_discovers_peers_and_adopts_newer_config() {
     let mut w = standard_world(2, &[]);
     w.run_for(1_000);
     let hello = format!("10.0.1.1,26379,{},3,mymaster,10.0.0.1,6379,0", peer_id(1));
-    w.s.handle(w.now, Input::HelloPublished { payload: Bytes::from(hello) });
+    w.s.handle(
+        w.now,
+        Input::HelloPublished {
+            payload: Bytes::from(hello),
+        },
+    );
     w.drain();
-    assert!(w.has("+sentinel", "sentinel 10.0.1.1:26379 10.0.1.1 26379 @ mymaster 10.0.0.1 6379"));
+    assert!(w.has(
+        "+sentinel",
+        "sentinel 10.0.1.1:26379 10.0.1.1 26379 @ mymaster 10.0.0.1 6379"
+    ));
     assert!(w.has("+new-epoch", "3"));
     assert_eq!(w.s.current_epoch(), 3);
     // A newer config epoch with a new address: we follow.
     let hello = format!("10.0.1.1,26379,{},4,mymaster,10.0.0.2,6379,4", peer_id(1));
-    w.s.handle(w.now, Input::HelloPublished { payload: Bytes::from(hello) });
+    w.s.handle(
+        w.now,
+        Input::HelloPublished {
+            payload: Bytes::from(hello),
+        },
+    );
     w.drain();
     assert!(w.has("+config-update-from", "sentinel 10.0.1.1:26379"));
     assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.2 6379"));
@@ -530,12 +734,22 @@ fn hello_discovers_peers_and_adopts_newer_config() {
     assert_eq!(m.config_epoch, 4);
     // An older config epoch changes nothing.
     let hello = format!("10.0.1.1,26379,{},4,mymaster,10.0.0.9,6379,2", peer_id(1));
-    w.s.handle(w.now, Input::HelloPublished { payload: Bytes::from(hello) });
+    w.s.handle(
+        w.now,
+        Input::HelloPublished {
+            payload: Bytes::from(hello),
+        },
+    );
     w.drain();
     assert_eq!(w.s.master("mymaster").unwrap().inst.addr.ip, "10.0.0.2");
     // The same runid at a new address: an address switch, not a new sentinel.
     let hello = format!("10.0.1.7,26379,{},4,mymaster,10.0.0.2,6379,4", peer_id(1));
-    w.s.handle(w.now, Input::HelloPublished { payload: Bytes::from(hello) });
+    w.s.handle(
+        w.now,
+        Input::HelloPublished {
+            payload: Bytes::from(hello),
+        },
+    );
     w.drain();
     assert!(w.has("+sentinel-address-switch", "ip 10.0.1.7 port 26379 for"));
     assert_eq!(w.s.master("mymaster").unwrap().sentinels.len(), 1);
@@ -552,7 +766,10 @@ fn replica_pointing_elsewhere_is_fixed_after_failover_timeout() {
     let mut w = standard_world(1, &[]);
     w.fakes.get_mut(R1).unwrap().master = Some("10.0.0.50:6379".into());
     w.run_for(30_000);
-    assert!(!w.has("+fix-slave-config", ""), "waits failover-timeout (60 s)");
+    assert!(
+        !w.has("+fix-slave-config", ""),
+        "waits failover-timeout (60 s)"
+    );
     w.run_for(40_000);
     assert!(w.has("+fix-slave-config", "slave 10.0.0.2:6379"));
     assert_eq!(w.fakes[R1].master.as_deref(), Some(MASTER));
@@ -565,23 +782,47 @@ fn ckquorum_and_manual_failover() {
     w.run_for(3_000);
     assert_eq!(
         w.s.cmd_ckquorum(w.now, "mymaster").reply,
-        Value::Simple("OK 3 usable Sentinels. Quorum and failover authorization can be reached".into())
+        Value::Simple(
+            "OK 3 usable Sentinels. Quorum and failover authorization can be reached".into()
+        )
     );
-    for p in w.s.masters.get_mut("mymaster").unwrap().sentinels.values_mut() {
+    for p in
+        w.s.masters
+            .get_mut("mymaster")
+            .unwrap()
+            .sentinels
+            .values_mut()
+    {
         p.inst.flags.s_down = true;
     }
     assert_eq!(
         w.s.cmd_ckquorum(w.now, "mymaster").reply,
         Value::err("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master. Not enough available Sentinels to reach the majority and authorize a failover")
     );
-    for p in w.s.masters.get_mut("mymaster").unwrap().sentinels.values_mut() {
+    for p in
+        w.s.masters
+            .get_mut("mymaster")
+            .unwrap()
+            .sentinels
+            .values_mut()
+    {
         p.inst.flags.s_down = false;
     }
-    assert_eq!(w.s.cmd_failover(w.now, "nope").reply, Value::err("ERR No such master with that name"));
+    assert_eq!(
+        w.s.cmd_failover(w.now, "nope").reply,
+        Value::err("ERR No such master with that name")
+    );
     assert_eq!(w.s.cmd_failover(w.now, "mymaster").reply, Value::ok());
-    assert_eq!(w.s.cmd_failover(w.now, "mymaster").reply, Value::err("INPROG Failover already in progress"));
+    assert_eq!(
+        w.s.cmd_failover(w.now, "mymaster").reply,
+        Value::err("INPROG Failover already in progress")
+    );
     w.run_for(10_000);
-    assert!(w.has("+elected-leader", ""), "forced failovers need no votes: {:?}", w.kinds());
+    assert!(
+        w.has("+elected-leader", ""),
+        "forced failovers need no votes: {:?}",
+        w.kinds()
+    );
     assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.3 6379"));
 }
 
@@ -598,6 +839,7 @@ fn config_saved_after_promotion_names_the_promoted_replica() {
         f.peer_votes_for = Some("a".repeat(40));
     }
     // R1 never answers SLAVEOF: the failover stays in reconf-slaves after the promotion.
+    w.fakes.get_mut(R1).unwrap().stuck_on_slaveof = true;
     w.fakes.get_mut(MASTER).unwrap().up = false;
     while w.first_index("+promoted-slave").is_none() {
         w.run_for(100);
@@ -611,7 +853,69 @@ fn config_saved_after_promotion_names_the_promoted_replica() {
     let (_, saved) = w.s.persisted_state();
     assert_eq!((saved[0].host.as_str(), saved[0].port), ("10.0.0.3", 6379));
     assert_eq!(saved[0].config_epoch, m.failover_epoch);
-    let mut replicas: Vec<String> = saved[0].known_replicas.iter().map(|(h, p)| format!("{h}:{p}")).collect();
+    let mut replicas: Vec<String> = saved[0]
+        .known_replicas
+        .iter()
+        .map(|(h, p)| format!("{h}:{p}"))
+        .collect();
     replicas.sort();
     assert_eq!(replicas, ["10.0.0.1:6379", "10.0.0.2:6379"]);
+}
+
+#[test]
+fn votes_cast_in_a_newer_epoch_never_elect_an_older_failover() {
+    // Found by the simulator (seed 500788, 5 sentinels): Redis counts votes for the current
+    // epoch, so a failover started in epoch 4 could win with two votes cast in epoch 5 plus
+    // its own from epoch 4, while another sentinel won epoch 5.
+    let peers = [
+        (1, "10.0.1.1:26379"),
+        (2, "10.0.1.2:26379"),
+        (3, "10.0.1.3:26379"),
+        (4, "10.0.1.4:26379"),
+    ];
+    let mut w = standard_world(3, &peers);
+    w.run_for(500);
+    let me = "a".repeat(40);
+    let mut m = w.s.masters.remove("mymaster").unwrap();
+    m.inst.flags.o_down = true;
+    w.s.current_epoch = 4;
+    w.s.start_failover(w.now, &mut m);
+    assert_eq!(m.failover_epoch, 5);
+    w.s.current_epoch = 6;
+    for (i, p) in m.sentinels.values_mut().enumerate() {
+        if i < 2 {
+            p.leader = Some(me.clone());
+            p.leader_epoch = 6;
+        }
+    }
+    assert_eq!(w.s.get_leader(w.now, &mut m, 5), None);
+    // The same two votes cast in the failover's own epoch do elect.
+    for p in m.sentinels.values_mut().take(2) {
+        p.leader_epoch = 5;
+    }
+    w.s.current_epoch = 5;
+    m.leader = Some(me.clone());
+    m.leader_epoch = 5;
+    assert_eq!(w.s.get_leader(w.now, &mut m, 5), Some(me));
+    // And the votes are sought in the failover's epoch.
+    w.s.current_epoch = 9;
+    m.inst.flags.s_down = true;
+    w.s.ask_master_state_to_peers(w.now, &mut m, true);
+    w.s.masters.insert("mymaster".into(), m);
+    let asks: Vec<Vec<String>> = std::iter::from_fn(|| w.s.poll_action())
+        .filter_map(|a| match a {
+            Action::Send { args, .. } => Some(
+                args.iter()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .filter(|a: &Vec<String>| a[0] == "SENTINEL")
+        .collect();
+    assert!(!asks.is_empty());
+    assert!(
+        asks.iter().all(|a| a[4] == "5" && a[5] == "a".repeat(40)),
+        "{asks:?}"
+    );
 }

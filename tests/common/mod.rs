@@ -97,7 +97,9 @@ fn spawn_listening(name: &str, mut build: impl FnMut(u16) -> Command) -> (ProcGu
         let port = free_port();
         let mut cmd = build(port);
         cmd.stdin(Stdio::null());
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
         let mut guard = ProcGuard {
             child,
             name: name.to_string(),
@@ -192,11 +194,16 @@ impl SentinelProc {
         let (proc, port) = spawn_listening(&format!("{flavor:?} sentinel"), |port| {
             std::fs::write(
                 &conf_path,
-                format!("port {port}\nbind 127.0.0.1\ndir \"{}\"\nlogfile \"sentinel.log\"\n{body}", dir.path().display()),
+                format!(
+                    "port {port}\nbind 127.0.0.1\ndir \"{}\"\nlogfile \"sentinel.log\"\n{body}",
+                    dir.path().display()
+                ),
             )
             .unwrap();
             let mut c = Command::new(&bin);
-            c.arg(&conf_path).stdout(Stdio::null()).stderr(Stdio::null());
+            c.arg(&conf_path)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
             c
         });
         SentinelProc {
@@ -277,7 +284,10 @@ impl Client {
                     return Some(v);
                 }
                 Ok(None) => {}
-                Err(e) => panic!("bad reply bytes {:?}: {e}", String::from_utf8_lossy(&self.buf)),
+                Err(e) => panic!(
+                    "bad reply bytes {:?}: {e}",
+                    String::from_utf8_lossy(&self.buf)
+                ),
             }
             let mut chunk = [0u8; 16384];
             match self.stream.read(&mut chunk) {
@@ -308,7 +318,8 @@ impl Client {
 
 /// The text of a bulk/simple reply, or panic with the reply.
 pub fn text(v: &Value) -> String {
-    v.as_text().unwrap_or_else(|| panic!("expected a string reply, got {v:?}"))
+    v.as_text()
+        .unwrap_or_else(|| panic!("expected a string reply, got {v:?}"))
 }
 
 /// A flat key/value reply (RESP2 array or RESP3 map) as ordered pairs of strings.
@@ -320,7 +331,12 @@ pub fn pairs(v: &Value) -> Vec<(String, String)> {
             .collect(),
         Value::Array(items) => items
             .chunks(2)
-            .map(|c| (text(&c[0]), c[1].as_text().unwrap_or_else(|| format!("{:?}", c[1]))))
+            .map(|c| {
+                (
+                    text(&c[0]),
+                    c[1].as_text().unwrap_or_else(|| format!("{:?}", c[1])),
+                )
+            })
             .collect(),
         other => panic!("expected a map-like reply, got {other:?}"),
     }

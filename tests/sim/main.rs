@@ -7,7 +7,10 @@ mod world;
 use world::{run_seed, SimConfig};
 
 fn seeds() -> u64 {
-    std::env::var("SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(300)
+    std::env::var("SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300)
 }
 
 fn run_many(cfg: &SimConfig, first: u64, count: u64) {
@@ -36,8 +39,12 @@ fn five_sentinels_quorum_three_stay_safe_and_converge() {
 #[test]
 fn same_seed_replays_the_same_run() {
     let cfg = SimConfig::default();
-    let a = run_seed(42, &cfg).map(|s| (s.steps, s.failovers, s.elections)).map_err(|v| v.to_string());
-    let b = run_seed(42, &cfg).map(|s| (s.steps, s.failovers, s.elections)).map_err(|v| v.to_string());
+    let a = run_seed(42, &cfg)
+        .map(|s| (s.steps, s.failovers, s.elections))
+        .map_err(|v| v.to_string());
+    let b = run_seed(42, &cfg)
+        .map(|s| (s.steps, s.failovers, s.elections))
+        .map_err(|v| v.to_string());
     assert_eq!(a, b);
 }
 
@@ -49,5 +56,8 @@ fn a_broken_vote_rule_is_caught() {
     };
     let found = (0..seeds()).find_map(|seed| run_seed(seed, &cfg).err());
     let v = found.expect("a double vote must be detected within the suite's seeds");
-    assert!(v.what.contains("voted twice") || v.what.contains("two leaders"), "{v}");
+    assert!(
+        v.what.contains("voted twice") || v.what.contains("two leaders"),
+        "{v}"
+    );
 }

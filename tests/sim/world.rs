@@ -72,7 +72,11 @@ pub struct Violation {
 
 impl std::fmt::Display for Violation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(f, "seed {} violated at t={} ms: {}", self.seed, self.at_ms, self.what)?;
+        writeln!(
+            f,
+            "seed {} violated at t={} ms: {}",
+            self.seed, self.at_ms, self.what
+        )?;
         writeln!(f, "last steps (replay with this seed to see them all):")?;
         for line in &self.trace {
             writeln!(f, "  {line}")?;
@@ -135,11 +139,30 @@ struct Conn {
 #[derive(Debug)]
 enum Msg {
     Tick(NodeId),
-    ConnectResult { conn: ConnId, ok: bool },
-    Request { conn: ConnId, tag: u64, args: Vec<String> },
-    Reply { conn: ConnId, tag: u64, value: Value },
-    Push { conn: ConnId, payload: String },
-    Broken { conn: ConnId },
+    /// An extra tick at a deadline the core announced (the generation guards against a
+    /// sentinel that restarted since).
+    Wake(NodeId, u64),
+    ConnectResult {
+        conn: ConnId,
+        ok: bool,
+    },
+    Request {
+        conn: ConnId,
+        tag: u64,
+        args: Vec<String>,
+    },
+    Reply {
+        conn: ConnId,
+        tag: u64,
+        value: Value,
+    },
+    Push {
+        conn: ConnId,
+        payload: String,
+    },
+    Broken {
+        conn: ConnId,
+    },
     Fault,
     Writes,
 }
@@ -158,6 +181,7 @@ pub struct World {
     next_conn: ConnId,
     /// Partition groups: nodes talk only within a group.
     group: Vec<u32>,
+    wake_gen: Vec<u64>,
     trace: VecDeque<String>,
     // --- invariant bookkeeping
     /// epoch -> sentinel elected in it.
@@ -226,6 +250,7 @@ impl World {
             by_link: BTreeMap::new(),
             next_conn: 1,
             group: vec![0; n],
+            wake_gen: vec![0; n],
             trace: VecDeque::new(),
             elected: BTreeMap::new(),
             votes: BTreeMap::new(),
@@ -302,8 +327,11 @@ impl World {
 
     fn start_sentinel(&mut self, id: NodeId) {
         let now = self.sentinel_now(id);
-        let NodeKind::Sentinel(s) = &mut self.nodes[id].kind else { return };
-        let core = Sentinel::new(&s.persisted, Box::new(LiteralResolver), s.seed, now).expect("sim config is valid");
+        let NodeKind::Sentinel(s) = &mut self.nodes[id].kind else {
+            return;
+        };
+        let core = Sentinel::new(&s.persisted, Box::new(LiteralResolver), s.seed, now)
+            .expect("sim config is valid");
         s.seed = s.seed.wrapping_add(1);
         let mut core = core;
         #[cfg(feature = "fault-injection")]
@@ -313,6 +341,7 @@ impl World {
         let _ = &mut core;
         s.core = Some(core);
         self.nodes[id].alive = true;
+        self.wake_gen[id] += 1;
         let jitter = self.rng.gen_range(0..100);
         self.schedule(jitter, Msg::Tick(id));
         self.log(format!("sentinel {id} started"));
@@ -330,7 +359,9 @@ impl World {
 
     fn with_core<R>(&mut self, id: NodeId, f: impl FnOnce(&mut Sentinel, u64) -> R) -> Option<R> {
         let now = self.sentinel_now(id);
-        let NodeKind::Sentinel(s) = &mut self.nodes[id].kind else { return None };
+        let NodeKind::Sentinel(s) = &mut self.nodes[id].kind else {
+            return None;
+        };
         let core = s.core.as_mut()?;
         Some(f(core, now))
     }
@@ -338,16 +369,36 @@ impl World {
     fn feed(&mut self, id: NodeId, input: Input) {
         if self.with_core(id, |c, now| c.handle(now, input)).is_some() {
             self.run_actions(id);
+            self.schedule_wakeup(id);
+        }
+    }
+
+    /// Tick a sentinel when its core says something falls due (as the shell does).
+    fn schedule_wakeup(&mut self, id: NodeId) {
+        let Some(Some(due)) = self.with_core(id, |c, _| c.poll_timeout()) else {
+            return;
+        };
+        let local_now = self.sentinel_now(id);
+        if due > local_now && due - local_now < 100 {
+            let gen = self.wake_gen[id];
+            self.schedule(due - local_now, Msg::Wake(id, gen));
         }
     }
 
     /// Carry out everything sentinel `id` queued, in order.
     fn run_actions(&mut self, id: NodeId) {
         loop {
-            let Some(action) = self.with_core(id, |c, _| c.poll_action()).flatten() else { break };
+            let Some(action) = self.with_core(id, |c, _| c.poll_action()).flatten() else {
+                break;
+            };
             self.stats.steps += 1;
             match action {
-                Action::Connect { link, channel, ip, port } => {
+                Action::Connect {
+                    link,
+                    channel,
+                    ip,
+                    port,
+                } => {
                     let conn = self.next_conn;
                     self.next_conn += 1;
                     let target = self.node_by_addr(&ip, port);
@@ -369,11 +420,23 @@ impl World {
                     let d = self.delay();
                     self.schedule(d, Msg::ConnectResult { conn, ok });
                 }
-                Action::Send { link, channel, tag, args } => {
-                    let args: Vec<String> = args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-                    self.check_slaveof_rule(id, &args).map_err(|e| panic_violation(e)).ok();
+                Action::Send {
+                    link,
+                    channel,
+                    tag,
+                    args,
+                } => {
+                    let args: Vec<String> = args
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect();
+                    self.check_slaveof_rule(id, &args)
+                        .map_err(|e| panic_violation(e))
+                        .ok();
                     let conn = self.by_link.get(&(id, link, channel)).copied();
-                    let open = conn.and_then(|c| self.conns.get(&c)).is_some_and(|c| c.open);
+                    let open = conn
+                        .and_then(|c| self.conns.get(&c))
+                        .is_some_and(|c| c.open);
                     match conn {
                         Some(c) if open => self.send_request(c, tag, args),
                         _ => self.feed(id, Input::Disconnected { link, channel }),
@@ -386,11 +449,15 @@ impl World {
                 }
                 Action::Event(e) => {
                     self.log(format!("s{id} {} {}", e.kind, e.text));
-                    self.record_event(id, &e.kind, &e.text).map_err(|e| panic_violation(e)).ok();
+                    self.record_event(id, &e.kind, &e.text)
+                        .map_err(|e| panic_violation(e))
+                        .ok();
                 }
                 Action::PersistConfig => {
                     let snapshot = self.with_core(id, |c, _| c.persisted_state());
-                    if let (Some((settings, masters)), NodeKind::Sentinel(s)) = (snapshot, &mut self.nodes[id].kind) {
+                    if let (Some((settings, masters)), NodeKind::Sentinel(s)) =
+                        (snapshot, &mut self.nodes[id].kind)
+                    {
                         s.persisted.sentinel = settings;
                         s.persisted.masters = masters;
                     }
@@ -399,12 +466,16 @@ impl World {
                 _ => {}
             }
         }
-        self.check_monotonic(id).map_err(|e| panic_violation(e)).ok();
+        self.check_monotonic(id)
+            .map_err(|e| panic_violation(e))
+            .ok();
     }
 
     fn send_request(&mut self, conn: ConnId, tag: u64, args: Vec<String>) {
         let d = self.delay();
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let at = (self.now + d).max(c.last_to);
         c.last_to = at;
         self.schedule_at(at, Msg::Request { conn, tag, args });
@@ -412,7 +483,9 @@ impl World {
 
     fn send_back(&mut self, conn: ConnId, msg: Msg) {
         let d = self.delay();
-        let Some(c) = self.conns.get_mut(&conn) else { return };
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
         let at = (self.now + d).max(c.last_from);
         c.last_from = at;
         self.schedule_at(at, msg);
@@ -458,14 +531,31 @@ impl World {
                     self.schedule(next, Msg::Tick(id));
                 }
             }
+            Msg::Wake(id, gen) => {
+                if self.nodes[id].alive && self.wake_gen[id] == gen {
+                    self.feed(id, Input::Tick);
+                }
+            }
             Msg::ConnectResult { conn, ok } => {
-                let Some(c) = self.conns.get_mut(&conn) else { return Ok(()) };
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return Ok(());
+                };
                 let (from, link, channel, to) = (c.from, c.link, c.channel, c.to);
-                let ok = ok && to != usize::MAX && self.nodes[to].alive && self.group[from] == self.group[to];
+                let ok = ok
+                    && to != usize::MAX
+                    && self.nodes[to].alive
+                    && self.group[from] == self.group[to];
                 if ok {
                     c.open = true;
                     let local_ip = self.nodes[from].ip.clone();
-                    self.feed(from, Input::Connected { link, channel, local_ip: Some(local_ip) });
+                    self.feed(
+                        from,
+                        Input::Connected {
+                            link,
+                            channel,
+                            local_ip: Some(local_ip),
+                        },
+                    );
                 } else {
                     self.by_link.remove(&(from, link, channel));
                     self.close_conn(conn);
@@ -481,7 +571,9 @@ impl World {
                 }
             }
             Msg::Request { conn, tag, args } => {
-                let Some(c) = self.conns.get(&conn) else { return Ok(()) };
+                let Some(c) = self.conns.get(&conn) else {
+                    return Ok(());
+                };
                 if c.stalled {
                     return Ok(());
                 }
@@ -499,7 +591,9 @@ impl World {
                 }
             }
             Msg::Reply { conn, tag, value } => {
-                let Some(c) = self.conns.get(&conn) else { return Ok(()) };
+                let Some(c) = self.conns.get(&conn) else {
+                    return Ok(());
+                };
                 if c.stalled {
                     return Ok(());
                 }
@@ -510,10 +604,20 @@ impl World {
                     }
                     return Ok(());
                 }
-                self.feed(from, Input::Reply { link, channel, tag, reply: value });
+                self.feed(
+                    from,
+                    Input::Reply {
+                        link,
+                        channel,
+                        tag,
+                        reply: value,
+                    },
+                );
             }
             Msg::Push { conn, payload } => {
-                let Some(c) = self.conns.get(&conn) else { return Ok(()) };
+                let Some(c) = self.conns.get(&conn) else {
+                    return Ok(());
+                };
                 let (from, to, link) = (c.from, c.to, c.link);
                 if c.stalled || !self.reachable(from, to) {
                     return Ok(());
@@ -534,7 +638,9 @@ impl World {
             Msg::Fault => {
                 if self.now < self.cfg.chaos_ms {
                     self.inject_fault();
-                    let gap = self.rng.gen_range(self.cfg.fault_every_ms / 2..self.cfg.fault_every_ms * 3 / 2);
+                    let gap = self
+                        .rng
+                        .gen_range(self.cfg.fault_every_ms / 2..self.cfg.fault_every_ms * 3 / 2);
                     self.schedule(gap, Msg::Fault);
                 }
             }
@@ -553,7 +659,10 @@ impl World {
                     self.feed(to, Input::HelloPublished { payload });
                     Value::Int(1)
                 }
-                "SENTINEL" if args.len() == 6 && args[1].eq_ignore_ascii_case("is-master-down-by-addr") => {
+                "SENTINEL"
+                    if args.len() == 6
+                        && args[1].eq_ignore_ascii_case("is-master-down-by-addr") =>
+                {
                     let a: Vec<Bytes> = args[2..].iter().map(|s| Bytes::from(s.clone())).collect();
                     let out = self.with_core(to, |c, now| c.cmd_is_master_down_by_addr(now, &a))?;
                     // The voter's actions (its persist) happen before its reply leaves.
@@ -583,7 +692,9 @@ impl World {
                 _ => None,
             })
             .collect();
-        let NodeKind::Redis(r) = &mut self.nodes[to].kind else { return None };
+        let NodeKind::Redis(r) = &mut self.nodes[to].kind else {
+            return None;
+        };
         Some(match cmd.as_str() {
             "PING" => Value::Simple("PONG".into()),
             "INFO" => {
@@ -593,15 +704,23 @@ impl World {
                         s.push_str("role:master\r\n");
                         let mut i = 0;
                         for (n, m) in masters.iter().enumerate().take(redis_count) {
-                            if *m == Some(to) && alive[n] && groups[n] == groups[to] && roles[n] == Some(Role::Replica) {
-                                s.push_str(&format!("slave{i}:ip={},port={},state=online,offset=0,lag=0\r\n", ips[n].0, ips[n].1));
+                            if *m == Some(to)
+                                && alive[n]
+                                && groups[n] == groups[to]
+                                && roles[n] == Some(Role::Replica)
+                            {
+                                s.push_str(&format!(
+                                    "slave{i}:ip={},port={},state=online,offset=0,lag=0\r\n",
+                                    ips[n].0, ips[n].1
+                                ));
                                 i += 1;
                             }
                         }
                     }
                     Role::Replica => {
                         let m = r.master.unwrap_or(0);
-                        let up = alive[m] && groups[m] == groups[to] && roles[m] == Some(Role::Master);
+                        let up =
+                            alive[m] && groups[m] == groups[to] && roles[m] == Some(Role::Master);
                         s.push_str(&format!(
                             "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\n",
                             ips[m].0,
@@ -611,7 +730,10 @@ impl World {
                         if !up {
                             s.push_str("master_link_down_since_seconds:1\r\n");
                         }
-                        s.push_str(&format!("slave_repl_offset:{}\r\nslave_priority:100\r\n", r.offset));
+                        s.push_str(&format!(
+                            "slave_repl_offset:{}\r\nslave_priority:100\r\n",
+                            r.offset
+                        ));
                     }
                 }
                 Value::bulk(s)
@@ -630,12 +752,22 @@ impl World {
             }
             "SUBSCRIBE" => {
                 r.subscribers.insert(conn);
-                Value::Array(vec![Value::bulk("subscribe"), Value::bulk("__sentinel__:hello"), Value::Int(1)])
+                Value::Array(vec![
+                    Value::bulk("subscribe"),
+                    Value::bulk("__sentinel__:hello"),
+                    Value::Int(1),
+                ])
             }
             "PUBLISH" if args.len() == 3 => {
                 let subs: Vec<ConnId> = r.subscribers.iter().copied().collect();
                 for s in &subs {
-                    self.send_back(*s, Msg::Push { conn: *s, payload: args[2].clone() });
+                    self.send_back(
+                        *s,
+                        Msg::Push {
+                            conn: *s,
+                            payload: args[2].clone(),
+                        },
+                    );
                 }
                 Value::Int(subs.len() as i64)
             }
@@ -793,17 +925,24 @@ impl World {
                     .flatten()
                     .unwrap_or(0);
                 let forced = self
-                    .with_core(id, |c, _| c.master(MASTER_NAME).map(|m| m.inst.flags.force_failover))
+                    .with_core(id, |c, _| {
+                        c.master(MASTER_NAME).map(|m| m.inst.flags.force_failover)
+                    })
                     .flatten()
                     .unwrap_or(false);
                 if let Some(other) = self.elected.get(&epoch) {
                     if *other != me {
-                        return Err(self.violation(format!("two leaders in epoch {epoch}: {other} and {me}")));
+                        return Err(self
+                            .violation(format!("two leaders in epoch {epoch}: {other} and {me}")));
                     }
                 }
                 if !forced {
                     let majority = self.cfg.sentinels / 2 + 1;
-                    let votes = self.votes.iter().filter(|((_, e), r)| *e == epoch && **r == me).count();
+                    let votes = self
+                        .votes
+                        .iter()
+                        .filter(|((_, e), r)| *e == epoch && **r == me)
+                        .count();
                     if votes < majority {
                         return Err(self.violation(format!(
                             "sentinel {id} elected in epoch {epoch} with {votes} recorded votes, majority is {majority}"
@@ -820,15 +959,23 @@ impl World {
 
     /// SLAVEOF NO ONE only from the elected leader of the failover epoch it is in.
     fn check_slaveof_rule(&mut self, id: NodeId, args: &[String]) -> Result<(), Violation> {
-        if !(args.len() == 3 && args[0].eq_ignore_ascii_case("SLAVEOF") && args[1].eq_ignore_ascii_case("NO")) {
+        if !(args.len() == 3
+            && args[0].eq_ignore_ascii_case("SLAVEOF")
+            && args[1].eq_ignore_ascii_case("NO"))
+        {
             return Ok(());
         }
         let me = self.myid(id);
         let state = self
-            .with_core(id, |c, _| c.master(MASTER_NAME).map(|m| (m.failover_epoch, m.inst.flags.force_failover)))
+            .with_core(id, |c, _| {
+                c.master(MASTER_NAME)
+                    .map(|m| (m.failover_epoch, m.inst.flags.force_failover))
+            })
             .flatten();
         let Some((epoch, forced)) = state else {
-            return Err(self.violation(format!("sentinel {id} sent SLAVEOF NO ONE with no master record")));
+            return Err(self.violation(format!(
+                "sentinel {id} sent SLAVEOF NO ONE with no master record"
+            )));
         };
         if forced {
             return Ok(());
@@ -843,21 +990,28 @@ impl World {
 
     fn check_monotonic(&mut self, id: NodeId) -> Result<(), Violation> {
         let me = self.myid(id);
-        let Some((current, config)) = self
-            .with_core(id, |c, _| (c.current_epoch(), c.master(MASTER_NAME).map_or(0, |m| m.config_epoch)))
-        else {
+        let Some((current, config)) = self.with_core(id, |c, _| {
+            (
+                c.current_epoch(),
+                c.master(MASTER_NAME).map_or(0, |m| m.config_epoch),
+            )
+        }) else {
             return Ok(());
         };
         let max_cur = self.max_current.entry(me.clone()).or_insert(0);
         if current < *max_cur {
             let was = *max_cur;
-            return Err(self.violation(format!("sentinel {id} current epoch went back from {was} to {current}")));
+            return Err(self.violation(format!(
+                "sentinel {id} current epoch went back from {was} to {current}"
+            )));
         }
         *max_cur = current;
         let max_cfg = self.max_config.entry(me).or_insert(0);
         if config < *max_cfg {
             let was = *max_cfg;
-            return Err(self.violation(format!("sentinel {id} config epoch went back from {was} to {config}")));
+            return Err(self.violation(format!(
+                "sentinel {id} config epoch went back from {was} to {config}"
+            )));
         }
         *max_cfg = config;
         Ok(())
@@ -869,7 +1023,10 @@ impl World {
         let mut views = BTreeSet::new();
         for id in self.sentinel_ids() {
             let view = self
-                .with_core(id, |c, _| c.master(MASTER_NAME).map(|m| (m.inst.addr.ip.clone(), m.inst.addr.port, m.config_epoch)))
+                .with_core(id, |c, _| {
+                    c.master(MASTER_NAME)
+                        .map(|m| (m.inst.addr.ip.clone(), m.inst.addr.port, m.config_epoch))
+                })
                 .flatten()
                 .ok_or_else(|| format!("sentinel {id} is not running"))?;
             views.insert(view);
@@ -878,15 +1035,22 @@ impl World {
             return Err(format!("sentinels disagree: {views:?}"));
         }
         let (ip, port, _) = views.into_iter().next().unwrap_or_default();
-        let master = self.node_by_addr(&ip, port).ok_or("agreed master is unknown")?;
+        let master = self
+            .node_by_addr(&ip, port)
+            .ok_or("agreed master is unknown")?;
         for i in 0..self.cfg.redis {
-            let NodeKind::Redis(r) = &self.nodes[i].kind else { continue };
+            let NodeKind::Redis(r) = &self.nodes[i].kind else {
+                continue;
+            };
             if i == master {
                 if r.role != Role::Master {
                     return Err(format!("agreed master {ip}:{port} is not a master"));
                 }
             } else if r.role != Role::Replica || r.master != Some(master) {
-                return Err(format!("redis {i} ({:?} of {:?}) does not replicate from {ip}:{port}", r.role, r.master));
+                return Err(format!(
+                    "redis {i} ({:?} of {:?}) does not replicate from {ip}:{port}",
+                    r.role, r.master
+                ));
             }
         }
         Ok(())
@@ -932,7 +1096,10 @@ impl World {
                 Err(e) => last_err = e,
             }
         }
-        Err(self.violation(format!("no convergence {} ms after healing: {last_err}", self.cfg.heal_ms)))
+        Err(self.violation(format!(
+            "no convergence {} ms after healing: {last_err}",
+            self.cfg.heal_ms
+        )))
     }
 }
 
@@ -968,7 +1135,12 @@ pub fn run_seed(seed: u64, cfg: &SimConfig) -> Result<Stats, Violation> {
 
 /// Failover timing in a quiet network: the master dies at `kill_at`; returns, for each
 /// sentinel, how long after the kill it emitted each of `kinds` (None if it never did).
-pub fn failover_latency(seed: u64, sentinels: usize, down_after_ms: u64, kinds: &[&str]) -> Vec<Vec<Option<u64>>> {
+pub fn failover_latency(
+    seed: u64,
+    sentinels: usize,
+    down_after_ms: u64,
+    kinds: &[&str],
+) -> Vec<Vec<Option<u64>>> {
     let cfg = SimConfig {
         sentinels,
         quorum: (sentinels / 2 + 1) as u32,
@@ -999,7 +1171,11 @@ pub fn failover_latency(seed: u64, sentinels: usize, down_after_ms: u64, kinds: 
                 .map(|kind| {
                     let prefix = format!(" s{id} {kind} ");
                     w.trace.iter().find(|l| l.contains(&prefix)).map(|l| {
-                        let t: u64 = l[2..].split(' ').next().and_then(|t| t.parse().ok()).unwrap_or(0);
+                        let t: u64 = l[2..]
+                            .split(' ')
+                            .next()
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or(0);
                         t - kill_at
                     })
                 })
