@@ -149,6 +149,19 @@ impl Sentinel {
             ) {
                 consider(t);
             }
+            // Replicas a failover waits on are polled faster than the tick.
+            if m.inst.flags.failover_in_progress {
+                let fast = (self.timing.ping_period / 40).max(1);
+                for r in m.replicas.values() {
+                    let waited_on = (r.inst.flags.promoted
+                        && m.failover_state == FailoverState::WaitPromotion)
+                        || r.inst.flags.reconf_sent
+                        || r.inst.flags.reconf_inprog;
+                    if let (true, Some(t)) = (waited_on, r.inst.info_refresh) {
+                        consider(t + fast + 1);
+                    }
+                }
+            }
         }
         next
     }
@@ -643,7 +656,7 @@ impl Sentinel {
         }
         let info_period = match who {
             // A replica the failover is waiting on (being promoted, or being re-pointed) is
-            // polled every 100 ms: its next INFO is what moves the failover on.
+            // polled every 25 ms: its next INFO is what moves the failover on.
             Who::Replica(k)
                 if m.inst.flags.failover_in_progress
                     && m.replicas.get(k).is_some_and(|r| {
@@ -652,7 +665,7 @@ impl Sentinel {
                             || r.inst.flags.reconf_inprog
                     }) =>
             {
-                self.timing.ping_period / 10
+                (self.timing.ping_period / 40).max(1)
             }
             Who::Replica(k)
                 if m.inst.flags.o_down

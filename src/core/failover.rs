@@ -135,7 +135,20 @@ impl Sentinel {
         m.failover_state_change_time = now;
     }
 
+    /// Run the failover forward as far as it can go now: a step that completes at once
+    /// (elected, then a replica selected, then SLAVEOF NO ONE sent) is followed by the next
+    /// without waiting for another tick.
     pub(crate) fn failover_state_machine(&mut self, now: Millis, m: &mut Master) {
+        loop {
+            let before = m.failover_state;
+            self.failover_step(now, m);
+            if m.failover_state == before || !m.inst.flags.failover_in_progress {
+                return;
+            }
+        }
+    }
+
+    fn failover_step(&mut self, now: Millis, m: &mut Master) {
         if !m.inst.flags.failover_in_progress {
             return;
         }
