@@ -16,7 +16,7 @@ fi
 
 if ! python3 -c 'import redis' >/dev/null 2>&1; then
     echo "install-deps: installing redis-py"
-    python3 -m pip install --quiet 'redis>=5,<6'
+    python3 -m pip install --quiet 'redis>=8,<9'
 fi
 
 missing=0

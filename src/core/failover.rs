@@ -223,11 +223,10 @@ impl Sentinel {
     }
 
     fn failover_select_slave(&mut self, now: Millis, m: &mut Master) {
-        // A replica that would qualify but for old INFO (replicas are polled every 10 s until
-        // the master is ODOWN) may be the best one: ask it for fresh INFO and wait for it, a
-        // ping period at most, rather than promote a worse replica or give up.
+        // Wait (a ping period at most) for every candidate's current INFO, so that the choice
+        // is made on final replication offsets and no candidate is dropped for old INFO.
         if elapsed(now, m.failover_state_change_time) < self.timing.ping_period as i64
-            && self.refresh_stale_candidates(now, m)
+            && self.refresh_candidates(now, m)
         {
             return;
         }
@@ -499,33 +498,38 @@ impl Sentinel {
         self.replica_candidates(now, m, true).into_iter().next()
     }
 
-    /// Ask for INFO from the replicas that fail selection only because their INFO is old.
-    /// True if there are any (their answers are awaited).
-    fn refresh_stale_candidates(&mut self, now: Millis, m: &mut Master) -> bool {
-        let fresh = self.replica_candidates(now, m, true);
-        let stale: Vec<String> = self
+    /// Before choosing, get every candidate's INFO as it is now: with the master gone their
+    /// replication offsets no longer move, so fresh figures name the replica with the most
+    /// data. Choosing on offsets a second old can promote a replica that is behind another,
+    /// which then cannot continue replicating from it (a full resync, and lost writes).
+    /// True while answers are awaited.
+    fn refresh_candidates(&mut self, now: Millis, m: &mut Master) -> bool {
+        let entered = m.failover_state_change_time;
+        let waiting: Vec<String> = self
             .replica_candidates(now, m, false)
-            .into_iter()
-            .filter(|k| !fresh.contains(k))
-            .collect();
-        let any = !stale.is_empty();
-        let to_ask: Vec<String> = stale
             .into_iter()
             .filter(|k| {
                 m.replicas
                     .get(k)
-                    .is_some_and(|r| r.info_asked_at.is_none_or(|t| elapsed(now, t) > 100))
+                    .is_some_and(|r| r.inst.info_refresh.is_none_or(|t| t < entered))
             })
             .collect();
-        for key in to_ask {
+        for key in &waiting {
+            let asked = m
+                .replicas
+                .get(key)
+                .is_some_and(|r| r.info_asked_at.is_some_and(|t| t >= entered));
+            if asked {
+                continue;
+            }
             let who = Who::Replica(key.clone());
             if self.send(m, &who, Channel::Cmd, Purpose::Info, &["INFO"]) {
-                if let Some(r) = m.replicas.get_mut(&key) {
+                if let Some(r) = m.replicas.get_mut(key) {
                     r.info_asked_at = Some(now);
                 }
             }
         }
-        any
+        !waiting.is_empty()
     }
 
     /// The replicas that may be promoted, best first; `require_fresh_info` false lists those
