@@ -1,10 +1,382 @@
 //! The tokio shell: owns the core, runs its 100 ms tick, and routes its actions to the links,
 //! the event log and subscribers, the config writer and the script runner.
+//!
+//! The core and everything that carries out its actions live in one `Driver` behind a mutex:
+//! the tick, inputs from links and scripts, and client commands each take it in turn, feed the
+//! core, and carry out every queued action before letting go. So actions queued by a client
+//! command are done before that command's reply is written, as the core's contract asks.
 
-use crate::config::model::Config;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, watch};
+
+use crate::config::model::{Config, LogLevel, ServerSettings};
+use crate::core::{Action, Input, Millis, Resolver, Sentinel};
+use crate::links::Links;
+use crate::logging::{self, log};
+use crate::scripts::ScriptRunner;
+use crate::server::acl::Acl;
+use crate::server::pubsub::PubSub;
+use crate::server::{self, SentinelHost, Server, ServerOptions};
+use crate::value::Value;
+
+/// Milliseconds on the monotonic clock (never goes backwards, unaffected by date changes).
+pub fn monotonic_ms() -> Millis {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes into the struct we pass.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+/// Name resolution with the system resolver (getaddrinfo), for the core.
+#[derive(Debug, Default)]
+pub struct SystemResolver;
+
+impl Resolver for SystemResolver {
+    fn resolve(&mut self, host: &str, ip_only: bool) -> Option<String> {
+        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+            return Some(ip.to_string());
+        }
+        if ip_only {
+            return None;
+        }
+        use std::net::ToSocketAddrs;
+        let addrs: Vec<_> = (host, 0u16).to_socket_addrs().ok()?.collect();
+        // Prefer IPv4, as Redis's anetResolve does with its default flags.
+        addrs
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or_else(|| addrs.first())
+            .map(|a| a.ip().to_string())
+    }
+}
+
+const SAVE_FAILED: &str = "ERR Failed to save config file. Check server logs.";
+
+/// The core and the parts that carry out its actions.
+pub struct Driver {
+    sentinel: Sentinel,
+    links: Links,
+    scripts: ScriptRunner,
+    server_settings: ServerSettings,
+    config_path: Option<PathBuf>,
+    pubsub: Arc<PubSub>,
+}
+
+impl Driver {
+    pub fn sentinel(&self) -> &Sentinel {
+        &self.sentinel
+    }
+
+    /// Feed the core one input and carry out what it decided.
+    pub fn handle(&mut self, input: Input) {
+        self.sentinel.handle(monotonic_ms(), input);
+        self.drain();
+    }
+
+    /// Carry out every queued action, in order. Returns the result of the last config save
+    /// among them (None when none was asked for).
+    pub fn drain(&mut self) -> Option<bool> {
+        let mut saved = None;
+        while let Some(action) = self.sentinel.poll_action() {
+            match action {
+                a @ (Action::Connect { .. } | Action::Send { .. } | Action::Disconnect { .. }) => {
+                    self.links.execute(a)
+                }
+                Action::Event(ev) => {
+                    log(ev.level, &format!("{} {}", ev.kind, ev.text));
+                    self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
+                }
+                Action::Log { level, text } => log(level, &text),
+                Action::PersistConfig => saved = Some(self.save_config()),
+                Action::RunScript { id, path, args } => self.scripts.run(id, &path, &args),
+                Action::KillScript { id } => self.scripts.kill(id),
+                Action::SetLogLevel(level) => {
+                    self.server_settings.loglevel = level;
+                    logging::set_level(level);
+                }
+            }
+        }
+        saved
+    }
+
+    /// The config as it must be on disk now: our server settings plus the core's state.
+    pub fn config_to_save(&self) -> Config {
+        let (sentinel, masters) = self.sentinel.persisted_state();
+        Config {
+            path: self.config_path.clone(),
+            server: self.server_settings.clone(),
+            sentinel,
+            masters,
+        }
+    }
+
+    /// Rewrite the config file; a failure is logged and reported, and nothing else changes.
+    pub fn save_config(&mut self) -> bool {
+        match crate::config::save(&self.config_to_save()) {
+            Ok(()) => {
+                log(LogLevel::Notice, "Sentinel new configuration saved on disk");
+                true
+            }
+            Err(e) => {
+                log(
+                    LogLevel::Warning,
+                    &format!("WARNING: Sentinel was not able to save the new configuration on disk!!!: {e}"),
+                );
+                false
+            }
+        }
+    }
+
+    /// A client's SENTINEL/ROLE command: run it, carry out its actions, save first when the
+    /// outcome needs it (answering Redis's error if that fails).
+    pub fn command(&mut self, args: &[Bytes]) -> Value {
+        let outcome = self.sentinel.command(monotonic_ms(), args);
+        let saved = self.drain();
+        if outcome.flush {
+            let ok = match saved {
+                Some(ok) => ok,
+                None => self.save_config(),
+            };
+            if !ok {
+                return Value::err(SAVE_FAILED);
+            }
+        }
+        outcome.reply
+    }
+}
+
+/// The `SentinelHost` the client port talks to.
+pub struct CoreHost {
+    driver: Mutex<Driver>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl CoreHost {
+    pub fn driver(&self) -> MutexGuard<'_, Driver> {
+        self.driver.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Ask the process to stop (as SHUTDOWN and SIGTERM do).
+    pub fn request_shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+impl SentinelHost for CoreHost {
+    fn command(&self, args: &[Bytes]) -> Value {
+        self.driver().command(args)
+    }
+
+    fn info_section(&self) -> String {
+        self.driver().sentinel().info_section()
+    }
+
+    fn hello_published(&self, payload: Bytes) {
+        self.driver().handle(Input::HelloPublished { payload });
+    }
+
+    fn shutdown(&self) {
+        self.request_shutdown();
+    }
+}
+
+/// A started sentinel: its listeners, server, core, and the background tasks.
+pub struct Running {
+    pub port: u16,
+    pub server: Arc<Server>,
+    pub host: Arc<CoreHost>,
+    shutdown: watch::Receiver<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Wait until SHUTDOWN, SIGTERM or SIGINT; then save the config, stop the tasks and
+    /// return the exit code.
+    pub async fn wait(mut self) -> i32 {
+        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+        let shutdown_requested = async {
+            while !*self.shutdown.borrow() {
+                if self.shutdown.changed().await.is_err() {
+                    break;
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown_requested => {}
+            _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
+                log(LogLevel::Warning, "Received SIGTERM scheduling shutdown...");
+                log(LogLevel::Warning, "User requested shutdown...");
+            }
+            _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
+                log(LogLevel::Warning, "Received SIGINT scheduling shutdown...");
+                log(LogLevel::Warning, "User requested shutdown...");
+            }
+        }
+        self.stop();
+        0
+    }
+
+    /// Save the config and stop serving (also used by in-process tests).
+    pub fn stop(&mut self) {
+        {
+            let mut d = self.host.driver();
+            d.drain();
+            d.save_config();
+        }
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        log(LogLevel::Warning, "Sentinel is now ready to exit, bye bye...");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+/// Start everything inside the current tokio runtime: the core, the listeners, the tick and
+/// the input loop. The caller waits with `Running::wait`.
+pub async fn start(config: Config) -> Result<Running, String> {
+    let (inputs_tx, mut inputs_rx) = mpsc::unbounded_channel::<Input>();
+    let seed: u64 = rand::random();
+    let sentinel = Sentinel::new(&config, Box::new(SystemResolver), seed, monotonic_ms())
+        .map_err(|(name, e)| format!("Can't set up master '{name}': {e}"))?;
+    let listeners = server::bind_listeners(&config.server.bind, config.server.port)?;
+    let pubsub = Arc::new(PubSub::new());
+    let dir = config.server.dir.clone();
+    let driver = Driver {
+        sentinel,
+        links: Links::new(inputs_tx.clone()),
+        scripts: ScriptRunner::new(inputs_tx.clone(), dir),
+        server_settings: config.server.clone(),
+        config_path: config.path.clone(),
+        pubsub: pubsub.clone(),
+    };
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let host = Arc::new(CoreHost {
+        driver: Mutex::new(driver),
+        shutdown: shutdown_tx,
+    });
+    let acl = Acl::new(config.server.requirepass.as_deref(), &config.server.acl_users);
+    let opts = ServerOptions {
+        port: config.server.port,
+        protected_mode: config.server.protected_mode,
+        config_file: config.path.clone(),
+        executable: std::env::current_exe()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+    };
+    let srv = Server::new(opts, acl, pubsub, host.clone());
+
+    // Start-up: a new myid is saved at once, then Redis's announcements.
+    {
+        let mut d = host.driver();
+        d.drain();
+        log(LogLevel::Warning, &format!("Sentinel ID is {}", d.sentinel().myid()));
+        let monitors: Vec<(String, String)> = d
+            .sentinel()
+            .masters()
+            .map(|m| {
+                (
+                    m.inst.name.clone(),
+                    format!(
+                        "master {} {} {} quorum {}",
+                        m.inst.name,
+                        m.inst.addr.announced(d.sentinel().settings().announce_hostnames),
+                        m.inst.addr.port,
+                        m.quorum
+                    ),
+                )
+            })
+            .collect();
+        for (_, text) in monitors {
+            log(LogLevel::Warning, &format!("+monitor {text}"));
+            srv.pubsub.publish(b"+monitor", text.as_bytes());
+        }
+    }
+
+    let mut tasks = Vec::new();
+    for l in listeners {
+        l.set_nonblocking(true).map_err(|e| e.to_string())?;
+        let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;
+        tasks.push(tokio::spawn(srv.clone().serve(l)));
+    }
+    let tick_host = host.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_millis(100));
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            tick_host.driver().handle(Input::Tick);
+        }
+    }));
+    let input_host = host.clone();
+    tasks.push(tokio::spawn(async move {
+        while let Some(input) = inputs_rx.recv().await {
+            input_host.driver().handle(input);
+        }
+    }));
+    Ok(Running {
+        port: config.server.port,
+        server: srv,
+        host,
+        shutdown: shutdown_rx,
+        tasks,
+    })
+}
 
 /// Run the sentinel until shutdown; returns the process exit code.
 pub fn run(config: Config) -> i32 {
-    let _ = config;
-    1
+    if let Err(e) = logging::init(config.server.loglevel, &config.server.logfile, &config.server.dir) {
+        // Redis prints this one to stdout before exiting.
+        println!("{e}");
+        return 1;
+    }
+    log(LogLevel::Warning, "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    log(
+        LogLevel::Warning,
+        &format!(
+            "Redis version=7.0.15, bits={}, commit=00000000, modified=0, pid={}, just started",
+            usize::BITS,
+            std::process::id()
+        ),
+    );
+    log(LogLevel::Warning, "Configuration loaded");
+    let limit = server::raise_open_files_limit();
+    if limit < 10_032 {
+        log(
+            LogLevel::Warning,
+            &format!("You requested maxclients of 10000 requiring at least 10032 max file descriptors. Redis can't set maximum open files to 10032 because of OS error; current limit is {limit}."),
+        );
+    }
+    log(LogLevel::Notice, "monotonic clock: POSIX clock_gettime");
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            log(LogLevel::Warning, &format!("Can't start the runtime: {e}"));
+            return 1;
+        }
+    };
+    rt.block_on(async move {
+        log(
+            LogLevel::Notice,
+            &format!("Running mode=sentinel, port={}.", config.server.port),
+        );
+        match start(config).await {
+            Ok(running) => running.wait().await,
+            Err(e) => {
+                log(LogLevel::Warning, &e);
+                1
+            }
+        }
+    })
 }
