@@ -161,11 +161,10 @@ pub fn execute(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Flow {
         "auth" => auth(server, s, &args),
         "hello" => hello(server, s, &args),
         "info" => {
+            // Sentinel mode answers INFO with a plain bulk string, also in RESP3 (unlike the
+            // verbatim string of a Redis server).
             let sections = info::selected_sections(&args[1..]);
-            one(Value::Verbatim {
-                format: "txt",
-                text: info::render(server, &sections),
-            })
+            one(Value::bulk(info::render(server, &sections)))
         }
         "role" | "sentinel" => one(server.host.command(&args)),
         "client" => client(server, s, &args),
@@ -618,7 +617,11 @@ fn client_kill(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
         if is_me {
             s.close_after_reply = true;
         } else {
+            // Gone at once for everyone else, as Redis frees it synchronously; its task
+            // closes the socket.
             c.meta().killed = true;
+            server.clients.unregister(c.id);
+            server.pubsub.remove_client(c.id);
             c.send(ClientMsg::Kill);
         }
         killed += 1;

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::Server;
 
 /// The sections sentinel mode knows, in the order INFO prints them.
-const SECTIONS: [&str; 5] = ["server", "clients", "cpu", "stats", "sentinel"];
+const SECTIONS: [&str; 5] = ["server", "clients", "stats", "cpu", "sentinel"];
 
 /// Which sections `INFO <args>` asks for, as Redis decides it: no argument, `default`, `all`
 /// and `everything` mean all five; unknown names are ignored.
