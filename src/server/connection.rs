@@ -28,7 +28,7 @@ const DENIED: &str = "-DENIED Redis is running in protected mode because protect
 pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     server.stats.connections.fetch_add(1, Ordering::Relaxed);
     let _ = stream.set_nodelay(true);
-    if server.opts.protected_mode && server.acl.default_user_nopass() && !is_loopback(&peer) {
+    if protected_mode_denies(server.opts.protected_mode, &server.acl, &peer) {
         server.stats.rejected.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(DENIED.as_bytes()).await;
         return;
@@ -137,10 +137,41 @@ async fn write_out(server: &Server, stream: &mut TcpStream, out: &mut BytesMut) 
     ok
 }
 
+/// Protected mode (Redis's `clientAcceptHandler`): with no password for the default user,
+/// only loopback clients are served.
+pub fn protected_mode_denies(protected_mode: bool, acl: &super::acl::Acl, peer: &SocketAddr) -> bool {
+    protected_mode && acl.default_user_nopass() && !is_loopback(peer)
+}
+
 /// Redis's `islocalClient`: loopback addresses only.
 fn is_loopback(addr: &SocketAddr) -> bool {
     match addr.ip() {
         std::net::IpAddr::V4(v4) => v4.is_loopback(),
         std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().map(|v| v.is_loopback()).unwrap_or(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::acl::Acl;
+
+    #[test]
+    fn protected_mode_refuses_only_remote_clients_without_password() {
+        let remote: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+        let remote6: SocketAddr = "[2001:db8::1]:5000".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let local6: SocketAddr = "[::1]:5000".parse().unwrap();
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().unwrap();
+        let open = Acl::new(None, &[]);
+        assert!(protected_mode_denies(true, &open, &remote));
+        assert!(protected_mode_denies(true, &open, &remote6));
+        for l in [local, local6, mapped] {
+            assert!(!protected_mode_denies(true, &open, &l));
+        }
+        assert!(!protected_mode_denies(false, &open, &remote));
+        let with_pass = Acl::new(Some("pw"), &[]);
+        assert!(!protected_mode_denies(true, &with_pass, &remote));
+        assert!(DENIED.starts_with("-DENIED Redis is running in protected mode") && DENIED.ends_with("outside.\r\n"));
     }
 }

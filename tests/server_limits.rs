@@ -1,0 +1,119 @@
+//! Limits of the client port: 10,000 idle connections, bulk lengths at and over
+//! proto-max-bulk-len, and no panic on garbage.
+
+mod common;
+mod server_support;
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::*;
+use server_support::*;
+
+/// This test process holds both ends of every connection: raise its own open-files limit.
+fn raise_nofile(want: u64) {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
+        if (lim.rlim_cur as u64) < want {
+            let new = libc::rlimit {
+                rlim_cur: want as libc::rlim_t,
+                rlim_max: (lim.rlim_max as u64).max(want) as libc::rlim_t,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &new) != 0 {
+                let soft = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+                libc::setrlimit(libc::RLIMIT_NOFILE, &soft);
+            }
+        }
+    }
+}
+
+/// Python holds the 10,000 client ends in another process, so that this process (which runs
+/// the server) only needs the 10,000 server ends under its open-files limit.
+const HOLDER: &str = r#"
+import socket, sys
+port, n = int(sys.argv[1]), int(sys.argv[2])
+conns = []
+for i in range(n):
+    conns.append(socket.create_connection(("127.0.0.1", port)))
+print("ready", len(conns), flush=True)
+sys.stdin.read()
+"#;
+
+#[test]
+fn ten_thousand_idle_connections_then_ping() {
+    use std::io::BufRead;
+    raise_nofile(12_000);
+    let ours = InProc::start(free_port(), |_| {});
+    let mut holder = std::process::Command::new("python3")
+        .args(["-c", HOLDER, &ours.port.to_string(), "10000"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 is installed");
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(holder.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready 10000");
+    // Every one of them is registered as a client once accepted.
+    let server = ours.running().server.clone();
+    assert!(
+        wait_until(Duration::from_secs(60), || server.clients.count() >= 10_000),
+        "only {} clients registered",
+        server.clients.count()
+    );
+    let r = exchange(ours.port, b"PING\r\n", Duration::from_millis(2000));
+    assert_eq!(r.text, "+PONG\r\n");
+    let info = exchange(ours.port, b"INFO clients\r\n", Duration::from_millis(2000)).text;
+    assert!(info.contains("connected_clients:10001"), "{info}");
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    assert!(wait_until(Duration::from_secs(30), || server.clients.count() == 0));
+    assert_eq!(exchange(ours.port, b"PING\r\n", Duration::from_millis(2000)).text, "+PONG\r\n");
+}
+
+#[test]
+fn bulk_length_limits_match_redis() {
+    let master = free_port();
+    let reference = SentinelProc::start(Flavor::Reference, &format!("sentinel monitor mymaster 127.0.0.1 {master} 2\n"));
+    let ours = InProc::start(master, |_| {});
+    for port in [reference.port, ours.port] {
+        // Exactly proto-max-bulk-len (512 MB) is accepted: the server waits for the data.
+        let r = exchange(port, b"*1\r\n$536870912\r\n", Duration::from_millis(300));
+        assert_eq!(r, Exchange { text: String::new(), closed: false }, "port {port}");
+        // One more is refused, and so is a 2 GB header.
+        for req in [&b"*1\r\n$536870913\r\n"[..], b"*2\r\n$4\r\nPING\r\n$2147483648\r\n"] {
+            let r = exchange(port, req, Duration::from_millis(300));
+            assert_eq!(r, Exchange { text: "-ERR Protocol error: invalid bulk length\r\n".into(), closed: true });
+        }
+    }
+    // A big argument arriving in pieces is assembled (1 MB).
+    let payload = "x".repeat(1 << 20);
+    for port in [reference.port, ours.port] {
+        let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let req = format!("*2\r\n$4\r\nPING\r\n${}\r\n{}\r\n", payload.len(), payload);
+        for chunk in req.as_bytes().chunks(65_536) {
+            s.write_all(chunk).unwrap();
+        }
+        let r = read_quiet(&mut s, Duration::from_millis(500));
+        let expected = format!("${}\r\n{}\r\n", payload.len(), payload);
+        assert!(r.text == expected, "port {port}: {} bytes", r.text.len());
+    }
+}
+
+#[test]
+fn random_garbage_never_kills_the_server() {
+    use rand::{Rng, SeedableRng};
+    let ours = InProc::start(free_port(), |_| {});
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for _ in 0..300 {
+        let len = rng.gen_range(1..200);
+        let alphabet = b"*$\r\n0123456789-+:abcPING \"'\\x";
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| if rng.gen_bool(0.8) { alphabet[rng.gen_range(0..alphabet.len())] } else { rng.gen() })
+            .collect();
+        let _ = exchange(ours.port, &bytes, Duration::from_millis(5));
+    }
+    assert_eq!(exchange(ours.port, b"PING\r\n", Duration::from_millis(1000)).text, "+PONG\r\n");
+}
