@@ -82,25 +82,33 @@ impl Driver {
     pub fn drain(&mut self) -> Option<bool> {
         let mut saved = None;
         while let Some(action) = self.sentinel.poll_action() {
-            match action {
-                a @ (Action::Connect { .. } | Action::Send { .. } | Action::Disconnect { .. }) => {
-                    self.links.execute(a)
-                }
-                Action::Event(ev) => {
-                    log(ev.level, &format!("{} {}", ev.kind, ev.text));
-                    self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
-                }
-                Action::Log { level, text } => log(level, &text),
-                Action::PersistConfig => saved = Some(self.save_config()),
-                Action::RunScript { id, path, args } => self.scripts.run(id, &path, &args),
-                Action::KillScript { id } => self.scripts.kill(id),
-                Action::SetLogLevel(level) => {
-                    self.server_settings.loglevel = level;
-                    logging::set_level(level);
-                }
+            if let Some(ok) = self.execute(action) {
+                saved = Some(ok);
             }
         }
         saved
+    }
+
+    /// Carry out one action; for `PersistConfig`, returns whether the save worked.
+    pub fn execute(&mut self, action: Action) -> Option<bool> {
+        match action {
+            a @ (Action::Connect { .. } | Action::Send { .. } | Action::Disconnect { .. }) => {
+                self.links.execute(a)
+            }
+            Action::Event(ev) => {
+                log(ev.level, &format!("{} {}", ev.kind, ev.text));
+                self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
+            }
+            Action::Log { level, text } => log(level, &text),
+            Action::PersistConfig => return Some(self.save_config()),
+            Action::RunScript { id, path, args } => self.scripts.run(id, &path, &args),
+            Action::KillScript { id } => self.scripts.kill(id),
+            Action::SetLogLevel(level) => {
+                self.server_settings.loglevel = level;
+                logging::set_level(level);
+            }
+        }
+        None
     }
 
     /// The config as it must be on disk now: our server settings plus the core's state.

@@ -79,10 +79,18 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
                         }
                         Err(e) => {
                             server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
-                            log(LogLevel::Verbose, &format!(
-                                "Protocol error ({e}) from client: {}",
-                                handle.info_line(Instant::now())
-                            ));
+                            if crate::logging::level_enabled(LogLevel::Verbose) {
+                                let sample: String = inbuf
+                                    .iter()
+                                    .take(128)
+                                    .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
+                                    .collect();
+                                log(LogLevel::Verbose, &format!(
+                                    "Protocol error ({}) from client: {}. Query buffer during protocol error: '{sample}'",
+                                    e.log_reason(),
+                                    handle.info_line(Instant::now())
+                                ));
+                            }
                             encode_value(&Value::err(format!("ERR {e}")), session.proto, &mut out);
                             session.close_after_reply = true;
                             break;

@@ -42,6 +42,23 @@ pub enum ProtocolError {
     UnauthenticatedBulkLength,
 }
 
+impl ProtocolError {
+    /// The short reason Redis writes in its "Protocol error (...) from client" log line.
+    pub fn log_reason(&self) -> &'static str {
+        match self {
+            ProtocolError::TooBigInline => "too big inline request",
+            ProtocolError::UnbalancedQuotes => "unbalanced quotes in inline request",
+            ProtocolError::TooBigMultibulkCount => "too big mbulk count string",
+            ProtocolError::InvalidMultibulkLength => "invalid mbulk count",
+            ProtocolError::UnauthenticatedMultibulkLength => "unauth mbulk count",
+            ProtocolError::TooBigBulkCount => "too big bulk count string",
+            ProtocolError::ExpectedDollar(_) => "expected $ but got something else",
+            ProtocolError::InvalidBulkLength => "invalid bulk length",
+            ProtocolError::UnauthenticatedBulkLength => "unauth bulk length",
+        }
+    }
+}
+
 /// Incremental parser state for one connection: a multibulk request can arrive over many
 /// reads, and the arguments already complete are kept here.
 #[derive(Debug, Default)]
