@@ -108,6 +108,19 @@ pub fn log(level: LogLevel, text: &str) {
     }
 }
 
+/// A line about a signal, in the form Redis's signal handler writes it (no timestamp
+/// formatting there): `<pid>:signal-handler (<unix seconds>) <text>`. Warning level.
+pub fn log_from_signal_handler(text: &str) {
+    if !level_enabled(LogLevel::Warning) {
+        return;
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    write_raw(&format!("{}:signal-handler ({secs}) {text}\n", std::process::id()));
+}
+
 fn from_tracing(level: &Level) -> LogLevel {
     match *level {
         Level::TRACE => LogLevel::Debug,
@@ -121,7 +134,10 @@ fn write_line(level: LogLevel, text: &str) {
     if !level_enabled(level) {
         return;
     }
-    let line = format_line(std::process::id(), level, &local_timestamp(), text);
+    write_raw(&format_line(std::process::id(), level, &local_timestamp(), text));
+}
+
+fn write_raw(line: &str) {
     let l = logger();
     let mut sink = l.sink.lock().unwrap_or_else(|e| e.into_inner());
     // A log write that fails has nowhere to be reported; Redis ignores it too.

@@ -217,11 +217,11 @@ impl Running {
         tokio::select! {
             _ = shutdown_requested => {}
             _ = async { match sigterm.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                log(LogLevel::Warning, "Received SIGTERM scheduling shutdown...");
+                logging::log_from_signal_handler("Received SIGTERM scheduling shutdown...");
                 log(LogLevel::Warning, "User requested shutdown...");
             }
             _ = async { match sigint.as_mut() { Some(s) => { s.recv().await; } None => std::future::pending().await } } => {
-                log(LogLevel::Warning, "Received SIGINT scheduling shutdown...");
+                logging::log_from_signal_handler("Received SIGINT scheduling shutdown...");
                 log(LogLevel::Warning, "User requested shutdown...");
             }
         }
