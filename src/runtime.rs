@@ -111,6 +111,11 @@ impl Driver {
         None
     }
 
+    /// Where the config is saved (tests point it somewhere unwritable).
+    pub fn set_config_path(&mut self, path: Option<PathBuf>) {
+        self.config_path = path;
+    }
+
     /// The config as it must be on disk now: our server settings plus the core's state.
     pub fn config_to_save(&self) -> Config {
         let (sentinel, masters) = self.sentinel.persisted_state();
