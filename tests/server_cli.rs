@@ -68,3 +68,25 @@ fn redis_cli_csv_psubscribe_receives_events() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// CLIENT SETINFO as Redis 7.2 has it (the documented choice; 7.0.15 does not know it).
+#[test]
+fn client_setinfo_follows_redis_7_2() {
+    let ours = InProc::start(free_port(), |_| {});
+    let r = exchange(
+        ours.port,
+        b"CLIENT SETINFO LIB-NAME redis-py\r\nCLIENT SETINFO lib-ver 5.0.1\r\nCLIENT SETINFO foo x\r\nCLIENT SETINFO LIB-NAME \"a b\"\r\nCLIENT SETINFO x\r\nCLIENT INFO\r\n",
+        Duration::from_millis(300),
+    );
+    let mut parts = r.text.splitn(6, "\r\n");
+    assert_eq!(parts.next(), Some("+OK"));
+    assert_eq!(parts.next(), Some("+OK"));
+    assert_eq!(parts.next(), Some("-ERR Unrecognized option 'foo'"));
+    assert_eq!(parts.next(), Some("-ERR LIB-NAME cannot contain spaces, newlines or special characters."));
+    assert_eq!(parts.next(), Some("-ERR wrong number of arguments for 'client|setinfo' command"));
+    let info = parts.next().unwrap();
+    assert!(info.contains(" resp=2 lib-name=redis-py lib-ver=5.0.1\n"), "{info}");
+    // COMMAND stays as redis-sentinel 7.0.15 lists it.
+    let list = exchange(ours.port, b"COMMAND LIST\r\nCOMMAND INFO client|setinfo\r\n", Duration::from_millis(300)).text;
+    assert!(!list.contains("setinfo") && list.ends_with("*1\r\n$-1\r\n"), "{list}");
+}

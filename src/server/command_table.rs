@@ -28,6 +28,9 @@ pub struct CommandSpec {
     pub info: Value,
     /// Subcommands by lower-case name.
     pub subcommands: BTreeMap<String, CommandSpec>,
+    /// Accepted but not listed by COMMAND (CLIENT SETINFO, Redis 7.2's): COMMAND's replies
+    /// stay those of redis-sentinel 7.0.15.
+    pub hidden: bool,
 }
 
 impl CommandSpec {
@@ -78,7 +81,7 @@ impl CommandTable {
         let mut out = Vec::new();
         for c in &self.commands {
             out.push((c, c.fullname.clone()));
-            for s in c.subcommands.values() {
+            for s in c.subcommands.values().filter(|s| !s.hidden) {
                 out.push((s, s.fullname.clone()));
             }
         }
@@ -100,10 +103,23 @@ pub enum Lookup<'a> {
 fn build() -> CommandTable {
     let info = parse_resp3(INFO_DATA).map(|(v, _)| v).unwrap_or(Value::Array(Vec::new()));
     let docs = parse_resp3(DOCS_DATA).map(|(v, _)| v).unwrap_or(Value::Map(Vec::new()));
-    let commands = match info {
+    let mut commands: Vec<CommandSpec> = match info {
         Value::Array(items) => items.iter().filter_map(spec_from_info).collect(),
         _ => Vec::new(),
     };
+    if let Some(client) = commands.iter_mut().find(|c| c.fullname == "client") {
+        client.subcommands.insert(
+            "setinfo".into(),
+            CommandSpec {
+                fullname: "client|setinfo".into(),
+                arity: 4,
+                acl_categories: vec!["@slow".into(), "@connection".into()],
+                info: Value::Nil,
+                subcommands: BTreeMap::new(),
+                hidden: true,
+            },
+        );
+    }
     let docs = match docs {
         Value::Map(pairs) => pairs
             .into_iter()
@@ -142,6 +158,7 @@ fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
         acl_categories,
         info: entry.clone(),
         subcommands,
+        hidden: false,
     })
 }
 

@@ -430,10 +430,7 @@ fn client(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
             one(Value::ok())
         }
         "setinfo" => {
-            // Redis 7.2's CLIENT SETINFO <LIB-NAME|LIB-VER> <value>.
-            if args.len() != 4 {
-                return err("ERR wrong number of arguments for 'client|setinfo' command");
-            }
+            // Redis 7.2's CLIENT SETINFO <LIB-NAME|LIB-VER> <value> (arity checked by the table).
             let attr = lower(&args[2]);
             let value = &args[3];
             let field = match attr.as_str() {
@@ -447,7 +444,10 @@ fn client(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
                 }
             };
             if !valid_name(value) {
-                return err(format!("ERR {field} cannot contain spaces, newlines or special characters."));
+                return err(format!(
+                    "ERR {} cannot contain spaces, newlines or special characters.",
+                    String::from_utf8_lossy(&args[2])
+                ));
             }
             let v = String::from_utf8_lossy(value).into_owned();
             let mut m = s.client.meta();
@@ -717,7 +717,7 @@ fn find_by_fullname<'a>(table: &'a CommandTable, name: &[u8]) -> Option<&'a Comm
     let top = table.command(parts.next()?)?;
     match parts.next() {
         None => Some(top),
-        Some(sub) => top.subcommands.get(sub),
+        Some(sub) => top.subcommands.get(sub).filter(|s| !s.hidden),
     }
 }
 
