@@ -77,7 +77,11 @@ pub fn init(level: LogLevel, logfile: &str, dir: &Path) -> Result<(), String> {
     set_level(level);
     // Installing the subscriber fails only when one is already installed (a second init in
     // the same process, or a test's own subscriber): then lines still go through `log`.
-    if tracing_subscriber::registry().with(RedisFormat).try_init().is_ok() {
+    if tracing_subscriber::registry()
+        .with(RedisFormat)
+        .try_init()
+        .is_ok()
+    {
         OURS.store(true, Ordering::Relaxed);
     }
     Ok(())
@@ -118,7 +122,10 @@ pub fn log_from_signal_handler(text: &str) {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    write_raw(&format!("{}:signal-handler ({secs}) {text}\n", std::process::id()));
+    write_raw(&format!(
+        "{}:signal-handler ({secs}) {text}\n",
+        std::process::id()
+    ));
 }
 
 fn from_tracing(level: &Level) -> LogLevel {
@@ -134,7 +141,12 @@ fn write_line(level: LogLevel, text: &str) {
     if !level_enabled(level) {
         return;
     }
-    write_raw(&format_line(std::process::id(), level, &local_timestamp(), text));
+    write_raw(&format_line(
+        std::process::id(),
+        level,
+        &local_timestamp(),
+        text,
+    ));
 }
 
 fn write_raw(line: &str) {
@@ -163,8 +175,13 @@ pub fn format_line(pid: u32, level: LogLevel, timestamp: &str, text: &str) -> St
 
 /// `22 Nov 2026 01:02:03.456` in local time, as Redis prints it.
 pub fn local_timestamp() -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: both calls only write into the structs we pass.
     unsafe {
@@ -229,7 +246,12 @@ mod tests {
     #[test]
     fn line_format_matches_redis() {
         assert_eq!(
-            format_line(42, LogLevel::Warning, "22 Nov 2026 01:02:03.456", "+monitor master m 127.0.0.1 6379 quorum 2"),
+            format_line(
+                42,
+                LogLevel::Warning,
+                "22 Nov 2026 01:02:03.456",
+                "+monitor master m 127.0.0.1 6379 quorum 2"
+            ),
             "42:X 22 Nov 2026 01:02:03.456 # +monitor master m 127.0.0.1 6379 quorum 2\n"
         );
         assert!(format_line(1, LogLevel::Notice, "t", "x").contains(" * x"));

@@ -25,7 +25,10 @@ use crate::value::Value;
 
 /// Milliseconds on the monotonic clock (never goes backwards, unaffected by date changes).
 pub fn monotonic_ms() -> Millis {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime only writes into the struct we pass.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
@@ -210,8 +213,10 @@ impl Running {
     /// Wait until SHUTDOWN, SIGTERM or SIGINT; then save the config, stop the tasks and
     /// return the exit code.
     pub async fn wait(mut self) -> i32 {
-        let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+        let mut sigterm =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut sigint =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
         let shutdown_requested = async {
             while !*self.shutdown.borrow() {
                 if self.shutdown.changed().await.is_err() {
@@ -244,7 +249,10 @@ impl Running {
         for t in self.tasks.drain(..) {
             t.abort();
         }
-        log(LogLevel::Warning, "Sentinel is now ready to exit, bye bye...");
+        log(
+            LogLevel::Warning,
+            "Sentinel is now ready to exit, bye bye...",
+        );
     }
 }
 
@@ -279,7 +287,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
         driver: Mutex::new(driver),
         shutdown: shutdown_tx,
     });
-    let acl = Acl::new(config.server.requirepass.as_deref(), &config.server.acl_users);
+    let acl = Acl::new(
+        config.server.requirepass.as_deref(),
+        &config.server.acl_users,
+    );
     let opts = ServerOptions {
         port: config.server.port,
         protected_mode: config.server.protected_mode,
@@ -294,7 +305,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
     {
         let mut d = host.driver();
         d.drain();
-        log(LogLevel::Warning, &format!("Sentinel ID is {}", d.sentinel().myid()));
+        log(
+            LogLevel::Warning,
+            &format!("Sentinel ID is {}", d.sentinel().myid()),
+        );
         let monitors: Vec<(String, String)> = d
             .sentinel()
             .masters()
@@ -304,7 +318,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
                     format!(
                         "master {} {} {} quorum {}",
                         m.inst.name,
-                        m.inst.addr.announced(d.sentinel().settings().announce_hostnames),
+                        m.inst
+                            .addr
+                            .announced(d.sentinel().settings().announce_hostnames),
                         m.inst.addr.port,
                         m.quorum
                     ),
@@ -349,12 +365,19 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
 /// Run the sentinel until shutdown; returns the process exit code.
 pub fn run(config: Config) -> i32 {
-    if let Err(e) = logging::init(config.server.loglevel, &config.server.logfile, &config.server.dir) {
+    if let Err(e) = logging::init(
+        config.server.loglevel,
+        &config.server.logfile,
+        &config.server.dir,
+    ) {
         // Redis prints this one to stdout before exiting.
         println!("{e}");
         return 1;
     }
-    log(LogLevel::Warning, "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    log(
+        LogLevel::Warning,
+        "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
+    );
     log(
         LogLevel::Warning,
         &format!(
@@ -372,7 +395,10 @@ pub fn run(config: Config) -> i32 {
         );
     }
     log(LogLevel::Notice, "monotonic clock: POSIX clock_gettime");
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             log(LogLevel::Warning, &format!("Can't start the runtime: {e}"));

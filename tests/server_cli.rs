@@ -34,7 +34,10 @@ fn redis_cli_commands() {
         "ERR unknown command 'foo', with args beginning with: 'bar' \n\n"
     );
     let list = cli(ours.port, &["client", "list"]);
-    assert!(list.contains("cmd=client|list") && list.contains("resp=2"), "{list}");
+    assert!(
+        list.contains("cmd=client|list") && list.contains("resp=2"),
+        "{list}"
+    );
 }
 
 #[test]
@@ -57,14 +60,21 @@ fn redis_cli_csv_psubscribe_receives_events() {
             }
         }
     });
-    let mut first = rx.recv_timeout(Duration::from_secs(10)).expect("subscribe confirmation");
+    let mut first = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("subscribe confirmation");
     if first.starts_with("Reading messages") {
-        first = rx.recv_timeout(Duration::from_secs(10)).expect("subscribe confirmation");
+        first = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("subscribe confirmation");
     }
     assert_eq!(first, "\"psubscribe\",\"*\",1");
     assert_eq!(ours.publish("+sdown", "master mymaster 127.0.0.1 6379"), 1);
     let msg = rx.recv_timeout(Duration::from_secs(10)).expect("event");
-    assert_eq!(msg, "\"pmessage\",\"*\",\"+sdown\",\"master mymaster 127.0.0.1 6379\"");
+    assert_eq!(
+        msg,
+        "\"pmessage\",\"*\",\"+sdown\",\"master mymaster 127.0.0.1 6379\""
+    );
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -82,11 +92,28 @@ fn client_setinfo_follows_redis_7_2() {
     assert_eq!(parts.next(), Some("+OK"));
     assert_eq!(parts.next(), Some("+OK"));
     assert_eq!(parts.next(), Some("-ERR Unrecognized option 'foo'"));
-    assert_eq!(parts.next(), Some("-ERR LIB-NAME cannot contain spaces, newlines or special characters."));
-    assert_eq!(parts.next(), Some("-ERR wrong number of arguments for 'client|setinfo' command"));
+    assert_eq!(
+        parts.next(),
+        Some("-ERR LIB-NAME cannot contain spaces, newlines or special characters.")
+    );
+    assert_eq!(
+        parts.next(),
+        Some("-ERR wrong number of arguments for 'client|setinfo' command")
+    );
     let info = parts.next().unwrap();
-    assert!(info.contains(" resp=2 lib-name=redis-py lib-ver=5.0.1\n"), "{info}");
+    assert!(
+        info.contains(" resp=2 lib-name=redis-py lib-ver=5.0.1\n"),
+        "{info}"
+    );
     // COMMAND stays as redis-sentinel 7.0.15 lists it.
-    let list = exchange(ours.port, b"COMMAND LIST\r\nCOMMAND INFO client|setinfo\r\n", Duration::from_millis(300)).text;
-    assert!(!list.contains("setinfo") && list.ends_with("*1\r\n$-1\r\n"), "{list}");
+    let list = exchange(
+        ours.port,
+        b"COMMAND LIST\r\nCOMMAND INFO client|setinfo\r\n",
+        Duration::from_millis(300),
+    )
+    .text;
+    assert!(
+        !list.contains("setinfo") && list.ends_with("*1\r\n$-1\r\n"),
+        "{list}"
+    );
 }

@@ -19,7 +19,10 @@ struct Pair {
 
 impl Pair {
     /// Both flavours, monitoring the same (absent) master, with the same extra config.
-    fn start(extra_conf: &str, tweak: impl Fn(&mut rsentinel::config::model::ServerSettings)) -> Pair {
+    fn start(
+        extra_conf: &str,
+        tweak: impl Fn(&mut rsentinel::config::model::ServerSettings),
+    ) -> Pair {
         let master_port = free_port();
         let reference = SentinelProc::start(
             Flavor::Reference,
@@ -38,7 +41,11 @@ impl Pair {
     /// Same reply bytes (after `mask`) and the same close behaviour.
     fn check(&self, request: &[u8], mask: impl Fn(&str) -> String) {
         let (r, o) = self.both(request);
-        assert!(!r.text.is_empty() || r.closed, "reference said nothing to {:?}", String::from_utf8_lossy(request));
+        assert!(
+            !r.text.is_empty() || r.closed,
+            "reference said nothing to {:?}",
+            String::from_utf8_lossy(request)
+        );
         assert_eq!(
             (mask(&o.text), o.closed),
             (mask(&r.text), r.closed),
@@ -149,20 +156,36 @@ fn hello_and_client_introspection_match() {
     p.check(b"HELLO\r\n", id);
     p.check(b"HELLO 3\r\n", id);
     p.check(b"HELLO 2\r\n", id);
-    p.check(b"HELLO 3 SETNAME myname AUTH default anything\r\nCLIENT GETNAME\r\n", id);
+    p.check(
+        b"HELLO 3 SETNAME myname AUTH default anything\r\nCLIENT GETNAME\r\n",
+        id,
+    );
     p.check(b"CLIENT ID\r\n", id);
     let client_line = |s: &str| mask_fields(&strip_lib_fields(s), CLIENT_VOLATILE);
     p.check(b"CLIENT INFO\r\n", client_line);
-    p.check(b"CLIENT SETNAME me\r\nCLIENT LIST ID 1 2 3\r\nCLIENT INFO\r\n", client_line);
+    p.check(
+        b"CLIENT SETNAME me\r\nCLIENT LIST ID 1 2 3\r\nCLIENT INFO\r\n",
+        client_line,
+    );
     p.check(b"HELLO 3\r\nCLIENT INFO\r\n", |s| client_line(&id(s)));
     p.check(b"SUBSCRIBE x\r\nCLIENT LIST TYPE pubsub\r\n", client_line);
     // Killing oneself with the old form answers +OK and closes, after the reply.
     for (port, _) in [(p.reference.port, "ref"), (p.ours.port, "ours")] {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         let info = exchange_on(&mut s, b"CLIENT INFO\r\n", QUIET).text;
-        let addr = info.split(' ').find_map(|w| w.strip_prefix("addr=")).unwrap().to_string();
+        let addr = info
+            .split(' ')
+            .find_map(|w| w.strip_prefix("addr="))
+            .unwrap()
+            .to_string();
         let r = exchange_on(&mut s, format!("CLIENT KILL {addr}\r\n").as_bytes(), QUIET);
-        assert_eq!(r, Exchange { text: "+OK\r\n".into(), closed: true });
+        assert_eq!(
+            r,
+            Exchange {
+                text: "+OK\r\n".into(),
+                closed: true
+            }
+        );
     }
 }
 
@@ -174,14 +197,25 @@ fn client_kill_filters_match() {
         let id_reply = exchange_on(&mut victim, b"CLIENT ID\r\n", QUIET).text;
         let id = id_reply.trim_start_matches(':').trim().to_string();
         let mut killer = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let r = exchange_on(&mut killer, format!("CLIENT KILL ID {id} SKIPME yes\r\n").as_bytes(), QUIET);
+        let r = exchange_on(
+            &mut killer,
+            format!("CLIENT KILL ID {id} SKIPME yes\r\n").as_bytes(),
+            QUIET,
+        );
         assert_eq!(r.text, ":1\r\n", "port {port}");
-        assert!(read_quiet(&mut victim, QUIET).closed, "victim still connected on {port}");
+        assert!(
+            read_quiet(&mut victim, QUIET).closed,
+            "victim still connected on {port}"
+        );
         let r = exchange_on(&mut killer, b"CLIENT KILL TYPE normal SKIPME no\r\n", QUIET);
         assert!(r.closed && r.text.starts_with(':'), "{r:?}");
         let mut a = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         exchange_on(&mut a, b"SUBSCRIBE c\r\n", QUIET);
-        let r = exchange(port, b"CLIENT KILL TYPE pubsub\r\nCLIENT KILL USER default\r\n", QUIET);
+        let r = exchange(
+            port,
+            b"CLIENT KILL TYPE pubsub\r\nCLIENT KILL USER default\r\n",
+            QUIET,
+        );
         assert_eq!(r.text, ":1\r\n:0\r\n", "port {port}");
         assert!(read_quiet(&mut a, QUIET).closed);
     }
@@ -190,10 +224,26 @@ fn client_kill_filters_match() {
 #[test]
 fn command_table_matches() {
     let p = Pair::start("", |_| {});
-    for name in ["ping", "auth", "hello", "info", "role", "publish", "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "shutdown"] {
+    for name in [
+        "ping",
+        "auth",
+        "hello",
+        "info",
+        "role",
+        "publish",
+        "subscribe",
+        "psubscribe",
+        "unsubscribe",
+        "punsubscribe",
+        "shutdown",
+    ] {
         p.same(format!("COMMAND INFO {name}\r\n").as_bytes());
         p.same(format!("COMMAND DOCS {name}\r\n").as_bytes());
-        p.same(format!("HELLO 3\r\nCOMMAND INFO {name}\r\nCOMMAND DOCS {name}\r\n").replace("HELLO 3\r\n", "").as_bytes());
+        p.same(
+            format!("HELLO 3\r\nCOMMAND INFO {name}\r\nCOMMAND DOCS {name}\r\n")
+                .replace("HELLO 3\r\n", "")
+                .as_bytes(),
+        );
     }
     // Container commands: Redis lists subcommands in hash-table order, different per process.
     for req in [
@@ -233,7 +283,10 @@ fn pubsub_replies_match_in_resp2_and_resp3() {
         b"HELLO 3\r\nPSUBSCRIBE a* b* c*\r\nPUNSUBSCRIBE\r\n",
     ] {
         let (r, o) = p.both(c);
-        assert_eq!(sorted_lines(&mask_after(&o.text, "id\r\n:")), sorted_lines(&mask_after(&r.text, "id\r\n:")));
+        assert_eq!(
+            sorted_lines(&mask_after(&o.text, "id\r\n:")),
+            sorted_lines(&mask_after(&r.text, "id\r\n:"))
+        );
     }
 }
 
@@ -242,22 +295,45 @@ fn pubsub_message_frames_match() {
     // The reference's event: SENTINEL SET publishes +set; ours: the runtime's publish path.
     let p = Pair::start("", |_| {});
     let mut frames = Vec::new();
-    for (port, resp3) in [(p.reference.port, false), (p.reference.port, true), (p.ours.port, false), (p.ours.port, true)] {
+    for (port, resp3) in [
+        (p.reference.port, false),
+        (p.reference.port, true),
+        (p.ours.port, false),
+        (p.ours.port, true),
+    ] {
         let mut sub = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         let hello = if resp3 { "HELLO 3\r\n" } else { "" };
-        exchange_on(&mut sub, format!("{hello}PSUBSCRIBE [-+]se? *\r\nSUBSCRIBE +set\r\n").as_bytes(), QUIET);
+        exchange_on(
+            &mut sub,
+            format!("{hello}PSUBSCRIBE [-+]se? *\r\nSUBSCRIBE +set\r\n").as_bytes(),
+            QUIET,
+        );
         if port == p.reference.port {
             exchange(port, b"SENTINEL SET mymaster quorum 2\r\n", QUIET);
         } else {
-            assert_eq!(p.ours.publish("+set", "master mymaster 127.0.0.1 1 quorum 2"), 3);
+            assert_eq!(
+                p.ours
+                    .publish("+set", "master mymaster 127.0.0.1 1 quorum 2"),
+                3
+            );
         }
         let got = read_quiet(&mut sub, Duration::from_millis(500)).text;
         // Payload lengths differ (the master port); compare the frame shapes.
-        frames.push(mask_after(&got.split("master mymaster").map(|x| x.split("\r\n").skip(1).collect::<Vec<_>>().join("\r\n")).collect::<Vec<_>>().join("PAYLOAD"), "$"));
+        frames.push(mask_after(
+            &got.split("master mymaster")
+                .map(|x| x.split("\r\n").skip(1).collect::<Vec<_>>().join("\r\n"))
+                .collect::<Vec<_>>()
+                .join("PAYLOAD"),
+            "$",
+        ));
     }
     assert_eq!(frames[2], frames[0], "RESP2 message frames");
     assert_eq!(frames[3], frames[1], "RESP3 message frames");
-    assert!(frames[1].contains(">4\r\n") && frames[0].contains("*4\r\n"), "{}", frames[1]);
+    assert!(
+        frames[1].contains(">4\r\n") && frames[0].contains("*4\r\n"),
+        "{}",
+        frames[1]
+    );
 }
 
 #[test]
@@ -311,7 +387,10 @@ fn pipelining_many_commands_in_one_write() {
     }
     req.extend_from_slice(b"PING\r\n");
     let (r, o) = p.both(&req);
-    assert!(r.text.ends_with("+PONG\r\n"), "reference answered everything");
+    assert!(
+        r.text.ends_with("+PONG\r\n"),
+        "reference answered everything"
+    );
     assert_eq!(o, r);
     // Requests split at every byte boundary still parse.
     let whole = cmd(&["PING", "split"]);
@@ -328,13 +407,23 @@ fn pipelining_many_commands_in_one_write() {
 
 #[test]
 fn requirepass_and_acl_users_match() {
-    let p = Pair::start("requirepass secret\nuser alice on >alicepw ~* &* +@all\nuser bob off >bobpw\n", |s| {
-        s.requirepass = Some("secret".into());
-        s.acl_users = vec![
-            vec!["alice".into(), "on".into(), ">alicepw".into(), "~*".into(), "&*".into(), "+@all".into()],
-            vec!["bob".into(), "off".into(), ">bobpw".into()],
-        ];
-    });
+    let p = Pair::start(
+        "requirepass secret\nuser alice on >alicepw ~* &* +@all\nuser bob off >bobpw\n",
+        |s| {
+            s.requirepass = Some("secret".into());
+            s.acl_users = vec![
+                vec![
+                    "alice".into(),
+                    "on".into(),
+                    ">alicepw".into(),
+                    "~*".into(),
+                    "&*".into(),
+                    "+@all".into(),
+                ],
+                vec!["bob".into(), "off".into(), ">bobpw".into()],
+            ];
+        },
+    );
     let id = |s: &str| mask_after(s, "id\r\n:");
     let cases: Vec<Vec<u8>> = vec![
         b"PING\r\n".to_vec(),
@@ -359,7 +448,10 @@ fn requirepass_and_acl_users_match() {
         p.check(c, id);
     }
     let client_line = |s: &str| mask_fields(&strip_lib_fields(s), CLIENT_VOLATILE);
-    p.check(b"AUTH alice alicepw\r\nCLIENT INFO\r\nCLIENT KILL USER alice SKIPME yes\r\n", client_line);
+    p.check(
+        b"AUTH alice alicepw\r\nCLIENT INFO\r\nCLIENT KILL USER alice SKIPME yes\r\n",
+        client_line,
+    );
 }
 
 /// INFO: the same sections, in the same order, with the same field names; fixed values equal.
@@ -372,7 +464,16 @@ fn info_sections_and_fields_match() {
             .map(|l| l.split(':').next().unwrap_or("").to_string())
             .collect()
     };
-    for req in ["INFO\r\n", "INFO all\r\n", "INFO everything\r\n", "INFO default\r\n", "INFO server clients\r\n", "INFO CPU stats\r\n", "INFO clients server\r\n", "INFO sentinel\r\n"] {
+    for req in [
+        "INFO\r\n",
+        "INFO all\r\n",
+        "INFO everything\r\n",
+        "INFO default\r\n",
+        "INFO server clients\r\n",
+        "INFO CPU stats\r\n",
+        "INFO clients server\r\n",
+        "INFO sentinel\r\n",
+    ] {
         let (r, o) = p.both(req.as_bytes());
         let (rs, os) = (shape(&r.text), shape(&o.text));
         // The sentinel section's master lines come from the core; compare the headers only.
@@ -386,8 +487,19 @@ fn info_sections_and_fields_match() {
     }
     let (r, o) = p.both(b"HELLO 3\r\nINFO all\r\n");
     // Sentinel mode answers INFO with a bulk string even in RESP3.
-    assert!(r.text.contains("*0\r\n$") && o.text.contains("*0\r\n$"), "bulk in RESP3: {}", o.text);
-    for fixed in ["redis_version:7.0.15", "redis_mode:sentinel", "redis_git_sha1:00000000", "maxclients:10000", "multiplexing_api:epoll", "arch_bits:64"] {
+    assert!(
+        r.text.contains("*0\r\n$") && o.text.contains("*0\r\n$"),
+        "bulk in RESP3: {}",
+        o.text
+    );
+    for fixed in [
+        "redis_version:7.0.15",
+        "redis_mode:sentinel",
+        "redis_git_sha1:00000000",
+        "maxclients:10000",
+        "multiplexing_api:epoll",
+        "arch_bits:64",
+    ] {
         assert!(r.text.contains(fixed) && o.text.contains(fixed), "{fixed}");
     }
     assert!(o.text.contains(&format!("tcp_port:{}", p.ours.port)));

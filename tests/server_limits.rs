@@ -13,16 +13,22 @@ use server_support::*;
 
 /// This test process holds both ends of every connection: raise its own open-files limit.
 fn raise_nofile(want: u64) {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim);
-        if (lim.rlim_cur as u64) < want {
+        if lim.rlim_cur < want {
             let new = libc::rlimit {
-                rlim_cur: want as libc::rlim_t,
-                rlim_max: (lim.rlim_max as u64).max(want) as libc::rlim_t,
+                rlim_cur: want,
+                rlim_max: lim.rlim_max.max(want),
             };
             if libc::setrlimit(libc::RLIMIT_NOFILE, &new) != 0 {
-                let soft = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+                let soft = libc::rlimit {
+                    rlim_cur: lim.rlim_max,
+                    rlim_max: lim.rlim_max,
+                };
                 libc::setrlimit(libc::RLIMIT_NOFILE, &soft);
             }
         }
@@ -69,23 +75,48 @@ fn ten_thousand_idle_connections_then_ping() {
     assert!(info.contains("connected_clients:10001"), "{info}");
     drop(holder.stdin.take());
     let _ = holder.wait();
-    assert!(wait_until(Duration::from_secs(30), || server.clients.count() == 0));
-    assert_eq!(exchange(ours.port, b"PING\r\n", Duration::from_millis(2000)).text, "+PONG\r\n");
+    assert!(wait_until(Duration::from_secs(30), || server
+        .clients
+        .count()
+        == 0));
+    assert_eq!(
+        exchange(ours.port, b"PING\r\n", Duration::from_millis(2000)).text,
+        "+PONG\r\n"
+    );
 }
 
 #[test]
 fn bulk_length_limits_match_redis() {
     let master = free_port();
-    let reference = SentinelProc::start(Flavor::Reference, &format!("sentinel monitor mymaster 127.0.0.1 {master} 2\n"));
+    let reference = SentinelProc::start(
+        Flavor::Reference,
+        &format!("sentinel monitor mymaster 127.0.0.1 {master} 2\n"),
+    );
     let ours = InProc::start(master, |_| {});
     for port in [reference.port, ours.port] {
         // Exactly proto-max-bulk-len (512 MB) is accepted: the server waits for the data.
         let r = exchange(port, b"*1\r\n$536870912\r\n", Duration::from_millis(300));
-        assert_eq!(r, Exchange { text: String::new(), closed: false }, "port {port}");
+        assert_eq!(
+            r,
+            Exchange {
+                text: String::new(),
+                closed: false
+            },
+            "port {port}"
+        );
         // One more is refused, and so is a 2 GB header.
-        for req in [&b"*1\r\n$536870913\r\n"[..], b"*2\r\n$4\r\nPING\r\n$2147483648\r\n"] {
+        for req in [
+            &b"*1\r\n$536870913\r\n"[..],
+            b"*2\r\n$4\r\nPING\r\n$2147483648\r\n",
+        ] {
             let r = exchange(port, req, Duration::from_millis(300));
-            assert_eq!(r, Exchange { text: "-ERR Protocol error: invalid bulk length\r\n".into(), closed: true });
+            assert_eq!(
+                r,
+                Exchange {
+                    text: "-ERR Protocol error: invalid bulk length\r\n".into(),
+                    closed: true
+                }
+            );
         }
     }
     // A big argument arriving in pieces is assembled (1 MB).
@@ -111,9 +142,18 @@ fn random_garbage_never_kills_the_server() {
         let len = rng.gen_range(1..200);
         let alphabet = b"*$\r\n0123456789-+:abcPING \"'\\x";
         let bytes: Vec<u8> = (0..len)
-            .map(|_| if rng.gen_bool(0.8) { alphabet[rng.gen_range(0..alphabet.len())] } else { rng.gen() })
+            .map(|_| {
+                if rng.gen_bool(0.8) {
+                    alphabet[rng.gen_range(0..alphabet.len())]
+                } else {
+                    rng.gen()
+                }
+            })
             .collect();
         let _ = exchange(ours.port, &bytes, Duration::from_millis(5));
     }
-    assert_eq!(exchange(ours.port, b"PING\r\n", Duration::from_millis(1000)).text, "+PONG\r\n");
+    assert_eq!(
+        exchange(ours.port, b"PING\r\n", Duration::from_millis(1000)).text,
+        "+PONG\r\n"
+    );
 }

@@ -21,7 +21,9 @@ fn parse_line(line: &str) -> Option<(char, String)> {
     }
     let ts = rest.get(..24)?;
     let b = ts.as_bytes();
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let ok = b[0..2].iter().all(u8::is_ascii_digit)
         && b[2] == b' '
         && months.contains(&&ts[3..6])
@@ -57,51 +59,118 @@ fn log_lines_have_redis_format_levels_and_events() {
 
     // Start-up lines the runtime owns.
     let text = read();
-    let lines: Vec<(char, String)> = text.lines().map(|l| parse_line(l).unwrap_or_else(|| panic!("bad line {l:?}"))).collect();
-    let id_line = lines.iter().find(|(_, t)| t.starts_with("Sentinel ID is ")).expect("Sentinel ID line");
+    let lines: Vec<(char, String)> = text
+        .lines()
+        .map(|l| parse_line(l).unwrap_or_else(|| panic!("bad line {l:?}")))
+        .collect();
+    let id_line = lines
+        .iter()
+        .find(|(_, t)| t.starts_with("Sentinel ID is "))
+        .expect("Sentinel ID line");
     assert_eq!(id_line.0, '#');
     let id = id_line.1.trim_start_matches("Sentinel ID is ");
-    assert!(id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
-    assert!(lines.contains(&('#', format!("+monitor master mymaster 127.0.0.1 {master} quorum 2"))), "{text}");
+    assert!(
+        id.len() == 40 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
+    assert!(
+        lines.contains(&(
+            '#',
+            format!("+monitor master mymaster 127.0.0.1 {master} quorum 2")
+        )),
+        "{text}"
+    );
 
     // An event: logged as "<kind> <text>" at its level, and published on channel <kind>.
     let mut sub = std::net::TcpStream::connect(("127.0.0.1", ours.port)).unwrap();
-    exchange_on(&mut sub, b"SUBSCRIBE +sdown\r\n", Duration::from_millis(200));
-    let ev = Event { level: LogLevel::Warning, kind: "+sdown".into(), text: format!("master mymaster 127.0.0.1 {master}") };
+    exchange_on(
+        &mut sub,
+        b"SUBSCRIBE +sdown\r\n",
+        Duration::from_millis(200),
+    );
+    let ev = Event {
+        level: LogLevel::Warning,
+        kind: "+sdown".into(),
+        text: format!("master mymaster 127.0.0.1 {master}"),
+    };
     ours.running().host.driver().execute(Action::Event(ev));
     let got = read_quiet(&mut sub, Duration::from_millis(500)).text;
     let payload = format!("master mymaster 127.0.0.1 {master}");
-    assert_eq!(got, format!("*3\r\n$7\r\nmessage\r\n$6\r\n+sdown\r\n${}\r\n{payload}\r\n", payload.len()));
+    assert_eq!(
+        got,
+        format!(
+            "*3\r\n$7\r\nmessage\r\n$6\r\n+sdown\r\n${}\r\n{payload}\r\n",
+            payload.len()
+        )
+    );
     assert!(read().contains(&format!(" # +sdown {payload}\n")));
 
     // Level filter: verbose is hidden at notice; SetLogLevel changes it at run time.
     let d = || ours.running().host.driver();
-    d().execute(Action::Log { level: LogLevel::Verbose, text: "hidden verbose".into() });
-    d().execute(Action::Log { level: LogLevel::Notice, text: "shown notice".into() });
+    d().execute(Action::Log {
+        level: LogLevel::Verbose,
+        text: "hidden verbose".into(),
+    });
+    d().execute(Action::Log {
+        level: LogLevel::Notice,
+        text: "shown notice".into(),
+    });
     d().execute(Action::SetLogLevel(LogLevel::Debug));
-    d().execute(Action::Log { level: LogLevel::Debug, text: "shown debug".into() });
-    d().execute(Action::Log { level: LogLevel::Verbose, text: "shown verbose".into() });
+    d().execute(Action::Log {
+        level: LogLevel::Debug,
+        text: "shown debug".into(),
+    });
+    d().execute(Action::Log {
+        level: LogLevel::Verbose,
+        text: "shown verbose".into(),
+    });
     d().execute(Action::SetLogLevel(LogLevel::Warning));
-    d().execute(Action::Log { level: LogLevel::Notice, text: "hidden notice".into() });
-    d().execute(Action::Log { level: LogLevel::Warning, text: "shown warning".into() });
+    d().execute(Action::Log {
+        level: LogLevel::Notice,
+        text: "hidden notice".into(),
+    });
+    d().execute(Action::Log {
+        level: LogLevel::Warning,
+        text: "shown warning".into(),
+    });
     d().execute(Action::SetLogLevel(LogLevel::Verbose));
     // A protocol error is logged at verbose, as Redis does.
     exchange(ours.port, b"*x\r\n", Duration::from_millis(200));
     let text = read();
-    let lines: Vec<(char, String)> = text.lines().map(|l| parse_line(l).unwrap_or_else(|| panic!("bad line {l:?}"))).collect();
-    for (mark, t) in [('*', "shown notice"), ('.', "shown debug"), ('-', "shown verbose"), ('#', "shown warning")] {
-        assert!(lines.contains(&(mark, t.to_string())), "{t} missing in {text}");
+    let lines: Vec<(char, String)> = text
+        .lines()
+        .map(|l| parse_line(l).unwrap_or_else(|| panic!("bad line {l:?}")))
+        .collect();
+    for (mark, t) in [
+        ('*', "shown notice"),
+        ('.', "shown debug"),
+        ('-', "shown verbose"),
+        ('#', "shown warning"),
+    ] {
+        assert!(
+            lines.contains(&(mark, t.to_string())),
+            "{t} missing in {text}"
+        );
     }
     assert!(!text.contains("hidden"), "{text}");
     assert!(
-        lines.iter().any(|(m, t)| *m == '-' && t.starts_with("Protocol error (invalid mbulk count) from client: id=")),
+        lines.iter().any(|(m, t)| *m == '-'
+            && t.starts_with("Protocol error (invalid mbulk count) from client: id=")),
         "{text}"
     );
 
     // The reference's lines have the same shape.
-    let reference = SentinelProc::start(Flavor::Reference, &format!("sentinel monitor mymaster 127.0.0.1 {master} 2\n"));
-    assert!(wait_until(Duration::from_secs(5), || reference.log_text().contains("+monitor")));
+    let reference = SentinelProc::start(
+        Flavor::Reference,
+        &format!("sentinel monitor mymaster 127.0.0.1 {master} 2\n"),
+    );
+    assert!(wait_until(Duration::from_secs(5), || reference
+        .log_text()
+        .contains("+monitor")));
     for l in reference.log_text().lines() {
-        assert!(parse_line(l).is_some(), "reference line {l:?} does not parse: the parser is wrong");
+        assert!(
+            parse_line(l).is_some(),
+            "reference line {l:?} does not parse: the parser is wrong"
+        );
     }
 }

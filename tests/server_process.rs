@@ -26,7 +26,9 @@ fn log_shape(log: &str) -> Vec<String> {
                     if w.len() == 40 && w.bytes().all(|b| b.is_ascii_hexdigit()) {
                         "<id>".to_string()
                     } else {
-                        w.chars().map(|c| if c.is_ascii_digit() { '9' } else { c }).collect()
+                        w.chars()
+                            .map(|c| if c.is_ascii_digit() { '9' } else { c })
+                            .collect()
                     }
                 })
                 .collect::<Vec<_>>()
@@ -55,9 +57,16 @@ fn startup_and_sigterm_logs_match_reference() {
     let mut logs = Vec::new();
     for flavor in [Flavor::Reference, Flavor::Ours] {
         let mut p = SentinelProc::start(flavor, &conf);
-        assert!(wait_until(Duration::from_secs(5), || p.log_text().contains("+monitor")), "{flavor:?}");
+        assert!(
+            wait_until(Duration::from_secs(5), || p.log_text().contains("+monitor")),
+            "{flavor:?}"
+        );
         p.proc.signal(libc::SIGTERM);
-        assert_eq!(exit_code(&mut p), Some(0), "{flavor:?} exit code after SIGTERM");
+        assert_eq!(
+            exit_code(&mut p),
+            Some(0),
+            "{flavor:?} exit code after SIGTERM"
+        );
         logs.push(log_shape(&p.log_text()));
     }
     let (reference, ours) = (&logs[0], &logs[1]);
@@ -76,10 +85,18 @@ fn startup_and_sigterm_logs_match_reference() {
                 || l.contains("bye bye")
         })
         .collect();
-    assert!(wanted.iter().any(|l| l.starts_with("signal-handler Received SIGTERM")), "{reference:#?}");
+    assert!(
+        wanted
+            .iter()
+            .any(|l| l.starts_with("signal-handler Received SIGTERM")),
+        "{reference:#?}"
+    );
     let mut it = ours.iter();
     for w in &wanted {
-        assert!(it.any(|l| l == *w), "ours lacks {w:?} (in order)\nours: {ours:#?}\nreference: {reference:#?}");
+        assert!(
+            it.any(|l| l == *w),
+            "ours lacks {w:?} (in order)\nours: {ours:#?}\nreference: {reference:#?}"
+        );
     }
 }
 
@@ -102,25 +119,41 @@ fn shutdown_command_exits_zero_and_stderr_stays_empty() {
         .stderr(stderr)
         .spawn()
         .unwrap();
-    let mut guard = ProcGuard { child, name: "rsentinel".into() };
-    assert!(wait_until(Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
-    let out = Command::new("redis-cli").args(["-p", &port.to_string(), "ping"]).output().unwrap();
+    let mut guard = ProcGuard {
+        child,
+        name: "rsentinel".into(),
+    };
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    }));
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string(), "ping"])
+        .output()
+        .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "PONG\n");
     exchange(port, b"SHUTDOWN\r\n", Duration::from_millis(500));
     let mut code = None;
-    assert!(wait_until(Duration::from_secs(10), || match guard.child.try_wait() {
-        Ok(Some(s)) => {
-            code = s.code();
-            true
+    assert!(wait_until(Duration::from_secs(10), || {
+        match guard.child.try_wait() {
+            Ok(Some(s)) => {
+                code = s.code();
+                true
+            }
+            _ => false,
         }
-        _ => false,
     }));
     assert_eq!(code, Some(0));
     // logfile "" logs to stdout; stderr stays empty.
     let stdout = std::fs::read_to_string(dir.path().join("stdout")).unwrap();
     assert!(stdout.contains("# User requested shutdown..."), "{stdout}");
-    assert!(stdout.contains("# Sentinel is now ready to exit, bye bye..."), "{stdout}");
-    assert_eq!(std::fs::read_to_string(dir.path().join("stderr")).unwrap(), "");
+    assert!(
+        stdout.contains("# Sentinel is now ready to exit, bye bye..."),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("stderr")).unwrap(),
+        ""
+    );
 }
 
 #[test]
@@ -143,6 +176,9 @@ fn process_port_answers_like_reference() {
     let o = exchange(ours.port, b"HELLO 3\r\n", Duration::from_millis(250));
     assert_eq!(id(&o.text), id(&r.text));
     let info = exchange(ours.port, b"INFO server\r\n", Duration::from_millis(250)).text;
-    assert!(info.contains(&format!("config_file:{}", ours.conf_path.display())), "{info}");
+    assert!(
+        info.contains(&format!("config_file:{}", ours.conf_path.display())),
+        "{info}"
+    );
     assert!(info.contains(&format!("tcp_port:{}", ours.port)), "{info}");
 }

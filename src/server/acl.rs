@@ -75,7 +75,9 @@ impl Acl {
         }
         let mut users = vec![default];
         for line in user_lines {
-            let Some((name, rules)) = line.split_first() else { continue };
+            let Some((name, rules)) = line.split_first() else {
+                continue;
+            };
             let idx = match users.iter().position(|u| &u.name == name) {
                 Some(i) => i,
                 None => {
@@ -115,6 +117,12 @@ impl Acl {
     }
 }
 
+impl Acl {
+    pub fn user_names(&self) -> impl Iterator<Item = String> + '_ {
+        self.users.iter().map(|u| u.name.clone())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,7 +133,10 @@ mod tests {
         assert!(!acl.auth_required());
         let acl = Acl::new(
             Some("secret"),
-            &[vec!["alice".into(), "on".into(), ">pw".into(), "+@all".into()], vec!["bob".into(), "off".into(), ">x".into()]],
+            &[
+                vec!["alice".into(), "on".into(), ">pw".into(), "+@all".into()],
+                vec!["bob".into(), "off".into(), ">x".into()],
+            ],
         );
         assert!(acl.auth_required());
         assert!(acl.authenticate(b"default", b"secret"));
@@ -133,11 +144,5 @@ mod tests {
         assert!(acl.authenticate(b"alice", b"pw"));
         assert!(!acl.authenticate(b"bob", b"x"));
         assert!(!acl.authenticate(b"carol", b"x"));
-    }
-}
-
-impl Acl {
-    pub fn user_names(&self) -> impl Iterator<Item = String> + '_ {
-        self.users.iter().map(|u| u.name.clone())
     }
 }

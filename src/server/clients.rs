@@ -73,9 +73,17 @@ impl ClientHandle {
         let m = self.meta();
         let age = now.saturating_duration_since(self.created).as_secs();
         let idle = now.saturating_duration_since(m.last_interaction).as_secs();
-        let flags = if m.channels + m.patterns > 0 { "P" } else { "N" };
+        let flags = if m.channels + m.patterns > 0 {
+            "P"
+        } else {
+            "N"
+        };
         let qbuf = m.query_buffer;
-        let qbuf_free = if qbuf == 0 { 0 } else { 20474usize.saturating_sub(qbuf) };
+        let qbuf_free = if qbuf == 0 {
+            0
+        } else {
+            20474usize.saturating_sub(qbuf)
+        };
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db=0 sub={} psub={} ssub=0 \
              multi=-1 qbuf={} qbuf-free={} argv-mem={} multi-mem=0 rbs=16384 rbp=16384 obl=0 oll=0 \

@@ -57,7 +57,9 @@ impl CommandTable {
     }
 
     pub fn command(&self, name: &str) -> Option<&CommandSpec> {
-        self.commands.iter().find(|c| c.fullname.eq_ignore_ascii_case(name))
+        self.commands
+            .iter()
+            .find(|c| c.fullname.eq_ignore_ascii_case(name))
     }
 
     /// Find the command or subcommand `args` names, as Redis's `lookupCommand` does.
@@ -101,8 +103,12 @@ pub enum Lookup<'a> {
 }
 
 fn build() -> CommandTable {
-    let info = parse_resp3(INFO_DATA).map(|(v, _)| v).unwrap_or(Value::Array(Vec::new()));
-    let docs = parse_resp3(DOCS_DATA).map(|(v, _)| v).unwrap_or(Value::Map(Vec::new()));
+    let info = parse_resp3(INFO_DATA)
+        .map(|(v, _)| v)
+        .unwrap_or(Value::Array(Vec::new()));
+    let docs = parse_resp3(DOCS_DATA)
+        .map(|(v, _)| v)
+        .unwrap_or(Value::Map(Vec::new()));
     let mut commands: Vec<CommandSpec> = match info {
         Value::Array(items) => items.iter().filter_map(spec_from_info).collect(),
         _ => Vec::new(),
@@ -131,14 +137,18 @@ fn build() -> CommandTable {
 }
 
 fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
-    let Value::Array(fields) = entry else { return None };
+    let Value::Array(fields) = entry else {
+        return None;
+    };
     let fullname = fields.first()?.as_text()?;
     let arity = match fields.get(1)? {
         Value::Int(n) => *n,
         _ => return None,
     };
     let acl_categories = match fields.get(6) {
-        Some(Value::Set(c)) | Some(Value::Array(c)) => c.iter().filter_map(|v| v.as_text()).collect(),
+        Some(Value::Set(c)) | Some(Value::Array(c)) => {
+            c.iter().filter_map(|v| v.as_text()).collect()
+        }
         _ => Vec::new(),
     };
     let subcommands = match fields.get(9) {
@@ -146,7 +156,12 @@ fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
             .iter()
             .filter_map(spec_from_info)
             .map(|s| {
-                let short = s.fullname.rsplit('|').next().unwrap_or(&s.fullname).to_string();
+                let short = s
+                    .fullname
+                    .rsplit('|')
+                    .next()
+                    .unwrap_or(&s.fullname)
+                    .to_string();
                 (short, s)
             })
             .collect(),
@@ -214,7 +229,9 @@ mod tests {
         let t = CommandTable::get();
         assert_eq!(t.commands.len(), 15);
         assert_eq!(t.command("ping").map(|c| c.arity), Some(-1));
-        let sub = t.command("client").and_then(|c| c.subcommands.get("setname"));
+        let sub = t
+            .command("client")
+            .and_then(|c| c.subcommands.get("setname"));
         assert_eq!(sub.map(|s| s.fullname.as_str()), Some("client|setname"));
         assert!(t.docs("sentinel").is_some());
     }

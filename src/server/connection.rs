@@ -106,10 +106,8 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
                     ));
                     break 'conn;
                 }
-                if !out.is_empty() {
-                    if !write_out(&server, &mut stream, &mut out).await {
-                        break 'conn;
-                    }
+                if !out.is_empty() && !write_out(&server, &mut stream, &mut out).await {
+                    break 'conn;
                 }
                 if session.close_after_reply {
                     break 'conn;
@@ -139,7 +137,10 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
 
 async fn write_out(server: &Server, stream: &mut TcpStream, out: &mut BytesMut) -> bool {
     server.stats.writes.fetch_add(1, Ordering::Relaxed);
-    server.stats.net_output.fetch_add(out.len() as u64, Ordering::Relaxed);
+    server
+        .stats
+        .net_output
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
     let ok = stream.write_all(out).await.is_ok();
     out.clear();
     ok
@@ -147,7 +148,11 @@ async fn write_out(server: &Server, stream: &mut TcpStream, out: &mut BytesMut) 
 
 /// Protected mode (Redis's `clientAcceptHandler`): with no password for the default user,
 /// only loopback clients are served.
-pub fn protected_mode_denies(protected_mode: bool, acl: &super::acl::Acl, peer: &SocketAddr) -> bool {
+pub fn protected_mode_denies(
+    protected_mode: bool,
+    acl: &super::acl::Acl,
+    peer: &SocketAddr,
+) -> bool {
     protected_mode && acl.default_user_nopass() && !is_loopback(peer)
 }
 
@@ -155,7 +160,13 @@ pub fn protected_mode_denies(protected_mode: bool, acl: &super::acl::Acl, peer: 
 fn is_loopback(addr: &SocketAddr) -> bool {
     match addr.ip() {
         std::net::IpAddr::V4(v4) => v4.is_loopback(),
-        std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().map(|v| v.is_loopback()).unwrap_or(false),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6
+                    .to_ipv4_mapped()
+                    .map(|v| v.is_loopback())
+                    .unwrap_or(false)
+        }
     }
 }
 
@@ -180,6 +191,9 @@ mod tests {
         assert!(!protected_mode_denies(false, &open, &remote));
         let with_pass = Acl::new(Some("pw"), &[]);
         assert!(!protected_mode_denies(true, &with_pass, &remote));
-        assert!(DENIED.starts_with("-DENIED Redis is running in protected mode") && DENIED.ends_with("outside.\r\n"));
+        assert!(
+            DENIED.starts_with("-DENIED Redis is running in protected mode")
+                && DENIED.ends_with("outside.\r\n")
+        );
     }
 }

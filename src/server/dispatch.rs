@@ -139,7 +139,10 @@ pub fn execute(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Flow {
         }
     };
     if !spec.arity_ok(args.len()) {
-        return err(format!("ERR wrong number of arguments for '{}' command", spec.fullname));
+        return err(format!(
+            "ERR wrong number of arguments for '{}' command",
+            spec.fullname
+        ));
     }
     let authenticated = s.client.meta().authenticated;
     if !authenticated && name != "auth" && name != "hello" {
@@ -147,14 +150,20 @@ pub fn execute(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Flow {
     }
     if s.proto == Proto::Resp2
         && s.client.is_pubsub()
-        && !matches!(name.as_str(), "ping" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe")
+        && !matches!(
+            name.as_str(),
+            "ping" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe"
+        )
     {
         return err(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.fullname
         ));
     }
-    server.stats.commands.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    server
+        .stats
+        .commands
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     s.client.meta().last_cmd = spec.fullname.clone();
     match name.as_str() {
         "ping" => ping(s, &args),
@@ -182,7 +191,10 @@ pub fn execute(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Flow {
         }
         "shutdown" => shutdown(server, &args),
         "acl" => acl(server, s, &args),
-        _ => err(format!("ERR unknown command '{}', with args beginning with: ", trunc(&args[0], 128))),
+        _ => err(format!(
+            "ERR unknown command '{}', with args beginning with: ",
+            trunc(&args[0], 128)
+        )),
     }
 }
 
@@ -192,7 +204,10 @@ fn ping(s: &Session, args: &[Bytes]) -> Flow {
     }
     if s.proto == Proto::Resp2 && s.client.is_pubsub() {
         let payload = args.get(1).cloned().unwrap_or_default();
-        return one(Value::Array(vec![Value::bulk("pong"), Value::Bulk(payload)]));
+        return one(Value::Array(vec![
+            Value::bulk("pong"),
+            Value::Bulk(payload),
+        ]));
     }
     match args.get(1) {
         Some(a) => one(Value::Bulk(a.clone())),
@@ -234,7 +249,9 @@ fn hello(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
     let mut version = None;
     let mut next = 1;
     if args.len() >= 2 {
-        let v = std::str::from_utf8(&args[1]).ok().and_then(|t| parse_strict_i64(t.as_bytes()));
+        let v = std::str::from_utf8(&args[1])
+            .ok()
+            .and_then(|t| parse_strict_i64(t.as_bytes()));
         match v {
             None => return err("ERR Protocol version is not an integer or out of range"),
             Some(v) if !(2..=3).contains(&v) => return err("NOPROTO unsupported protocol version"),
@@ -256,12 +273,17 @@ fn hello(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
             j += 3;
         } else if opt == "setname" && more >= 1 {
             if !valid_name(&args[j + 1]) {
-                return err("ERR Client names cannot contain spaces, newlines or special characters.");
+                return err(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                );
             }
             s.client.meta().name = String::from_utf8_lossy(&args[j + 1]).into_owned();
             j += 2;
         } else {
-            return err(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(&args[j])));
+            return err(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[j])
+            ));
         }
     }
     if !s.client.meta().authenticated {
@@ -283,17 +305,29 @@ fn hello(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
 }
 
 fn subscribe(server: &Server, s: &mut Session, kind: Kind, names: &[Bytes]) -> Flow {
-    let verb = if kind == Kind::Channel { "subscribe" } else { "psubscribe" };
+    let verb = if kind == Kind::Channel {
+        "subscribe"
+    } else {
+        "psubscribe"
+    };
     let mut replies = Vec::new();
     for n in names {
         let count = server.pubsub.subscribe(&s.client, kind, n.clone());
-        replies.push(Value::Push(vec![Value::bulk(verb), Value::Bulk(n.clone()), Value::Int(count as i64)]));
+        replies.push(Value::Push(vec![
+            Value::bulk(verb),
+            Value::Bulk(n.clone()),
+            Value::Int(count as i64),
+        ]));
     }
     Flow::Reply(replies)
 }
 
 fn unsubscribe(server: &Server, s: &mut Session, kind: Kind, names: &[Bytes]) -> Flow {
-    let verb = if kind == Kind::Channel { "unsubscribe" } else { "punsubscribe" };
+    let verb = if kind == Kind::Channel {
+        "unsubscribe"
+    } else {
+        "punsubscribe"
+    };
     let names: Vec<Bytes> = if names.is_empty() {
         server.pubsub.subscriptions(s.client.id, kind)
     } else {
@@ -301,13 +335,21 @@ fn unsubscribe(server: &Server, s: &mut Session, kind: Kind, names: &[Bytes]) ->
     };
     if names.is_empty() {
         let count = server.pubsub.count(s.client.id);
-        return one(Value::Push(vec![Value::bulk(verb), Value::Nil, Value::Int(count as i64)]));
+        return one(Value::Push(vec![
+            Value::bulk(verb),
+            Value::Nil,
+            Value::Int(count as i64),
+        ]));
     }
     let replies = names
         .iter()
         .map(|n| {
             let count = server.pubsub.unsubscribe(&s.client, kind, n);
-            Value::Push(vec![Value::bulk(verb), Value::Bulk(n.clone()), Value::Int(count as i64)])
+            Value::Push(vec![
+                Value::bulk(verb),
+                Value::Bulk(n.clone()),
+                Value::Int(count as i64),
+            ])
         })
         .collect();
     Flow::Reply(replies)
@@ -327,7 +369,9 @@ fn shutdown(server: &Server, args: &[Bytes]) -> Flow {
 }
 
 fn help(lines: &[&str]) -> Flow {
-    one(Value::Array(lines.iter().map(|l| Value::Simple(l.to_string())).collect()))
+    one(Value::Array(
+        lines.iter().map(|l| Value::Simple(l.to_string())).collect(),
+    ))
 }
 
 const CLIENT_HELP: &[&str] = &[
@@ -409,7 +453,10 @@ fn type_of(c: &ClientHandle) -> ClientType {
 }
 
 fn verbatim(text: String) -> Flow {
-    one(Value::Verbatim { format: "txt", text })
+    one(Value::Verbatim {
+        format: "txt",
+        text,
+    })
 }
 
 fn client(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
@@ -420,11 +467,17 @@ fn client(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
         "id" => one(Value::Int(s.client.id as i64)),
         "getname" => {
             let name = s.client.meta().name.clone();
-            one(if name.is_empty() { Value::Nil } else { Value::bulk(name) })
+            one(if name.is_empty() {
+                Value::Nil
+            } else {
+                Value::bulk(name)
+            })
         }
         "setname" => {
             if !valid_name(&args[2]) {
-                return err("ERR Client names cannot contain spaces, newlines or special characters.");
+                return err(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                );
             }
             s.client.meta().name = String::from_utf8_lossy(&args[2]).into_owned();
             one(Value::ok())
@@ -466,7 +519,10 @@ fn client(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
                 match client_type(&args[3]) {
                     Some(t) => filter_type = Some(t),
                     None => {
-                        return err(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(&args[3])))
+                        return err(format!(
+                            "ERR Unknown client type '{}'",
+                            String::from_utf8_lossy(&args[3])
+                        ))
                     }
                 }
             } else if args.len() > 3 && lower(&args[2]) == "id" {
@@ -571,13 +627,21 @@ fn client_kill(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
                 },
                 "type" => match client_type(val) {
                     Some(t) => ctype = Some(t),
-                    None => return err(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(val))),
+                    None => {
+                        return err(format!(
+                            "ERR Unknown client type '{}'",
+                            String::from_utf8_lossy(val)
+                        ))
+                    }
                 },
                 "addr" => addr = Some(String::from_utf8_lossy(val).into_owned()),
                 "laddr" => laddr = Some(String::from_utf8_lossy(val).into_owned()),
                 "user" => {
                     if server.acl.user(val).is_none() {
-                        return err(format!("ERR No such user '{}'", String::from_utf8_lossy(val)));
+                        return err(format!(
+                            "ERR No such user '{}'",
+                            String::from_utf8_lossy(val)
+                        ));
                     }
                     user = Some(String::from_utf8_lossy(val).into_owned());
                 }
@@ -595,10 +659,16 @@ fn client_kill(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
     }
     let mut killed = 0;
     for c in server.clients.all() {
-        if addr.as_ref().is_some_and(|a| *a != super::clients::fmt_addr(&c.addr)) {
+        if addr
+            .as_ref()
+            .is_some_and(|a| *a != super::clients::fmt_addr(&c.addr))
+        {
             continue;
         }
-        if laddr.as_ref().is_some_and(|a| *a != super::clients::fmt_addr(&c.local_addr)) {
+        if laddr
+            .as_ref()
+            .is_some_and(|a| *a != super::clients::fmt_addr(&c.local_addr))
+        {
             continue;
         }
         if ctype.is_some_and(|t| t != type_of(&c)) {
@@ -664,7 +734,9 @@ const COMMAND_HELP: &[&str] = &[
 fn command(args: &[Bytes]) -> Flow {
     let table = CommandTable::get();
     if args.len() == 1 {
-        return one(Value::Array(table.commands.iter().map(|c| c.info.clone()).collect()));
+        return one(Value::Array(
+            table.commands.iter().map(|c| c.info.clone()).collect(),
+        ));
     }
     let sub = lower(&args[1]);
     match sub.as_str() {
@@ -672,7 +744,9 @@ fn command(args: &[Bytes]) -> Flow {
         "count" => one(Value::Int(table.commands.len() as i64)),
         "info" => {
             if args.len() == 2 {
-                return one(Value::Array(table.commands.iter().map(|c| c.info.clone()).collect()));
+                return one(Value::Array(
+                    table.commands.iter().map(|c| c.info.clone()).collect(),
+                ));
             }
             let items = args[2..]
                 .iter()
@@ -706,7 +780,10 @@ fn command(args: &[Bytes]) -> Flow {
                 _ => err("ERR Invalid command specified"),
             }
         }
-        _ => err(format!("ERR unknown subcommand '{}'. Try COMMAND HELP.", trunc(&args[1], 128))),
+        _ => err(format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            trunc(&args[1], 128)
+        )),
     }
 }
 
@@ -732,7 +809,11 @@ fn command_list(table: &CommandTable, args: &[Bytes]) -> Flow {
                 "aclcat" => {
                     let cat = format!("@{}", lower(value));
                     all.into_iter()
-                        .filter(|(spec, _)| spec.acl_categories.iter().any(|c| c.eq_ignore_ascii_case(&cat)))
+                        .filter(|(spec, _)| {
+                            spec.acl_categories
+                                .iter()
+                                .any(|c| c.eq_ignore_ascii_case(&cat))
+                        })
                         .map(|(_, n)| n)
                         .collect()
                 }
@@ -762,6 +843,9 @@ fn acl(server: &Server, s: &Session, args: &[Bytes]) -> Flow {
             names.dedup();
             one(Value::Array(names.into_iter().map(Value::bulk).collect()))
         }
-        other => err(format!("ERR ACL {} is not supported by this sentinel", other.to_ascii_uppercase())),
+        other => err(format!(
+            "ERR ACL {} is not supported by this sentinel",
+            other.to_ascii_uppercase()
+        )),
     }
 }

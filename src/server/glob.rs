@@ -123,7 +123,10 @@ mod tests {
             ("__sentinel__:*", "__sentinel__:hello"),
         ];
         for (p, s) in yes {
-            assert!(glob_match(p.as_bytes(), s.as_bytes()), "{p} should match {s}");
+            assert!(
+                glob_match(p.as_bytes(), s.as_bytes()),
+                "{p} should match {s}"
+            );
         }
         let no: &[(&str, &str)] = &[
             ("[-+]sdown", "*sdown"),
@@ -134,7 +137,10 @@ mod tests {
             ("?", ""),
         ];
         for (p, s) in no {
-            assert!(!glob_match(p.as_bytes(), s.as_bytes()), "{p} should not match {s}");
+            assert!(
+                !glob_match(p.as_bytes(), s.as_bytes()),
+                "{p} should not match {s}"
+            );
         }
     }
 }

@@ -51,7 +51,9 @@ pub fn render(server: &Server, sections: &[&str]) -> String {
 }
 
 fn server_section(server: &Server) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let uptime = server.started.elapsed().as_secs();
     let (os, arch_bits) = uname();
     let config_file = server
@@ -156,7 +158,10 @@ fn stats_section(server: &Server) -> String {
     let (channels, patterns) = server.pubsub.totals();
     let mut out = String::from("# Stats\r\n");
     let fields: Vec<(&str, String)> = vec![
-        ("total_connections_received", get(&s.connections).to_string()),
+        (
+            "total_connections_received",
+            get(&s.connections).to_string(),
+        ),
         ("total_commands_processed", get(&s.commands).to_string()),
         ("instantaneous_ops_per_sec", "0".into()),
         ("total_net_input_bytes", get(&s.net_input).to_string()),
@@ -235,11 +240,20 @@ fn uname() -> (String, usize) {
     // SAFETY: uname only writes into the struct we pass.
     let ok = unsafe { libc::uname(&mut u) } == 0;
     let field = |f: &[libc::c_char]| {
-        let bytes: Vec<u8> = f.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        let bytes: Vec<u8> = f
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
     let os = if ok {
-        format!("{} {} {}", field(&u.sysname), field(&u.release), field(&u.machine))
+        format!(
+            "{} {} {}",
+            field(&u.sysname),
+            field(&u.release),
+            field(&u.machine)
+        )
     } else {
         "Linux".into()
     };
@@ -251,14 +265,19 @@ mod tests {
     use super::*;
 
     fn b(s: &[&str]) -> Vec<Bytes> {
-        s.iter().map(|x| Bytes::copy_from_slice(x.as_bytes())).collect()
+        s.iter()
+            .map(|x| Bytes::copy_from_slice(x.as_bytes()))
+            .collect()
     }
 
     #[test]
     fn section_selection_follows_redis() {
         assert_eq!(selected_sections(&[]), SECTIONS.to_vec());
         assert_eq!(selected_sections(&b(&["all"])), SECTIONS.to_vec());
-        assert_eq!(selected_sections(&b(&["SENTINEL", "server"])), vec!["server", "sentinel"]);
+        assert_eq!(
+            selected_sections(&b(&["SENTINEL", "server"])),
+            vec!["server", "sentinel"]
+        );
         assert!(selected_sections(&b(&["memory"])).is_empty());
     }
 }

@@ -135,13 +135,23 @@ pub fn bind_listeners(bind: &[String], port: u16) -> Result<Vec<std::net::TcpLis
             "::*" => "::",
             other => other,
         };
-        let sock: SocketAddr = match format!("{ip}:{port}").parse().or_else(|_| format!("[{ip}]:{port}").parse()) {
+        let sock: SocketAddr = match format!("{ip}:{port}")
+            .parse()
+            .or_else(|_| format!("[{ip}]:{port}").parse())
+        {
             Ok(s) => s,
             Err(_) => return Err(format!("Invalid bind address '{raw}'")),
         };
         match bind_one(sock) {
             Ok(l) => out.push(l),
-            Err(e) if optional && matches!(e.raw_os_error(), Some(libc::EADDRNOTAVAIL) | Some(libc::EAFNOSUPPORT) | Some(libc::EPROTONOSUPPORT)) => {}
+            Err(e)
+                if optional
+                    && matches!(
+                        e.raw_os_error(),
+                        Some(libc::EADDRNOTAVAIL)
+                            | Some(libc::EAFNOSUPPORT)
+                            | Some(libc::EPROTONOSUPPORT)
+                    ) => {}
             Err(e) => {
                 return Err(format!(
                     "Warning: Could not create server TCP listening socket {}:{}: {}",
@@ -191,18 +201,21 @@ fn set_v6only(socket: &tokio::net::TcpSocket) {
 /// as far as the hard limit (or privileges) allow. Returns the limit now in force.
 pub fn raise_open_files_limit() -> u64 {
     const WANTED: u64 = 10_000 + 32;
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit/setrlimit with a pointer to a live struct.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
             return 0;
         }
-        if lim.rlim_cur as u64 >= WANTED {
-            return lim.rlim_cur as u64;
+        if lim.rlim_cur >= WANTED {
+            return lim.rlim_cur;
         }
         let want = libc::rlimit {
-            rlim_cur: WANTED as libc::rlim_t,
-            rlim_max: (lim.rlim_max as u64).max(WANTED) as libc::rlim_t,
+            rlim_cur: WANTED,
+            rlim_max: lim.rlim_max.max(WANTED),
         };
         if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
             return WANTED;
@@ -212,8 +225,8 @@ pub fn raise_open_files_limit() -> u64 {
             rlim_max: lim.rlim_max,
         };
         if libc::setrlimit(libc::RLIMIT_NOFILE, &soft) == 0 {
-            return lim.rlim_max as u64;
+            return lim.rlim_max;
         }
-        lim.rlim_cur as u64
+        lim.rlim_cur
     }
 }

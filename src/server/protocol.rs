@@ -195,7 +195,11 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError>
         }
         return Ok(None);
     };
-    let end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+    let end = if nl > 0 && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
     let args = split_args(&buf[..end]).ok_or(ProtocolError::UnbalancedQuotes)?;
     buf.advance(nl + 1);
     Ok(Some(args))
@@ -220,7 +224,11 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
         loop {
             let c = at(i);
             if in_double {
-                if c == b'\\' && at(i + 1) == b'x' && at(i + 2).is_ascii_hexdigit() && at(i + 3).is_ascii_hexdigit() {
+                if c == b'\\'
+                    && at(i + 1) == b'x'
+                    && at(i + 2).is_ascii_hexdigit()
+                    && at(i + 3).is_ascii_hexdigit()
+                {
                     cur.push(hex_val(at(i + 2)) * 16 + hex_val(at(i + 3)));
                     i += 3;
                 } else if c == b'\\' && i + 1 < line.len() {
@@ -296,7 +304,10 @@ pub fn parse_strict_i64(s: &[u8]) -> Option<i64> {
         b'-' => (true, &s[1..]),
         _ => (false, s),
     };
-    if digits.is_empty() || !(b'1'..=b'9').contains(&digits[0]) || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty()
+        || !(b'1'..=b'9').contains(&digits[0])
+        || !digits.iter().all(u8::is_ascii_digit)
+    {
         return None;
     }
     let mut v: i128 = 0;
@@ -320,7 +331,11 @@ mod tests {
         let mut out = Vec::new();
         loop {
             match p.next_request(&mut buf, auth) {
-                Ok(Some(args)) => out.push(args.iter().map(|a| String::from_utf8_lossy(a).into_owned()).collect()),
+                Ok(Some(args)) => out.push(
+                    args.iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect(),
+                ),
                 Ok(None) => return (out, None),
                 Err(e) => return (out, Some(e)),
             }
@@ -329,9 +344,21 @@ mod tests {
 
     #[test]
     fn multibulk_and_inline_pipelined() {
-        let (reqs, err) = parse_all(b"*2\r\n$4\r\nPING\r\n$1\r\nx\r\nPING\r\n\r\n*0\r\necho 'a b' \"c\\x41\\n\"\n", true);
+        let (reqs, err) = parse_all(
+            b"*2\r\n$4\r\nPING\r\n$1\r\nx\r\nPING\r\n\r\n*0\r\necho 'a b' \"c\\x41\\n\"\n",
+            true,
+        );
         assert_eq!(err, None);
-        assert_eq!(reqs, vec![vec!["PING", "x"], vec!["PING"], vec![], vec![], vec!["echo", "a b", "cA\n"]]);
+        assert_eq!(
+            reqs,
+            vec![
+                vec!["PING", "x"],
+                vec!["PING"],
+                vec![],
+                vec![],
+                vec!["echo", "a b", "cA\n"]
+            ]
+        );
     }
 
     #[test]
@@ -350,17 +377,33 @@ mod tests {
     fn protocol_errors_have_redis_texts() {
         let cases: &[(&[u8], &str)] = &[
             (b"*x\r\n", "Protocol error: invalid multibulk length"),
-            (b"*3000000000\r\n", "Protocol error: invalid multibulk length"),
+            (
+                b"*3000000000\r\n",
+                "Protocol error: invalid multibulk length",
+            ),
             (b"*1\r\nfoo\r\n", "Protocol error: expected '$', got 'f'"),
             (b"*1\r\n$-1\r\n", "Protocol error: invalid bulk length"),
-            (b"*1\r\n$2147483648\r\n", "Protocol error: invalid bulk length"),
+            (
+                b"*1\r\n$2147483648\r\n",
+                "Protocol error: invalid bulk length",
+            ),
             (b"*1\r\n$012\r\n", "Protocol error: invalid bulk length"),
-            (b"PING \"a\r\n", "Protocol error: unbalanced quotes in request"),
-            (b"PING \"a\"b\r\n", "Protocol error: unbalanced quotes in request"),
+            (
+                b"PING \"a\r\n",
+                "Protocol error: unbalanced quotes in request",
+            ),
+            (
+                b"PING \"a\"b\r\n",
+                "Protocol error: unbalanced quotes in request",
+            ),
         ];
         for (input, text) in cases {
             let (_, err) = parse_all(input, true);
-            assert_eq!(err.map(|e| e.to_string()).as_deref(), Some(*text), "{input:?}");
+            assert_eq!(
+                err.map(|e| e.to_string()).as_deref(),
+                Some(*text),
+                "{input:?}"
+            );
         }
         let big = vec![b'a'; INLINE_MAX + 1];
         assert_eq!(parse_all(&big, true).1, Some(ProtocolError::TooBigInline));
@@ -374,7 +417,14 @@ mod tests {
     fn strict_integers() {
         assert_eq!(parse_strict_i64(b"0"), Some(0));
         assert_eq!(parse_strict_i64(b"-12"), Some(-12));
-        for bad in [&b""[..], b"-0", b"01", b"+1", b" 1", b"99999999999999999999"] {
+        for bad in [
+            &b""[..],
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"99999999999999999999",
+        ] {
             assert_eq!(parse_strict_i64(bad), None, "{bad:?}");
         }
     }

@@ -46,7 +46,10 @@ impl PubSub {
     pub fn subscribe(&self, client: &Arc<ClientHandle>, kind: Kind, name: Bytes) -> usize {
         let mut g = self.inner();
         let inner = &mut *g;
-        inner.handles.entry(client.id).or_insert_with(|| client.clone());
+        inner
+            .handles
+            .entry(client.id)
+            .or_insert_with(|| client.clone());
         let entry = inner.by_client.entry(client.id).or_default();
         let (list, map) = match kind {
             Kind::Channel => (&mut entry.0, &mut inner.channels),
@@ -108,7 +111,10 @@ impl PubSub {
 
     pub fn count(&self, client_id: u64) -> usize {
         let g = self.inner();
-        g.by_client.get(&client_id).map(|(c, p)| c.len() + p.len()).unwrap_or(0)
+        g.by_client
+            .get(&client_id)
+            .map(|(c, p)| c.len() + p.len())
+            .unwrap_or(0)
     }
 
     /// Forget a disconnected client.

@@ -23,7 +23,10 @@ impl InProc {
     /// Start with `extra` applied to the server settings (requirepass, users...), monitoring
     /// `mymaster` at 127.0.0.1:`master_port` with quorum 2, as the reference's config does.
     pub fn start(master_port: u16, tweak: impl Fn(&mut ServerSettings)) -> InProc {
-        let dir = tempfile::Builder::new().prefix("rsentinel-inproc-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("rsentinel-inproc-")
+            .tempdir()
+            .expect("temp dir");
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -63,7 +66,10 @@ impl InProc {
 
     /// Publish on our pub/sub as the runtime does for a core event.
     pub fn publish(&self, channel: &str, payload: &str) -> usize {
-        self.running().server.pubsub.publish(channel.as_bytes(), payload.as_bytes())
+        self.running()
+            .server
+            .pubsub
+            .publish(channel.as_bytes(), payload.as_bytes())
     }
 
     pub fn path(&self) -> PathBuf {
@@ -114,7 +120,12 @@ pub fn read_quiet(s: &mut TcpStream, quiet: Duration) -> Exchange {
                 break;
             }
             Ok(n) => out.extend_from_slice(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::TimedOut => break,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                break
+            }
             Err(_) => {
                 closed = true;
                 break;
@@ -134,7 +145,10 @@ pub fn mask_after(text: &str, prefix: &str) -> String {
     while let Some(pos) = rest.find(prefix) {
         out.push_str(&rest[..pos + prefix.len()]);
         rest = &rest[pos + prefix.len()..];
-        let digits = rest.bytes().take_while(|b| b.is_ascii_digit() || *b == b'-').count();
+        let digits = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_digit() || *b == b'-')
+            .count();
         if digits > 0 {
             out.push('N');
         }
@@ -161,19 +175,38 @@ pub fn mask_fields(text: &str, keys: &[&str]) -> String {
         };
         let masked = keys.iter().find_map(|k| {
             word.strip_prefix(&format!("{k}=")).map(|v| {
-                let tail: String = v.chars().skip_while(|c| !matches!(c, '\n' | '\r')).collect();
+                let tail: String = v
+                    .chars()
+                    .skip_while(|c| !matches!(c, '\n' | '\r'))
+                    .collect();
                 format!("{k}=X{tail}")
             })
         });
-        words.push(format!("{head}{}", masked.unwrap_or_else(|| word.to_string())));
+        words.push(format!(
+            "{head}{}",
+            masked.unwrap_or_else(|| word.to_string())
+        ));
     }
     mask_after(&mask_after(&words.join(" "), "$"), "\n=")
 }
 
 /// CLIENT LIST/INFO maskers: values that depend on the process and the moment.
 pub const CLIENT_VOLATILE: &[&str] = &[
-    "id", "addr", "laddr", "fd", "age", "idle", "qbuf", "qbuf-free", "argv-mem", "obl", "oll", "omem",
-    "tot-mem", "rbs", "rbp",
+    "id",
+    "addr",
+    "laddr",
+    "fd",
+    "age",
+    "idle",
+    "qbuf",
+    "qbuf-free",
+    "argv-mem",
+    "obl",
+    "oll",
+    "omem",
+    "tot-mem",
+    "rbs",
+    "rbp",
 ];
 
 /// Drop our Redis 7.2 `lib-name=`/`lib-ver=` fields (the documented CLIENT SETINFO choice) so
@@ -183,7 +216,7 @@ pub fn strip_lib_fields(text: &str) -> String {
     for key in [" lib-name=", " lib-ver="] {
         while let Some(pos) = out.find(key) {
             let val_len = out[pos + key.len()..]
-                .find(|c: char| c == ' ' || c == '\n' || c == '\r')
+                .find([' ', '\n', '\r'])
                 .unwrap_or(out.len() - pos - key.len());
             out.replace_range(pos..pos + key.len() + val_len, "");
         }
