@@ -301,35 +301,48 @@ pub async fn start(config: Config) -> Result<Running, String> {
     };
     let srv = Server::new(opts, acl, pubsub, host.clone());
 
-    // Start-up: a new myid is saved at once, then Redis's announcements.
+    // Start-up, in Redis's order: a new myid is saved at once, then "Sentinel ID is ...",
+    // then one +monitor event per configured master. If the core queues those +monitor
+    // events itself, they are held back until after the ID line; otherwise they are made here.
     {
         let mut d = host.driver();
-        d.drain();
+        let mut monitor_events = Vec::new();
+        while let Some(action) = d.sentinel.poll_action() {
+            match action {
+                Action::Event(ev) if ev.kind == "+monitor" => {
+                    monitor_events.push(Action::Event(ev))
+                }
+                other => {
+                    d.execute(other);
+                }
+            }
+        }
         log(
             LogLevel::Warning,
             &format!("Sentinel ID is {}", d.sentinel().myid()),
         );
-        let monitors: Vec<(String, String)> = d
-            .sentinel()
-            .masters()
-            .map(|m| {
-                (
-                    m.inst.name.clone(),
-                    format!(
-                        "master {} {} {} quorum {}",
-                        m.inst.name,
-                        m.inst
-                            .addr
-                            .announced(d.sentinel().settings().announce_hostnames),
-                        m.inst.addr.port,
-                        m.quorum
-                    ),
-                )
-            })
-            .collect();
-        for (_, text) in monitors {
-            log(LogLevel::Warning, &format!("+monitor {text}"));
-            srv.pubsub.publish(b"+monitor", text.as_bytes());
+        if monitor_events.is_empty() {
+            let announce = d.sentinel().settings().announce_hostnames;
+            monitor_events = d
+                .sentinel()
+                .masters()
+                .map(|m| {
+                    Action::Event(crate::core::Event {
+                        level: LogLevel::Warning,
+                        kind: "+monitor".into(),
+                        text: format!(
+                            "master {} {} {} quorum {}",
+                            m.inst.name,
+                            m.inst.addr.announced(announce),
+                            m.inst.addr.port,
+                            m.quorum
+                        ),
+                    })
+                })
+                .collect();
+        }
+        for ev in monitor_events {
+            d.execute(ev);
         }
     }
 

@@ -157,3 +157,39 @@ fn random_garbage_never_kills_the_server() {
         "+PONG\r\n"
     );
 }
+
+/// A subscriber that stops reading is disconnected once 32 MB of messages pile up (Redis's
+/// pubsub output buffer hard limit); the others keep theirs.
+#[test]
+fn stalled_subscriber_is_disconnected_at_the_output_limit() {
+    let ours = InProc::start(free_port(), |_| {});
+    let mut stalled = TcpStream::connect(("127.0.0.1", ours.port)).unwrap();
+    exchange_on(
+        &mut stalled,
+        b"SUBSCRIBE big\r\n",
+        Duration::from_millis(200),
+    );
+    let server = ours.running().server.clone();
+    assert_eq!(server.clients.count(), 1);
+    let payload = "p".repeat(1 << 20);
+    let mut delivered = 0;
+    for _ in 0..100 {
+        delivered += ours.publish("big", &payload);
+    }
+    assert!(delivered < 100, "all 100 MB were queued");
+    assert!(wait_until(Duration::from_secs(10), || server
+        .clients
+        .count()
+        == 0));
+    // The connection is closed once what was already written has been read.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut sink = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut stalled, &mut sink);
+    assert!(sink.len() < 100 << 20);
+    assert_eq!(
+        exchange(ours.port, b"PING\r\n", Duration::from_millis(1000)).text,
+        "+PONG\r\n"
+    );
+}

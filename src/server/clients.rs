@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -15,8 +15,9 @@ use crate::value::Value;
 /// What another part of the server asks a connection's task to do.
 #[derive(Debug)]
 pub enum ClientMsg {
-    /// An out-of-band pub/sub message, encoded for the client's protocol when written.
-    Push(Value),
+    /// An out-of-band pub/sub message, encoded for the client's protocol when written, with
+    /// its approximate size (counted against the pub/sub output buffer limit).
+    Push(Value, usize),
     /// CLIENT KILL: close the connection (after the reply being written, if any).
     Kill,
 }
@@ -50,7 +51,15 @@ pub struct ClientHandle {
     pub created: Instant,
     tx: UnboundedSender<ClientMsg>,
     meta: Mutex<ClientMeta>,
+    /// Bytes of pub/sub messages queued and not yet written.
+    pending_push: AtomicUsize,
+    /// Wakes the connection task out of a blocked write when the client is killed.
+    kill_signal: tokio::sync::Notify,
 }
+
+/// Redis's default `client-output-buffer-limit pubsub 32mb 8mb 60`: a subscriber that lets
+/// more than this pile up is disconnected. (The soft limit is not applied.)
+pub const PUBSUB_OUTPUT_HARD_LIMIT: usize = 32 * 1024 * 1024;
 
 impl ClientHandle {
     pub fn meta(&self) -> MutexGuard<'_, ClientMeta> {
@@ -60,6 +69,48 @@ impl ClientHandle {
     /// Queue a message for the connection; false when it is already gone.
     pub fn send(&self, msg: ClientMsg) -> bool {
         self.tx.send(msg).is_ok()
+    }
+
+    /// Queue a pub/sub message of about `size` bytes; a client over the output buffer limit
+    /// is disconnected instead, as Redis does. Returns whether the message was queued.
+    pub fn push(&self, value: Value, size: usize) -> bool {
+        let pending = self.pending_push.fetch_add(size, Ordering::Relaxed) + size;
+        if pending > PUBSUB_OUTPUT_HARD_LIMIT {
+            self.pending_push.fetch_sub(size, Ordering::Relaxed);
+            let first = {
+                let mut m = self.meta();
+                !std::mem::replace(&mut m.killed, true)
+            };
+            if first {
+                crate::logging::log(
+                    crate::config::model::LogLevel::Warning,
+                    &format!(
+                        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                        self.info_line(Instant::now())
+                    ),
+                );
+                self.kill();
+            }
+            return false;
+        }
+        self.tx.send(ClientMsg::Push(value, size)).is_ok()
+    }
+
+    /// Close this client as soon as possible, even while a write to it is blocked.
+    pub fn kill(&self) {
+        self.meta().killed = true;
+        self.kill_signal.notify_one();
+        let _ = self.tx.send(ClientMsg::Kill);
+    }
+
+    /// Resolves when `kill` was called.
+    pub async fn killed(&self) {
+        self.kill_signal.notified().await
+    }
+
+    /// A queued message of `size` bytes was written.
+    pub fn pushed(&self, size: usize) {
+        self.pending_push.fetch_sub(size, Ordering::Relaxed);
     }
 
     pub fn is_pubsub(&self) -> bool {
@@ -152,6 +203,8 @@ impl Clients {
             fd,
             created: now,
             tx,
+            pending_push: AtomicUsize::new(0),
+            kill_signal: tokio::sync::Notify::new(),
             meta: Mutex::new(ClientMeta {
                 name: String::new(),
                 lib_name: String::new(),

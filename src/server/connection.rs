@@ -13,7 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
-use super::clients::ClientMsg;
+use super::clients::{ClientHandle, ClientMsg};
 use super::dispatch::{self, Session};
 use super::protocol::{RequestParser, MAX_QUERY_BUFFER};
 use super::Server;
@@ -106,7 +106,7 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
                     ));
                     break 'conn;
                 }
-                if !out.is_empty() && !write_out(&server, &mut stream, &mut out).await {
+                if !out.is_empty() && !write_out(&server, &handle, &mut stream, &mut out).await {
                     break 'conn;
                 }
                 if session.close_after_reply {
@@ -115,13 +115,24 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
             }
             msg = rx.recv() => {
                 match msg {
-                    Some(ClientMsg::Push(v)) => {
+                    Some(ClientMsg::Push(v, size)) => {
                         encode_value(&v, session.proto, &mut out);
+                        handle.pushed(size);
                         // Deliver whatever else is already queued in the same write.
-                        while let Ok(ClientMsg::Push(v)) = rx.try_recv() {
-                            encode_value(&v, session.proto, &mut out);
+                        let mut killed = false;
+                        while let Ok(msg) = rx.try_recv() {
+                            match msg {
+                                ClientMsg::Push(v, size) => {
+                                    encode_value(&v, session.proto, &mut out);
+                                    handle.pushed(size);
+                                }
+                                ClientMsg::Kill => killed = true,
+                            }
                         }
-                        if !write_out(&server, &mut stream, &mut out).await {
+                        if killed {
+                            break 'conn;
+                        }
+                        if !write_out(&server, &handle, &mut stream, &mut out).await {
                             break 'conn;
                         }
                     }
@@ -135,13 +146,23 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     server.clients.unregister(handle.id);
 }
 
-async fn write_out(server: &Server, stream: &mut TcpStream, out: &mut BytesMut) -> bool {
+/// Write `out`; false when the connection is gone or the client was killed meanwhile (a
+/// client that stopped reading must not keep its task stuck here).
+async fn write_out(
+    server: &Server,
+    handle: &ClientHandle,
+    stream: &mut TcpStream,
+    out: &mut BytesMut,
+) -> bool {
     server.stats.writes.fetch_add(1, Ordering::Relaxed);
     server
         .stats
         .net_output
         .fetch_add(out.len() as u64, Ordering::Relaxed);
-    let ok = stream.write_all(out).await.is_ok();
+    let ok = tokio::select! {
+        r = stream.write_all(out) => r.is_ok(),
+        _ = handle.killed() => false,
+    };
     out.clear();
     ok
 }

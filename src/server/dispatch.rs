@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::clients::{ClientHandle, ClientMsg};
+use super::clients::ClientHandle;
 use super::command_table::{CommandSpec, CommandTable, Lookup};
 use super::glob::glob_match;
 use super::info;
@@ -689,10 +689,9 @@ fn client_kill(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
         } else {
             // Gone at once for everyone else, as Redis frees it synchronously; its task
             // closes the socket.
-            c.meta().killed = true;
             server.clients.unregister(c.id);
             server.pubsub.remove_client(c.id);
-            c.send(ClientMsg::Kill);
+            c.kill();
         }
         killed += 1;
     }

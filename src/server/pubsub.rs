@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 
-use super::clients::{ClientHandle, ClientMsg};
+use super::clients::ClientHandle;
 use super::glob::glob_match;
 use crate::value::Value;
 
@@ -157,7 +157,7 @@ impl PubSub {
                         Value::Bulk(chan.clone()),
                         Value::Bulk(data.clone()),
                     ]);
-                    if h.send(ClientMsg::Push(msg)) {
+                    if h.push(msg, channel.len() + payload.len() + 40) {
                         receivers += 1;
                     }
                 }
@@ -175,7 +175,7 @@ impl PubSub {
                         Value::Bulk(chan.clone()),
                         Value::Bulk(data.clone()),
                     ]);
-                    if h.send(ClientMsg::Push(msg)) {
+                    if h.push(msg, pattern.len() + channel.len() + payload.len() + 50) {
                         receivers += 1;
                     }
                 }
