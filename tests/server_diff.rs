@@ -130,6 +130,15 @@ fn basic_commands_errors_and_arity_match() {
         b"ACL WHOAMI\r\n".to_vec(),
         b"ACL USERS\r\n".to_vec(),
         b"INFO nosuchsection\r\n".to_vec(),
+        // SENTINEL/ROLE arity and unknown subcommands are checked here, before the core.
+        b"SENTINEL\r\n".to_vec(),
+        b"SENTINEL nosuch\r\n".to_vec(),
+        b"SENTINEL MASTER\r\n".to_vec(),
+        b"SENTINEL SET m\r\n".to_vec(),
+        b"SENTINEL IS-MASTER-DOWN-BY-ADDR a\r\n".to_vec(),
+        b"SENTINEL HELP x\r\n".to_vec(),
+        b"SENTINEL CONFIG\r\n".to_vec(),
+        b"ROLE x\r\n".to_vec(),
     ];
     for c in &cases {
         p.same(c);
