@@ -107,8 +107,18 @@ pub fn exchange_on(s: &mut TcpStream, request: &[u8], quiet: Duration) -> Exchan
     read_quiet(s, quiet)
 }
 
+/// The first byte may take longer than `quiet` on a loaded machine (the reference sentinel
+/// saving its config at start-up, parallel builds): wait up to this long for it when `quiet`
+/// is a "wait for a reply" value (100 ms or more).
+const FIRST_BYTE_WAIT: Duration = Duration::from_secs(3);
+
 pub fn read_quiet(s: &mut TcpStream, quiet: Duration) -> Exchange {
-    s.set_read_timeout(Some(quiet)).ok();
+    let first_wait = if quiet >= Duration::from_millis(100) {
+        FIRST_BYTE_WAIT.max(quiet)
+    } else {
+        quiet
+    };
+    s.set_read_timeout(Some(first_wait)).ok();
     let mut out = Vec::new();
     let mut buf = [0u8; 65536];
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -119,7 +129,10 @@ pub fn read_quiet(s: &mut TcpStream, quiet: Duration) -> Exchange {
                 closed = true;
                 break;
             }
-            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                s.set_read_timeout(Some(quiet)).ok();
+            }
             Err(e)
                 if e.kind() == std::io::ErrorKind::WouldBlock
                     || e.kind() == std::io::ErrorKind::TimedOut =>
