@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use server_support::*;
 
-const QUIET: Duration = Duration::from_millis(250);
+const QUIET: Duration = Duration::from_millis(150);
 
 struct Pair {
     reference: SentinelProc,
@@ -125,6 +125,9 @@ fn basic_commands_errors_and_arity_match() {
         b"CLIENT UNBLOCK 12345\r\n".to_vec(),
         b"CLIENT UNBLOCK 12345 foo\r\n".to_vec(),
         b"CLIENT NO-EVICT on\r\n".to_vec(),
+        b"CLIENT NO-EVICT x\r\nCLIENT REPLY x\r\nCLIENT UNBLOCK x\r\nSHUTDOWN ABORT\r\n".to_vec(),
+        b"CLIENT PAUSE x\r\nCLIENT PAUSE -1\r\nCLIENT PAUSE 10 foo\r\nCLIENT PAUSE 10\r\nCLIENT UNPAUSE\r\n".to_vec(),
+        b"CLIENT CACHING yes\r\nCLIENT CACHING x\r\nCLIENT TRACKING x\r\nCLIENT TRACKING on\r\nCLIENT TRACKINGINFO\r\nCLIENT TRACKING off\r\nCLIENT TRACKINGINFO\r\n".to_vec(),
         b"CLIENT REPLY OFF\r\nPING\r\nCLIENT REPLY ON\r\nPING x\r\n".to_vec(),
         b"CLIENT REPLY SKIP\r\nPING a\r\nPING b\r\n".to_vec(),
         b"ACL WHOAMI\r\n".to_vec(),

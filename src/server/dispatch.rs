@@ -43,6 +43,8 @@ pub struct Session {
     pub proto: Proto,
     pub close_after_reply: bool,
     reply_mode: ReplyMode,
+    /// CLIENT TRACKING on/off, shown by CLIENT TRACKINGINFO.
+    tracking: bool,
 }
 
 impl Session {
@@ -52,6 +54,7 @@ impl Session {
             proto: Proto::Resp2,
             close_after_reply: false,
             reply_mode: ReplyMode::On,
+            tracking: false,
         }
     }
 
@@ -575,8 +578,11 @@ fn client(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
         }
         "getredir" => one(Value::Int(-1)),
         "trackinginfo" => one(Value::map_of(vec![
-            ("flags", Value::Set(vec![Value::bulk("off")])),
-            ("redirect", Value::Int(-1)),
+            (
+                "flags",
+                Value::Set(vec![Value::bulk(if s.tracking { "on" } else { "off" })]),
+            ),
+            ("redirect", Value::Int(if s.tracking { 0 } else { -1 })),
             ("prefixes", Value::Array(Vec::new())),
         ])),
         "no-evict" => match lower(&args[2]).as_str() {
@@ -584,16 +590,43 @@ fn client(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
             _ => syntax_error(),
         },
         "unblock" => {
+            if parse_strict_i64(&args[2]).is_none() {
+                return err("ERR value is not an integer or out of range");
+            }
             if args.len() == 4 && !matches!(lower(&args[3]).as_str(), "timeout" | "error") {
                 return err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
             }
             // Nothing blocks in a sentinel.
             one(Value::Int(0))
         }
-        "pause" | "unpause" | "tracking" | "caching" => {
-            // Client pauses and key tracking concern data commands, which a sentinel has none of.
+        "pause" => {
+            // Validated as Redis does; pausing has no effect here (it holds back data
+            // commands, which a sentinel has none of).
+            match parse_strict_i64(&args[2]) {
+                None => return err("ERR timeout is not an integer or out of range"),
+                Some(t) if t < 0 => return err("ERR timeout is negative"),
+                Some(_) => {}
+            }
+            if args.len() == 4 && !matches!(lower(&args[3]).as_str(), "write" | "all") {
+                return err("ERR CLIENT PAUSE mode must be WRITE or ALL");
+            }
+            if args.len() > 4 {
+                return syntax_error();
+            }
             one(Value::ok())
         }
+        "unpause" => one(Value::ok()),
+        "tracking" => {
+            // Key tracking has no keys to track in a sentinel: the mode is only remembered
+            // for TRACKINGINFO.
+            match lower(&args[2]).as_str() {
+                "on" => s.tracking = true,
+                "off" => s.tracking = false,
+                _ => return syntax_error(),
+            }
+            one(Value::ok())
+        }
+        "caching" => err("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled"),
         _ => err(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             trunc(&args[1], 128)
