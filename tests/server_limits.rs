@@ -47,13 +47,15 @@ print("ready", len(conns), flush=True)
 sys.stdin.read()
 "#;
 
+/// maxclients is 10000 as in Redis: 9,999 idle connections plus one that PINGs are all
+/// served (10,000 clients), and the 10,001st gets Redis's "max number of clients" error.
 #[test]
 fn ten_thousand_idle_connections_then_ping() {
     use std::io::BufRead;
     raise_nofile(12_000);
     let ours = InProc::start(free_port(), |_| {});
     let mut holder = std::process::Command::new("python3")
-        .args(["-c", HOLDER, &ours.port.to_string(), "10000"])
+        .args(["-c", HOLDER, &ours.port.to_string(), "9999"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -61,18 +63,28 @@ fn ten_thousand_idle_connections_then_ping() {
     let mut line = String::new();
     let mut out = std::io::BufReader::new(holder.stdout.take().unwrap());
     out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready 10000");
+    assert_eq!(line.trim(), "ready 9999");
     // Every one of them is registered as a client once accepted.
     let server = ours.running().server.clone();
     assert!(
-        wait_until(Duration::from_secs(60), || server.clients.count() >= 10_000),
+        wait_until(Duration::from_secs(60), || server.clients.count() >= 9_999),
         "only {} clients registered",
         server.clients.count()
     );
-    let r = exchange(ours.port, b"PING\r\n", Duration::from_millis(2000));
+    let mut pinger = TcpStream::connect(("127.0.0.1", ours.port)).unwrap();
+    let r = exchange_on(&mut pinger, b"PING\r\n", Duration::from_millis(500));
     assert_eq!(r.text, "+PONG\r\n");
-    let info = exchange(ours.port, b"INFO clients\r\n", Duration::from_millis(2000)).text;
-    assert!(info.contains("connected_clients:10001"), "{info}");
+    let info = exchange_on(&mut pinger, b"INFO clients\r\n", Duration::from_millis(500)).text;
+    assert!(info.contains("connected_clients:10000\r\n"), "{info}");
+    let over = exchange(ours.port, b"PING\r\n", Duration::from_millis(500));
+    assert_eq!(
+        over,
+        Exchange {
+            text: "-ERR max number of clients reached\r\n".into(),
+            closed: true
+        }
+    );
+    drop(pinger);
     drop(holder.stdin.take());
     let _ = holder.wait();
     assert!(wait_until(Duration::from_secs(30), || server

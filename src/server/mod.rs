@@ -19,7 +19,7 @@ pub mod pubsub;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -76,7 +76,12 @@ pub struct Server {
     pub started: Instant,
     /// 40 hex characters, new for every process (INFO run_id), as in Redis.
     pub run_id: String,
+    /// Connections being served (maxclients is checked against it at accept time).
+    connected: AtomicUsize,
 }
+
+/// Redis's default maxclients.
+pub const MAX_CLIENTS: usize = 10_000;
 
 impl Server {
     pub fn new(
@@ -95,6 +100,7 @@ impl Server {
             host,
             started: Instant::now(),
             run_id,
+            connected: AtomicUsize::new(0),
         })
     }
 
@@ -102,9 +108,24 @@ impl Server {
     pub async fn serve(self: Arc<Server>, listener: TcpListener) {
         loop {
             match listener.accept().await {
-                Ok((stream, peer)) => {
+                Ok((mut stream, peer)) => {
+                    // Redis's maxclients: the connection over the limit is told and closed.
+                    if self.connected.load(Ordering::Relaxed) >= MAX_CLIENTS {
+                        self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+                        tokio::spawn(async move {
+                            use tokio::io::AsyncWriteExt;
+                            let _ = stream
+                                .write_all(b"-ERR max number of clients reached\r\n")
+                                .await;
+                        });
+                        continue;
+                    }
+                    self.connected.fetch_add(1, Ordering::Relaxed);
                     let server = self.clone();
-                    tokio::spawn(connection::run(server, stream, peer));
+                    tokio::spawn(async move {
+                        connection::run(server.clone(), stream, peer).await;
+                        server.connected.fetch_sub(1, Ordering::Relaxed);
+                    });
                 }
                 Err(e) => {
                     // EMFILE and friends: log and back off rather than spin.
