@@ -426,7 +426,9 @@ pub fn run(config: Config) -> i32 {
         match start(config).await {
             Ok(running) => running.wait().await,
             Err(e) => {
-                log(LogLevel::Warning, &e);
+                for line in e.lines() {
+                    log(LogLevel::Warning, line);
+                }
                 1
             }
         }

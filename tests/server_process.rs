@@ -182,3 +182,41 @@ fn process_port_answers_like_reference() {
     );
     assert!(info.contains(&format!("tcp_port:{}", ours.port)), "{info}");
 }
+
+/// A port already in use: Redis's two log lines, exit code 1.
+#[test]
+fn port_in_use_fails_like_reference() {
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut shapes = Vec::new();
+    for bin in [
+        std::path::PathBuf::from(env!("CARGO_BIN_EXE_rsentinel")),
+        "redis-sentinel".into(),
+    ] {
+        let dir = temp_dir();
+        let conf = dir.path().join("sentinel.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "port {port}\nbind 127.0.0.1\ndir \"{}\"\nlogfile \"s.log\"\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let status = Command::new(&bin)
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(1), "{bin:?}");
+        let log = std::fs::read_to_string(dir.path().join("s.log")).unwrap_or_default();
+        let lines: Vec<String> = log_shape(&log)
+            .into_iter()
+            .filter(|l| l.contains("listening"))
+            .collect();
+        shapes.push(lines);
+    }
+    assert_eq!(shapes[0], shapes[1]);
+    assert_eq!(shapes[0].len(), 2, "{:?}", shapes[0]);
+}

@@ -174,15 +174,17 @@ pub fn bind_listeners(bind: &[String], port: u16) -> Result<Vec<std::net::TcpLis
                             | Some(libc::EPROTONOSUPPORT)
                     ) => {}
             Err(e) => {
+                let reason = e.to_string();
+                let reason = reason.split(" (os error").next().unwrap_or("");
                 return Err(format!(
-                    "Warning: Could not create server TCP listening socket {}:{}: {}",
-                    addr, port, e
-                ))
+                    "Warning: Could not create server TCP listening socket {addr}:{port}: bind: {reason}\n\
+                     Failed listening on port {port} (TCP), aborting."
+                ));
             }
         }
     }
     if out.is_empty() {
-        return Err(format!("Failed listening on port {port} (tcp), aborting."));
+        return Err(format!("Failed listening on port {port} (TCP), aborting."));
     }
     Ok(out)
 }
