@@ -238,7 +238,6 @@ fn auth(server: &Server, s: &mut Session, args: &[Bytes]) -> Flow {
         m.user = String::from_utf8_lossy(user).into_owned();
         one(Value::ok())
     } else {
-        log(LogLevel::Verbose, "Failed authentication attempt");
         err(WRONGPASS)
     }
 }
