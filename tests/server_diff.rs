@@ -132,6 +132,8 @@ fn basic_commands_errors_and_arity_match() {
         b"CLIENT REPLY SKIP\r\nPING a\r\nPING b\r\n".to_vec(),
         b"ACL WHOAMI\r\n".to_vec(),
         b"ACL USERS\r\n".to_vec(),
+        b"ACL HELP\r\n".to_vec(),
+        b"ACL CAT\r\nACL CAT nosuch\r\nACL CAT a b\r\n".to_vec(),
         b"INFO nosuchsection\r\n".to_vec(),
         // SENTINEL/ROLE arity and unknown subcommands are checked here, before the core.
         b"SENTINEL\r\n".to_vec(),
@@ -268,6 +270,9 @@ fn command_table_matches() {
         "COMMAND LIST FILTERBY PATTERN cl*\r\n",
         "COMMAND LIST FILTERBY ACLCAT pubsub\r\n",
         "COMMAND INFO client|kill CLIENT|setname\r\n",
+        "ACL CAT pubsub\r\n",
+        "ACL CAT admin\r\n",
+        "ACL CAT connection\r\n",
     ] {
         let (r, o) = p.both(req.as_bytes());
         assert_eq!(sorted_lines(&o.text), sorted_lines(&r.text), "{req}");

@@ -861,18 +861,101 @@ fn command_list(table: &CommandTable, args: &[Bytes]) -> Flow {
     one(Value::Array(names.into_iter().map(Value::bulk).collect()))
 }
 
+const ACL_HELP: &[&str] = &[
+    "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "CAT [<category>]",
+    "    List all commands that belong to <category>, or all command categories",
+    "    when no category is specified.",
+    "DELUSER <username> [<username> ...]",
+    "    Delete a list of users.",
+    "DRYRUN <username> <command> [<arg> ...]",
+    "    Returns whether the user can execute the given command without executing the command.",
+    "GETUSER <username>",
+    "    Get the user's details.",
+    "GENPASS [<bits>]",
+    "    Generate a secure 256-bit user password. The optional `bits` argument can",
+    "    be used to specify a different size.",
+    "LIST",
+    "    Show users details in config file format.",
+    "LOAD",
+    "    Reload users from the ACL file.",
+    "LOG [<count> | RESET]",
+    "    Show the ACL log entries.",
+    "SAVE",
+    "    Save the current config to the ACL file.",
+    "SETUSER <username> <attribute> [<attribute> ...]",
+    "    Create or modify a user with the specified attributes.",
+    "USERS",
+    "    List all the registered usernames.",
+    "WHOAMI",
+    "    Return the current connection username.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Redis 7.0's ACL categories, in its order.
+const ACL_CATEGORIES: &[&str] = &[
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
+/// ACL: the read-only subcommands (WHOAMI, USERS, CAT, HELP). Users come from the config;
+/// changing them at run time (SETUSER, DELUSER, LOAD, SAVE) and GETUSER/LIST/LOG/DRYRUN/GENPASS
+/// are not offered.
 fn acl(server: &Server, s: &Session, args: &[Bytes]) -> Flow {
     match lower(&args[1]).as_str() {
+        "help" => help(ACL_HELP),
         "whoami" => one(Value::bulk(s.client.meta().user.clone())),
         "users" => {
-            let mut names: Vec<String> = ["default"]
-                .iter()
-                .map(|s| s.to_string())
-                .chain(server.acl.user_names())
-                .collect();
+            let mut names: Vec<String> = server.acl.user_names().collect();
             names.sort();
-            names.dedup();
             one(Value::Array(names.into_iter().map(Value::bulk).collect()))
+        }
+        "cat" => {
+            if args.len() > 3 {
+                return err(
+                    "ERR unknown subcommand or wrong number of arguments for 'CAT'. Try ACL HELP.",
+                );
+            }
+            let Some(cat) = args.get(2) else {
+                return one(Value::Array(
+                    ACL_CATEGORIES.iter().map(Value::bulk).collect(),
+                ));
+            };
+            let cat = lower(cat);
+            if !ACL_CATEGORIES.contains(&cat.as_str()) {
+                return err(format!(
+                    "ERR Unknown category '{}'",
+                    String::from_utf8_lossy(&args[2])
+                ));
+            }
+            let tag = format!("@{cat}");
+            let names = CommandTable::get()
+                .all_names()
+                .into_iter()
+                .filter(|(spec, _)| spec.acl_categories.iter().any(|c| c == &tag))
+                .map(|(_, n)| Value::bulk(n))
+                .collect();
+            one(Value::Array(names))
         }
         other => err(format!(
             "ERR ACL {} is not supported by this sentinel",
