@@ -433,23 +433,20 @@ fn pipelining_many_commands_in_one_write() {
 
 #[test]
 fn requirepass_and_acl_users_match() {
-    let p = Pair::start(
-        "requirepass secret\nuser alice on >alicepw ~* &* +@all\nuser bob off >bobpw\n",
-        |s| {
-            s.requirepass = Some("secret".into());
-            s.acl_users = vec![
-                vec![
-                    "alice".into(),
-                    "on".into(),
-                    ">alicepw".into(),
-                    "~*".into(),
-                    "&*".into(),
-                    "+@all".into(),
-                ],
-                vec!["bob".into(), "off".into(), ">bobpw".into()],
-            ];
-        },
+    // carol's password is given as Redis's CONFIG REWRITE writes it: #<sha256 of "carolpw">.
+    let carol_hash = rsentinel::server::acl::password_hash(b"carolpw");
+    let conf = format!(
+        "requirepass secret\nuser alice on >alicepw ~* &* +@all\nuser bob off >bobpw\nuser carol on #{carol_hash} ~* +@all\n"
     );
+    let p = Pair::start(&conf, |s| {
+        s.requirepass = Some("secret".into());
+        let words = |l: &str| l.split(' ').map(String::from).collect::<Vec<_>>();
+        s.acl_users = vec![
+            words("alice on >alicepw ~* &* +@all"),
+            words("bob off >bobpw"),
+            words(&format!("carol on #{carol_hash} ~* +@all")),
+        ];
+    });
     let id = |s: &str| mask_after(s, "id\r\n:");
     let cases: Vec<Vec<u8>> = vec![
         b"PING\r\n".to_vec(),
@@ -462,6 +459,9 @@ fn requirepass_and_acl_users_match() {
         b"AUTH alice alicepw\r\nACL WHOAMI\r\n".to_vec(),
         b"AUTH alice wrong\r\n".to_vec(),
         b"AUTH bob bobpw\r\n".to_vec(),
+        b"AUTH carol carolpw\r\nACL WHOAMI\r\n".to_vec(),
+        b"AUTH carol wrong\r\n".to_vec(),
+        b"ACL USERS\r\n".to_vec(),
         b"HELLO 3\r\n".to_vec(),
         b"HELLO 3 AUTH default wrong\r\n".to_vec(),
         b"HELLO 3 AUTH alice alicepw\r\nACL WHOAMI\r\n".to_vec(),

@@ -1,13 +1,29 @@
 //! Who may use the port: the default user (requirepass) and the users of `user` lines, with
 //! the ACL rules that matter for authentication (`on`/`off`, `>pass`, `<pass`, `nopass`,
-//! `resetpass`, `reset`). Command and key permissions are accepted and not enforced: every
-//! sentinel command is open to an authenticated user.
+//! `resetpass`, `reset`, and `#<sha256>` / `!<sha256>`, the form Redis writes back into the
+//! config file). Command and key permissions are accepted and not enforced: every sentinel
+//! command is open to an authenticated user.
+
+use sha2::{Digest, Sha256};
+
+/// Passwords are kept as Redis keeps them: the lower-case hex SHA-256 of the password.
+pub fn password_hash(password: &[u8]) -> String {
+    Sha256::digest(password)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn is_hash(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub name: String,
     pub enabled: bool,
     pub nopass: bool,
+    /// SHA-256 hashes (lower-case hex).
     pub passwords: Vec<String>,
 }
 
@@ -37,13 +53,22 @@ impl User {
                 *self = User::new(&self.name);
             }
             _ => {
-                if let Some(p) = rule.strip_prefix('>') {
-                    if !self.passwords.iter().any(|x| x == p) {
-                        self.passwords.push(p.to_string());
+                let add = |u: &mut User, h: String| {
+                    if !u.passwords.contains(&h) {
+                        u.passwords.push(h);
                     }
-                    self.nopass = false;
+                    u.nopass = false;
+                };
+                if let Some(p) = rule.strip_prefix('>') {
+                    add(self, password_hash(p.as_bytes()));
                 } else if let Some(p) = rule.strip_prefix('<') {
-                    self.passwords.retain(|x| x != p);
+                    let h = password_hash(p.as_bytes());
+                    self.passwords.retain(|x| *x != h);
+                } else if let Some(h) = rule.strip_prefix('#').filter(|h| is_hash(h)) {
+                    add(self, h.to_ascii_lowercase());
+                } else if let Some(h) = rule.strip_prefix('!').filter(|h| is_hash(h)) {
+                    let h = h.to_ascii_lowercase();
+                    self.passwords.retain(|x| *x != h);
                 }
                 // Key, channel and command rules are not enforced (see the module comment).
             }
@@ -111,7 +136,7 @@ impl Acl {
 
     pub fn authenticate(&self, user: &[u8], pass: &[u8]) -> bool {
         match self.user(user) {
-            Some(u) if u.enabled => u.nopass || u.passwords.iter().any(|p| p.as_bytes() == pass),
+            Some(u) if u.enabled => u.nopass || u.passwords.contains(&password_hash(pass)),
             _ => false,
         }
     }
@@ -144,5 +169,36 @@ mod tests {
         assert!(acl.authenticate(b"alice", b"pw"));
         assert!(!acl.authenticate(b"bob", b"x"));
         assert!(!acl.authenticate(b"carol", b"x"));
+    }
+
+    #[test]
+    fn hashed_passwords_as_redis_rewrites_them() {
+        // `user alice on #<sha256 of "pw">`, as CONFIG REWRITE writes it.
+        let hash = "30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4";
+        assert_eq!(password_hash(b"pw"), hash);
+        let acl = Acl::new(
+            None,
+            &[vec![
+                "alice".into(),
+                "on".into(),
+                format!("#{hash}"),
+                "~*".into(),
+            ]],
+        );
+        assert!(acl.authenticate(b"alice", b"pw"));
+        assert!(!acl.authenticate(b"alice", b"other"));
+        let acl = Acl::new(
+            None,
+            &[vec![
+                "alice".into(),
+                "on".into(),
+                ">pw".into(),
+                format!("!{hash}"),
+            ]],
+        );
+        assert!(!acl.authenticate(b"alice", b"pw"));
+        // A malformed hash is not a password.
+        let acl = Acl::new(None, &[vec!["bob".into(), "on".into(), "#xyz".into()]]);
+        assert!(!acl.authenticate(b"bob", b"#xyz"));
     }
 }
