@@ -72,7 +72,9 @@ impl Default for ServerSettings {
         ServerSettings {
             port: 26379,
             bind: Vec::new(),
-            protected_mode: true,
+            // Sentinel mode turns protected mode off before reading the config (Redis's
+            // initSentinelConfig): peers on other hosts must reach us without a password.
+            protected_mode: false,
             daemonize: false,
             pidfile: None,
             logfile: String::new(),

@@ -1,0 +1,238 @@
+//! The commands a Redis Sentinel 7.0 answers, with the metadata COMMAND INFO and COMMAND DOCS
+//! report.
+//!
+//! The metadata (arity, flags, ACL categories, tips, docs, arguments) is data, not behaviour:
+//! `data/info.resp` and `data/docs.resp` hold the RESP3 replies redis-sentinel 7.0.15 gives to
+//! `COMMAND INFO` and `COMMAND DOCS`, read once at start-up. The arity used to reject calls
+//! comes from the same data, so the two cannot disagree.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+
+use crate::value::Value;
+
+const INFO_DATA: &[u8] = include_bytes!("data/info.resp");
+const DOCS_DATA: &[u8] = include_bytes!("data/docs.resp");
+
+/// A command or subcommand.
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    /// `ping`, or `client|kill` for a subcommand.
+    pub fullname: String,
+    /// Redis arity: N exactly, or -N for at least N (counting the command name).
+    pub arity: i64,
+    pub acl_categories: Vec<String>,
+    /// The COMMAND INFO entry.
+    pub info: Value,
+    /// Subcommands by lower-case name.
+    pub subcommands: BTreeMap<String, CommandSpec>,
+    /// Accepted but not listed by COMMAND (CLIENT SETINFO, Redis 7.2's): COMMAND's replies
+    /// stay those of redis-sentinel 7.0.15.
+    pub hidden: bool,
+}
+
+impl CommandSpec {
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        if self.arity >= 0 {
+            argc == self.arity
+        } else {
+            argc >= -self.arity
+        }
+    }
+}
+
+pub struct CommandTable {
+    /// Top-level commands by lower-case name, in the reference's order.
+    pub commands: Vec<CommandSpec>,
+    docs: BTreeMap<String, Value>,
+}
+
+impl CommandTable {
+    pub fn get() -> &'static CommandTable {
+        static TABLE: OnceLock<CommandTable> = OnceLock::new();
+        TABLE.get_or_init(build)
+    }
+
+    pub fn command(&self, name: &str) -> Option<&CommandSpec> {
+        self.commands
+            .iter()
+            .find(|c| c.fullname.eq_ignore_ascii_case(name))
+    }
+
+    /// Find the command or subcommand `args` names, as Redis's `lookupCommand` does.
+    pub fn lookup(&self, args: &[Bytes]) -> Lookup<'_> {
+        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
+        let Some(cmd) = self.command(&name) else {
+            return Lookup::Unknown;
+        };
+        if cmd.subcommands.is_empty() || args.len() < 2 {
+            return Lookup::Found(cmd);
+        }
+        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
+        match cmd.subcommands.get(&sub) {
+            Some(s) => Lookup::Found(s),
+            None => Lookup::UnknownSubcommand,
+        }
+    }
+
+    /// Every command and subcommand name, as COMMAND LIST gives them.
+    pub fn all_names(&self) -> Vec<(&CommandSpec, String)> {
+        let mut out = Vec::new();
+        for c in &self.commands {
+            out.push((c, c.fullname.clone()));
+            for s in c.subcommands.values().filter(|s| !s.hidden) {
+                out.push((s, s.fullname.clone()));
+            }
+        }
+        out
+    }
+
+    /// The COMMAND DOCS entry of a top-level command.
+    pub fn docs(&self, name: &str) -> Option<&Value> {
+        self.docs.get(&name.to_ascii_lowercase())
+    }
+}
+
+pub enum Lookup<'a> {
+    Found(&'a CommandSpec),
+    Unknown,
+    UnknownSubcommand,
+}
+
+fn build() -> CommandTable {
+    let info = parse_resp3(INFO_DATA)
+        .map(|(v, _)| v)
+        .unwrap_or(Value::Array(Vec::new()));
+    let docs = parse_resp3(DOCS_DATA)
+        .map(|(v, _)| v)
+        .unwrap_or(Value::Map(Vec::new()));
+    let mut commands: Vec<CommandSpec> = match info {
+        Value::Array(items) => items.iter().filter_map(spec_from_info).collect(),
+        _ => Vec::new(),
+    };
+    if let Some(client) = commands.iter_mut().find(|c| c.fullname == "client") {
+        client.subcommands.insert(
+            "setinfo".into(),
+            CommandSpec {
+                fullname: "client|setinfo".into(),
+                arity: 4,
+                acl_categories: vec!["@slow".into(), "@connection".into()],
+                info: Value::Nil,
+                subcommands: BTreeMap::new(),
+                hidden: true,
+            },
+        );
+    }
+    let docs = match docs {
+        Value::Map(pairs) => pairs
+            .into_iter()
+            .filter_map(|(k, v)| k.as_text().map(|k| (k.to_ascii_lowercase(), v)))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    CommandTable { commands, docs }
+}
+
+fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
+    let Value::Array(fields) = entry else {
+        return None;
+    };
+    let fullname = fields.first()?.as_text()?;
+    let arity = match fields.get(1)? {
+        Value::Int(n) => *n,
+        _ => return None,
+    };
+    let acl_categories = match fields.get(6) {
+        Some(Value::Set(c)) | Some(Value::Array(c)) => {
+            c.iter().filter_map(|v| v.as_text()).collect()
+        }
+        _ => Vec::new(),
+    };
+    let subcommands = match fields.get(9) {
+        Some(Value::Array(subs)) => subs
+            .iter()
+            .filter_map(spec_from_info)
+            .map(|s| {
+                let short = s
+                    .fullname
+                    .rsplit('|')
+                    .next()
+                    .unwrap_or(&s.fullname)
+                    .to_string();
+                (short, s)
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    };
+    Some(CommandSpec {
+        fullname,
+        arity,
+        acl_categories,
+        info: entry.clone(),
+        subcommands,
+        hidden: false,
+    })
+}
+
+/// A small RESP3 reader for the embedded data (maps and sets keep their order, which the
+/// `redis-protocol` decoder does not guarantee for sets).
+fn parse_resp3(buf: &[u8]) -> Option<(Value, usize)> {
+    let line_end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let line = std::str::from_utf8(&buf[1..line_end]).ok()?;
+    let mut used = line_end + 2;
+    let count = || line.parse::<i64>().ok();
+    let items = |n: i64, used: &mut usize| -> Option<Vec<Value>> {
+        let mut out = Vec::with_capacity(n.max(0) as usize);
+        for _ in 0..n {
+            let (v, u) = parse_resp3(&buf[*used..])?;
+            *used += u;
+            out.push(v);
+        }
+        Some(out)
+    };
+    let v = match buf.first()? {
+        b'+' => Value::Simple(line.to_string()),
+        b'-' => Value::Error(line.to_string()),
+        b':' => Value::Int(count()?),
+        b'$' => {
+            let n = count()? as usize;
+            let data = buf.get(used..used + n)?;
+            used += n + 2;
+            Value::Bulk(Bytes::copy_from_slice(data))
+        }
+        b'_' => Value::Nil,
+        b'*' => Value::Array(items(count()?, &mut used)?),
+        b'~' => Value::Set(items(count()?, &mut used)?),
+        b'%' => {
+            let flat = items(2 * count()?, &mut used)?;
+            let mut pairs = Vec::new();
+            let mut it = flat.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                pairs.push((k, v));
+            }
+            Value::Map(pairs)
+        }
+        _ => return None,
+    };
+    Some((v, used))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_the_sentinel_commands() {
+        let t = CommandTable::get();
+        assert_eq!(t.commands.len(), 15);
+        assert_eq!(t.command("ping").map(|c| c.arity), Some(-1));
+        let sub = t
+            .command("client")
+            .and_then(|c| c.subcommands.get("setname"));
+        assert_eq!(sub.map(|s| s.fullname.as_str()), Some("client|setname"));
+        assert!(t.docs("sentinel").is_some());
+    }
+}

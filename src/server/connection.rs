@@ -1,0 +1,220 @@
+//! One task per client connection: read bytes, parse requests (pipelined requests are
+//! answered in order, in one write), dispatch them, write the replies, and deliver pub/sub
+//! messages queued for the client in between.
+
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::clients::{ClientHandle, ClientMsg};
+use super::dispatch::{self, Session};
+use super::protocol::{RequestParser, MAX_QUERY_BUFFER};
+use super::Server;
+use crate::config::model::LogLevel;
+use crate::logging::log;
+use crate::resp::encode_value;
+use crate::value::Value;
+
+const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Serve one client until it disconnects, is killed, or breaks the protocol.
+pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
+    server.stats.connections.fetch_add(1, Ordering::Relaxed);
+    let _ = stream.set_nodelay(true);
+    if protected_mode_denies(server.opts.protected_mode, &server.acl, &peer) {
+        server.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        let _ = stream.write_all(DENIED.as_bytes()).await;
+        return;
+    }
+    let local = stream.local_addr().unwrap_or(peer);
+    let fd = stream.as_raw_fd();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let handle = server
+        .clients
+        .register(peer, local, fd, !server.acl.auth_required(), tx);
+    let mut session = Session::new(handle.clone());
+    let mut parser = RequestParser::new();
+    let mut inbuf = BytesMut::with_capacity(16 * 1024);
+    let mut out = BytesMut::new();
+
+    'conn: loop {
+        tokio::select! {
+            read = stream.read_buf(&mut inbuf) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break 'conn,
+                    Ok(n) => n,
+                };
+                server.stats.reads.fetch_add(1, Ordering::Relaxed);
+                server.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
+                loop {
+                    let authenticated = handle.meta().authenticated;
+                    match parser.next_request(&mut inbuf, authenticated) {
+                        Ok(None) => break,
+                        Ok(Some(args)) if args.is_empty() => continue,
+                        Ok(Some(args)) => {
+                            match dispatch::execute(&server, &mut session, args) {
+                                dispatch::Flow::Reply(replies) => {
+                                    for r in &replies {
+                                        if r.is_error() {
+                                            server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+                                        }
+                                        if session.reply_enabled() {
+                                            encode_value(r, session.proto, &mut out);
+                                        }
+                                    }
+                                    session.after_reply();
+                                }
+                                dispatch::Flow::Drop => break 'conn,
+                            }
+                            if session.close_after_reply {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
+                            if crate::logging::level_enabled(LogLevel::Verbose) {
+                                let sample: String = inbuf
+                                    .iter()
+                                    .take(128)
+                                    .map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' })
+                                    .collect();
+                                log(LogLevel::Verbose, &format!(
+                                    "Protocol error ({}) from client: {}. Query buffer during protocol error: '{sample}'",
+                                    e.log_reason(),
+                                    handle.info_line(Instant::now())
+                                ));
+                            }
+                            encode_value(&Value::err(format!("ERR {e}")), session.proto, &mut out);
+                            session.close_after_reply = true;
+                            break;
+                        }
+                    }
+                }
+                let pending = inbuf.len() + parser.pending_bytes();
+                handle.meta().query_buffer = pending;
+                if pending > MAX_QUERY_BUFFER {
+                    log(LogLevel::Warning, &format!(
+                        "Closing client that reached max query buffer length: {}",
+                        handle.info_line(Instant::now())
+                    ));
+                    break 'conn;
+                }
+                if !out.is_empty() && !write_out(&server, &handle, &mut stream, &mut out).await {
+                    break 'conn;
+                }
+                if session.close_after_reply {
+                    break 'conn;
+                }
+            }
+            msg = rx.recv() => {
+                match msg {
+                    Some(ClientMsg::Push(v, size)) => {
+                        encode_value(&v, session.proto, &mut out);
+                        handle.pushed(size);
+                        // Deliver whatever else is already queued in the same write.
+                        let mut killed = false;
+                        while let Ok(msg) = rx.try_recv() {
+                            match msg {
+                                ClientMsg::Push(v, size) => {
+                                    encode_value(&v, session.proto, &mut out);
+                                    handle.pushed(size);
+                                }
+                                ClientMsg::Kill => killed = true,
+                            }
+                        }
+                        if killed {
+                            break 'conn;
+                        }
+                        if !write_out(&server, &handle, &mut stream, &mut out).await {
+                            break 'conn;
+                        }
+                    }
+                    Some(ClientMsg::Kill) | None => break 'conn,
+                }
+            }
+        }
+    }
+    let _ = stream.shutdown().await;
+    server.pubsub.remove_client(handle.id);
+    server.clients.unregister(handle.id);
+}
+
+/// Write `out`; false when the connection is gone or the client was killed meanwhile (a
+/// client that stopped reading must not keep its task stuck here).
+async fn write_out(
+    server: &Server,
+    handle: &ClientHandle,
+    stream: &mut TcpStream,
+    out: &mut BytesMut,
+) -> bool {
+    server.stats.writes.fetch_add(1, Ordering::Relaxed);
+    server
+        .stats
+        .net_output
+        .fetch_add(out.len() as u64, Ordering::Relaxed);
+    let ok = tokio::select! {
+        r = stream.write_all(out) => r.is_ok(),
+        _ = handle.killed() => false,
+    };
+    out.clear();
+    ok
+}
+
+/// Protected mode (Redis's `clientAcceptHandler`): with no password for the default user,
+/// only loopback clients are served.
+pub fn protected_mode_denies(
+    protected_mode: bool,
+    acl: &super::acl::Acl,
+    peer: &SocketAddr,
+) -> bool {
+    protected_mode && acl.default_user_nopass() && !is_loopback(peer)
+}
+
+/// Redis's `islocalClient`: loopback addresses only.
+fn is_loopback(addr: &SocketAddr) -> bool {
+    match addr.ip() {
+        std::net::IpAddr::V4(v4) => v4.is_loopback(),
+        std::net::IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || v6
+                    .to_ipv4_mapped()
+                    .map(|v| v.is_loopback())
+                    .unwrap_or(false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::acl::Acl;
+
+    #[test]
+    fn protected_mode_refuses_only_remote_clients_without_password() {
+        let remote: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+        let remote6: SocketAddr = "[2001:db8::1]:5000".parse().unwrap();
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let local6: SocketAddr = "[::1]:5000".parse().unwrap();
+        let mapped: SocketAddr = "[::ffff:127.0.0.1]:5000".parse().unwrap();
+        let open = Acl::new(None, &[]);
+        assert!(protected_mode_denies(true, &open, &remote));
+        assert!(protected_mode_denies(true, &open, &remote6));
+        for l in [local, local6, mapped] {
+            assert!(!protected_mode_denies(true, &open, &l));
+        }
+        assert!(!protected_mode_denies(false, &open, &remote));
+        let with_pass = Acl::new(Some("pw"), &[]);
+        assert!(!protected_mode_denies(true, &with_pass, &remote));
+        assert!(
+            DENIED.starts_with("-DENIED Redis is running in protected mode")
+                && DENIED.ends_with("outside.\r\n")
+        );
+    }
+}
