@@ -69,7 +69,34 @@ pub(crate) fn replace_file(path: &Path, content: &[u8]) -> io::Result<()> {
     File::open(&dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| io::Error::new(e.kind(), format!("could not sync the config file's directory: {e}")))?;
+    remove_stale_temp_files(path);
     Ok(())
+}
+
+/// Remove temporary files left by writers that were killed mid-save (their process is gone).
+/// Best effort: a leftover file is harmless, only untidy.
+fn remove_stale_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!("{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = file_name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<i32>().ok()) else {
+            continue;
+        };
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let alive = pid == std::process::id() as i32 || unsafe { libc::kill(pid, 0) } == 0;
+        if !alive {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// `access(path, W_OK)`, the check Redis makes before starting in sentinel mode. Root passes
