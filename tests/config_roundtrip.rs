@@ -331,3 +331,49 @@ fn rewrite_of_the_stock_config_matches_redis_sentinel() {
     assert_eq!(our_head, redis_head, "the user's part of the file is rewritten identically");
     assert_eq!(our_generated, redis_generated, "the same lines are generated");
 }
+
+#[test]
+fn removing_a_master_drops_its_lines_like_redis_sentinel() {
+    let master = Redis::start(&[]);
+    let unused = free_port();
+    let redis_dir = temp_dir();
+    let our_dir = temp_dir();
+    let redis_path = std::fs::canonicalize(redis_dir.path()).unwrap();
+    let our_path = std::fs::canonicalize(our_dir.path()).unwrap();
+    let original = |port: u16, dir: &Path| {
+        format!(
+            "# my sentinel\nport {port}\nbind 127.0.0.1\ndir {dir}\nlogfile sentinel.log\n\n\
+             # the cache\nsentinel monitor cache 127.0.0.1 {m1} 1\nsentinel down-after-milliseconds cache 20000\n\
+             # the queue, to be removed\nsentinel monitor queue 127.0.0.1 {m2} 2\nsentinel down-after-milliseconds queue 25000\n\
+             sentinel auth-pass queue secret\nsentinel known-replica queue 127.0.0.1 {m2x}\n\
+             maxclients 1000\n# end\n",
+            dir = dir.display(),
+            m1 = master.port,
+            m2 = unused,
+            m2x = unused + 1,
+        )
+    };
+    let redis_conf = redis_path.join("sentinel.conf");
+    let (_sentinel, port) = start_reference(&redis_conf, &redis_path, |p| {
+        std::fs::write(&redis_conf, original(p, &redis_path)).unwrap();
+    });
+    let mut c = Client::connect(port);
+    assert_eq!(text(&c.cmd(&["SENTINEL", "REMOVE", "queue"])), "OK");
+    let myid = text(&c.cmd(&["SENTINEL", "MYID"]));
+    let redis_text = std::fs::read_to_string(&redis_conf).unwrap();
+
+    let our_conf = our_path.join("sentinel.conf");
+    std::fs::write(&our_conf, original(port, &redis_path)).unwrap();
+    let mut cfg = config::load(&our_conf, &[]).unwrap();
+    cfg.sentinel.myid = Some(myid);
+    config::save(&cfg).unwrap();
+    cfg.masters.retain(|m| m.name != "queue");
+    config::save(&cfg).unwrap();
+    let our_text = std::fs::read_to_string(&our_conf).unwrap();
+
+    assert!(!our_text.contains("queue "), "{our_text}");
+    let (redis_head, redis_generated) = split_generated(&redis_text);
+    let (our_head, our_generated) = split_generated(&our_text);
+    assert_eq!(our_head, redis_head);
+    assert_eq!(our_generated, redis_generated);
+}
