@@ -54,6 +54,7 @@ fn cases() -> Vec<Case> {
         case("replicaof port", "replicaof 1.2.3.4 abc\n"),
         case("rename of a command sentinel lacks", "rename-command get foo\n"),
         case("rename onto an existing command", "rename-command ping auth\n"),
+        case("command renamed away twice", "rename-command ping foo\nrename-command ping bar\n"),
         case("bad ACL rule", "user foo on bogus\n"),
         case("duplicate ACL user", "user foo on\nuser foo off\n"),
         case("module config without value", "foo.bar\n"),

@@ -271,6 +271,18 @@ fn overrides_are_lines_after_the_file() {
 }
 
 #[test]
+fn server_rename_command_follows_earlier_renames() {
+    let s = Scratch::new();
+    s.ok("rename-command ping foo\nrename-command foo bar\n");
+    s.ok("rename-command ping ping\n");
+    s.ok("rename-command ping \"\"\nrename-command auth ping\n");
+    assert_eq!(
+        s.refused("rename-command ping foo\nrename-command ping bar\n"),
+        (2, "No such command in rename-command".to_string())
+    );
+}
+
+#[test]
 fn include_reads_another_file_in_place() {
     let s = Scratch::new();
     std::fs::write(s.path.join("extra.conf"), format!("port 26500\n{MONITOR}")).unwrap();

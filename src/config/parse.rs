@@ -267,7 +267,8 @@ struct Loader {
     cwd: PathBuf,
     server: ServerSettings,
     users: HashSet<String>,
-    renamed_server_commands: HashSet<String>,
+    /// The sentinel's command names, as `rename-command` lines change them.
+    command_names: HashSet<String>,
     pre_monitor: Vec<Queued>,
     monitor: Vec<Queued>,
     post_monitor: Vec<Queued>,
@@ -336,12 +337,14 @@ impl Loader {
         match args[0].as_str() {
             "include" if args.len() == 2 => self.include(&args[1]),
             "rename-command" if args.len() == 3 => {
+                // The command table as earlier renames left it: the old name goes, the new
+                // one (unless empty, which disables the command) must not exist yet.
                 let from = args[1].to_ascii_lowercase();
-                if !SENTINEL_COMMANDS.contains(&from.as_str()) || !self.renamed_server_commands.insert(from) {
+                if !self.command_names.remove(&from) {
                     return Err(err("No such command in rename-command".into()));
                 }
                 let to = args[2].to_ascii_lowercase();
-                if !to.is_empty() && (SENTINEL_COMMANDS.contains(&to.as_str()) || self.renamed_server_commands.contains(&to)) {
+                if !to.is_empty() && !self.command_names.insert(to) {
                     return Err(err("Target command name already exists".into()));
                 }
                 self.server.other.push(("rename-command".into(), args[1..].to_vec()));
@@ -808,7 +811,7 @@ pub(crate) fn load_from(path: &Path, overrides: &[(String, Vec<String>)], start_
             ..ServerSettings::default()
         },
         users: HashSet::new(),
-        renamed_server_commands: HashSet::new(),
+        command_names: SENTINEL_COMMANDS.iter().map(|c| c.to_string()).collect(),
         pre_monitor: Vec::new(),
         monitor: Vec::new(),
         post_monitor: Vec::new(),
