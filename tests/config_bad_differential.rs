@@ -127,6 +127,7 @@ fn cases() -> Vec<Case> {
             files: &[("inc.conf", "# included\nport abc\n", false)],
         },
         case("included file missing", "include /nonexistent-rsentinel.conf\n"),
+        case("relative included file missing", "include missing.conf\n"),
         Case {
             name: "bad command-line override",
             body: "sentinel monitor m 127.0.0.1 6379 2\n",

@@ -407,7 +407,8 @@ impl Loader {
         };
         for path in paths {
             let content = std::fs::read(&path).map_err(|e| ConfigError::Open {
-                path: path.display().to_string(),
+                // Named as Redis names it: relative to the directory, as written.
+                path: path.strip_prefix(&self.cwd).unwrap_or(&path).display().to_string(),
                 reason: io_reason(&e),
             })?;
             self.include_depth += 1;
@@ -609,6 +610,24 @@ fn access_ok(path: &Path, mode: i32) -> bool {
     unsafe { libc::access(c.as_ptr(), mode) == 0 }
 }
 
+/// The name Redis files a replica under (`ip:port`, or `hostname:port` with
+/// announce-hostnames): two replica lines with the same name are duplicates.
+fn self_key(settings: &SentinelSettings, host: &str, port: u16) -> String {
+    use std::net::ToSocketAddrs;
+    let shown = if settings.announce_hostnames || !settings.resolve_hostnames {
+        host.to_string()
+    } else {
+        // Resolved the way Redis does (first getaddrinfo answer); unresolvable stays empty.
+        (host, port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    };
+    format!("{shown}:{port}")
+}
+
 /// Applies the queued `sentinel` lines (Redis's `sentinelHandleConfiguration`).
 struct SentinelBuilder<'a> {
     cwd: &'a Path,
@@ -636,6 +655,10 @@ impl SentinelBuilder<'_> {
             ip_literal(host).ok_or("Can't resolve instance hostname.")?
         };
         Ok((host, port as u16))
+    }
+
+    fn replica_key(&self, host: &str, port: u16) -> String {
+        self_key(&self.settings, host, port)
     }
 
     fn apply(&mut self, args: &[String]) -> Result<(), String> {
@@ -715,11 +738,13 @@ impl SentinelBuilder<'_> {
             ("known-slave" | "known-replica", 4) => {
                 self.master(&args[1])?;
                 let (host, port) = self.address(&args[2], &args[3])?;
-                let m = self.master(&args[1])?;
-                if m.known_replicas.iter().any(|(h, p)| *h == host && *p == port) {
+                let key = self.replica_key(&host, port);
+                let existing = self.master(&args[1])?.known_replicas.clone();
+                let taken: Vec<String> = existing.iter().map(|(h, p)| self.replica_key(h, *p)).collect();
+                if taken.contains(&key) {
                     return Err("Duplicate hostname and port for replica.".into());
                 }
-                m.known_replicas.push((host, port));
+                self.master(&args[1])?.known_replicas.push((host, port));
             }
             ("known-sentinel", 4) => {} // The old form without a runid: ignored, as in Redis.
             ("known-sentinel", 5) => {
