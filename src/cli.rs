@@ -91,7 +91,11 @@ struct Flags {
     config: Option<PathBuf>,
 
     /// Config directives applied after the file: `--port 26380 --loglevel verbose ...`.
-    #[arg(value_name = "--DIRECTIVE VALUE", allow_hyphen_values = true, trailing_var_arg = true)]
+    #[arg(
+        value_name = "--DIRECTIVE VALUE",
+        allow_hyphen_values = true,
+        trailing_var_arg = true
+    )]
     directives: Vec<String>,
 }
 
@@ -115,7 +119,9 @@ pub fn parse_overrides(words: &[String]) -> Vec<(String, Vec<String>)> {
         if starts_option {
             let name = w[2..].to_string();
             // `--port 6380` given as one word already holds its value.
-            let self_contained = config::tokenize::split_line(w).map(|v| v.len() > 1).unwrap_or(false);
+            let self_contained = config::tokenize::split_line(w)
+                .map(|v| v.len() > 1)
+                .unwrap_or(false);
             last_has_value = self_contained;
             let next_is_option = words.get(j + 1).is_some_and(|n| n.starts_with("--"));
             let is_last = j + 1 == words.len();
@@ -123,7 +129,10 @@ pub fn parse_overrides(words: &[String]) -> Vec<(String, Vec<String>)> {
             if !self_contained && w.eq_ignore_ascii_case("--save") && (next_is_option || is_last) {
                 values.push(String::new());
                 last_has_value = true;
-            } else if !self_contained && w.eq_ignore_ascii_case("--sentinel") && (next_is_option || is_last) {
+            } else if !self_contained
+                && w.eq_ignore_ascii_case("--sentinel")
+                && (next_is_option || is_last)
+            {
                 last_has_value = true;
             }
             out.push((name, values));
@@ -187,7 +196,10 @@ fn unreachable_invocation() -> Invocation {
 /// One line in Redis's log format (`pid:X 22 Nov 2026 01:02:03.456 # text`), for the few
 /// messages written before the runtime's logger exists.
 fn redis_log_line(text: &str) -> String {
-    let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let mut buf = [0u8; 64];
     // SAFETY: plain libc calls on valid, owned buffers.
@@ -198,7 +210,13 @@ fn redis_log_line(text: &str) -> String {
         let n = libc::strftime(buf.as_mut_ptr().cast(), buf.len(), fmt.as_ptr().cast(), &tm);
         String::from_utf8_lossy(&buf[..n]).into_owned()
     };
-    format!("{}:X {}.{:03} # {}", std::process::id(), stamp, tv.tv_usec / 1000, text)
+    format!(
+        "{}:X {}.{:03} # {}",
+        std::process::id(),
+        stamp,
+        tv.tv_usec / 1000,
+        text
+    )
 }
 
 /// Write a warning where Redis's log would go: the log file if one is configured, else stdout.
@@ -206,7 +224,11 @@ fn log_warning(cfg: Option<&Config>, text: &str) {
     let line = redis_log_line(text);
     if let Some(cfg) = cfg.filter(|c| !c.server.logfile.is_empty()) {
         let path = cfg.server.dir.join(&cfg.server.logfile);
-        if let Ok(mut f) = std::fs::OpenOptions::new().append(true).create(true).open(path) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(path)
+        {
             let _ = writeln!(f, "{line}");
             return;
         }
@@ -257,7 +279,8 @@ fn write_pidfile(path: &Path) {
 }
 
 fn change_dir(dir: &Path) -> Result<(), String> {
-    let c = CString::new(dir.as_os_str().as_encoded_bytes()).map_err(|_| "Invalid argument".to_string())?;
+    let c = CString::new(dir.as_os_str().as_encoded_bytes())
+        .map_err(|_| "Invalid argument".to_string())?;
     // SAFETY: a valid NUL-terminated path.
     if unsafe { libc::chdir(c.as_ptr()) } == 0 {
         Ok(())
@@ -269,7 +292,10 @@ fn change_dir(dir: &Path) -> Result<(), String> {
 /// Load and check the config as a start would; `Err` is the exit code after reporting.
 fn load_checked(inv: &Invocation) -> Result<Config, i32> {
     let Some(path) = &inv.config else {
-        log_warning(None, "Sentinel needs config file on disk to save state. Exiting...");
+        log_warning(
+            None,
+            "Sentinel needs config file on disk to save state. Exiting...",
+        );
         return Err(1);
     };
     let cfg = config::load(path, &inv.overrides).map_err(|e| {
@@ -280,7 +306,10 @@ fn load_checked(inv: &Invocation) -> Result<Config, i32> {
     if let Err(reason) = config::check_writable(&abs) {
         log_warning(
             Some(&cfg),
-            &format!("Sentinel config file {} is not writable: {reason}. Exiting...", abs.display()),
+            &format!(
+                "Sentinel config file {} is not writable: {reason}. Exiting...",
+                abs.display()
+            ),
         );
         return Err(1);
     }
@@ -289,7 +318,9 @@ fn load_checked(inv: &Invocation) -> Result<Config, i32> {
 
 /// The process entry point; returns the exit code.
 pub fn main() -> i32 {
-    let args: Vec<String> = std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     run_with_args(&args)
 }
 
@@ -315,7 +346,10 @@ pub fn run_with_args(args: &[String]) -> i32 {
         return 0;
     }
     if let Err(e) = change_dir(&cfg.server.dir) {
-        log_warning(Some(&cfg), &format!("Can't chdir to '{}': {e}", cfg.server.dir.display()));
+        log_warning(
+            Some(&cfg),
+            &format!("Can't chdir to '{}': {e}", cfg.server.dir.display()),
+        );
         return 1;
     }
     if cfg.server.daemonize {
@@ -359,7 +393,14 @@ mod tests {
 
     #[test]
     fn overrides_follow_redis_server_grammar() {
-        let got = parse_overrides(&words(&["--port", "26380", "--bind", "127.0.0.1", "::1", "--sentinel"]));
+        let got = parse_overrides(&words(&[
+            "--port",
+            "26380",
+            "--bind",
+            "127.0.0.1",
+            "::1",
+            "--sentinel",
+        ]));
         assert_eq!(
             got,
             vec![
@@ -371,14 +412,24 @@ mod tests {
         // A --word right after a name without value is that name's value.
         assert_eq!(
             parse_overrides(&words(&["--requirepass", "--secret", "--port", "1"])),
-            vec![("requirepass".into(), words(&["--secret"])), ("port".into(), words(&["1"]))]
+            vec![
+                ("requirepass".into(), words(&["--secret"])),
+                ("port".into(), words(&["1"]))
+            ]
         );
         // `--sentinel` and `--save` may stand alone.
         assert_eq!(
             parse_overrides(&words(&["--sentinel", "--port", "1", "--save"])),
-            vec![("sentinel".into(), vec![]), ("port".into(), words(&["1"])), ("save".into(), words(&[""]))]
+            vec![
+                ("sentinel".into(), vec![]),
+                ("port".into(), words(&["1"])),
+                ("save".into(), words(&[""]))
+            ]
         );
-        assert_eq!(parse_overrides(&words(&["--port 6380"])), vec![("port 6380".into(), vec![])]);
+        assert_eq!(
+            parse_overrides(&words(&["--port 6380"])),
+            vec![("port 6380".into(), vec![])]
+        );
     }
 
     #[test]
@@ -401,7 +452,13 @@ mod tests {
         let e = parse_args(&words(&["rsentinel", "--help"])).unwrap_err();
         assert_eq!(e.kind(), clap::error::ErrorKind::DisplayHelp);
         let help = e.to_string();
-        for section in ["Usage:", "--test-config", "THE CONFIG FILE", "SIGNALS", "EXAMPLES"] {
+        for section in [
+            "Usage:",
+            "--test-config",
+            "THE CONFIG FILE",
+            "SIGNALS",
+            "EXAMPLES",
+        ] {
             assert!(help.contains(section), "help lacks {section}");
         }
     }

@@ -31,7 +31,10 @@ fn version_names_rsentinel_and_the_redis_version() {
         assert_eq!(out.status.code(), Some(0));
         let text = stdout(&out);
         assert!(text.starts_with("rsentinel "), "{text}");
-        assert!(text.contains(env!("CARGO_PKG_VERSION")) && text.contains("Redis Sentinel 7.0.15"), "{text}");
+        assert!(
+            text.contains(env!("CARGO_PKG_VERSION")) && text.contains("Redis Sentinel 7.0.15"),
+            "{text}"
+        );
         assert!(out.stderr.is_empty());
     }
 }
@@ -60,7 +63,11 @@ fn help_reads_like_a_man_page() {
 #[test]
 fn test_config_accepts_a_valid_file_quietly_on_stderr() {
     let dir = common::temp_dir();
-    std::fs::write(dir.path().join("s.conf"), "port 26390\nsentinel monitor m 127.0.0.1 6379 2\n").unwrap();
+    std::fs::write(
+        dir.path().join("s.conf"),
+        "port 26390\nsentinel monitor m 127.0.0.1 6379 2\n",
+    )
+    .unwrap();
     let out = rsentinel(&["--test-config", "s.conf"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("is valid"));
@@ -78,7 +85,11 @@ fn test_config_accepts_a_valid_file_quietly_on_stderr() {
 #[test]
 fn test_config_reports_errors_like_a_failed_start() {
     let dir = common::temp_dir();
-    std::fs::write(dir.path().join("s.conf"), "port 26390\nsentinel monitor m 127.0.0.1 6379 0\n").unwrap();
+    std::fs::write(
+        dir.path().join("s.conf"),
+        "port 26390\nsentinel monitor m 127.0.0.1 6379 0\n",
+    )
+    .unwrap();
     let out = rsentinel(&["--test-config", "s.conf"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -87,9 +98,18 @@ fn test_config_reports_errors_like_a_failed_start() {
     );
     // A bad override is reported at its own line.
     std::fs::write(dir.path().join("ok.conf"), "port 26390\n").unwrap();
-    let out = rsentinel(&["--test-config", "ok.conf", "--loglevel", "loud"], dir.path());
+    let out = rsentinel(
+        &["--test-config", "ok.conf", "--loglevel", "loud"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("at line 3\n>>> 'loglevel \"loud\"'\nargument(s) must be one of the following"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "at line 3\n>>> 'loglevel \"loud\"'\nargument(s) must be one of the following"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -99,7 +119,8 @@ fn a_start_without_config_file_is_refused_as_redis_does() {
         let out = rsentinel(args, dir.path());
         assert_eq!(out.status.code(), Some(1));
         assert!(
-            stdout(&out).ends_with("# Sentinel needs config file on disk to save state. Exiting...\n"),
+            stdout(&out)
+                .ends_with("# Sentinel needs config file on disk to save state. Exiting...\n"),
             "{}",
             stdout(&out)
         );
@@ -122,8 +143,14 @@ fn start_up_messages_use_redis_log_format() {
     let (head, _) = line.split_once(" # ").expect("a Redis log line");
     let mut parts = head.split(' ');
     let pid_role = parts.next().unwrap();
-    assert!(pid_role.ends_with(":X") && pid_role.trim_end_matches(":X").parse::<u32>().is_ok(), "{line}");
+    assert!(
+        pid_role.ends_with(":X") && pid_role.trim_end_matches(":X").parse::<u32>().is_ok(),
+        "{line}"
+    );
     let rest: Vec<&str> = parts.collect();
     assert_eq!(rest.len(), 4, "{line}");
-    assert!(rest[3].len() == 12 && rest[3].as_bytes()[8] == b'.', "{line}");
+    assert!(
+        rest[3].len() == 12 && rest[3].as_bytes()[8] == b'.',
+        "{line}"
+    );
 }

@@ -202,7 +202,9 @@ fn bad_configs_are_refused_like_redis_sentinel() {
             }
         }
         let conf = dir.path().join("sentinel.conf");
-        let body = case.body.replace("{dir}", &dir.path().display().to_string());
+        let body = case
+            .body
+            .replace("{dir}", &dir.path().display().to_string());
         std::fs::write(&conf, format!("port 0\n{body}")).unwrap();
 
         let theirs = run(reference, &[], &conf, case.args, dir.path());
@@ -210,14 +212,26 @@ fn bad_configs_are_refused_like_redis_sentinel() {
 
         let their_err = String::from_utf8_lossy(&theirs.stderr).to_string();
         let my_err = String::from_utf8_lossy(&mine.stderr).to_string();
-        assert_eq!(theirs.status.code(), Some(1), "{}: redis-sentinel accepted it: {their_err}", case.name);
+        assert_eq!(
+            theirs.status.code(),
+            Some(1),
+            "{}: redis-sentinel accepted it: {their_err}",
+            case.name
+        );
         if mine.status.code() != Some(1) {
-            failures.push(format!("{}: rsentinel exit {:?}, Redis said {their_err:?}", case.name, mine.status.code()));
+            failures.push(format!(
+                "{}: rsentinel exit {:?}, Redis said {their_err:?}",
+                case.name,
+                mine.status.code()
+            ));
             continue;
         }
         if their_err.contains("FATAL CONFIG FILE ERROR") {
             if their_err != my_err {
-                failures.push(format!("{}:\n  redis:     {their_err:?}\n  rsentinel: {my_err:?}", case.name));
+                failures.push(format!(
+                    "{}:\n  redis:     {their_err:?}\n  rsentinel: {my_err:?}",
+                    case.name
+                ));
             }
         } else {
             // Reported through the log (e.g. a file that cannot be opened): same message.
@@ -225,26 +239,54 @@ fn bad_configs_are_refused_like_redis_sentinel() {
             let my_msgs = log_messages(&mine.stdout);
             let their_last = their_msgs.last().cloned().unwrap_or_default();
             if my_msgs.last() != Some(&their_last) {
-                failures.push(format!("{}:\n  redis log: {their_msgs:?}\n  rsentinel: {my_msgs:?} / {my_err:?}", case.name));
+                failures.push(format!(
+                    "{}:\n  redis log: {their_msgs:?}\n  rsentinel: {my_msgs:?} / {my_err:?}",
+                    case.name
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn a_config_redis_accepts_is_accepted() {
     // The stock Debian sentinel.conf, with paths moved into a scratch directory.
-    let stock = std::fs::read_to_string("/etc/redis/sentinel.conf").expect("redis-sentinel's stock config is installed");
+    let stock = std::fs::read_to_string("/etc/redis/sentinel.conf")
+        .expect("redis-sentinel's stock config is installed");
     let dir = common::temp_dir();
     let body: String = stock
         .lines()
-        .filter(|l| !l.starts_with("pidfile") && !l.starts_with("logfile") && !l.starts_with("dir ") && !l.starts_with("daemonize"))
+        .filter(|l| {
+            !l.starts_with("pidfile")
+                && !l.starts_with("logfile")
+                && !l.starts_with("dir ")
+                && !l.starts_with("daemonize")
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     let conf = dir.path().join("sentinel.conf");
     std::fs::write(&conf, body).unwrap();
-    let out = run(Path::new(env!("CARGO_BIN_EXE_rsentinel")), &["--test-config"], &conf, &[], dir.path());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.stderr.is_empty(), "nothing on stderr for a valid config");
+    let out = run(
+        Path::new(env!("CARGO_BIN_EXE_rsentinel")),
+        &["--test-config"],
+        &conf,
+        &[],
+        dir.path(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "nothing on stderr for a valid config"
+    );
 }

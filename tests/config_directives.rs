@@ -37,7 +37,8 @@ impl Scratch {
     }
 
     fn ok(&self, body: &str) -> Config {
-        self.load(body).unwrap_or_else(|e| panic!("{body:?} should load: {e}"))
+        self.load(body)
+            .unwrap_or_else(|e| panic!("{body:?} should load: {e}"))
     }
 
     /// The (line, reason) of a refused file.
@@ -70,7 +71,10 @@ fn server_directives_fill_the_server_settings() {
     assert!(srv.daemonize);
     assert_eq!(srv.pidfile.as_deref(), Some("/tmp/x.pid"));
     assert_eq!(srv.logfile, "s.log");
-    assert!(sub.join("s.log").exists(), "the log file is opened relative to dir, as Redis does");
+    assert!(
+        sub.join("s.log").exists(),
+        "the log file is opened relative to dir, as Redis does"
+    );
     assert_eq!(srv.loglevel, LogLevel::Warning);
     assert_eq!(srv.dir, sub);
     assert_eq!(srv.requirepass.as_deref(), Some("p w"));
@@ -80,11 +84,20 @@ fn server_directives_fill_the_server_settings() {
     assert_eq!(srv.syslog_facility, "local3");
     assert_eq!(
         srv.tls,
-        vec![("tls-port".to_string(), vec!["0".to_string()]), ("tls-cert-file".to_string(), vec!["c.pem".to_string()])]
+        vec![
+            ("tls-port".to_string(), vec!["0".to_string()]),
+            ("tls-cert-file".to_string(), vec!["c.pem".to_string()])
+        ]
     );
     let other: Vec<&str> = srv.other.iter().map(|(n, _)| n.as_str()).collect();
-    assert!(other.contains(&"maxclients") && other.contains(&"latency-tracking-info-percentiles"), "{other:?}");
-    assert_eq!(cfg.path.as_deref(), Some(s.path.join("sentinel.conf").as_path()));
+    assert!(
+        other.contains(&"maxclients") && other.contains(&"latency-tracking-info-percentiles"),
+        "{other:?}"
+    );
+    assert_eq!(
+        cfg.path.as_deref(),
+        Some(s.path.join("sentinel.conf").as_path())
+    );
 }
 
 #[test]
@@ -92,7 +105,10 @@ fn sentinel_mode_defaults() {
     let s = Scratch::new();
     let cfg = s.ok("");
     assert_eq!(cfg.server.port, 26379);
-    assert!(!cfg.server.protected_mode, "sentinel mode turns protected mode off, as Redis does");
+    assert!(
+        !cfg.server.protected_mode,
+        "sentinel mode turns protected mode off, as Redis does"
+    );
     assert_eq!(cfg.server.dir, s.path);
     assert!(cfg.masters.is_empty());
     assert_eq!(cfg.sentinel.myid, None);
@@ -122,27 +138,45 @@ fn every_sentinel_directive_is_applied() {
     let cfg = s.ok(&body);
     let st = &cfg.sentinel;
     assert_eq!(st.myid.as_deref(), Some(ID_A));
-    assert_eq!(st.current_epoch, 4, "a config-epoch above current-epoch raises it");
+    assert_eq!(
+        st.current_epoch, 4,
+        "a config-epoch above current-epoch raises it"
+    );
     assert_eq!(st.announce_ip.as_deref(), Some("10.0.0.1"));
     assert_eq!(st.announce_port, 4000);
     assert!(st.announce_hostnames && st.resolve_hostnames && !st.deny_scripts_reconfig);
     assert_eq!(st.sentinel_user.as_deref(), Some("su"));
     assert_eq!(st.sentinel_pass.as_deref(), Some("sp"));
     let m = &cfg.masters[0];
-    assert_eq!((m.name.as_str(), m.host.as_str(), m.port, m.quorum), ("m", "127.0.0.1", 6379, 2));
+    assert_eq!(
+        (m.name.as_str(), m.host.as_str(), m.port, m.quorum),
+        ("m", "127.0.0.1", 6379, 2)
+    );
     assert_eq!(m.down_after_ms, 5000);
     assert_eq!(m.failover_timeout_ms, 60000);
     assert_eq!(m.parallel_syncs, 3);
     assert_eq!(m.auth_pass.as_deref(), Some("secret"));
     assert_eq!(m.auth_user.as_deref(), Some("bob"));
     assert_eq!(m.notification_script.as_deref(), Some("script.sh"));
-    assert_eq!(m.client_reconfig_script.as_deref(), Some(script.to_str().unwrap()));
+    assert_eq!(
+        m.client_reconfig_script.as_deref(),
+        Some(script.to_str().unwrap())
+    );
     assert_eq!(
         m.renamed_commands,
-        vec![("CONFIG".to_string(), "XCONFIG".to_string()), ("SLAVEOF".to_string(), String::new())]
+        vec![
+            ("CONFIG".to_string(), "XCONFIG".to_string()),
+            ("SLAVEOF".to_string(), String::new())
+        ]
     );
     assert_eq!(m.master_reboot_down_after_period_ms, 2000);
-    assert_eq!(m.known_replicas, vec![("127.0.0.1".to_string(), 6380), ("127.0.0.1".to_string(), 6381)]);
+    assert_eq!(
+        m.known_replicas,
+        vec![
+            ("127.0.0.1".to_string(), 6380),
+            ("127.0.0.1".to_string(), 6381)
+        ]
+    );
     assert_eq!(
         m.known_sentinels,
         vec![KnownSentinel {
@@ -181,41 +215,114 @@ fn global_lines_apply_before_monitor_lines() {
 #[test]
 fn current_epoch_only_grows_and_reads_numbers_like_strtoull() {
     let s = Scratch::new();
-    assert_eq!(s.ok("sentinel current-epoch 9\nsentinel current-epoch 3\n").sentinel.current_epoch, 9);
-    assert_eq!(s.ok("sentinel current-epoch 12abc\n").sentinel.current_epoch, 12);
-    assert_eq!(s.ok("sentinel current-epoch junk\n").sentinel.current_epoch, 0);
+    assert_eq!(
+        s.ok("sentinel current-epoch 9\nsentinel current-epoch 3\n")
+            .sentinel
+            .current_epoch,
+        9
+    );
+    assert_eq!(
+        s.ok("sentinel current-epoch 12abc\n")
+            .sentinel
+            .current_epoch,
+        12
+    );
+    assert_eq!(
+        s.ok("sentinel current-epoch junk\n").sentinel.current_epoch,
+        0
+    );
 }
 
 #[test]
 fn invalid_sentinel_values_are_refused_with_redis_reasons() {
     let s = Scratch::new();
     let cases: &[(&str, &str)] = &[
-        ("sentinel monitor m 127.0.0.1 6379 0", "Quorum must be 1 or greater."),
+        (
+            "sentinel monitor m 127.0.0.1 6379 0",
+            "Quorum must be 1 or greater.",
+        ),
         ("sentinel monitor m 127.0.0.1 -1 1", "Invalid port number."),
-        ("sentinel monitor m host.invalid 6379 1", "Can't resolve instance hostname."),
-        ("sentinel monitor m 127.0.0.1", "Unrecognized sentinel configuration statement."),
-        ("sentinel down-after-milliseconds m 0", "negative or zero time parameter."),
-        ("sentinel failover-timeout m 0", "negative or zero time parameter."),
-        ("sentinel master-reboot-down-after-period m -1", "negative time parameter."),
-        ("sentinel notification-script m /nonexistent", "Notification script seems non existing or non executable."),
+        (
+            "sentinel monitor m host.invalid 6379 1",
+            "Can't resolve instance hostname.",
+        ),
+        (
+            "sentinel monitor m 127.0.0.1",
+            "Unrecognized sentinel configuration statement.",
+        ),
+        (
+            "sentinel down-after-milliseconds m 0",
+            "negative or zero time parameter.",
+        ),
+        (
+            "sentinel failover-timeout m 0",
+            "negative or zero time parameter.",
+        ),
+        (
+            "sentinel master-reboot-down-after-period m -1",
+            "negative time parameter.",
+        ),
+        (
+            "sentinel notification-script m /nonexistent",
+            "Notification script seems non existing or non executable.",
+        ),
         (
             "sentinel client-reconfig-script m /nonexistent",
             "Client reconfiguration script seems non existing or non executable.",
         ),
-        ("sentinel known-replica m 127.0.0.1 99999", "Invalid port number."),
-        ("sentinel known-replica m 127.0.0.1 6379 extra", "Unrecognized sentinel configuration statement."),
+        (
+            "sentinel known-replica m 127.0.0.1 99999",
+            "Invalid port number.",
+        ),
+        (
+            "sentinel known-replica m 127.0.0.1 6379 extra",
+            "Unrecognized sentinel configuration statement.",
+        ),
         ("sentinel myid 123", "Malformed Sentinel id in myid option."),
-        ("sentinel deny-scripts-reconfig 1", "Please specify yes or no for the deny-scripts-reconfig options."),
-        ("sentinel resolve-hostnames 1", "Please specify yes or no for the resolve-hostnames option."),
-        ("sentinel announce-hostnames 1", "Please specify yes or no for the announce-hostnames option."),
-        ("sentinel parallel-syncs nosuch 1", "No such master with specified name."),
-        ("sentinel auth-pass nosuch x", "No such master with specified name."),
-        ("sentinel auth-user nosuch x", "No such master with specified name."),
-        ("sentinel config-epoch nosuch 1", "No such master with specified name."),
-        ("sentinel leader-epoch nosuch 1", "No such master with specified name."),
-        ("sentinel known-sentinel nosuch 127.0.0.1 1 x", "No such master with specified name."),
-        ("sentinel rename-command nosuch a b", "No such master with specified name."),
-        ("sentinel frobnicate", "Unrecognized sentinel configuration statement."),
+        (
+            "sentinel deny-scripts-reconfig 1",
+            "Please specify yes or no for the deny-scripts-reconfig options.",
+        ),
+        (
+            "sentinel resolve-hostnames 1",
+            "Please specify yes or no for the resolve-hostnames option.",
+        ),
+        (
+            "sentinel announce-hostnames 1",
+            "Please specify yes or no for the announce-hostnames option.",
+        ),
+        (
+            "sentinel parallel-syncs nosuch 1",
+            "No such master with specified name.",
+        ),
+        (
+            "sentinel auth-pass nosuch x",
+            "No such master with specified name.",
+        ),
+        (
+            "sentinel auth-user nosuch x",
+            "No such master with specified name.",
+        ),
+        (
+            "sentinel config-epoch nosuch 1",
+            "No such master with specified name.",
+        ),
+        (
+            "sentinel leader-epoch nosuch 1",
+            "No such master with specified name.",
+        ),
+        (
+            "sentinel known-sentinel nosuch 127.0.0.1 1 x",
+            "No such master with specified name.",
+        ),
+        (
+            "sentinel rename-command nosuch a b",
+            "No such master with specified name.",
+        ),
+        (
+            "sentinel frobnicate",
+            "Unrecognized sentinel configuration statement.",
+        ),
     ];
     for (line, reason) in cases {
         let (n, got) = s.refused(&format!("{MONITOR}{line}\n"));
@@ -256,15 +363,32 @@ fn overrides_are_lines_after_the_file() {
     let cfg = s
         .load_with(
             &format!("port 26400\n{MONITOR}"),
-            &[("port", &["26401"]), ("sentinel", &[]), ("sentinel", &["down-after-milliseconds", "m", "999"])],
+            &[
+                ("port", &["26401"]),
+                ("sentinel", &[]),
+                ("sentinel", &["down-after-milliseconds", "m", "999"]),
+            ],
         )
         .unwrap();
-    assert_eq!(cfg.server.port, 26401, "the command line wins over the file");
+    assert_eq!(
+        cfg.server.port, 26401,
+        "the command line wins over the file"
+    );
     assert_eq!(cfg.masters[0].down_after_ms, 999);
     // Errors name the override's line: the file's lines, one more, then one per override.
-    match s.load_with("port 1\n# two\n", &[("loglevel", &["verbose"]), ("port", &["x"])]) {
+    match s.load_with(
+        "port 1\n# two\n",
+        &[("loglevel", &["verbose"]), ("port", &["x"])],
+    ) {
         Err(ConfigError::Line { line, text, reason }) => {
-            assert_eq!((line, text.as_str(), reason.as_str()), (5, "port \"x\"", "argument couldn't be parsed into an integer"));
+            assert_eq!(
+                (line, text.as_str(), reason.as_str()),
+                (
+                    5,
+                    "port \"x\"",
+                    "argument couldn't be parsed into an integer"
+                )
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -290,7 +414,9 @@ fn include_reads_another_file_in_place() {
     assert_eq!(cfg.server.port, 26500);
     assert_eq!(cfg.masters.len(), 1);
     match s.load("include missing.conf\n") {
-        Err(e @ ConfigError::Open { .. }) => assert!(e.to_string().contains("missing.conf': No such file or directory")),
+        Err(e @ ConfigError::Open { .. }) => assert!(e
+            .to_string()
+            .contains("missing.conf': No such file or directory")),
         other => panic!("{other:?}"),
     }
 }
@@ -302,6 +428,9 @@ fn a_missing_file_is_reported_like_redis() {
     let e = config::load_in(&missing, &[], Path::new("/")).unwrap_err();
     assert_eq!(
         e.to_string(),
-        format!("Fatal error, can't open config file '{}': No such file or directory", missing.display())
+        format!(
+            "Fatal error, can't open config file '{}': No such file or directory",
+            missing.display()
+        )
     );
 }

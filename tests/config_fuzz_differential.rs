@@ -25,11 +25,24 @@ const IDS: &[&str] = &[
 
 /// Values that are valid for most directives, picked most of the time so that files with
 /// several lines still load often.
-const GOOD: &[&str] = &["1", "5000", "yes", "no", "127.0.0.1", "6379", "m", "10.0.0.1"];
+const GOOD: &[&str] = &[
+    "1",
+    "5000",
+    "yes",
+    "no",
+    "127.0.0.1",
+    "6379",
+    "m",
+    "10.0.0.1",
+];
 
 fn pick<'a>(rng: &mut StdRng, from: &[&'a str]) -> &'a str {
     // The first entries of each list are the valid ones: prefer them.
-    let valid: Vec<&'a str> = from.iter().copied().filter(|v| GOOD.contains(v) || from.first() == Some(v)).collect();
+    let valid: Vec<&'a str> = from
+        .iter()
+        .copied()
+        .filter(|v| GOOD.contains(v) || from.first() == Some(v))
+        .collect();
     if rng.gen_bool(0.6) && !valid.is_empty() {
         valid.choose(rng).copied().unwrap_or("")
     } else {
@@ -70,7 +83,12 @@ fn line(rng: &mut StdRng) -> String {
                     "auth-user",
                 ],
             );
-            vec!["sentinel".into(), option.into(), name.into(), quoted(pick(rng, NUMBERS))]
+            vec![
+                "sentinel".into(),
+                option.into(),
+                name.into(),
+                quoted(pick(rng, NUMBERS)),
+            ]
         }
         10 | 11 => vec![
             "sentinel".into(),
@@ -93,15 +111,36 @@ fn line(rng: &mut StdRng) -> String {
             w
         }
         13 => vec!["sentinel".into(), "myid".into(), pick(rng, IDS).into()],
-        14 => vec!["sentinel".into(), "current-epoch".into(), quoted(pick(rng, NUMBERS))],
+        14 => vec![
+            "sentinel".into(),
+            "current-epoch".into(),
+            quoted(pick(rng, NUMBERS)),
+        ],
         15 => vec![
             "sentinel".into(),
-            pick(rng, &["resolve-hostnames", "announce-hostnames", "deny-scripts-reconfig"]).into(),
+            pick(
+                rng,
+                &[
+                    "resolve-hostnames",
+                    "announce-hostnames",
+                    "deny-scripts-reconfig",
+                ],
+            )
+            .into(),
             quoted(pick(rng, BOOLS)),
         ],
         16 => vec![
             "sentinel".into(),
-            pick(rng, &["announce-ip", "announce-port", "sentinel-user", "sentinel-pass"]).into(),
+            pick(
+                rng,
+                &[
+                    "announce-ip",
+                    "announce-port",
+                    "sentinel-user",
+                    "sentinel-pass",
+                ],
+            )
+            .into(),
             quoted(pick(rng, &["10.0.0.1", "4000", "", "x"])),
         ],
         17 => vec![
@@ -112,14 +151,33 @@ fn line(rng: &mut StdRng) -> String {
             pick(rng, &["XCONFIG", "\"\"", "P"]).into(),
         ],
         // Never a port Redis could listen on: a config it accepts must make it exit at once.
-        18 => vec!["port".into(), pick(rng, &["0", "-1", "70000", "abc", "12x"]).into()],
-        19 => vec!["loglevel".into(), pick(rng, &["notice", "warning", "nothing", "NOTICE"]).into()],
+        18 => vec![
+            "port".into(),
+            pick(rng, &["0", "-1", "70000", "abc", "12x"]).into(),
+        ],
+        19 => vec![
+            "loglevel".into(),
+            pick(rng, &["notice", "warning", "nothing", "NOTICE"]).into(),
+        ],
         20 => vec!["protected-mode".into(), quoted(pick(rng, BOOLS))],
         21 => vec![
-            pick(rng, &["maxclients", "timeout", "hz", "tcp-keepalive", "acllog-max-len"]).into(),
+            pick(
+                rng,
+                &[
+                    "maxclients",
+                    "timeout",
+                    "hz",
+                    "tcp-keepalive",
+                    "acllog-max-len",
+                ],
+            )
+            .into(),
             quoted(pick(rng, NUMBERS)),
         ],
-        22 => vec![pick(rng, &["bogus", "sentinel", "include", "user"]).into(), "x".into()],
+        22 => vec![
+            pick(rng, &["bogus", "sentinel", "include", "user"]).into(),
+            "x".into(),
+        ],
         _ => vec!["#".into(), "a comment".into()],
     };
     // Damage: a missing or extra word, or a broken quote.
@@ -179,7 +237,10 @@ fn last_log_message(out: &Output) -> String {
 
 #[test]
 fn generated_configs_get_the_same_verdict_and_error_as_redis() {
-    let seed: u64 = std::env::var("RSENTINEL_FUZZ_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20261122);
+    let seed: u64 = std::env::var("RSENTINEL_FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20261122);
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = common::temp_dir();
     let conf = dir.path().join("sentinel.conf");
@@ -206,7 +267,11 @@ fn generated_configs_get_the_same_verdict_and_error_as_redis() {
         let they_refuse_in_log = their_log.starts_with("Fatal error");
         let they_accept = !their_err.contains("FATAL CONFIG FILE ERROR") && !they_refuse_in_log;
         let we_accept = mine.status.code() == Some(0);
-        let same_error = if they_refuse_in_log { last_log_message(&mine) == their_log } else { their_err == my_err };
+        let same_error = if they_refuse_in_log {
+            last_log_message(&mine) == their_log
+        } else {
+            their_err == my_err
+        };
         if they_accept {
             accepted += 1;
         } else {
@@ -219,6 +284,14 @@ fn generated_configs_get_the_same_verdict_and_error_as_redis() {
             ));
         }
     }
-    assert!(mismatches.is_empty(), "{} of 150 differ:\n{}", mismatches.len(), mismatches.join("\n"));
-    assert!(accepted > 10 && refused > 10, "the generator covers both sides ({accepted} accepted, {refused} refused)");
+    assert!(
+        mismatches.is_empty(),
+        "{} of 150 differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(
+        accepted > 10 && refused > 10,
+        "the generator covers both sides ({accepted} accepted, {refused} refused)"
+    );
 }

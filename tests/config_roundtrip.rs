@@ -51,11 +51,17 @@ fn executable_script(dir: &Path, name: &str) -> String {
 }
 
 fn master_field(c: &mut Client, name: &str, key: &str) -> String {
-    field(&c.cmd(&["SENTINEL", "MASTER", name]), key).unwrap_or_else(|| panic!("SENTINEL MASTER has no {key}"))
+    field(&c.cmd(&["SENTINEL", "MASTER", name]), key)
+        .unwrap_or_else(|| panic!("SENTINEL MASTER has no {key}"))
 }
 
 /// The sentinel state two configs must agree on, with discovery lists as sets.
-fn state_of(cfg: &Config) -> (rsentinel::config::model::SentinelSettings, Vec<(MasterSettings, BTreeSet<(String, u16)>, BTreeSet<String>)>) {
+fn state_of(
+    cfg: &Config,
+) -> (
+    rsentinel::config::model::SentinelSettings,
+    Vec<(MasterSettings, BTreeSet<(String, u16)>, BTreeSet<String>)>,
+) {
     let mut masters: Vec<_> = cfg
         .masters
         .iter()
@@ -128,17 +134,34 @@ fn a_config_we_saved_loads_in_redis_sentinel_with_the_same_values() {
     let mut c = Client::connect(port);
     assert_eq!(text(&c.cmd(&["SENTINEL", "MYID"])), MYID);
     assert_eq!(master_field(&mut c, "mymaster", "ip"), "127.0.0.1");
-    assert_eq!(master_field(&mut c, "mymaster", "port"), master.port.to_string());
+    assert_eq!(
+        master_field(&mut c, "mymaster", "port"),
+        master.port.to_string()
+    );
     assert_eq!(master_field(&mut c, "mymaster", "quorum"), "2");
-    assert_eq!(master_field(&mut c, "mymaster", "down-after-milliseconds"), "45000");
-    assert_eq!(master_field(&mut c, "mymaster", "failover-timeout"), "120000");
+    assert_eq!(
+        master_field(&mut c, "mymaster", "down-after-milliseconds"),
+        "45000"
+    );
+    assert_eq!(
+        master_field(&mut c, "mymaster", "failover-timeout"),
+        "120000"
+    );
     assert_eq!(master_field(&mut c, "mymaster", "parallel-syncs"), "3");
     assert_eq!(master_field(&mut c, "mymaster", "config-epoch"), "7");
-    assert_eq!(master_field(&mut c, "mymaster", "notification-script"), script);
-    assert_eq!(master_field(&mut c, "mymaster", "client-reconfig-script"), script);
+    assert_eq!(
+        master_field(&mut c, "mymaster", "notification-script"),
+        script
+    );
+    assert_eq!(
+        master_field(&mut c, "mymaster", "client-reconfig-script"),
+        script
+    );
     let replicas = c.cmd(&["SENTINEL", "REPLICAS", "mymaster"]);
     let replica_names: Vec<String> = match &replicas {
-        rsentinel::value::Value::Array(items) => items.iter().filter_map(|r| field(r, "name")).collect(),
+        rsentinel::value::Value::Array(items) => {
+            items.iter().filter_map(|r| field(r, "name")).collect()
+        }
         other => panic!("REPLICAS: {other:?}"),
     };
     assert_eq!(replica_names, vec!["127.0.0.1:1".to_string()]);
@@ -146,25 +169,56 @@ fn a_config_we_saved_loads_in_redis_sentinel_with_the_same_values() {
     let peers: Vec<(String, String, String)> = match &sentinels {
         rsentinel::value::Value::Array(items) => items
             .iter()
-            .map(|s| (field(s, "ip").unwrap(), field(s, "port").unwrap(), field(s, "runid").unwrap()))
+            .map(|s| {
+                (
+                    field(s, "ip").unwrap(),
+                    field(s, "port").unwrap(),
+                    field(s, "runid").unwrap(),
+                )
+            })
             .collect(),
         other => panic!("SENTINELS: {other:?}"),
     };
-    assert_eq!(peers, vec![("127.0.0.1".to_string(), "2".to_string(), PEER_ID.to_string())]);
+    assert_eq!(
+        peers,
+        vec![(
+            "127.0.0.1".to_string(),
+            "2".to_string(),
+            PEER_ID.to_string()
+        )]
+    );
     let announce = pairs(&c.cmd(&["SENTINEL", "CONFIG", "GET", "announce-*"]));
-    assert!(announce.contains(&("announce-ip".into(), "10.1.2.3".into())), "{announce:?}");
-    assert!(announce.contains(&("announce-port".into(), "4444".into())), "{announce:?}");
+    assert!(
+        announce.contains(&("announce-ip".into(), "10.1.2.3".into())),
+        "{announce:?}"
+    );
+    assert!(
+        announce.contains(&("announce-port".into(), "4444".into())),
+        "{announce:?}"
+    );
     let user = pairs(&c.cmd(&["SENTINEL", "CONFIG", "GET", "sentinel-user"]));
-    assert_eq!(user, vec![("sentinel-user".to_string(), "sentinel-user".to_string())]);
+    assert_eq!(
+        user,
+        vec![("sentinel-user".to_string(), "sentinel-user".to_string())]
+    );
 
     // Redis's own rewrite of our file loads back in our parser with the same state (the values
     // with spaces are the exception: Redis 7.0 writes those unquoted, see below).
     assert_eq!(text(&c.cmd(&["SENTINEL", "FLUSHCONFIG"])), "OK");
     let rewritten = std::fs::read_to_string(&conf).unwrap();
-    assert!(rewritten.contains("sentinel auth-pass mymaster pass word"), "Redis 7.0 does not quote: {rewritten}");
+    assert!(
+        rewritten.contains("sentinel auth-pass mymaster pass word"),
+        "Redis 7.0 does not quote: {rewritten}"
+    );
     let fixed = rewritten
-        .replace("sentinel auth-pass mymaster pass word", "sentinel auth-pass mymaster \"pass word\"")
-        .replace("sentinel sentinel-pass it's a \"secret\"", "sentinel sentinel-pass \"it's a \\\"secret\\\"\"");
+        .replace(
+            "sentinel auth-pass mymaster pass word",
+            "sentinel auth-pass mymaster \"pass word\"",
+        )
+        .replace(
+            "sentinel sentinel-pass it's a \"secret\"",
+            "sentinel sentinel-pass \"it's a \\\"secret\\\"\"",
+        );
     std::fs::write(&conf, fixed).unwrap();
     let back = config::load(&conf, &[]).expect("our parser reads Redis's rewrite");
     assert_eq!(state_of(&back), state_of(&saved));
@@ -179,7 +233,10 @@ fn a_config_redis_sentinel_rewrote_loads_in_ours_with_the_same_values() {
     let sentinel = SentinelProc::start(Flavor::Reference, "");
     let mut c = sentinel.client();
     let port = master.port.to_string();
-    assert_eq!(text(&c.cmd(&["SENTINEL", "MONITOR", "cache", "127.0.0.1", &port, "2"])), "OK");
+    assert_eq!(
+        text(&c.cmd(&["SENTINEL", "MONITOR", "cache", "127.0.0.1", &port, "2"])),
+        "OK"
+    );
     for (option, value) in [
         ("down-after-milliseconds", "12345"),
         ("failover-timeout", "54321"),
@@ -197,14 +254,22 @@ fn a_config_redis_sentinel_rewrote_loads_in_ours_with_the_same_values() {
         };
         assert_eq!(text(&reply), "OK", "SENTINEL SET {option}");
     }
-    for (option, value) in [("announce-ip", "10.9.9.9"), ("announce-port", "4321"), ("sentinel-user", "su")] {
-        assert_eq!(text(&c.cmd(&["SENTINEL", "CONFIG", "SET", option, value])), "OK");
+    for (option, value) in [
+        ("announce-ip", "10.9.9.9"),
+        ("announce-port", "4321"),
+        ("sentinel-user", "su"),
+    ] {
+        assert_eq!(
+            text(&c.cmd(&["SENTINEL", "CONFIG", "SET", option, value])),
+            "OK"
+        );
     }
     assert_eq!(text(&c.cmd(&["SENTINEL", "FLUSHCONFIG"])), "OK");
     let myid = text(&c.cmd(&["SENTINEL", "MYID"]));
     let config_epoch = master_field(&mut c, "cache", "config-epoch");
 
-    let cfg = config::load(&sentinel.conf_path, &[]).unwrap_or_else(|e| panic!("{e}\n{}", sentinel.config_text()));
+    let cfg = config::load(&sentinel.conf_path, &[])
+        .unwrap_or_else(|e| panic!("{e}\n{}", sentinel.config_text()));
     assert_eq!(cfg.server.port, sentinel.port);
     assert_eq!(cfg.server.bind, vec!["127.0.0.1".to_string()]);
     assert_eq!(cfg.sentinel.myid.as_deref(), Some(myid.as_str()));
@@ -213,19 +278,27 @@ fn a_config_redis_sentinel_rewrote_loads_in_ours_with_the_same_values() {
     assert_eq!(cfg.sentinel.sentinel_user.as_deref(), Some("su"));
     assert_eq!(cfg.masters.len(), 1);
     let m = &cfg.masters[0];
-    assert_eq!((m.name.as_str(), m.host.as_str(), m.port, m.quorum), ("cache", "127.0.0.1", master.port, 1));
+    assert_eq!(
+        (m.name.as_str(), m.host.as_str(), m.port, m.quorum),
+        ("cache", "127.0.0.1", master.port, 1)
+    );
     assert_eq!(m.down_after_ms, 12345);
     assert_eq!(m.failover_timeout_ms, 54321);
     assert_eq!(m.parallel_syncs, 4);
     assert_eq!(m.auth_pass.as_deref(), Some("s3cret!"));
     assert_eq!(m.auth_user.as_deref(), Some("watcher"));
     assert_eq!(m.master_reboot_down_after_period_ms, 999);
-    assert_eq!(m.renamed_commands, vec![("CONFIG".to_string(), "XCONFIG".to_string())]);
+    assert_eq!(
+        m.renamed_commands,
+        vec![("CONFIG".to_string(), "XCONFIG".to_string())]
+    );
     assert_eq!(m.config_epoch.to_string(), config_epoch);
 
     // And what we write from it, Redis loads again with the same values.
     let dir2 = temp_dir();
-    let conf2 = std::fs::canonicalize(dir2.path()).unwrap().join("sentinel.conf");
+    let conf2 = std::fs::canonicalize(dir2.path())
+        .unwrap()
+        .join("sentinel.conf");
     let mut ours = cfg.clone();
     ours.path = Some(conf2.clone());
     ours.server.dir = conf2.parent().unwrap().to_path_buf();
@@ -237,7 +310,10 @@ fn a_config_redis_sentinel_rewrote_loads_in_ours_with_the_same_values() {
     });
     let mut c2 = Client::connect(port2);
     assert_eq!(text(&c2.cmd(&["SENTINEL", "MYID"])), myid);
-    assert_eq!(master_field(&mut c2, "cache", "down-after-milliseconds"), "12345");
+    assert_eq!(
+        master_field(&mut c2, "cache", "down-after-milliseconds"),
+        "12345"
+    );
     assert_eq!(master_field(&mut c2, "cache", "failover-timeout"), "54321");
     assert_eq!(master_field(&mut c2, "cache", "parallel-syncs"), "4");
     assert_eq!(master_field(&mut c2, "cache", "quorum"), "1");
@@ -306,17 +382,33 @@ fn rewrite_of_the_stock_config_matches_redis_sentinel() {
     let redis_conf = redis_path.join("sentinel.conf");
 
     let (_sentinel, port) = start_reference(&redis_conf, &redis_path, |p| {
-        std::fs::write(&redis_conf, stock_config(&redis_path, master.port).replace("port PORT", &format!("port {p}"))).unwrap();
+        std::fs::write(
+            &redis_conf,
+            stock_config(&redis_path, master.port).replace("port PORT", &format!("port {p}")),
+        )
+        .unwrap();
     });
     let mut c = Client::connect(port);
-    assert_eq!(text(&c.cmd(&["SENTINEL", "SET", "mymaster", "down-after-milliseconds", "5000", "quorum", "1"])), "OK");
+    assert_eq!(
+        text(&c.cmd(&[
+            "SENTINEL",
+            "SET",
+            "mymaster",
+            "down-after-milliseconds",
+            "5000",
+            "quorum",
+            "1"
+        ])),
+        "OK"
+    );
     let myid = text(&c.cmd(&["SENTINEL", "MYID"]));
     let redis_text = std::fs::read_to_string(&redis_conf).unwrap();
 
     // The same original file, the same change, through rsentinel (saved twice, as Redis saved
     // once at start for the new myid and once for SENTINEL SET).
     let our_conf = our_path.join("sentinel.conf");
-    let original = stock_config(&redis_path, master.port).replace("port PORT", &format!("port {port}"));
+    let original =
+        stock_config(&redis_path, master.port).replace("port PORT", &format!("port {port}"));
     std::fs::write(&our_conf, &original).unwrap();
     let mut cfg = config::load(&our_conf, &[]).expect("stock config loads");
     cfg.sentinel.myid = Some(myid);
@@ -328,8 +420,14 @@ fn rewrite_of_the_stock_config_matches_redis_sentinel() {
 
     let (redis_head, redis_generated) = split_generated(&redis_text);
     let (our_head, our_generated) = split_generated(&our_text);
-    assert_eq!(our_head, redis_head, "the user's part of the file is rewritten identically");
-    assert_eq!(our_generated, redis_generated, "the same lines are generated");
+    assert_eq!(
+        our_head, redis_head,
+        "the user's part of the file is rewritten identically"
+    );
+    assert_eq!(
+        our_generated, redis_generated,
+        "the same lines are generated"
+    );
 }
 
 #[test]

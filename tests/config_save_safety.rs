@@ -19,7 +19,11 @@ struct Immutable(PathBuf);
 
 impl Immutable {
     fn new(path: &Path) -> Immutable {
-        let status = Command::new("chattr").arg("+i").arg(path).status().expect("chattr is installed (e2fsprogs)");
+        let status = Command::new("chattr")
+            .arg("+i")
+            .arg(path)
+            .status()
+            .expect("chattr is installed (e2fsprogs)");
         assert!(status.success(), "chattr +i {} failed", path.display());
         Immutable(path.to_path_buf())
     }
@@ -48,7 +52,9 @@ fn generation(path: &Path, n: u64) -> Config {
         m.config_epoch = n;
         m.down_after_ms = 1000 + n;
         // A varying number of replicas makes the file grow and shrink between saves.
-        m.known_replicas = (0..(n % 7) as u16).map(|r| ("10.0.0.1".to_string(), 7000 + r)).collect();
+        m.known_replicas = (0..(n % 7) as u16)
+            .map(|r| ("10.0.0.1".to_string(), 7000 + r))
+            .collect();
         cfg.masters.push(m);
     }
     cfg
@@ -58,7 +64,8 @@ fn generation(path: &Path, n: u64) -> Config {
 fn assert_whole(path: &Path) -> u64 {
     let text = std::fs::read_to_string(path).expect("the config file exists");
     assert!(!text.is_empty(), "the config file is empty");
-    let cfg = config::load(path, &[]).unwrap_or_else(|e| panic!("config does not parse: {e}\n{text}"));
+    let cfg =
+        config::load(path, &[]).unwrap_or_else(|e| panic!("config does not parse: {e}\n{text}"));
     let n = cfg.sentinel.current_epoch;
     assert_eq!(cfg.sentinel.myid.as_deref(), Some(MYID));
     assert_eq!(cfg.masters.len(), 3, "{text}");
@@ -88,14 +95,21 @@ fn save_loop_child() {
 #[test]
 fn kill_9_during_saves_never_leaves_a_broken_file() {
     let dir = common::temp_dir();
-    let path = std::fs::canonicalize(dir.path()).unwrap().join("sentinel.conf");
+    let path = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .join("sentinel.conf");
     config::save(&generation(&path, 1)).unwrap();
     let exe = std::env::current_exe().unwrap();
     let mut rng = rand::thread_rng();
     let mut highest = 1;
     for round in 0..40 {
         let mut child = Command::new(&exe)
-            .args(["save_loop_child", "--exact", "--ignored", "--test-threads=1"])
+            .args([
+                "save_loop_child",
+                "--exact",
+                "--ignored",
+                "--test-threads=1",
+            ])
             .env("RSENTINEL_SAVE_LOOP", &path)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -106,13 +120,22 @@ fn kill_9_during_saves_never_leaves_a_broken_file() {
         child.kill().expect("SIGKILL");
         child.wait().unwrap();
         let n = assert_whole(&path);
-        assert!(n >= highest, "round {round}: generation went back from {highest} to {n}");
+        assert!(
+            n >= highest,
+            "round {round}: generation went back from {highest} to {n}"
+        );
         highest = n;
     }
-    assert!(highest > 40, "the child saved too little to test anything ({highest} generations)");
+    assert!(
+        highest > 40,
+        "the child saved too little to test anything ({highest} generations)"
+    );
     // The next save clears the temporary files the killed writers left.
     config::save(&generation(&path, highest + 1)).unwrap();
-    let names: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("sentinel.conf")]);
 }
 
@@ -127,12 +150,20 @@ fn a_failed_save_returns_an_error_and_leaves_the_file_untouched() {
     {
         // No new file can be created in the directory: the temporary file cannot be made.
         let _frozen = Immutable::new(&sub);
-        let err = config::save(&generation(&path, 6)).expect_err("save into an immutable directory fails");
+        let err = config::save(&generation(&path, 6))
+            .expect_err("save into an immutable directory fails");
         assert!(err.to_string().contains("sentinel.conf"), "{err}");
         assert_eq!(std::fs::read(&path).unwrap(), before);
     }
-    let names: Vec<_> = std::fs::read_dir(&sub).unwrap().map(|e| e.unwrap().file_name()).collect();
-    assert_eq!(names.len(), 1, "no temporary file is left behind: {names:?}");
+    let names: Vec<_> = std::fs::read_dir(&sub)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        names.len(),
+        1,
+        "no temporary file is left behind: {names:?}"
+    );
     assert_eq!(assert_whole(&path), 5);
 
     // The directory is gone: an error, no panic.
@@ -155,19 +186,30 @@ fn last_log_message(stdout: &[u8]) -> String {
 #[test]
 fn a_config_file_that_is_not_writable_is_refused_at_start_like_redis() {
     let dir = common::temp_dir();
-    let path = std::fs::canonicalize(dir.path()).unwrap().join("sentinel.conf");
+    let path = std::fs::canonicalize(dir.path())
+        .unwrap()
+        .join("sentinel.conf");
     std::fs::write(&path, "port 0\nsentinel monitor m 127.0.0.1 6379 2\n").unwrap();
     let _frozen = Immutable::new(&path);
 
     let run = |bin: &Path, flag: Option<&str>| {
         let mut cmd = Command::new(bin);
-        cmd.args(flag).arg(&path).current_dir(dir.path()).stdin(Stdio::null());
+        cmd.args(flag)
+            .arg(&path)
+            .current_dir(dir.path())
+            .stdin(Stdio::null());
         cmd.output().expect("run")
     };
     let theirs = run(Path::new("redis-sentinel"), None);
     let ours = run(Path::new(env!("CARGO_BIN_EXE_rsentinel")), None);
-    let ours_test = run(Path::new(env!("CARGO_BIN_EXE_rsentinel")), Some("--test-config"));
-    let expected = format!("Sentinel config file {} is not writable: Operation not permitted. Exiting...", path.display());
+    let ours_test = run(
+        Path::new(env!("CARGO_BIN_EXE_rsentinel")),
+        Some("--test-config"),
+    );
+    let expected = format!(
+        "Sentinel config file {} is not writable: Operation not permitted. Exiting...",
+        path.display()
+    );
     assert_eq!(theirs.status.code(), Some(1));
     assert_eq!(last_log_message(&theirs.stdout), expected);
     assert_eq!(ours.status.code(), Some(1));

@@ -12,10 +12,19 @@ pub(crate) enum Kind {
     /// Any string.
     Str,
     /// One of `values` (several of them when `multi`).
-    Enum { values: &'static [&'static str], multi: bool },
+    Enum {
+        values: &'static [&'static str],
+        multi: bool,
+    },
     /// An integer in `min..=max`; `memory` also allows `1gb`-style units, `percent` allows
     /// `N%`, `octal` reads base 8.
-    Number { min: i128, max: i128, memory: bool, percent: bool, octal: bool },
+    Number {
+        min: i128,
+        max: i128,
+        memory: bool,
+        percent: bool,
+        octal: bool,
+    },
     /// Its own syntax, checked in `parse`.
     Special,
 }
@@ -34,7 +43,11 @@ impl Directive {
             Kind::Enum { multi, .. } => multi,
             Kind::Special => matches!(
                 self.name,
-                "save" | "client-output-buffer-limit" | "oom-score-adj-values" | "bind" | "replicaof"
+                "save"
+                    | "client-output-buffer-limit"
+                    | "oom-score-adj-values"
+                    | "bind"
+                    | "replicaof"
                     | "latency-tracking-info-percentiles"
             ),
             _ => false,
@@ -44,13 +57,17 @@ impl Directive {
 
 /// Find a directive by its name or alias (case-insensitive).
 pub(crate) fn lookup(name: &str) -> Option<&'static Directive> {
-    DIRECTIVES
-        .iter()
-        .find(|d| d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name)))
+    DIRECTIVES.iter().find(|d| {
+        d.name.eq_ignore_ascii_case(name) || d.alias.is_some_and(|a| a.eq_ignore_ascii_case(name))
+    })
 }
 
 /// Directives Redis 7.0 still accepts and ignores (with exactly one argument).
-pub(crate) const DEPRECATED: &[&str] = &["list-max-ziplist-entries", "list-max-ziplist-value", "lua-replicate-commands"];
+pub(crate) const DEPRECATED: &[&str] = &[
+    "list-max-ziplist-entries",
+    "list-max-ziplist-value",
+    "lua-replicate-commands",
+];
 
 #[rustfmt::skip]
 pub(crate) static DIRECTIVES: &[Directive] = &[

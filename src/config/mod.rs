@@ -29,7 +29,11 @@ pub enum ConfigError {
     Open { path: String, reason: String },
     /// A line is wrong.
     #[error("\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line {line}\n>>> '{text}'\n{reason}")]
-    Line { line: usize, text: String, reason: String },
+    Line {
+        line: usize,
+        text: String,
+        reason: String,
+    },
     /// The file as a whole is wrong (e.g. the log file cannot be opened).
     #[error("\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\n{reason}")]
     Fatal { reason: String },
@@ -56,13 +60,18 @@ pub struct SaveError(pub String);
 /// directory, following `dir` lines as Redis does; the process itself is not changed: the
 /// caller moves into `cfg.server.dir` when it starts.
 pub fn load(path: &Path, overrides: &[(String, Vec<String>)]) -> Result<Config, ConfigError> {
-    let cwd = std::env::current_dir().map_err(|e| ConfigError::Other(format!("Can't read the current directory: {e}")))?;
+    let cwd = std::env::current_dir()
+        .map_err(|e| ConfigError::Other(format!("Can't read the current directory: {e}")))?;
     parse::load_from(path, overrides, &cwd)
 }
 
 /// Load as `load` does, with relative paths starting from `start_dir` instead of the current
 /// directory (for callers that must not depend on the process's directory, such as tests).
-pub fn load_in(path: &Path, overrides: &[(String, Vec<String>)], start_dir: &Path) -> Result<Config, ConfigError> {
+pub fn load_in(
+    path: &Path,
+    overrides: &[(String, Vec<String>)],
+    start_dir: &Path,
+) -> Result<Config, ConfigError> {
     parse::load_from(path, overrides, start_dir)
 }
 
@@ -83,7 +92,8 @@ pub fn save(cfg: &Config) -> Result<(), SaveError> {
         Err(e) => return Err(SaveError(format!("can't read {}: {e}", path.display()))),
     };
     let text = rewrite::render(&old, cfg, &absolute_dir(cfg));
-    write::replace_file(path, text.as_bytes()).map_err(|e| SaveError(format!("{}: {e}", path.display())))
+    write::replace_file(path, text.as_bytes())
+        .map_err(|e| SaveError(format!("{}: {e}", path.display())))
 }
 
 /// The text `save` would write for `cfg` over a file holding `old` (for tests and tools).

@@ -13,7 +13,9 @@ use std::ffi::CString;
 use std::path::{Path, PathBuf};
 
 use super::directives::{self, Kind};
-use super::model::{Config, KnownSentinel, LogLevel, MasterSettings, ServerSettings, SentinelSettings};
+use super::model::{
+    Config, KnownSentinel, LogLevel, MasterSettings, SentinelSettings, ServerSettings,
+};
 use super::tokenize::{repr, split_args, to_text};
 use super::ConfigError;
 
@@ -74,7 +76,10 @@ pub(crate) fn strtoull(s: &str) -> u64 {
         if !b.is_ascii_digit() {
             break;
         }
-        match v.checked_mul(10).and_then(|x| x.checked_add(u64::from(b - b'0'))) {
+        match v
+            .checked_mul(10)
+            .and_then(|x| x.checked_add(u64::from(b - b'0')))
+        {
             Some(x) => v = x,
             None => return u64::MAX,
         }
@@ -100,7 +105,9 @@ fn strict_int(s: &str) -> Option<i128> {
         return None;
     }
     let v: i128 = s.parse().ok()?;
-    (i128::from(i64::MIN)..=i128::from(i64::MAX)).contains(&v).then_some(v)
+    (i128::from(i64::MIN)..=i128::from(i64::MAX))
+        .contains(&v)
+        .then_some(v)
 }
 
 /// Redis's memory values: a number with an optional unit (b, k, kb, m, mb, g, gb; any case).
@@ -149,18 +156,31 @@ fn yes_no(s: &str) -> Option<bool> {
 /// Check one value of a standard directive against its kind; the error is Redis's text.
 fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
     match kind {
-        Kind::Bool => yes_no(&args[0]).map(|_| ()).ok_or_else(|| "argument must be 'yes' or 'no'".to_string()),
+        Kind::Bool => yes_no(&args[0])
+            .map(|_| ())
+            .ok_or_else(|| "argument must be 'yes' or 'no'".to_string()),
         Kind::Str | Kind::Special => Ok(()),
         Kind::Enum { values, multi } => {
             let all_valid = !args.is_empty()
-                && args.iter().all(|a| values.iter().any(|v| v.eq_ignore_ascii_case(a)));
+                && args
+                    .iter()
+                    .all(|a| values.iter().any(|v| v.eq_ignore_ascii_case(a)));
             if all_valid && (multi || args.len() == 1) {
                 Ok(())
             } else {
-                Err(format!("argument(s) must be one of the following: {}", values.join(", ")))
+                Err(format!(
+                    "argument(s) must be one of the following: {}",
+                    values.join(", ")
+                ))
             }
         }
-        Kind::Number { min, max, memory, percent, octal } => {
+        Kind::Number {
+            min,
+            max,
+            memory,
+            percent,
+            octal,
+        } => {
             let s = &args[0];
             let mut value = None;
             if memory {
@@ -172,7 +192,9 @@ fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
                 }
             }
             if value.is_none() && octal {
-                value = i128::from_str_radix(s, 8).ok().filter(|_| !s.starts_with(['+', '-']) || s.len() > 1);
+                value = i128::from_str_radix(s, 8)
+                    .ok()
+                    .filter(|_| !s.starts_with(['+', '-']) || s.len() > 1);
             }
             if value.is_none() && !memory && !percent && !octal {
                 value = strict_int(s);
@@ -191,10 +213,15 @@ fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
             };
             if percent && v < 0 {
                 if v < min {
-                    return Err(format!("percentage argument must be less or equal to {}", -min));
+                    return Err(format!(
+                        "percentage argument must be less or equal to {}",
+                        -min
+                    ));
                 }
             } else if v < min || v > max {
-                return Err(format!("argument must be between {min} and {max} inclusive"));
+                return Err(format!(
+                    "argument must be between {min} and {max} inclusive"
+                ));
             }
             Ok(())
         }
@@ -203,14 +230,39 @@ fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
 
 /// The top-level commands a Redis 7.0 sentinel has, the only ones `rename-command` accepts.
 const SENTINEL_COMMANDS: &[&str] = &[
-    "acl", "auth", "client", "command", "hello", "info", "ping", "psubscribe", "publish",
-    "punsubscribe", "role", "sentinel", "shutdown", "subscribe", "unsubscribe",
+    "acl",
+    "auth",
+    "client",
+    "command",
+    "hello",
+    "info",
+    "ping",
+    "psubscribe",
+    "publish",
+    "punsubscribe",
+    "role",
+    "sentinel",
+    "shutdown",
+    "subscribe",
+    "unsubscribe",
 ];
 
 /// ACL rule words that need no argument check beyond their spelling.
 const ACL_FLAT_RULES: &[&str] = &[
-    "on", "off", "skip-sanitize-payload", "sanitize-payload", "nopass", "resetpass", "allkeys",
-    "resetkeys", "allchannels", "resetchannels", "allcommands", "nocommands", "reset", "clearselectors",
+    "on",
+    "off",
+    "skip-sanitize-payload",
+    "sanitize-payload",
+    "nopass",
+    "resetpass",
+    "allkeys",
+    "resetkeys",
+    "allchannels",
+    "resetchannels",
+    "allcommands",
+    "nocommands",
+    "reset",
+    "clearselectors",
 ];
 
 /// A syntax check of one ACL rule (what `user` lines contain), with Redis's error text.
@@ -224,7 +276,11 @@ fn check_acl_rule(rule: &str) -> Result<(), &'static str> {
         Some(b'>') | Some(b'<') | Some(b'~') | Some(b'&') => Ok(()),
         Some(b'#') | Some(b'!') => {
             let hash = &rule[1..];
-            if hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+            if hash.len() == 64
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            {
                 Ok(())
             } else {
                 Err("The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters")
@@ -234,7 +290,11 @@ fn check_acl_rule(rule: &str) -> Result<(), &'static str> {
             let rest = &rule[1..];
             let (perms, pattern) = rest.split_once('~').ok_or("Syntax error")?;
             let _ = pattern;
-            if !perms.is_empty() && perms.bytes().all(|b| matches!(b.to_ascii_uppercase(), b'R' | b'W')) {
+            if !perms.is_empty()
+                && perms
+                    .bytes()
+                    .all(|b| matches!(b.to_ascii_uppercase(), b'R' | b'W'))
+            {
                 Ok(())
             } else {
                 Err("Syntax error")
@@ -277,8 +337,15 @@ struct Loader {
 
 /// Sentinel directives Redis applies before any `monitor` line.
 const PRE_MONITOR: &[&str] = &[
-    "announce-ip", "announce-port", "deny-scripts-reconfig", "sentinel-user", "sentinel-pass",
-    "current-epoch", "myid", "resolve-hostnames", "announce-hostnames",
+    "announce-ip",
+    "announce-port",
+    "deny-scripts-reconfig",
+    "sentinel-user",
+    "sentinel-pass",
+    "current-epoch",
+    "myid",
+    "resolve-hostnames",
+    "announce-hostnames",
 ];
 
 fn line_error(line: usize, text: &str, reason: impl Into<String>) -> ConfigError {
@@ -303,7 +370,8 @@ impl Loader {
             if trimmed.is_empty() || trimmed[0] == b'#' {
                 continue;
             }
-            let words = split_args(trimmed).map_err(|e| line_error(number, &text, e.to_string()))?;
+            let words =
+                split_args(trimmed).map_err(|e| line_error(number, &text, e.to_string()))?;
             if words.is_empty() {
                 continue;
             }
@@ -313,7 +381,12 @@ impl Loader {
         Ok(())
     }
 
-    fn directive(&mut self, mut args: Vec<String>, number: usize, text: &str) -> Result<(), ConfigError> {
+    fn directive(
+        &mut self,
+        mut args: Vec<String>,
+        number: usize,
+        text: &str,
+    ) -> Result<(), ConfigError> {
         args[0] = args[0].to_ascii_lowercase();
         let err = |reason: String| line_error(number, text, reason);
         if let Some(d) = directives::lookup(&args[0]) {
@@ -347,7 +420,9 @@ impl Loader {
                 if !to.is_empty() && !self.command_names.insert(to) {
                     return Err(err("Target command name already exists".into()));
                 }
-                self.server.other.push(("rename-command".into(), args[1..].to_vec()));
+                self.server
+                    .other
+                    .push(("rename-command".into(), args[1..].to_vec()));
                 Ok(())
             }
             "user" if args.len() >= 2 => {
@@ -360,18 +435,26 @@ impl Loader {
                 for (j, rule) in args[2..].iter().enumerate() {
                     if let Err(reason) = check_acl_rule(rule) {
                         // Redis names the word at the rule's index in the whole line.
-                        return Err(err(format!("Error in user declaration '{}': {reason}", args[j])));
+                        return Err(err(format!(
+                            "Error in user declaration '{}': {reason}",
+                            args[j]
+                        )));
                     }
                 }
                 self.server.acl_users.push(args[1..].to_vec());
                 Ok(())
             }
-            "loadmodule" if args.len() >= 2 => Err(err("Modules are not supported by rsentinel (loadmodule)".into())),
+            "loadmodule" if args.len() >= 2 => Err(err(
+                "Modules are not supported by rsentinel (loadmodule)".into(),
+            )),
             name if name.contains('.') => {
                 if args.len() < 2 {
                     Err(err("Module config specified without value".into()))
                 } else {
-                    Err(err("Module configuration without a module: rsentinel does not load modules".into()))
+                    Err(err(
+                        "Module configuration without a module: rsentinel does not load modules"
+                            .into(),
+                    ))
                 }
             }
             "sentinel" => {
@@ -398,7 +481,9 @@ impl Loader {
 
     fn include(&mut self, pattern: &str) -> Result<(), ConfigError> {
         if self.include_depth >= 16 {
-            return Err(ConfigError::Other(format!("Too many nested includes at '{pattern}'")));
+            return Err(ConfigError::Other(format!(
+                "Too many nested includes at '{pattern}'"
+            )));
         }
         let paths = if pattern.contains(['*', '?', '[']) {
             glob(&self.resolve(pattern))
@@ -408,7 +493,11 @@ impl Loader {
         for path in paths {
             let content = std::fs::read(&path).map_err(|e| ConfigError::Open {
                 // Named as Redis names it: relative to the directory, as written.
-                path: path.strip_prefix(&self.cwd).unwrap_or(&path).display().to_string(),
+                path: path
+                    .strip_prefix(&self.cwd)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string(),
                 reason: io_reason(&e),
             })?;
             self.include_depth += 1;
@@ -424,12 +513,20 @@ impl Loader {
         let s = &mut self.server;
         let first = values.first().cloned().unwrap_or_default();
         match name {
-            "port" => s.port = first.parse().map_err(|_| "argument couldn't be parsed into an integer")?,
+            "port" => {
+                s.port = first
+                    .parse()
+                    .map_err(|_| "argument couldn't be parsed into an integer")?
+            }
             "bind" => {
                 if values.len() > 16 {
                     return Err("Too many bind addresses specified.".into());
                 }
-                s.bind = if values.len() == 1 && values[0].is_empty() { Vec::new() } else { values };
+                s.bind = if values.len() == 1 && values[0].is_empty() {
+                    Vec::new()
+                } else {
+                    values
+                };
             }
             "protected-mode" => s.protected_mode = yes_no(&first).unwrap_or(s.protected_mode),
             "daemonize" => s.daemonize = yes_no(&first).unwrap_or(s.daemonize),
@@ -459,8 +556,14 @@ impl Loader {
                 if values.len() != 3 {
                     return Err("wrong number of arguments".into());
                 }
-                if !values.iter().all(|v| strict_c_int(v).is_some_and(|n| (-2000..=2000).contains(&n))) {
-                    return Err("Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into());
+                if !values
+                    .iter()
+                    .all(|v| strict_c_int(v).is_some_and(|n| (-2000..=2000).contains(&n)))
+                {
+                    return Err(
+                        "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                            .into(),
+                    );
                 }
                 s.other.push((name.into(), values));
             }
@@ -474,7 +577,8 @@ impl Loader {
                 if values.len() != 2 {
                     return Err("wrong number of arguments".into());
                 }
-                let no_one = values[0].eq_ignore_ascii_case("no") && values[1].eq_ignore_ascii_case("one");
+                let no_one =
+                    values[0].eq_ignore_ascii_case("no") && values[1].eq_ignore_ascii_case("one");
                 if !no_one && !strict_c_int(&values[1]).is_some_and(|p| (0..=65535).contains(&p)) {
                     return Err("Invalid master port".into());
                 }
@@ -483,7 +587,8 @@ impl Loader {
             "latency-tracking-info-percentiles" => {
                 if !(values.len() == 1 && values[0].is_empty()) {
                     for v in &values {
-                        let p = strict_float(v).ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+                        let p = strict_float(v)
+                            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
                         if !(0.0..=100.0).contains(&p) {
                             return Err("latency-tracking-info-percentiles parameters should sit between [0.0,100.0]".into());
                         }
@@ -550,7 +655,9 @@ fn check_output_buffer_limits(values: &[String]) -> Result<(), String> {
         }
         let seconds_ok = strict_c_int(&group[3]).is_some_and(|n| n >= 0);
         if memory_value(&group[1]).is_none() || memory_value(&group[2]).is_none() || !seconds_ok {
-            return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+            return Err(
+                "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
+            );
         }
     }
     Ok(())
@@ -582,7 +689,10 @@ fn glob(pattern: &Path) -> Vec<PathBuf> {
 fn trim_bytes(raw: &[u8]) -> &[u8] {
     let is_trim = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
     let start = raw.iter().position(|b| !is_trim(b)).unwrap_or(raw.len());
-    let end = raw.iter().rposition(|b| !is_trim(b)).map_or(start, |e| e + 1);
+    let end = raw
+        .iter()
+        .rposition(|b| !is_trim(b))
+        .map_or(start, |e| e + 1);
     &raw[start..end]
 }
 
@@ -599,7 +709,9 @@ pub(crate) fn override_line(name: &str, values: &[String]) -> String {
 
 /// Is `host` an IP address literal (what Redis accepts when resolve-hostnames is off)?
 fn ip_literal(host: &str) -> Option<String> {
-    host.parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+    host.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
 }
 
 fn access_ok(path: &Path, mode: i32) -> bool {
@@ -674,7 +786,8 @@ impl SentinelBuilder<'_> {
                 if self.masters.iter().any(|m| m.name == args[1]) {
                     return Err("Duplicate master name.".into());
                 }
-                self.masters.push(MasterSettings::new(&args[1], &host, port, quorum as u32));
+                self.masters
+                    .push(MasterSettings::new(&args[1], &host, port, quorum as u32));
             }
             ("down-after-milliseconds", 3) => {
                 let m = self.master(&args[1])?;
@@ -710,7 +823,10 @@ impl SentinelBuilder<'_> {
                 let cwd = self.cwd.to_path_buf();
                 let m = self.master(&args[1])?;
                 if !access_ok(&cwd.join(&args[2]), libc::X_OK) {
-                    return Err("Client reconfiguration script seems non existing or non executable.".into());
+                    return Err(
+                        "Client reconfiguration script seems non existing or non executable."
+                            .into(),
+                    );
                 }
                 m.client_reconfig_script = Some(args[2].clone());
             }
@@ -740,7 +856,10 @@ impl SentinelBuilder<'_> {
                 let (host, port) = self.address(&args[2], &args[3])?;
                 let key = self.replica_key(&host, port);
                 let existing = self.master(&args[1])?.known_replicas.clone();
-                let taken: Vec<String> = existing.iter().map(|(h, p)| self.replica_key(h, *p)).collect();
+                let taken: Vec<String> = existing
+                    .iter()
+                    .map(|(h, p)| self.replica_key(h, *p))
+                    .collect();
                 if taken.contains(&key) {
                     return Err("Duplicate hostname and port for replica.".into());
                 }
@@ -762,7 +881,10 @@ impl SentinelBuilder<'_> {
             }
             ("rename-command", 4) => {
                 let m = self.master(&args[1])?;
-                if m.renamed_commands.iter().any(|(from, _)| from.eq_ignore_ascii_case(&args[2])) {
+                if m.renamed_commands
+                    .iter()
+                    .any(|(from, _)| from.eq_ignore_ascii_case(&args[2]))
+                {
                     return Err("Same command renamed multiple times with rename-command.".into());
                 }
                 m.renamed_commands.push((args[2].clone(), args[3].clone()));
@@ -772,7 +894,9 @@ impl SentinelBuilder<'_> {
                     self.settings.announce_ip = Some(args[1].clone());
                 }
             }
-            ("announce-port", 2) => self.settings.announce_port = atoi(&args[1]).clamp(0, 65535) as u16,
+            ("announce-port", 2) => {
+                self.settings.announce_port = atoi(&args[1]).clamp(0, 65535) as u16
+            }
             ("deny-scripts-reconfig", 2) => {
                 self.settings.deny_scripts_reconfig = yes_no(&args[1])
                     .ok_or("Please specify yes or no for the deny-scripts-reconfig options.")?;
@@ -788,12 +912,12 @@ impl SentinelBuilder<'_> {
                 }
             }
             ("resolve-hostnames", 2) => {
-                self.settings.resolve_hostnames =
-                    yes_no(&args[1]).ok_or("Please specify yes or no for the resolve-hostnames option.")?;
+                self.settings.resolve_hostnames = yes_no(&args[1])
+                    .ok_or("Please specify yes or no for the resolve-hostnames option.")?;
             }
             ("announce-hostnames", 2) => {
-                self.settings.announce_hostnames =
-                    yes_no(&args[1]).ok_or("Please specify yes or no for the announce-hostnames option.")?;
+                self.settings.announce_hostnames = yes_no(&args[1])
+                    .ok_or("Please specify yes or no for the announce-hostnames option.")?;
             }
             ("master-reboot-down-after-period", 3) => {
                 let m = self.master(&args[1])?;
@@ -810,7 +934,11 @@ impl SentinelBuilder<'_> {
 }
 
 /// What `load` needs besides the file: the directory relative paths start from.
-pub(crate) fn load_from(path: &Path, overrides: &[(String, Vec<String>)], start_dir: &Path) -> Result<Config, ConfigError> {
+pub(crate) fn load_from(
+    path: &Path,
+    overrides: &[(String, Vec<String>)],
+    start_dir: &Path,
+) -> Result<Config, ConfigError> {
     let abs = std::path::absolute(path).map_err(|e| ConfigError::Open {
         path: path.display().to_string(),
         reason: io_reason(&e),
@@ -860,12 +988,19 @@ pub(crate) fn load_from(path: &Path, overrides: &[(String, Vec<String>)], start_
         settings: SentinelSettings::default(),
         masters: Vec::new(),
     };
-    for queued in loader.pre_monitor.iter().chain(&loader.monitor).chain(&loader.post_monitor) {
+    for queued in loader
+        .pre_monitor
+        .iter()
+        .chain(&loader.monitor)
+        .chain(&loader.post_monitor)
+    {
         builder
             .apply(&queued.args)
             .map_err(|reason| line_error(queued.line, &queued.text, reason))?;
     }
-    let SentinelBuilder { settings, masters, .. } = builder;
+    let SentinelBuilder {
+        settings, masters, ..
+    } = builder;
     Ok(Config {
         path: Some(abs),
         server: loader.server,
@@ -899,26 +1034,41 @@ mod tests {
     #[test]
     fn standard_directive_values_are_checked_like_redis() {
         let port = directives::lookup("port").unwrap().kind;
-        assert_eq!(check_value(port, &["abc".into()]).unwrap_err(), "argument couldn't be parsed into an integer");
-        assert_eq!(check_value(port, &["70000".into()]).unwrap_err(), "argument must be between 0 and 65535 inclusive");
+        assert_eq!(
+            check_value(port, &["abc".into()]).unwrap_err(),
+            "argument couldn't be parsed into an integer"
+        );
+        assert_eq!(
+            check_value(port, &["70000".into()]).unwrap_err(),
+            "argument must be between 0 and 65535 inclusive"
+        );
         let level = directives::lookup("loglevel").unwrap().kind;
         assert_eq!(
             check_value(level, &["nothing".into()]).unwrap_err(),
             "argument(s) must be one of the following: debug, verbose, notice, warning"
         );
         let daemonize = directives::lookup("daemonize").unwrap().kind;
-        assert_eq!(check_value(daemonize, &["maybe".into()]).unwrap_err(), "argument must be 'yes' or 'no'");
+        assert_eq!(
+            check_value(daemonize, &["maybe".into()]).unwrap_err(),
+            "argument must be 'yes' or 'no'"
+        );
         assert!(check_value(daemonize, &["YES".into()]).is_ok());
         let perm = directives::lookup("unixsocketperm").unwrap().kind;
         assert!(check_value(perm, &["700".into()]).is_ok());
-        assert_eq!(check_value(perm, &["999".into()]).unwrap_err(), "argument couldn't be parsed as an octal number");
+        assert_eq!(
+            check_value(perm, &["999".into()]).unwrap_err(),
+            "argument couldn't be parsed as an octal number"
+        );
         let clients = directives::lookup("maxmemory-clients").unwrap().kind;
         assert!(check_value(clients, &["10%".into()]).is_ok());
         assert_eq!(
             check_value(clients, &["200%".into()]).unwrap_err(),
             "percentage argument must be less or equal to 100"
         );
-        assert!(directives::lookup("slave-announce-ip").is_some(), "aliases are found");
+        assert!(
+            directives::lookup("slave-announce-ip").is_some(),
+            "aliases are found"
+        );
     }
 
     #[test]

@@ -122,7 +122,10 @@ pub fn to_text(word: &[u8]) -> String {
 
 /// Split a line into text words.
 pub fn split_line(line: &str) -> Result<Vec<String>, UnbalancedQuotes> {
-    Ok(split_args(line.as_bytes())?.iter().map(|w| to_text(w)).collect())
+    Ok(split_args(line.as_bytes())?
+        .iter()
+        .map(|w| to_text(w))
+        .collect())
 }
 
 /// Quote `value` the way Redis writes strings into a config file (`sdscatrepr`): always in
@@ -191,7 +194,10 @@ mod tests {
 
     #[test]
     fn hex_escapes_need_two_hex_digits() {
-        assert_eq!(split_args(br#""\x41\xff""#).unwrap(), vec![vec![0x41, 0xff]]);
+        assert_eq!(
+            split_args(br#""\x41\xff""#).unwrap(),
+            vec![vec![0x41, 0xff]]
+        );
         // Not followed by two hex digits: `\x` is just `x`.
         assert_eq!(split(r#""\xZ1""#), vec!["xZ1"]);
         assert_eq!(split(r#""\x4""#), vec!["x4"]);
@@ -226,10 +232,20 @@ mod tests {
 
     #[test]
     fn repr_round_trips_through_split() {
-        let samples: [&[u8]; 5] = [b"plain", b"with space", b"q\"uo'te\\", b"\n\r\t\x07\x08", b"\x00\x01\xfe"];
+        let samples: [&[u8]; 5] = [
+            b"plain",
+            b"with space",
+            b"q\"uo'te\\",
+            b"\n\r\t\x07\x08",
+            b"\x00\x01\xfe",
+        ];
         for s in samples {
             let quoted = repr(s);
-            assert_eq!(split_args(quoted.as_bytes()).unwrap(), vec![s.to_vec()], "{quoted}");
+            assert_eq!(
+                split_args(quoted.as_bytes()).unwrap(),
+                vec![s.to_vec()],
+                "{quoted}"
+            );
         }
         assert_eq!(repr(b"s.log"), "\"s.log\"");
         assert_eq!(repr(b"\x01"), "\"\\x01\"");

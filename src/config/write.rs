@@ -27,7 +27,10 @@ impl Drop for TempFile {
 fn temp_path(path: &Path, attempt: u32) -> PathBuf {
     use rand::Rng;
     let tag: u32 = rand::thread_rng().gen();
-    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(format!(".tmp-{}-{tag:08x}-{attempt}", std::process::id()));
     path.with_file_name(name)
 }
@@ -49,26 +52,54 @@ pub(crate) fn replace_file(path: &Path, content: &[u8]) -> io::Result<()> {
             .custom_flags(libc::O_CLOEXEC)
             .open(&candidate)
         {
-            Ok(f) => break (f, TempFile { path: candidate, armed: true }),
+            Ok(f) => {
+                break (
+                    f,
+                    TempFile {
+                        path: candidate,
+                        armed: true,
+                    },
+                )
+            }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && attempt < 10 => attempt += 1,
-            Err(e) => return Err(io::Error::new(e.kind(), format!("could not create a temporary config file: {e}"))),
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("could not create a temporary config file: {e}"),
+                ))
+            }
         }
     };
 
-    file.write_all(content)
-        .map_err(|e| io::Error::new(e.kind(), format!("could not write the temporary config file: {e}")))?;
-    file.sync_all()
-        .map_err(|e| io::Error::new(e.kind(), format!("could not sync the temporary config file: {e}")))?;
+    file.write_all(content).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("could not write the temporary config file: {e}"),
+        )
+    })?;
+    file.sync_all().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("could not sync the temporary config file: {e}"),
+        )
+    })?;
     drop(file);
 
-    std::fs::rename(&temp.path, path)
-        .map_err(|e| io::Error::new(e.kind(), format!("could not rename the temporary config file: {e}")))?;
+    std::fs::rename(&temp.path, path).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("could not rename the temporary config file: {e}"),
+        )
+    })?;
     temp.armed = false;
 
     // The new content is in place; make the directory entry durable too.
-    File::open(&dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| io::Error::new(e.kind(), format!("could not sync the config file's directory: {e}")))?;
+    File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("could not sync the config file's directory: {e}"),
+        )
+    })?;
     remove_stale_temp_files(path);
     Ok(())
 }
@@ -80,7 +111,11 @@ fn remove_stale_temp_files(path: &Path) {
         return;
     };
     let prefix = format!("{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else {
+    let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) else {
         return;
     };
     for entry in entries.flatten() {
@@ -102,12 +137,15 @@ fn remove_stale_temp_files(path: &Path) {
 /// `access(path, W_OK)`, the check Redis makes before starting in sentinel mode. Root passes
 /// permission bits, but not a read-only mount or an immutable file, exactly as in Redis.
 pub(crate) fn check_writable(path: &Path) -> Result<(), String> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| "Invalid argument".to_string())?;
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| "Invalid argument".to_string())?;
     // SAFETY: a valid NUL-terminated path.
     if unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0 {
         Ok(())
     } else {
-        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EACCES);
+        let errno = io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EACCES);
         Err(super::parse::strerror(errno))
     }
 }
@@ -123,7 +161,10 @@ mod tests {
         std::fs::write(&path, "old\n").unwrap();
         replace_file(&path, b"new\n").unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new\n");
-        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("sentinel.conf")]);
     }
 
