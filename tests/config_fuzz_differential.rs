@@ -231,7 +231,7 @@ fn last_log_message(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| l.split_once(" # ").map(|(_, m)| m.to_string()))
-        .last()
+        .next_back()
         .unwrap_or_default()
 }
 

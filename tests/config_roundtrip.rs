@@ -9,7 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use rsentinel::config::{self, model::Config, model::KnownSentinel, model::MasterSettings};
+use rsentinel::config;
+use rsentinel::config::model::{Config, KnownSentinel, MasterSettings, SentinelSettings};
 
 const MYID: &str = "5e4b5a62a13ea5a22e8c4f0b8b3f4f1d9f1b2c3d";
 const PEER_ID: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
@@ -55,13 +56,11 @@ fn master_field(c: &mut Client, name: &str, key: &str) -> String {
         .unwrap_or_else(|| panic!("SENTINEL MASTER has no {key}"))
 }
 
+/// A master's settings without its discovery lists, and those lists as sets.
+type MasterState = (MasterSettings, BTreeSet<(String, u16)>, BTreeSet<String>);
+
 /// The sentinel state two configs must agree on, with discovery lists as sets.
-fn state_of(
-    cfg: &Config,
-) -> (
-    rsentinel::config::model::SentinelSettings,
-    Vec<(MasterSettings, BTreeSet<(String, u16)>, BTreeSet<String>)>,
-) {
+fn state_of(cfg: &Config) -> (SentinelSettings, Vec<MasterState>) {
     let mut masters: Vec<_> = cfg
         .masters
         .iter()

@@ -179,7 +179,7 @@ fn last_log_message(stdout: &[u8]) -> String {
     String::from_utf8_lossy(stdout)
         .lines()
         .filter_map(|l| l.split_once(" # ").map(|(_, m)| m.to_string()))
-        .last()
+        .next_back()
         .unwrap_or_default()
 }
 
