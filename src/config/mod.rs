@@ -6,7 +6,7 @@
 //! - `rewrite`: the new file text, keeping the user's lines (Redis's CONFIG REWRITE);
 //! - `write`: replacing the file crash-safely.
 
-pub(crate) mod directives;
+pub mod directives;
 pub mod model;
 mod parse;
 mod rewrite;

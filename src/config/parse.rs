@@ -110,29 +110,50 @@ fn strict_int(s: &str) -> Option<i128> {
         .then_some(v)
 }
 
-/// Redis's memory values: a number with an optional unit (b, k, kb, m, mb, g, gb; any case).
-fn memory_value(s: &str) -> Option<i128> {
-    let lower = s.to_ascii_lowercase();
-    let units: [(&str, i128); 7] = [
-        ("gb", 1 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1_000),
-        ("b", 1),
-    ];
-    let (number, mul) = units
-        .iter()
-        .find(|(u, _)| lower.ends_with(u))
-        .map(|(u, m)| (&lower[..lower.len() - u.len()], *m))
-        .unwrap_or((lower.as_str(), 1));
-    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+/// Redis's memory values (`memtoull`): digits and an optional unit (b, k, kb, m, mb, g, gb;
+/// any case). As in Redis, too many digits saturate and the unit multiplies with wrap-around;
+/// the bounds check that follows catches the result.
+fn memtoull(s: &str) -> Option<u64> {
+    if s.starts_with('-') {
         return None;
     }
-    let v: u64 = number.parse().ok()?;
-    let v = i128::from(v) * mul;
-    (v <= i128::from(u64::MAX)).then_some(v)
+    let digits_end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let mul: u64 = match s[digits_end..].to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    if digits_end >= 128 {
+        return None;
+    }
+    Some(strtoull(&s[..digits_end]).wrapping_mul(mul))
+}
+
+/// `strtoll(s, &end, 8)` that must consume everything without overflow.
+fn octal_value(s: &str) -> Option<i128> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if !digits.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        return None;
+    }
+    let v = if digits.is_empty() {
+        0
+    } else {
+        i128::from_str_radix(digits, 8).ok()?
+    };
+    let v = if neg { -v } else { v };
+    (i128::from(i64::MIN)..=i128::from(i64::MAX))
+        .contains(&v)
+        .then_some(v)
 }
 
 /// Redis's `string2d`-style float: a finite number with no surrounding blanks.
@@ -180,11 +201,13 @@ fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
             memory,
             percent,
             octal,
+            unsigned,
         } => {
             let s = &args[0];
-            let mut value = None;
+            // The value as Redis holds it: a C `long long`.
+            let mut value: Option<i128> = None;
             if memory {
-                value = memory_value(s);
+                value = memtoull(s).map(|u| i128::from(u as i64));
             }
             if value.is_none() && percent {
                 if let Some(p) = s.strip_suffix('%').and_then(strict_int).filter(|p| *p >= 0) {
@@ -192,9 +215,7 @@ fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
                 }
             }
             if value.is_none() && octal {
-                value = i128::from_str_radix(s, 8)
-                    .ok()
-                    .filter(|_| !s.starts_with(['+', '-']) || s.len() > 1);
+                value = octal_value(s);
             }
             if value.is_none() && !memory && !percent && !octal {
                 value = strict_int(s);
@@ -211,7 +232,17 @@ fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
                 }
                 .to_string());
             };
-            if percent && v < 0 {
+            if unsigned {
+                // Compared as unsigned, so a negative value is a huge one.
+                let (u, lo, hi) = (v as i64 as u64, min as u64, max as u64);
+                if u < lo || u > hi {
+                    return Err(if octal {
+                        format!("argument must be between {lo:o} and {hi:o} inclusive")
+                    } else {
+                        format!("argument must be between {lo} and {hi} inclusive")
+                    });
+                }
+            } else if percent && v < 0 {
                 if v < min {
                     return Err(format!(
                         "percentage argument must be less or equal to {}",
@@ -225,6 +256,59 @@ fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
             }
             Ok(())
         }
+    }
+}
+
+/// Redis's check of `cluster-announce-hostname`.
+fn check_hostname(value: &str) -> Result<(), String> {
+    if value.len() >= 256 {
+        return Err("Hostnames must be less than 256 characters".into());
+    }
+    if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    {
+        return Err("Hostnames may only contain alphanumeric characters, hyphens or dots".into());
+    }
+    Ok(())
+}
+
+/// Redis's check of `proc-title-template`: `{{` is a literal brace, `{name}` must be one of
+/// its variables, and the expansion must not be blank.
+fn check_proc_title_template(template: &str) -> Result<(), String> {
+    let invalid = || "template format is invalid or contains unknown variables".to_string();
+    let mut produces_text = false;
+    let mut rest = template;
+    while !rest.is_empty() {
+        let Some(open) = rest.find('{') else {
+            produces_text |= !rest.trim_matches(' ').is_empty();
+            break;
+        };
+        produces_text |= !rest[..open].trim_matches(' ').is_empty();
+        let after = &rest[open + 1..];
+        if after.is_empty() {
+            return Err(invalid());
+        }
+        if let Some(next) = after.strip_prefix('{') {
+            produces_text = true;
+            rest = next;
+            continue;
+        }
+        let close = after.find('}').ok_or_else(invalid)?;
+        match &after[..close] {
+            // These expand to nothing in a fresh sentinel (no title, no unix socket).
+            "title" | "unixsocket" => {}
+            "listen-addr" | "server-mode" | "config-file" | "port" | "tls-port" => {
+                produces_text = true
+            }
+            _ => return Err(invalid()),
+        }
+        rest = &after[close + 1..];
+    }
+    if produces_text {
+        Ok(())
+    } else {
+        Err(invalid())
     }
 }
 
@@ -596,6 +680,14 @@ impl Loader {
                 }
                 s.other.push((name.into(), values));
             }
+            "cluster-announce-hostname" => {
+                check_hostname(&first)?;
+                s.other.push((name.into(), values));
+            }
+            "proc-title-template" => {
+                check_proc_title_template(&first)?;
+                s.other.push((name.into(), values));
+            }
             "dbfilename" | "appendfilename" | "appenddirname" => {
                 if first.contains('/') {
                     return Err(match name {
@@ -654,7 +746,7 @@ fn check_output_buffer_limits(values: &[String]) -> Result<(), String> {
             return Err("Invalid client class specified in buffer limit configuration.".into());
         }
         let seconds_ok = strict_c_int(&group[3]).is_some_and(|n| n >= 0);
-        if memory_value(&group[1]).is_none() || memory_value(&group[2]).is_none() || !seconds_ok {
+        if memtoull(&group[1]).is_none() || memtoull(&group[2]).is_none() || !seconds_ok {
             return Err(
                 "Error in hard, soft or soft_seconds setting in buffer limit configuration.".into(),
             );
@@ -1026,9 +1118,13 @@ mod tests {
         assert_eq!(strict_int("012"), None);
         assert_eq!(strict_int("-12"), Some(-12));
         assert_eq!(strict_int("+12"), None);
-        assert_eq!(memory_value("1gb"), Some(1 << 30));
-        assert_eq!(memory_value("1K"), Some(1000));
-        assert_eq!(memory_value("1xb"), None);
+        assert_eq!(memtoull("1gb"), Some(1 << 30));
+        assert_eq!(memtoull("1K"), Some(1000));
+        assert_eq!(memtoull("1xb"), None);
+        assert_eq!(memtoull("k"), Some(0));
+        assert_eq!(memtoull("99999999999999999999"), Some(u64::MAX));
+        assert_eq!(octal_value("777"), Some(511));
+        assert_eq!(octal_value("8"), None);
     }
 
     #[test]
