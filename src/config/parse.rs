@@ -352,7 +352,8 @@ const ACL_FLAT_RULES: &[&str] = &[
 /// A syntax check of one ACL rule (what `user` lines contain), with Redis's error text.
 fn check_acl_rule(rule: &str) -> Result<(), &'static str> {
     let lower = rule.to_ascii_lowercase();
-    if ACL_FLAT_RULES.contains(&lower.as_str()) {
+    // An empty rule changes nothing (Redis accepts it).
+    if rule.is_empty() || ACL_FLAT_RULES.contains(&lower.as_str()) {
         return Ok(());
     }
     let first = rule.as_bytes().first().copied();
@@ -391,10 +392,35 @@ fn check_acl_rule(rule: &str) -> Result<(), &'static str> {
                 Err("Unknown command or category name in ACL")
             }
         }
-        Some(b'(') if rule.ends_with(')') => Ok(()),
-        // What Redis 7.0.15 reports for an unterminated selector.
-        Some(b'(') => Err("Unknown command or category name in ACL"),
         _ => Err("Syntax error"),
+    }
+}
+
+/// Join the words of ACL selectors (`(~key* +get)` arrives as `(~key*` and `+get)`) as Redis
+/// does; `Err` holds the index of a selector that is never closed.
+fn merge_selectors(rules: &[String]) -> Result<Vec<String>, usize> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (j, rule) in rules.iter().enumerate() {
+        if rule.starts_with('(') && !rule.ends_with(')') {
+            open = Some((j, rule.clone()));
+            continue;
+        }
+        if let Some((start, mut selector)) = open.take() {
+            selector.push(' ');
+            selector.push_str(rule);
+            if rule.ends_with(')') {
+                out.push(selector);
+            } else {
+                open = Some((start, selector));
+            }
+            continue;
+        }
+        out.push(rule.clone());
+    }
+    match open {
+        Some((start, _)) => Err(start),
+        None => Ok(out),
     }
 }
 
@@ -516,13 +542,26 @@ impl Loader {
                         args[1]
                     )));
                 }
-                for (j, rule) in args[2..].iter().enumerate() {
-                    if let Err(reason) = check_acl_rule(rule) {
-                        // Redis names the word at the rule's index in the whole line.
-                        return Err(err(format!(
-                            "Error in user declaration '{}': {reason}",
-                            args[j]
-                        )));
+                // Redis names the word at the failing rule's index in the whole line.
+                let fail = |j: usize, reason: &str| {
+                    err(format!(
+                        "Error in user declaration '{}': {reason}",
+                        args.get(j).map(String::as_str).unwrap_or("")
+                    ))
+                };
+                let rules = merge_selectors(&args[2..])
+                    .map_err(|j| fail(j, "Unknown command or category name in ACL"))?;
+                for (j, rule) in rules.iter().enumerate() {
+                    let inner = rule
+                        .strip_prefix('(')
+                        .and_then(|r| r.strip_suffix(')'))
+                        .map(|r| r.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>());
+                    let result = match inner {
+                        Some(words) => words.into_iter().try_for_each(check_acl_rule),
+                        None => check_acl_rule(rule),
+                    };
+                    if let Err(reason) = result {
+                        return Err(fail(j, reason));
                     }
                 }
                 self.server.acl_users.push(args[1..].to_vec());
@@ -1175,5 +1214,18 @@ mod tests {
         assert!(check_acl_rule("%R~key*").is_ok());
         assert_eq!(check_acl_rule("bogus"), Err("Syntax error"));
         assert!(check_acl_rule("#abc").is_err());
+        let words: Vec<String> = ["on", "(~key*", "+get)", "(%R~x)"]
+            .iter()
+            .map(|w| w.to_string())
+            .collect();
+        assert_eq!(
+            merge_selectors(&words),
+            Ok(vec![
+                "on".to_string(),
+                "(~key* +get)".to_string(),
+                "(%R~x)".to_string()
+            ])
+        );
+        assert_eq!(merge_selectors(&words[..2]), Err(1));
     }
 }
