@@ -60,7 +60,9 @@ THE CONFIG FILE
     An invalid line stops the start with the file's line number, the line and the reason.
 
 SIGNALS
-    SIGTERM, SIGINT  save the config and exit (as SHUTDOWN does).
+    SIGTERM, SIGINT  shut down and exit 0, as SHUTDOWN does. The config file is already up to
+                     date (every state change is saved when it happens); the pid file, if
+                     any, is removed.
 
 EXIT STATUS
     0 on a clean shutdown or a valid --test-config; 1 on a bad config, a config file that is
