@@ -92,12 +92,11 @@ pub fn save(cfg: &Config) -> Result<(), SaveError> {
         Err(e) => return Err(SaveError(format!("can't read {}: {e}", path.display()))),
     };
     let text = rewrite::render(&old, cfg, &absolute_dir(cfg));
-    write::replace_file(path, text.as_bytes())
-        .map_err(|e| SaveError(format!("{}: {e}", path.display())))
+    write::replace_file(path, &text).map_err(|e| SaveError(format!("{}: {e}", path.display())))
 }
 
-/// The text `save` would write for `cfg` over a file holding `old` (for tests and tools).
-pub fn render(old: &[u8], cfg: &Config) -> String {
+/// The bytes `save` would write for `cfg` over a file holding `old` (for tests and tools).
+pub fn render(old: &[u8], cfg: &Config) -> Vec<u8> {
     rewrite::render(old, cfg, &absolute_dir(cfg))
 }
 

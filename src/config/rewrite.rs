@@ -31,7 +31,8 @@ const OTHER_KEYWORDS: &[&str] = &[
 ];
 
 struct RewriteState {
-    lines: Vec<String>,
+    /// The file's lines as bytes: text we do not rewrite is kept byte for byte.
+    lines: Vec<Vec<u8>>,
     /// Option -> indexes of its old lines not yet reused.
     option_lines: HashMap<String, VecDeque<usize>>,
     /// Options we have written (or decided must not appear): their unused old lines go.
@@ -50,27 +51,28 @@ impl RewriteState {
         if old.is_empty() {
             return state;
         }
+        let disarmed = |line: &[u8]| [b"# ??? ".as_slice(), line].concat();
         for raw in old.split(|&b| b == b'\n') {
-            let line = to_text(trim(raw));
-            if line.is_empty() || line.starts_with('#') {
-                if line == SIGNATURE {
+            let line = trim(raw).to_vec();
+            if line.is_empty() || line[0] == b'#' {
+                if line == SIGNATURE.as_bytes() {
                     state.needs_signature = false;
                 }
                 state.lines.push(line);
                 continue;
             }
-            let words = match split_args(line.as_bytes()) {
+            let words = match split_args(&line) {
                 Ok(w) if !w.is_empty() => w,
                 // Unreadable now (the file was edited since it was loaded): keep it, disarmed.
                 _ => {
-                    state.lines.push(format!("# ??? {line}"));
+                    state.lines.push(disarmed(&line));
                     continue;
                 }
             };
             let first = to_text(&words[0]).to_ascii_lowercase();
             let known = directives::lookup(&first);
             if known.is_none() && !OTHER_KEYWORDS.contains(&first.as_str()) {
-                state.lines.push(format!("# ??? {line}"));
+                state.lines.push(disarmed(&line));
                 continue;
             }
             let option = if first == "sentinel" && words.len() > 1 {
@@ -104,20 +106,20 @@ impl RewriteState {
         self.mark(option);
         if let Some(queue) = self.option_lines.get_mut(option) {
             if let Some(index) = queue.pop_front() {
-                self.lines[index] = line;
+                self.lines[index] = line.into_bytes();
                 return;
             }
         }
         if force {
             if self.needs_signature {
-                self.lines.push(SIGNATURE.to_string());
+                self.lines.push(SIGNATURE.as_bytes().to_vec());
                 self.needs_signature = false;
             }
-            self.lines.push(line);
+            self.lines.push(line.into_bytes());
         }
     }
 
-    fn finish(mut self) -> String {
+    fn finish(mut self) -> Vec<u8> {
         for (option, queue) in &self.option_lines {
             if self.processed.contains(option) {
                 for &index in queue {
@@ -125,7 +127,7 @@ impl RewriteState {
                 }
             }
         }
-        let mut out = String::new();
+        let mut out = Vec::new();
         let mut previous_blank = false;
         for line in &self.lines {
             let blank = line.is_empty();
@@ -133,8 +135,8 @@ impl RewriteState {
                 continue;
             }
             previous_blank = blank;
-            out.push_str(line);
-            out.push('\n');
+            out.extend_from_slice(line);
+            out.push(b'\n');
         }
         out
     }
@@ -434,7 +436,7 @@ fn rewrite_sentinel(state: &mut RewriteState, cfg: &Config) {
 
 /// The new file text for `cfg`, given the old file's bytes (empty when there is none) and the
 /// absolute working directory to record as `dir`.
-pub(crate) fn render(old: &[u8], cfg: &Config, dir: &Path) -> String {
+pub(crate) fn render(old: &[u8], cfg: &Config, dir: &Path) -> Vec<u8> {
     let mut state = RewriteState::from_old(old);
     rewrite_server(&mut state, cfg, dir);
     rewrite_sentinel(&mut state, cfg);
@@ -445,6 +447,11 @@ pub(crate) fn render(old: &[u8], cfg: &Config, dir: &Path) -> String {
 mod tests {
     use super::*;
     use crate::config::model::{KnownSentinel, MasterSettings};
+
+    /// The rendered file as text (the tests only use ASCII).
+    fn render(old: &[u8], cfg: &Config, dir: &Path) -> String {
+        String::from_utf8(super::render(old, cfg, dir)).expect("ASCII output")
+    }
 
     fn cfg_with_master() -> Config {
         let mut cfg = Config::default();
@@ -551,6 +558,13 @@ mod tests {
         assert_eq!(twice, format!("{once}\n"));
         let thrice = render(twice.as_bytes(), &cfg, Path::new("/tmp"));
         assert_eq!(twice, thrice);
+    }
+
+    #[test]
+    fn bytes_of_lines_we_keep_are_untouched() {
+        let old = b"# caf\xe9 in latin-1\nsentinel monitor mymaster 127.0.0.1 6379 2\n";
+        let out = super::render(old, &cfg_with_master(), Path::new("/tmp"));
+        assert!(out.starts_with(b"# caf\xe9 in latin-1\n"));
     }
 
     #[test]
