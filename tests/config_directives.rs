@@ -434,3 +434,78 @@ fn a_missing_file_is_reported_like_redis() {
         )
     );
 }
+
+/// Random bytes, random words from the config vocabulary and random quotes: the loader and the
+/// rewriter answer every input with a value or an error, never a panic.
+#[test]
+fn garbage_never_panics_the_loader_or_the_rewriter() {
+    use rand::rngs::StdRng;
+    use rand::seq::SliceRandom;
+    use rand::{Rng, SeedableRng};
+    const WORDS: &[&str] = &[
+        "sentinel",
+        "monitor",
+        "m",
+        "127.0.0.1",
+        "6379",
+        "2",
+        "known-replica",
+        "known-sentinel",
+        "port",
+        "bind",
+        "dir",
+        "include",
+        "user",
+        "rename-command",
+        "save",
+        "\"",
+        "'",
+        "\\x4",
+        "\\",
+        "#",
+        "(",
+        ")",
+        "-1",
+        "99999999999999999999999",
+        "",
+        "\t",
+        "\r",
+        "myid",
+        "yes",
+        "client-output-buffer-limit",
+        "latency-tracking-info-percentiles",
+        "proc-title-template",
+        "{title}",
+        "{",
+        "}",
+        "%R~",
+        "1gb",
+        "loglevel",
+        "logfile",
+    ];
+    let s = Scratch::new();
+    let conf = s.path.join("sentinel.conf");
+    let mut rng = StdRng::seed_from_u64(7);
+    let mut loaded = 0;
+    for _ in 0..2000 {
+        let mut body: Vec<u8> = Vec::new();
+        for _ in 0..rng.gen_range(0..6) {
+            if rng.gen_bool(0.2) {
+                body.extend((0..rng.gen_range(0..40)).map(|_| rng.gen::<u8>()));
+            } else {
+                for _ in 0..rng.gen_range(0..7) {
+                    body.extend_from_slice(WORDS.choose(&mut rng).unwrap().as_bytes());
+                    body.push(if rng.gen_bool(0.9) { b' ' } else { b'"' });
+                }
+            }
+            body.push(b'\n');
+        }
+        std::fs::write(&conf, &body).unwrap();
+        if let Ok(cfg) = config::load_in(&conf, &[], &s.path) {
+            loaded += 1;
+            let _ = config::render(&body, &cfg);
+        }
+        let _ = config::render(&body, &Config::default());
+    }
+    assert!(loaded > 0);
+}
