@@ -474,3 +474,46 @@ fn removing_a_master_drops_its_lines_like_redis_sentinel() {
     assert_eq!(our_head, redis_head);
     assert_eq!(our_generated, redis_generated);
 }
+
+#[test]
+fn other_server_directives_are_rewritten_in_place_like_redis_sentinel() {
+    let master = Redis::start(&[]);
+    let redis_dir = temp_dir();
+    let our_dir = temp_dir();
+    let redis_path = std::fs::canonicalize(redis_dir.path()).unwrap();
+    let our_path = std::fs::canonicalize(our_dir.path()).unwrap();
+    let original = |port: u16, dir: &Path| {
+        format!(
+            "# server directives rsentinel only checks\nport {port}\nbind 127.0.0.1\ndir {dir}\nlogfile sentinel.log\n\
+             MAXCLIENTS 100\nmaxmemory 1073741824\nslave-priority 10\nsave 900 1\nhz 10\ntimeout 0\n\
+             maxclients 200\nsyslog-ident x\nunixsocketperm 0700\nmaxmemory-clients 10%\nappendfsync ALWAYS\n\
+             tls-port 0\ntls-auth-clients OPTIONAL\ntls-protocols \"TLSv1.2 TLSv1.3\"\noom-score-adj relative\n\
+             activerehashing YES\nproto-max-bulk-len 1048576\nmasterauth pw\nlist-max-ziplist-size -2\n\
+             lua-time-limit 5000\nlist-max-ziplist-entries 8\nclient-output-buffer-limit normal 1mb 0 0\n\
+             sentinel monitor mymaster 127.0.0.1 {m} 2\n",
+            dir = dir.display(),
+            m = master.port,
+        )
+    };
+    let redis_conf = redis_path.join("sentinel.conf");
+    let (_sentinel, port) = start_reference(&redis_conf, &redis_path, |p| {
+        std::fs::write(&redis_conf, original(p, &redis_path)).unwrap();
+    });
+    let mut c = Client::connect(port);
+    assert_eq!(text(&c.cmd(&["SENTINEL", "FLUSHCONFIG"])), "OK");
+    let myid = text(&c.cmd(&["SENTINEL", "MYID"]));
+    let redis_text = std::fs::read_to_string(&redis_conf).unwrap();
+
+    let our_conf = our_path.join("sentinel.conf");
+    std::fs::write(&our_conf, original(port, &redis_path)).unwrap();
+    let mut cfg = config::load(&our_conf, &[]).expect("loads");
+    cfg.sentinel.myid = Some(myid);
+    config::save(&cfg).unwrap();
+    config::save(&cfg).unwrap();
+    let our_text = std::fs::read_to_string(&our_conf).unwrap();
+
+    let (redis_head, redis_generated) = split_generated(&redis_text);
+    let (our_head, our_generated) = split_generated(&our_text);
+    assert_eq!(our_head, redis_head);
+    assert_eq!(our_generated, redis_generated);
+}

@@ -174,6 +174,27 @@ fn yes_no(s: &str) -> Option<bool> {
     }
 }
 
+/// A numeric directive's value as Redis holds it (a C `long long`; percentages negative), or
+/// None when it does not parse.
+pub(crate) fn number_value(s: &str, memory: bool, percent: bool, octal: bool) -> Option<i128> {
+    let mut value: Option<i128> = None;
+    if memory {
+        value = memtoull(s).map(|u| i128::from(u as i64));
+    }
+    if value.is_none() && percent {
+        if let Some(p) = s.strip_suffix('%').and_then(strict_int).filter(|p| *p >= 0) {
+            value = Some(-p);
+        }
+    }
+    if value.is_none() && octal {
+        value = octal_value(s);
+    }
+    if value.is_none() && !memory && !percent && !octal {
+        value = strict_int(s);
+    }
+    value
+}
+
 /// Check one value of a standard directive against its kind; the error is Redis's text.
 fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
     match kind {
@@ -203,24 +224,7 @@ fn check_value(kind: Kind, args: &[String]) -> Result<(), String> {
             octal,
             unsigned,
         } => {
-            let s = &args[0];
-            // The value as Redis holds it: a C `long long`.
-            let mut value: Option<i128> = None;
-            if memory {
-                value = memtoull(s).map(|u| i128::from(u as i64));
-            }
-            if value.is_none() && percent {
-                if let Some(p) = s.strip_suffix('%').and_then(strict_int).filter(|p| *p >= 0) {
-                    value = Some(-p);
-                }
-            }
-            if value.is_none() && octal {
-                value = octal_value(s);
-            }
-            if value.is_none() && !memory && !percent && !octal {
-                value = strict_int(s);
-            }
-            let Some(v) = value else {
+            let Some(v) = number_value(&args[0], memory, percent, octal) else {
                 return Err(if memory && percent {
                     "argument must be a memory or percent value"
                 } else if memory {
