@@ -377,8 +377,8 @@ fn check_acl_rule(rule: &str) -> Result<(), &'static str> {
         }
         Some(b'%') => {
             let rest = &rule[1..];
-            let (perms, pattern) = rest.split_once('~').ok_or("Syntax error")?;
-            let _ = pattern;
+            // `%R~pattern`, `%W~pattern`, `%RW~pattern`: only the permissions need checking.
+            let (perms, _pattern) = rest.split_once('~').ok_or("Syntax error")?;
             if !perms.is_empty()
                 && perms
                     .bytes()
