@@ -290,7 +290,9 @@ impl Sentinel {
             listen_port: config.server.port,
             tilt: false,
             tilt_start_time: 0,
-            previous_time: None,
+            // As Redis: the TILT clock starts with the sentinel, so a stall right after
+            // start-up (before the first tick) is still caught.
+            previous_time: Some(now),
             simfailure: SimFailure::default(),
             resolver,
             rng,

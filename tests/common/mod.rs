@@ -4,6 +4,8 @@
 //! reports replies exactly as they arrived.
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -159,6 +161,34 @@ impl Redis {
 
     pub fn client(&self) -> Client {
         Client::connect(self.port)
+    }
+
+    /// Start a redis-server on a given port (to bring a killed instance back where it was).
+    pub fn start_on(port: u16, extra: &[&str]) -> Redis {
+        let bin = require_binary("redis-server");
+        let dir = temp_dir();
+        let child = Command::new(&bin)
+            .arg("--port")
+            .arg(port.to_string())
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .args(["--logfile", "redis.log"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        let proc = ProcGuard {
+            child,
+            name: "redis-server".into(),
+        };
+        assert!(
+            wait_until(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok()),
+            "redis-server did not come back on {port}"
+        );
+        Redis { proc, port, dir }
     }
 }
 
