@@ -42,7 +42,7 @@ pub(crate) fn instance_event_text(
     let describe = |kind: &str, inst: &Instance| {
         format!(
             "{kind} {} {} {}",
-            inst.name,
+            display_name(inst, kind == "sentinel"),
             inst.addr.announced(announce_hostnames),
             inst.addr.port
         )
@@ -62,6 +62,15 @@ pub(crate) fn instance_event_text(
     }
     truncate_at_char_boundary(&mut text, MAX_EVENT_TEXT);
     text
+}
+
+/// The name Redis shows for an instance. Redis names a sentinel by its run id (the key it
+/// keeps sentinels under), so a peer whose run id is known is shown by it.
+pub(crate) fn display_name(inst: &Instance, is_sentinel: bool) -> &str {
+    match (&inst.runid, is_sentinel) {
+        (Some(runid), true) => runid,
+        _ => &inst.name,
+    }
 }
 
 fn master_tail(master: &Instance, announce_hostnames: bool) -> String {
@@ -120,7 +129,8 @@ mod tests {
     fn master_replica_and_sentinel_subjects() {
         let master = inst("mymaster", "db.local", "10.0.0.1", 6379);
         let replica = inst("10.0.0.2:6380", "10.0.0.2", "10.0.0.2", 6380);
-        let peer = inst("10.0.0.3:26379", "10.0.0.3", "10.0.0.3", 26379);
+        let mut peer = inst("10.0.0.3:26379", "10.0.0.3", "10.0.0.3", 26379);
+        peer.runid = Some("a".repeat(40));
         assert_eq!(
             instance_event_text(EventSubject::Master(&master), false, "quorum 2"),
             "master mymaster 10.0.0.1 6379 quorum 2"
@@ -149,7 +159,7 @@ mod tests {
                 false,
                 "#quorum 1/2"
             ),
-            "sentinel 10.0.0.3:26379 10.0.0.3 26379 @ mymaster 10.0.0.1 6379 #quorum 1/2"
+            format!("sentinel {} 10.0.0.3 26379 @ mymaster 10.0.0.1 6379 #quorum 1/2", "a".repeat(40))
         );
     }
 

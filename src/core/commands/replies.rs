@@ -6,6 +6,7 @@
 
 use bytes::Bytes;
 
+use super::events::display_name;
 use super::text;
 use crate::core::state::{FailoverState, Flags, Instance, Master, Peer, Replica};
 use crate::core::{Millis, Sentinel};
@@ -80,7 +81,10 @@ impl Sentinel {
         let disconnected = link.disconnected(kind != InstanceKind::Sentinel);
         let announce = self.settings.announce_hostnames;
         let mut f: Vec<(&'static str, Value)> = vec![
-            ("name", Value::bulk(&inst.name)),
+            (
+                "name",
+                Value::bulk(display_name(inst, kind == InstanceKind::Sentinel)),
+            ),
             ("ip", Value::bulk(inst.addr.announced(announce))),
             ("port", num(inst.addr.port)),
             ("runid", Value::bulk(inst.runid.as_deref().unwrap_or(""))),
