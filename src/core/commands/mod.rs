@@ -14,6 +14,8 @@ pub(crate) mod glob;
 pub(crate) mod parse;
 mod replies;
 mod set;
+#[cfg(test)]
+mod tests;
 
 use bytes::Bytes;
 
