@@ -331,7 +331,7 @@ fn reset_by_pattern_forgets_replicas_and_sentinels() {
     let events = same_events(&mut r, &mut o);
     assert_eq!(events.len(), 1);
     once(&mut r, &mut o, &["SENTINEL", "RESET", "*"], exact);
-    let events = same_events(&mut r, &mut o);
+    let events = same_events_unordered(&mut r, &mut o);
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e.channel == "+reset-master"));
     same(&mut r, &mut o, &["SENTINEL", "MASTERS"], MASKED_UNORDERED);
@@ -459,4 +459,24 @@ fn replies_about_a_live_master_keep_redis_layout() {
     same(&mut r, &mut o, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "live"], Compare::EXACT);
     once(&mut r, &mut o, &["SENTINEL", "SET", "live", "quorum", "2"], Compare::EXACT);
     same_events(&mut r, &mut o);
+}
+
+#[test]
+#[ignore = "valid paths answered by the agreement engine (src/core/agreement.rs, lead's branch): enable after the merge"]
+fn agreement_subcommands_valid_paths() {
+    let (scenario, p1) = two_masters();
+    let (mut r, mut o) = (scenario.start_reference(), scenario.build_core());
+    let p1 = p1.to_string();
+    for args in [
+        &["SENTINEL", "CKQUORUM", "m1"][..],
+        &["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", &p1, "0", "*"],
+        &["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.2", &p1, "0", "*"],
+        &["SENTINEL", "SIMULATE-FAILURE", "help"],
+        &["SENTINEL", "SIMULATE-FAILURE", "bogus"],
+        &["SENTINEL", "SIMULATE-FAILURE", "crash-after-election", "bogus"],
+        &["SENTINEL", "SIMULATE-FAILURE", "CRASH-AFTER-PROMOTION"],
+        &["SENTINEL", "FAILOVER", "m1"],
+    ] {
+        same(&mut r, &mut o, args, Compare::EXACT);
+    }
 }
