@@ -19,10 +19,16 @@ fn two_masters() -> (Scenario, u16) {
     let scenario = Scenario::new()
         .master("m1", p1, 2)
         .with("known-replica", &["127.0.0.1", &replica.to_string()])
-        .with("known-sentinel", &["127.0.0.1", &peer.to_string(), PEER_RUNID])
+        .with(
+            "known-sentinel",
+            &["127.0.0.1", &peer.to_string(), PEER_RUNID],
+        )
         .with("down-after-milliseconds", &["60000"])
         .master("m2", p2, 1)
-        .with("known-sentinel", &["127.0.0.1", &peer.to_string(), PEER_RUNID])
+        .with(
+            "known-sentinel",
+            &["127.0.0.1", &peer.to_string(), PEER_RUNID],
+        )
         .with("failover-timeout", &["90000"])
         .with("parallel-syncs", &["3"]);
     (scenario, p1)
@@ -77,8 +83,22 @@ fn command_table_errors_help_and_myid() {
         &["SENTINEL", "FAILOVER", "m1", "x"],
         &["SENTINEL", "SIMULATE-FAILURE"],
         &["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "1", "0"],
-        &["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "x", "0", "*"],
-        &["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", "1", "1.5", "*"],
+        &[
+            "SENTINEL",
+            "IS-MASTER-DOWN-BY-ADDR",
+            "127.0.0.1",
+            "x",
+            "0",
+            "*",
+        ],
+        &[
+            "SENTINEL",
+            "IS-MASTER-DOWN-BY-ADDR",
+            "127.0.0.1",
+            "1",
+            "1.5",
+            "*",
+        ],
         &["SENTINEL", "CKQUORUM", "nope"],
         &["SENTINEL", "FAILOVER", "nope"],
         &["ROLE", "extra"],
@@ -94,10 +114,30 @@ fn instance_listings_match_field_for_field() {
     same(&mut r, &mut o, &["SENTINEL", "MASTERS"], MASKED_UNORDERED);
     for name in ["m1", "m2"] {
         same(&mut r, &mut o, &["SENTINEL", "MASTER", name], MASKED);
-        same(&mut r, &mut o, &["SENTINEL", "REPLICAS", name], MASKED_UNORDERED);
-        same(&mut r, &mut o, &["sentinel", "slaves", name], MASKED_UNORDERED);
-        same(&mut r, &mut o, &["SENTINEL", "SENTINELS", name], MASKED_UNORDERED);
-        same(&mut r, &mut o, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name], Compare::EXACT);
+        same(
+            &mut r,
+            &mut o,
+            &["SENTINEL", "REPLICAS", name],
+            MASKED_UNORDERED,
+        );
+        same(
+            &mut r,
+            &mut o,
+            &["sentinel", "slaves", name],
+            MASKED_UNORDERED,
+        );
+        same(
+            &mut r,
+            &mut o,
+            &["SENTINEL", "SENTINELS", name],
+            MASKED_UNORDERED,
+        );
+        same(
+            &mut r,
+            &mut o,
+            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", name],
+            Compare::EXACT,
+        );
     }
     for args in [
         &["SENTINEL", "MASTER", "nope"][..],
@@ -111,7 +151,12 @@ fn instance_listings_match_field_for_field() {
     ] {
         same(&mut r, &mut o, args, Compare::EXACT);
     }
-    same(&mut r, &mut o, &["SENTINEL", "INFO-CACHE", "m1", "m2"], UNORDERED);
+    same(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "INFO-CACHE", "m1", "m2"],
+        UNORDERED,
+    );
     // ROLE lists the masters in hash order: compare the names as a set.
     for proto in [Proto::Resp2, Proto::Resp3] {
         let role = |raw: Vec<u8>| match decode(&raw, proto) {
@@ -123,7 +168,10 @@ fn instance_listings_match_field_for_field() {
             }
             other => panic!("ROLE gave {other:?}"),
         };
-        assert_eq!(role(o.call(proto, &["ROLE"])), role(r.call(proto, &["ROLE"])));
+        assert_eq!(
+            role(o.call(proto, &["ROLE"])),
+            role(r.call(proto, &["ROLE"]))
+        );
     }
 }
 
@@ -132,7 +180,9 @@ fn info_sentinel_section_matches() {
     let (scenario, _) = two_masters();
     let (mut r, o) = (scenario.start_reference(), scenario.build_core());
     let raw = r.call(Proto::Resp2, &["INFO", "sentinel"]);
-    let theirs = decode(&raw, Proto::Resp2).as_text().expect("INFO is a bulk string");
+    let theirs = decode(&raw, Proto::Resp2)
+        .as_text()
+        .expect("INFO is a bulk string");
     let ours = format!("# Sentinel\r\n{}", o.core.info_section());
     // masterN lines come in hash order in Redis: compare them as a set.
     let normalise = |s: &str| {
@@ -141,7 +191,11 @@ fn info_sentinel_section_matches() {
         for line in s.split("\r\n").filter(|l| !l.is_empty()) {
             if line.starts_with("master") && !line.starts_with("sentinel") {
                 // The index is positional; drop it with the order.
-                masters.push(line.split_once(':').map(|(_, rest)| rest.to_string()).unwrap_or_default());
+                masters.push(
+                    line.split_once(':')
+                        .map(|(_, rest)| rest.to_string())
+                        .unwrap_or_default(),
+                );
             } else {
                 head.push(line.to_string());
             }
@@ -169,15 +223,44 @@ fn debug_lists_and_sets_timing_knobs() {
         &["SENTINEL", "DEBUG", "info-period", "1.5"],
         &["SENTINEL", "DEBUG", "bogus", "5"],
         // Applied one by one: ping-period changes, then tilt-period fails.
-        &["SENTINEL", "DEBUG", "ping-period", "700", "tilt-period", "x"],
+        &[
+            "SENTINEL",
+            "DEBUG",
+            "ping-period",
+            "700",
+            "tilt-period",
+            "x",
+        ],
         &["SENTINEL", "DEBUG", "ping-period", "700", "tilt-period"],
         &[
             // Values large enough that the reference stays quiet while the test runs.
-            "SENTINEL", "DEBUG", "INFO-PERIOD", "100011", "ping-period", "100012", "ask-period",
-            "100013", "publish-period", "100014", "default-down-after", "100015",
-            "tilt-trigger", "100016", "tilt-period", "100017", "slave-reconf-timeout", "100018",
-            "min-link-reconnect-period", "100019", "default-failover-timeout", "100020",
-            "election-timeout", "100021", "script-max-runtime", "100022", "script-retry-delay",
+            "SENTINEL",
+            "DEBUG",
+            "INFO-PERIOD",
+            "100011",
+            "ping-period",
+            "100012",
+            "ask-period",
+            "100013",
+            "publish-period",
+            "100014",
+            "default-down-after",
+            "100015",
+            "tilt-trigger",
+            "100016",
+            "tilt-period",
+            "100017",
+            "slave-reconf-timeout",
+            "100018",
+            "min-link-reconnect-period",
+            "100019",
+            "default-failover-timeout",
+            "100020",
+            "election-timeout",
+            "100021",
+            "script-max-runtime",
+            "100022",
+            "script-retry-delay",
             "100023",
         ],
     ] {
@@ -186,7 +269,12 @@ fn debug_lists_and_sets_timing_knobs() {
     same(&mut r, &mut o, &["SENTINEL", "DEBUG"], exact);
     // MONITOR takes its defaults from the knobs.
     let port = dead_port().to_string();
-    once(&mut r, &mut o, &["SENTINEL", "MONITOR", "fresh", "127.0.0.1", &port, "1"], exact);
+    once(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "MONITOR", "fresh", "127.0.0.1", &port, "1"],
+        exact,
+    );
     same(&mut r, &mut o, &["SENTINEL", "MASTER", "fresh"], MASKED);
     same_events(&mut r, &mut o);
 }
@@ -212,13 +300,25 @@ fn config_get_and_set_every_parameter() {
         if pattern == "loglevel" {
             continue; // 7.0 has no loglevel here: ours answers it (tested in the core tests).
         }
-        same(&mut r, &mut o, &["SENTINEL", "CONFIG", "GET", pattern], exact);
+        same(
+            &mut r,
+            &mut o,
+            &["SENTINEL", "CONFIG", "GET", pattern],
+            exact,
+        );
     }
     for args in [
         &["SENTINEL", "CONFIG", "GET"][..],
         &["SENTINEL", "CONFIG", "GET", "a", "b"],
         &["SENTINEL", "CONFIG", "SET", "announce-ip"],
-        &["SENTINEL", "CONFIG", "SET", "announce-ip", "1.2.3.4", "announce-port"],
+        &[
+            "SENTINEL",
+            "CONFIG",
+            "SET",
+            "announce-ip",
+            "1.2.3.4",
+            "announce-port",
+        ],
         &["SENTINEL", "CONFIG", "FOO", "x"],
         &["SENTINEL", "CONFIG", "SET", "bogus", "1"],
         &["SENTINEL", "CONFIG", "SET", "resolve-hostnames", "maybe"],
@@ -244,7 +344,12 @@ fn config_get_and_set_every_parameter() {
         ("sentinel-user", ""),
         ("sentinel-pass", ""),
     ] {
-        once(&mut r, &mut o, &["SENTINEL", "CONFIG", "SET", param, value], exact);
+        once(
+            &mut r,
+            &mut o,
+            &["SENTINEL", "CONFIG", "SET", param, value],
+            exact,
+        );
         same(&mut r, &mut o, &get_all, exact);
     }
     same_events(&mut r, &mut o);
@@ -258,13 +363,33 @@ fn hostnames_are_resolved_and_announced_as_configured() {
     let port = dead_port().to_string();
     let monitor = ["SENTINEL", "MONITOR", "named", "localhost", &port, "1"];
     once(&mut r, &mut o, &monitor, exact);
-    once(&mut r, &mut o, &["SENTINEL", "CONFIG", "SET", "resolve-hostnames", "yes"], exact);
+    once(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "CONFIG", "SET", "resolve-hostnames", "yes"],
+        exact,
+    );
     once(&mut r, &mut o, &monitor, exact);
     for announce in ["yes", "no"] {
-        once(&mut r, &mut o, &["SENTINEL", "CONFIG", "SET", "announce-hostnames", announce], exact);
+        once(
+            &mut r,
+            &mut o,
+            &["SENTINEL", "CONFIG", "SET", "announce-hostnames", announce],
+            exact,
+        );
         same(&mut r, &mut o, &["SENTINEL", "MASTER", "named"], MASKED);
-        same(&mut r, &mut o, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "named"], exact);
-        once(&mut r, &mut o, &["SENTINEL", "SET", "named", "quorum", "2"], exact);
+        same(
+            &mut r,
+            &mut o,
+            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "named"],
+            exact,
+        );
+        once(
+            &mut r,
+            &mut o,
+            &["SENTINEL", "SET", "named", "quorum", "2"],
+            exact,
+        );
     }
     same_events(&mut r, &mut o);
 }
@@ -293,8 +418,18 @@ fn monitor_validation_and_remove() {
         same(&mut r, &mut o, args, exact);
     }
     assert!(same_events(&mut r, &mut o).is_empty());
-    once(&mut r, &mut o, &["sentinel", "monitor", "new", "127.0.0.1", &port, "3"], exact);
-    once(&mut r, &mut o, &["SENTINEL", "MONITOR", "new", "127.0.0.1", &port, "3"], exact);
+    once(
+        &mut r,
+        &mut o,
+        &["sentinel", "monitor", "new", "127.0.0.1", &port, "3"],
+        exact,
+    );
+    once(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "MONITOR", "new", "127.0.0.1", &port, "3"],
+        exact,
+    );
     same(&mut r, &mut o, &["SENTINEL", "MASTER", "new"], MASKED);
     same(&mut r, &mut o, &["SENTINEL", "REPLICAS", "new"], exact);
     same(&mut r, &mut o, &["SENTINEL", "SENTINELS", "new"], exact);
@@ -354,8 +489,20 @@ fn set_every_option_valid_and_invalid() {
         &["SENTINEL", "SET", "m1", "parallel-syncs", "-3"],
         &["SENTINEL", "SET", "m1", "quorum", "0"],
         &["SENTINEL", "SET", "m1", "quorum", "x"],
-        &["SENTINEL", "SET", "m1", "master-reboot-down-after-period", "-1"],
-        &["SENTINEL", "SET", "m1", "master-reboot-down-after-period", "x"],
+        &[
+            "SENTINEL",
+            "SET",
+            "m1",
+            "master-reboot-down-after-period",
+            "-1",
+        ],
+        &[
+            "SENTINEL",
+            "SET",
+            "m1",
+            "master-reboot-down-after-period",
+            "x",
+        ],
         &["SENTINEL", "SET", "m1", "rename-command", "CONFIG"],
         &["SENTINEL", "SET", "m1", "rename-command", "", "X"],
         &["SENTINEL", "SET", "m1", "rename-command", "X", ""],
@@ -372,17 +519,61 @@ fn set_every_option_valid_and_invalid() {
         &["SENTINEL", "SET", "m1", "failover-timeout", "12345"],
         &["SENTINEL", "SET", "m1", "parallel-syncs", "4"],
         &["SENTINEL", "SET", "m1", "quorum", "7"],
-        &["SENTINEL", "SET", "m1", "master-reboot-down-after-period", "0"],
-        &["SENTINEL", "SET", "m1", "master-reboot-down-after-period", "900"],
+        &[
+            "SENTINEL",
+            "SET",
+            "m1",
+            "master-reboot-down-after-period",
+            "0",
+        ],
+        &[
+            "SENTINEL",
+            "SET",
+            "m1",
+            "master-reboot-down-after-period",
+            "900",
+        ],
         &["SENTINEL", "SET", "m1", "auth-pass", "hunter2"],
         &["SENTINEL", "SET", "m1", "auth-pass", ""],
         &["SENTINEL", "SET", "m1", "AUTH-USER", "admin"],
         &["SENTINEL", "SET", "m1", "auth-user", ""],
-        &["SENTINEL", "SET", "m1", "rename-command", "CONFIG", "GUESSME"],
-        &["SENTINEL", "SET", "m1", "rename-command", "config", "Config"],
-        &["SENTINEL", "SET", "m2", "Quorum", "2", "parallel-syncs", "9", "failover-timeout", "1000"],
+        &[
+            "SENTINEL",
+            "SET",
+            "m1",
+            "rename-command",
+            "CONFIG",
+            "GUESSME",
+        ],
+        &[
+            "SENTINEL",
+            "SET",
+            "m1",
+            "rename-command",
+            "config",
+            "Config",
+        ],
+        &[
+            "SENTINEL",
+            "SET",
+            "m2",
+            "Quorum",
+            "2",
+            "parallel-syncs",
+            "9",
+            "failover-timeout",
+            "1000",
+        ],
         // The first option is applied (and announced) before the second fails.
-        &["SENTINEL", "SET", "m2", "quorum", "3", "parallel-syncs", "0"],
+        &[
+            "SENTINEL",
+            "SET",
+            "m2",
+            "quorum",
+            "3",
+            "parallel-syncs",
+            "0",
+        ],
         &["SENTINEL", "SET", "m2", "quorum", "4", "bogus", "1"],
         &["SENTINEL", "SET", "m2", "quorum", "5", "parallel-syncs"],
     ] {
@@ -391,7 +582,9 @@ fn set_every_option_valid_and_invalid() {
     let events = same_events(&mut r, &mut o);
     // One +set per applied option: 12 single ones, 3 in one call, then 1 + 1 + 1 before errors.
     assert_eq!(events.len(), 18, "{events:?}");
-    assert!(events.iter().any(|e| e.payload.ends_with("auth-pass ******")));
+    assert!(events
+        .iter()
+        .any(|e| e.payload.ends_with("auth-pass ******")));
     same(&mut r, &mut o, &["SENTINEL", "MASTER", "m1"], MASKED);
     same(&mut r, &mut o, &["SENTINEL", "MASTER", "m2"], MASKED);
     // down-after-milliseconds reaches m1's replica and sentinel.
@@ -411,17 +604,36 @@ fn set_scripts_when_reconfiguration_is_allowed() {
     std::fs::set_permissions(&not_exec, std::fs::Permissions::from_mode(0o644)).unwrap();
     let (script, not_exec) = (script.display().to_string(), not_exec.display().to_string());
 
-    let scenario = Scenario::new().allow_script_reconfig().master("m1", dead_port(), 1);
+    let scenario = Scenario::new()
+        .allow_script_reconfig()
+        .master("m1", dead_port(), 1);
     let (mut r, mut o) = (scenario.start_reference(), scenario.build_core());
     let exact = Compare::EXACT;
     for args in [
-        &["SENTINEL", "SET", "m1", "notification-script", "/nonexistent/script"][..],
-        &["SENTINEL", "SET", "m1", "client-reconfig-script", "/nonexistent/script"],
+        &[
+            "SENTINEL",
+            "SET",
+            "m1",
+            "notification-script",
+            "/nonexistent/script",
+        ][..],
+        &[
+            "SENTINEL",
+            "SET",
+            "m1",
+            "client-reconfig-script",
+            "/nonexistent/script",
+        ],
     ] {
         same(&mut r, &mut o, args, exact);
     }
     // Running as root, access(X_OK) only needs some execute bit: both sides see the same.
-    same(&mut r, &mut o, &["SENTINEL", "SET", "m1", "notification-script", &not_exec], exact);
+    same(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "SET", "m1", "notification-script", &not_exec],
+        exact,
+    );
     for args in [
         &["SENTINEL", "SET", "m1", "notification-script", &script][..],
         &["SENTINEL", "SET", "m1", "client-reconfig-script", &script],
@@ -429,8 +641,18 @@ fn set_scripts_when_reconfiguration_is_allowed() {
         once(&mut r, &mut o, args, exact);
     }
     same(&mut r, &mut o, &["SENTINEL", "MASTER", "m1"], MASKED);
-    once(&mut r, &mut o, &["SENTINEL", "SET", "m1", "notification-script", ""], exact);
-    once(&mut r, &mut o, &["SENTINEL", "SET", "m1", "client-reconfig-script", ""], exact);
+    once(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "SET", "m1", "notification-script", ""],
+        exact,
+    );
+    once(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "SET", "m1", "client-reconfig-script", ""],
+        exact,
+    );
     same(&mut r, &mut o, &["SENTINEL", "MASTER", "m1"], MASKED);
     same_events(&mut r, &mut o);
 }
@@ -451,13 +673,26 @@ fn replies_about_a_live_master_keep_redis_layout() {
         mask: &mask,
         unordered: false,
     };
-    assert!(common::wait_until(std::time::Duration::from_secs(5), || {
-        let raw = r.call(Proto::Resp2, &["SENTINEL", "MASTER", "live"]);
-        common::field(&decode(&raw, Proto::Resp2), "flags").as_deref() == Some("master")
-    }));
+    assert!(common::wait_until(
+        std::time::Duration::from_secs(5),
+        || {
+            let raw = r.call(Proto::Resp2, &["SENTINEL", "MASTER", "live"]);
+            common::field(&decode(&raw, Proto::Resp2), "flags").as_deref() == Some("master")
+        }
+    ));
     same(&mut r, &mut o, &["SENTINEL", "MASTER", "live"], how);
-    same(&mut r, &mut o, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "live"], Compare::EXACT);
-    once(&mut r, &mut o, &["SENTINEL", "SET", "live", "quorum", "2"], Compare::EXACT);
+    same(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "live"],
+        Compare::EXACT,
+    );
+    once(
+        &mut r,
+        &mut o,
+        &["SENTINEL", "SET", "live", "quorum", "2"],
+        Compare::EXACT,
+    );
     same_events(&mut r, &mut o);
 }
 
@@ -469,11 +704,30 @@ fn agreement_subcommands_valid_paths() {
     let p1 = p1.to_string();
     for args in [
         &["SENTINEL", "CKQUORUM", "m1"][..],
-        &["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.1", &p1, "0", "*"],
-        &["SENTINEL", "IS-MASTER-DOWN-BY-ADDR", "127.0.0.2", &p1, "0", "*"],
+        &[
+            "SENTINEL",
+            "IS-MASTER-DOWN-BY-ADDR",
+            "127.0.0.1",
+            &p1,
+            "0",
+            "*",
+        ],
+        &[
+            "SENTINEL",
+            "IS-MASTER-DOWN-BY-ADDR",
+            "127.0.0.2",
+            &p1,
+            "0",
+            "*",
+        ],
         &["SENTINEL", "SIMULATE-FAILURE", "help"],
         &["SENTINEL", "SIMULATE-FAILURE", "bogus"],
-        &["SENTINEL", "SIMULATE-FAILURE", "crash-after-election", "bogus"],
+        &[
+            "SENTINEL",
+            "SIMULATE-FAILURE",
+            "crash-after-election",
+            "bogus",
+        ],
         &["SENTINEL", "SIMULATE-FAILURE", "CRASH-AFTER-PROMOTION"],
         &["SENTINEL", "FAILOVER", "m1"],
     ] {

@@ -80,8 +80,10 @@ impl Scenario {
     /// Add a per-master line to the last master added, e.g. `("known-replica", ["127.0.0.1", "7000"])`.
     pub fn with(mut self, directive: &str, args: &[&str]) -> Scenario {
         let m = self.masters.last_mut().expect("add a master first");
-        m.lines
-            .push((directive.into(), args.iter().map(|s| s.to_string()).collect()));
+        m.lines.push((
+            directive.into(),
+            args.iter().map(|s| s.to_string()).collect(),
+        ));
         self
     }
 
@@ -101,7 +103,11 @@ impl Scenario {
                 m.name, m.host, m.port, m.quorum
             ));
             for (directive, args) in &m.lines {
-                out.push_str(&format!("sentinel {directive} {} {}\n", m.name, args.join(" ")));
+                out.push_str(&format!(
+                    "sentinel {directive} {} {}\n",
+                    m.name,
+                    args.join(" ")
+                ));
             }
         }
         out
@@ -197,13 +203,20 @@ impl RawConn {
         if proto == Proto::Resp3 {
             conn.proto = Proto::Resp3;
             let hello = conn.call(&["HELLO", "3"]);
-            assert!(hello.starts_with(b"%"), "HELLO 3 failed: {:?}", String::from_utf8_lossy(&hello));
+            assert!(
+                hello.starts_with(b"%"),
+                "HELLO 3 failed: {:?}",
+                String::from_utf8_lossy(&hello)
+            );
         }
         conn
     }
 
     pub fn send(&mut self, args: &[&str]) {
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
         let mut out = BytesMut::new();
         encode_command(&args, &mut out);
         self.stream.write_all(&out).expect("write");
@@ -323,7 +336,10 @@ impl CoreTarget {
     /// Run a command and return the reply value (actions are kept in `actions`).
     pub fn run(&mut self, args: &[&str]) -> rsentinel::core::CommandOutcome {
         self.now += 1;
-        let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+            .collect();
         let outcome = self.core.command(self.now, &args);
         self.drain();
         outcome
@@ -354,7 +370,10 @@ impl Target for CoreTarget {
 pub fn decode(raw: &[u8], proto: Proto) -> Value {
     match decode_reply(raw, proto) {
         Ok(Some((v, used))) if used == raw.len() => v,
-        other => panic!("undecodable reply {:?}: {other:?}", String::from_utf8_lossy(raw)),
+        other => panic!(
+            "undecodable reply {:?}: {other:?}",
+            String::from_utf8_lossy(raw)
+        ),
     }
 }
 
@@ -385,7 +404,11 @@ pub fn mask_fields(v: Value, mask: &[&str]) -> Value {
             pairs
                 .into_iter()
                 .map(|(k, val)| {
-                    let val = if is_masked(&k) { masked.clone() } else { mask_fields(val, mask) };
+                    let val = if is_masked(&k) {
+                        masked.clone()
+                    } else {
+                        mask_fields(val, mask)
+                    };
                     (k, val)
                 })
                 .collect(),
@@ -398,7 +421,11 @@ pub fn mask_fields(v: Value, mask: &[&str]) -> Value {
                 let mut out = Vec::with_capacity(items.len());
                 for pair in items.chunks(2) {
                     out.push(pair[0].clone());
-                    out.push(if is_masked(&pair[0]) { masked.clone() } else { pair[1].clone() });
+                    out.push(if is_masked(&pair[0]) {
+                        masked.clone()
+                    } else {
+                        pair[1].clone()
+                    });
                 }
                 Value::Array(out)
             } else {

@@ -98,10 +98,19 @@ impl Sentinel {
         let params: [(&str, Value); 6] = [
             ("resolve-hostnames", yes_no(s.resolve_hostnames)),
             ("announce-hostnames", yes_no(s.announce_hostnames)),
-            ("announce-ip", Value::bulk(s.announce_ip.as_deref().unwrap_or(""))),
+            (
+                "announce-ip",
+                Value::bulk(s.announce_ip.as_deref().unwrap_or("")),
+            ),
             ("announce-port", Value::bulk(s.announce_port.to_string())),
-            ("sentinel-user", Value::bulk(s.sentinel_user.as_deref().unwrap_or(""))),
-            ("sentinel-pass", Value::bulk(s.sentinel_pass.as_deref().unwrap_or(""))),
+            (
+                "sentinel-user",
+                Value::bulk(s.sentinel_user.as_deref().unwrap_or("")),
+            ),
+            (
+                "sentinel-pass",
+                Value::bulk(s.sentinel_pass.as_deref().unwrap_or("")),
+            ),
         ];
         let mut found: Vec<(&str, Value)> = params
             .into_iter()

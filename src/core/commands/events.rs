@@ -50,10 +50,18 @@ pub(crate) fn instance_event_text(
     let mut text = match subject {
         EventSubject::Master(m) => describe("master", m),
         EventSubject::Replica { replica, master } => {
-            format!("{} @ {}", describe("slave", replica), master_tail(master, announce_hostnames))
+            format!(
+                "{} @ {}",
+                describe("slave", replica),
+                master_tail(master, announce_hostnames)
+            )
         }
         EventSubject::Sentinel { peer, master } => {
-            format!("{} @ {}", describe("sentinel", peer), master_tail(master, announce_hostnames))
+            format!(
+                "{} @ {}",
+                describe("sentinel", peer),
+                master_tail(master, announce_hostnames)
+            )
         }
     };
     if !detail.is_empty() {
@@ -159,7 +167,10 @@ mod tests {
                 false,
                 "#quorum 1/2"
             ),
-            format!("sentinel {} 10.0.0.3 26379 @ mymaster 10.0.0.1 6379 #quorum 1/2", "a".repeat(40))
+            format!(
+                "sentinel {} 10.0.0.3 26379 @ mymaster 10.0.0.1 6379 #quorum 1/2",
+                "a".repeat(40)
+            )
         );
     }
 

@@ -130,7 +130,10 @@ mod tests {
     #[test]
     fn stars_and_question_marks() {
         assert!(m("*", "mymaster"));
-        assert!(!m("*", ""), "Redis needs at least one byte to enter its loop");
+        assert!(
+            !m("*", ""),
+            "Redis needs at least one byte to enter its loop"
+        );
         assert!(m("my*", "mymaster"));
         assert!(m("*master", "mymaster"));
         assert!(m("m?master", "mymaster"));
@@ -139,7 +142,10 @@ mod tests {
         assert!(m("a*", "a"));
         assert!(!m("", "a"));
         assert!(m("", ""));
-        assert!(!m("*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+        assert!(!m(
+            "*a*a*a*a*a*a*a*a*a*a*b",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        ));
     }
 
     #[test]

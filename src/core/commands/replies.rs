@@ -88,7 +88,10 @@ impl Sentinel {
             ("ip", Value::bulk(inst.addr.announced(announce))),
             ("port", num(inst.addr.port)),
             ("runid", Value::bulk(inst.runid.as_deref().unwrap_or(""))),
-            ("flags", Value::bulk(flags_text(&inst.flags, kind, disconnected))),
+            (
+                "flags",
+                Value::bulk(flags_text(&inst.flags, kind, disconnected)),
+            ),
             ("link-pending-commands", num(link.pending_commands)),
             ("link-refcount", num(refcount)),
         ];
@@ -102,10 +105,16 @@ impl Sentinel {
         f.push(("last-ok-ping-reply", num(since(now, link.last_avail_time))));
         f.push(("last-ping-reply", num(since(now, link.last_pong_time))));
         if inst.flags.s_down {
-            f.push(("s-down-time", num(since(now, inst.s_down_since.unwrap_or(0)))));
+            f.push((
+                "s-down-time",
+                num(since(now, inst.s_down_since.unwrap_or(0))),
+            ));
         }
         if inst.flags.o_down {
-            f.push(("o-down-time", num(since(now, inst.o_down_since.unwrap_or(0)))));
+            f.push((
+                "o-down-time",
+                num(since(now, inst.o_down_since.unwrap_or(0))),
+            ));
         }
         f.push(("down-after-milliseconds", num(inst.down_after_ms)));
         if kind != InstanceKind::Sentinel {
@@ -118,7 +127,10 @@ impl Sentinel {
                 crate::core::state::Role::Replica => "slave",
             };
             f.push(("role-reported", Value::bulk(role)));
-            f.push(("role-reported-time", num(since(now, inst.role_reported_time))));
+            f.push((
+                "role-reported-time",
+                num(since(now, inst.role_reported_time)),
+            ));
         }
         f
     }
@@ -143,8 +155,7 @@ impl Sentinel {
     }
 
     fn replica_reply(&self, now: Millis, r: &Replica) -> Value {
-        let mut f =
-            self.common_fields(now, &r.inst, InstanceKind::Replica, FailoverState::None, 1);
+        let mut f = self.common_fields(now, &r.inst, InstanceKind::Replica, FailoverState::None, 1);
         f.push(("master-link-down-time", num(r.master_link_down_time)));
         let status = if r.slave_master_link_up { "ok" } else { "err" };
         f.push(("master-link-status", Value::bulk(status)));
@@ -172,7 +183,10 @@ impl Sentinel {
             "last-hello-message",
             num(p.last_hello_time.map_or(0, |t| since(now, t))),
         ));
-        f.push(("voted-leader", Value::bulk(p.leader.as_deref().unwrap_or("?"))));
+        f.push((
+            "voted-leader",
+            Value::bulk(p.leader.as_deref().unwrap_or("?")),
+        ));
         f.push(("voted-leader-epoch", num(p.leader_epoch)));
         Value::map_of(f)
     }
@@ -196,7 +210,12 @@ impl Sentinel {
     }
 
     pub(crate) fn masters_reply(&self, now: Millis) -> Value {
-        Value::Array(self.masters.values().map(|m| self.master_reply(now, m)).collect())
+        Value::Array(
+            self.masters
+                .values()
+                .map(|m| self.master_reply(now, m))
+                .collect(),
+        )
     }
 
     /// SENTINEL REPLICAS: replicas that asked not to be announced are left out, as in Redis.
@@ -211,7 +230,12 @@ impl Sentinel {
     }
 
     pub(crate) fn sentinels_reply(&self, now: Millis, m: &Master) -> Value {
-        Value::Array(m.sentinels.values().map(|p| self.peer_reply(now, p)).collect())
+        Value::Array(
+            m.sentinels
+                .values()
+                .map(|p| self.peer_reply(now, p))
+                .collect(),
+        )
     }
 
     /// SENTINEL GET-MASTER-ADDR-BY-NAME: the master's current address, or a null array.
@@ -294,7 +318,10 @@ impl Sentinel {
             ("TILT-TRIGGER", num(t.tilt_trigger)),
             ("TILT-PERIOD", num(t.tilt_period)),
             ("SLAVE-RECONF-TIMEOUT", num(t.slave_reconf_timeout)),
-            ("MIN-LINK-RECONNECT-PERIOD", num(t.min_link_reconnect_period)),
+            (
+                "MIN-LINK-RECONNECT-PERIOD",
+                num(t.min_link_reconnect_period),
+            ),
             ("ELECTION-TIMEOUT", num(t.election_timeout)),
             ("SCRIPT-MAX-RUNTIME", num(t.script_max_runtime)),
             ("SCRIPT-RETRY-DELAY", num(t.script_retry_delay)),

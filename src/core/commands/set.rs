@@ -56,7 +56,11 @@ impl Sentinel {
                     let detail = match used {
                         1 => format!(
                             "{option} {}",
-                            if redacted { "******".to_string() } else { text(&args[j + 1]) }
+                            if redacted {
+                                "******".to_string()
+                            } else {
+                                text(&args[j + 1])
+                            }
                         ),
                         2 => format!("{option} {} {}", text(&args[j + 1]), text(&args[j + 2])),
                         _ => option.clone(),
@@ -149,7 +153,11 @@ impl Sentinel {
             "rename-command" if more > 1 => {
                 let (from, to) = (&args[j + 1], &args[j + 2]);
                 if from.is_empty() || to.is_empty() {
-                    return Err(SetError::BadArgument(if to.is_empty() { j + 2 } else { j + 1 }));
+                    return Err(SetError::BadArgument(if to.is_empty() {
+                        j + 2
+                    } else {
+                        j + 1
+                    }));
                 }
                 let key = text(from).to_ascii_lowercase();
                 m.renamed_commands.remove(&key);

@@ -31,7 +31,10 @@ fn one_master() -> Sentinel {
 }
 
 fn run(s: &mut Sentinel, args: &[&str]) -> CommandOutcome {
-    let args: Vec<Bytes> = args.iter().map(|a| Bytes::copy_from_slice(a.as_bytes())).collect();
+    let args: Vec<Bytes> = args
+        .iter()
+        .map(|a| Bytes::copy_from_slice(a.as_bytes()))
+        .collect();
     s.command(NOW + 500, &args)
 }
 
@@ -71,7 +74,9 @@ fn field(v: &Value, key: &str) -> Option<Value> {
 }
 
 fn text_field(v: &Value, key: &str) -> String {
-    field(v, key).and_then(|v| v.as_text()).unwrap_or_else(|| panic!("no {key} in {v:?}"))
+    field(v, key)
+        .and_then(|v| v.as_text())
+        .unwrap_or_else(|| panic!("no {key} in {v:?}"))
 }
 
 fn keys(v: &Value) -> Vec<String> {
@@ -103,15 +108,36 @@ fn master_reply_shows_live_state_in_redis_order() {
     assert_eq!(
         keys(&reply),
         [
-            "name", "ip", "port", "runid", "flags", "link-pending-commands", "link-refcount",
-            "failover-state", "last-ping-sent", "last-ok-ping-reply", "last-ping-reply",
-            "s-down-time", "o-down-time", "down-after-milliseconds", "info-refresh",
-            "role-reported", "role-reported-time", "config-epoch", "num-slaves",
-            "num-other-sentinels", "quorum", "failover-timeout", "parallel-syncs",
+            "name",
+            "ip",
+            "port",
+            "runid",
+            "flags",
+            "link-pending-commands",
+            "link-refcount",
+            "failover-state",
+            "last-ping-sent",
+            "last-ok-ping-reply",
+            "last-ping-reply",
+            "s-down-time",
+            "o-down-time",
+            "down-after-milliseconds",
+            "info-refresh",
+            "role-reported",
+            "role-reported-time",
+            "config-epoch",
+            "num-slaves",
+            "num-other-sentinels",
+            "quorum",
+            "failover-timeout",
+            "parallel-syncs",
             "notification-script",
         ]
     );
-    assert_eq!(text_field(&reply, "flags"), "s_down,o_down,master,failover_in_progress");
+    assert_eq!(
+        text_field(&reply, "flags"),
+        "s_down,o_down,master,failover_in_progress"
+    );
     assert_eq!(text_field(&reply, "failover-state"), "select_slave");
     assert_eq!(text_field(&reply, "last-ping-sent"), "800");
     assert_eq!(text_field(&reply, "s-down-time"), "600");
@@ -120,20 +146,26 @@ fn master_reply_shows_live_state_in_redis_order() {
     assert_eq!(text_field(&reply, "num-slaves"), "1");
     assert_eq!(text_field(&reply, "num-other-sentinels"), "1");
     // INFO's status follows the flags: odown wins over sdown.
-    assert!(s.info_section_at(NOW).contains("master0:name=mymaster,status=odown,address=10.0.0.1:6379,slaves=1,sentinels=2\r\n"));
+    assert!(s.info_section_at(NOW).contains(
+        "master0:name=mymaster,status=odown,address=10.0.0.1:6379,slaves=1,sentinels=2\r\n"
+    ));
 }
 
 #[test]
 fn replica_and_sentinel_replies_and_hidden_replicas() {
     let mut s = one_master();
     let reply = run(&mut s, &["SENTINEL", "REPLICAS", "mymaster"]).reply;
-    let Value::Array(replicas) = reply else { panic!() };
+    let Value::Array(replicas) = reply else {
+        panic!()
+    };
     assert_eq!(text_field(&replicas[0], "name"), "10.0.0.2:6380");
     assert_eq!(text_field(&replicas[0], "flags"), "slave,disconnected");
     assert_eq!(text_field(&replicas[0], "master-host"), "?");
     assert_eq!(text_field(&replicas[0], "replica-announced"), "1");
     let sentinels = run(&mut s, &["SENTINEL", "SENTINELS", "mymaster"]).reply;
-    let Value::Array(sentinels) = sentinels else { panic!() };
+    let Value::Array(sentinels) = sentinels else {
+        panic!()
+    };
     assert_eq!(text_field(&sentinels[0], "name"), "b".repeat(40));
     assert_eq!(text_field(&sentinels[0], "flags"), "sentinel,disconnected");
     assert_eq!(text_field(&sentinels[0], "voted-leader"), "?");
@@ -141,7 +173,10 @@ fn replica_and_sentinel_replies_and_hidden_replicas() {
     for r in s.masters.get_mut("mymaster").unwrap().replicas.values_mut() {
         r.replica_announced = false;
     }
-    assert_eq!(run(&mut s, &["SENTINEL", "SLAVES", "mymaster"]).reply, Value::Array(vec![]));
+    assert_eq!(
+        run(&mut s, &["SENTINEL", "SLAVES", "mymaster"]).reply,
+        Value::Array(vec![])
+    );
     let master = run(&mut s, &["SENTINEL", "MASTER", "mymaster"]).reply;
     assert_eq!(text_field(&master, "num-slaves"), "1");
 }
@@ -149,34 +184,66 @@ fn replica_and_sentinel_replies_and_hidden_replicas() {
 #[test]
 fn get_master_addr_follows_a_promoted_replica() {
     let mut s = one_master();
-    let addr = |s: &mut Sentinel| run(s, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]).reply;
-    assert_eq!(addr(&mut s), Value::Array(vec![Value::bulk("10.0.0.1"), Value::bulk("6379")]));
+    let addr =
+        |s: &mut Sentinel| run(s, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]).reply;
+    assert_eq!(
+        addr(&mut s),
+        Value::Array(vec![Value::bulk("10.0.0.1"), Value::bulk("6379")])
+    );
     {
         let m = s.masters.get_mut("mymaster").unwrap();
         m.inst.flags.failover_in_progress = true;
         m.promoted_replica = Some("10.0.0.2:6380".into());
         m.failover_state = FailoverState::WaitPromotion;
     }
-    assert_eq!(addr(&mut s), Value::Array(vec![Value::bulk("10.0.0.1"), Value::bulk("6379")]));
+    assert_eq!(
+        addr(&mut s),
+        Value::Array(vec![Value::bulk("10.0.0.1"), Value::bulk("6379")])
+    );
     s.masters.get_mut("mymaster").unwrap().failover_state = FailoverState::ReconfSlaves;
-    assert_eq!(addr(&mut s), Value::Array(vec![Value::bulk("10.0.0.2"), Value::bulk("6380")]));
-    assert_eq!(run(&mut s, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "x"]).reply, Value::NilArray);
+    assert_eq!(
+        addr(&mut s),
+        Value::Array(vec![Value::bulk("10.0.0.2"), Value::bulk("6380")])
+    );
+    assert_eq!(
+        run(&mut s, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "x"]).reply,
+        Value::NilArray
+    );
 }
 
 #[test]
 fn monitor_emits_plus_monitor_and_is_flushed() {
     let mut s = core_with(vec![]);
-    let out = run(&mut s, &["SENTINEL", "MONITOR", "new", "10.1.1.1", "7000", "2"]);
+    let out = run(
+        &mut s,
+        &["SENTINEL", "MONITOR", "new", "10.1.1.1", "7000", "2"],
+    );
     assert_eq!(out, CommandOutcome::flushed(Value::ok()));
     assert_eq!(
         events(&actions(&mut s)),
-        [("+monitor".to_string(), "master new 10.1.1.1 7000 quorum 2".to_string())]
+        [(
+            "+monitor".to_string(),
+            "master new 10.1.1.1 7000 quorum 2".to_string()
+        )]
     );
     let m = s.master("new").unwrap();
-    assert_eq!((m.inst.down_after_ms, m.failover_timeout_ms, m.parallel_syncs), (30_000, 180_000, 1));
+    assert_eq!(
+        (
+            m.inst.down_after_ms,
+            m.failover_timeout_ms,
+            m.parallel_syncs
+        ),
+        (30_000, 180_000, 1)
+    );
     // Errors change nothing and announce nothing.
-    let dup = run(&mut s, &["SENTINEL", "MONITOR", "new", "10.1.1.1", "7000", "2"]);
-    assert_eq!(dup, CommandOutcome::reply(Value::err("ERR Duplicate master name.")));
+    let dup = run(
+        &mut s,
+        &["SENTINEL", "MONITOR", "new", "10.1.1.1", "7000", "2"],
+    );
+    assert_eq!(
+        dup,
+        CommandOutcome::reply(Value::err("ERR Duplicate master name."))
+    );
     assert!(actions(&mut s).is_empty());
 }
 
@@ -187,11 +254,17 @@ fn remove_closes_every_link_of_the_master() {
     let master_link = m.inst.link.id.unwrap();
     let replica_link = m.replicas.values().next().unwrap().inst.link.id.unwrap();
     let peer_link = m.sentinels.values().next().unwrap().inst.link.id.unwrap();
-    assert_eq!(run(&mut s, &["SENTINEL", "REMOVE", "mymaster"]), CommandOutcome::flushed(Value::ok()));
+    assert_eq!(
+        run(&mut s, &["SENTINEL", "REMOVE", "mymaster"]),
+        CommandOutcome::flushed(Value::ok())
+    );
     let acts = actions(&mut s);
     assert_eq!(
         events(&acts),
-        [("-monitor".to_string(), "master mymaster 10.0.0.1 6379".to_string())]
+        [(
+            "-monitor".to_string(),
+            "master mymaster 10.0.0.1 6379".to_string()
+        )]
     );
     let closed = disconnects(&acts);
     for expected in [
@@ -201,7 +274,10 @@ fn remove_closes_every_link_of_the_master() {
         (replica_link, Channel::PubSub),
         (peer_link, Channel::Cmd),
     ] {
-        assert!(closed.contains(&expected), "{expected:?} not closed: {closed:?}");
+        assert!(
+            closed.contains(&expected),
+            "{expected:?} not closed: {closed:?}"
+        );
     }
     assert!(s.master("mymaster").is_none());
 }
@@ -221,11 +297,17 @@ fn reset_clears_failover_state_and_known_instances() {
         m.inst.link.cmd_connected = true;
         m.inst.link.pubsub_connected = true;
     }
-    assert_eq!(run(&mut s, &["SENTINEL", "RESET", "my*"]).reply, Value::Int(1));
+    assert_eq!(
+        run(&mut s, &["SENTINEL", "RESET", "my*"]).reply,
+        Value::Int(1)
+    );
     let acts = actions(&mut s);
     assert_eq!(
         events(&acts),
-        [("+reset-master".to_string(), "master mymaster 10.0.0.1 6379".to_string())]
+        [(
+            "+reset-master".to_string(),
+            "master mymaster 10.0.0.1 6379".to_string()
+        )]
     );
     assert_eq!(disconnects(&acts).len(), 5);
     let m = s.master("mymaster").unwrap();
@@ -237,7 +319,10 @@ fn reset_clears_failover_state_and_known_instances() {
     assert!(!m.inst.link.cmd_connected && !m.inst.link.pubsub_connected);
     assert_eq!(m.inst.link.act_ping_time, Some(NOW + 500));
     // Case-sensitive pattern: no match, nothing announced.
-    assert_eq!(run(&mut s, &["SENTINEL", "RESET", "MY*"]).reply, Value::Int(0));
+    assert_eq!(
+        run(&mut s, &["SENTINEL", "RESET", "MY*"]).reply,
+        Value::Int(0)
+    );
     assert!(actions(&mut s).is_empty());
 }
 
@@ -246,28 +331,51 @@ fn set_events_redaction_partial_errors_and_link_drops() {
     let mut s = one_master();
     let out = run(
         &mut s,
-        &["SENTINEL", "SET", "mymaster", "auth-pass", "pw", "rename-command", "CONFIG", "CFG"],
+        &[
+            "SENTINEL",
+            "SET",
+            "mymaster",
+            "auth-pass",
+            "pw",
+            "rename-command",
+            "CONFIG",
+            "CFG",
+        ],
     );
     assert_eq!(out, CommandOutcome::flushed(Value::ok()));
     let acts = actions(&mut s);
     assert_eq!(
         events(&acts),
         [
-            ("+set".to_string(), "master mymaster 10.0.0.1 6379 auth-pass ******".to_string()),
-            ("+set".to_string(), "master mymaster 10.0.0.1 6379 rename-command CONFIG CFG".to_string()),
+            (
+                "+set".to_string(),
+                "master mymaster 10.0.0.1 6379 auth-pass ******".to_string()
+            ),
+            (
+                "+set".to_string(),
+                "master mymaster 10.0.0.1 6379 rename-command CONFIG CFG".to_string()
+            ),
         ]
     );
     // auth-pass drops the master's and replicas' connections, not the peers'.
     assert_eq!(disconnects(&acts).len(), 4);
     let m = s.master("mymaster").unwrap();
     assert_eq!(m.auth_pass.as_deref(), Some("pw"));
-    assert_eq!(m.renamed_commands.get("config").map(String::as_str), Some("CFG"));
+    assert_eq!(
+        m.renamed_commands.get("config").map(String::as_str),
+        Some("CFG")
+    );
 
     // An error after a valid option: the valid one stays, is saved, and the reply is the error.
-    let out = run(&mut s, &["SENTINEL", "SET", "mymaster", "quorum", "5", "quorum", "0"]);
+    let out = run(
+        &mut s,
+        &["SENTINEL", "SET", "mymaster", "quorum", "5", "quorum", "0"],
+    );
     assert_eq!(
         out,
-        CommandOutcome::reply(Value::err("ERR Invalid argument '0' for SENTINEL SET 'quorum'"))
+        CommandOutcome::reply(Value::err(
+            "ERR Invalid argument '0' for SENTINEL SET 'quorum'"
+        ))
     );
     let acts = actions(&mut s);
     assert_eq!(events(&acts).len(), 1);
@@ -279,7 +387,16 @@ fn set_events_redaction_partial_errors_and_link_drops() {
     assert!(actions(&mut s).is_empty());
 
     // down-after reaches replicas and sentinels.
-    run(&mut s, &["SENTINEL", "SET", "mymaster", "down-after-milliseconds", "1234"]);
+    run(
+        &mut s,
+        &[
+            "SENTINEL",
+            "SET",
+            "mymaster",
+            "down-after-milliseconds",
+            "1234",
+        ],
+    );
     let m = s.master("mymaster").unwrap();
     assert!(m.replicas.values().all(|r| r.inst.down_after_ms == 1234));
     assert!(m.sentinels.values().all(|p| p.inst.down_after_ms == 1234));
@@ -290,7 +407,17 @@ fn config_set_superset_several_pairs_and_loglevel() {
     let mut s = one_master();
     let out = run(
         &mut s,
-        &["SENTINEL", "CONFIG", "SET", "announce-ip", "1.2.3.4", "loglevel", "warning", "sentinel-pass", "x"],
+        &[
+            "SENTINEL",
+            "CONFIG",
+            "SET",
+            "announce-ip",
+            "1.2.3.4",
+            "loglevel",
+            "warning",
+            "sentinel-pass",
+            "x",
+        ],
     );
     assert_eq!(out, CommandOutcome::flushed(Value::ok()));
     let acts = actions(&mut s);
@@ -310,7 +437,15 @@ fn config_set_superset_several_pairs_and_loglevel() {
     // Validation is done for every pair before any is applied.
     let out = run(
         &mut s,
-        &["SENTINEL", "CONFIG", "SET", "announce-port", "7", "resolve-hostnames", "maybe"],
+        &[
+            "SENTINEL",
+            "CONFIG",
+            "SET",
+            "announce-port",
+            "7",
+            "resolve-hostnames",
+            "maybe",
+        ],
     );
     assert_eq!(
         out.reply,
@@ -319,14 +454,28 @@ fn config_set_superset_several_pairs_and_loglevel() {
     assert_eq!(s.settings().announce_port, 0);
     let out = run(
         &mut s,
-        &["SENTINEL", "CONFIG", "SET", "announce-port", "7", "ANNOUNCE-PORT", "8"],
+        &[
+            "SENTINEL",
+            "CONFIG",
+            "SET",
+            "announce-port",
+            "7",
+            "ANNOUNCE-PORT",
+            "8",
+        ],
     );
     assert_eq!(
         out.reply,
         Value::err("ERR Duplicate argument 'ANNOUNCE-PORT' to SENTINEL CONFIG SET")
     );
-    let out = run(&mut s, &["SENTINEL", "CONFIG", "SET", "loglevel", "nothing"]);
-    assert_eq!(out.reply, Value::err("ERR Invalid value 'nothing' to SENTINEL CONFIG SET 'loglevel'"));
+    let out = run(
+        &mut s,
+        &["SENTINEL", "CONFIG", "SET", "loglevel", "nothing"],
+    );
+    assert_eq!(
+        out.reply,
+        Value::err("ERR Invalid value 'nothing' to SENTINEL CONFIG SET 'loglevel'")
+    );
     assert!(actions(&mut s).is_empty());
 }
 
@@ -334,24 +483,44 @@ fn config_set_superset_several_pairs_and_loglevel() {
 fn debug_changes_timing_and_pending_scripts_is_empty() {
     let mut s = one_master();
     assert_eq!(
-        run(&mut s, &["SENTINEL", "DEBUG", "ping-period", "250", "election-timeout", "999"]).reply,
+        run(
+            &mut s,
+            &[
+                "SENTINEL",
+                "DEBUG",
+                "ping-period",
+                "250",
+                "election-timeout",
+                "999"
+            ]
+        )
+        .reply,
         Value::ok()
     );
     assert_eq!(s.timing().ping_period, 250);
     assert_eq!(s.timing().election_timeout, 999);
-    assert_eq!(run(&mut s, &["SENTINEL", "PENDING-SCRIPTS"]).reply, Value::Array(vec![]));
+    assert_eq!(
+        run(&mut s, &["SENTINEL", "PENDING-SCRIPTS"]).reply,
+        Value::Array(vec![])
+    );
 }
 
 #[test]
 fn errors_never_carry_line_breaks() {
     let mut s = one_master();
-    let out = run(&mut s, &["SENTINEL", "SET", "mymaster", "bad\r\noption", "1"]);
+    let out = run(
+        &mut s,
+        &["SENTINEL", "SET", "mymaster", "bad\r\noption", "1"],
+    );
     assert_eq!(
         out.reply,
         Value::err("ERR Unknown option or number of arguments for SENTINEL SET 'bad  option'")
     );
     let out = run(&mut s, &["SENTINEL", "what\nnow"]);
-    assert_eq!(out.reply, Value::err("ERR unknown subcommand 'what now'. Try SENTINEL HELP."));
+    assert_eq!(
+        out.reply,
+        Value::err("ERR unknown subcommand 'what now'. Try SENTINEL HELP.")
+    );
 }
 
 #[test]
