@@ -1,0 +1,190 @@
+//! The payload of events about an instance, in the format of Redis's `sentinelEvent` with a
+//! `%@` subject: `<type> <name> <ip> <port>`, followed for replicas and sentinels by
+//! ` @ <master-name> <master-ip> <master-port>`, then the event's own details.
+//!
+//! Shared by the command layer and the engine: every event about an instance goes through
+//! `instance_event_text`, so subscribers and log readers always see one format.
+
+use crate::config::model::LogLevel;
+use crate::core::state::Instance;
+use crate::core::Sentinel;
+
+/// Redis formats event messages into a 1024-byte buffer, so longer payloads are cut at 1023.
+const MAX_EVENT_TEXT: usize = 1023;
+
+/// Which instance an event is about. Replicas and sentinels carry the master they belong to,
+/// because their payload names it too.
+// Replica and Sentinel subjects are the engine's (+sdown slave, +sentinel...).
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum EventSubject<'a> {
+    Master(&'a Instance),
+    Replica {
+        replica: &'a Instance,
+        master: &'a Instance,
+    },
+    Sentinel {
+        peer: &'a Instance,
+        master: &'a Instance,
+    },
+}
+
+/// The payload of an event about `subject`. `detail` is what follows the subject (e.g.
+/// `quorum 2` for `+monitor`, `#quorum 2/2` for `+odown`); empty for none.
+///
+/// The address shown is the announced one (the hostname when announce-hostnames is on, the IP
+/// otherwise), not bracketed even for IPv6, exactly as Redis prints it.
+pub(crate) fn instance_event_text(
+    subject: EventSubject<'_>,
+    announce_hostnames: bool,
+    detail: &str,
+) -> String {
+    let describe = |kind: &str, inst: &Instance| {
+        format!(
+            "{kind} {} {} {}",
+            display_name(inst, kind == "sentinel"),
+            inst.addr.announced(announce_hostnames),
+            inst.addr.port
+        )
+    };
+    let mut text = match subject {
+        EventSubject::Master(m) => describe("master", m),
+        EventSubject::Replica { replica, master } => {
+            format!(
+                "{} @ {}",
+                describe("slave", replica),
+                master_tail(master, announce_hostnames)
+            )
+        }
+        EventSubject::Sentinel { peer, master } => {
+            format!(
+                "{} @ {}",
+                describe("sentinel", peer),
+                master_tail(master, announce_hostnames)
+            )
+        }
+    };
+    if !detail.is_empty() {
+        text.push(' ');
+        text.push_str(detail);
+    }
+    truncate_at_char_boundary(&mut text, MAX_EVENT_TEXT);
+    text
+}
+
+/// The name Redis shows for an instance. Redis names a sentinel by its run id (the key it
+/// keeps sentinels under), so a peer whose run id is known is shown by it.
+pub(crate) fn display_name(inst: &Instance, is_sentinel: bool) -> &str {
+    match (&inst.runid, is_sentinel) {
+        (Some(runid), true) => runid,
+        _ => &inst.name,
+    }
+}
+
+fn master_tail(master: &Instance, announce_hostnames: bool) -> String {
+    format!(
+        "{} {} {}",
+        master.name,
+        master.addr.announced(announce_hostnames),
+        master.addr.port
+    )
+}
+
+fn truncate_at_char_boundary(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+}
+
+impl Sentinel {
+    /// Queue an event about the monitored master `master` (a no-op for an unknown name).
+    ///
+    /// TODO(merge with the script queue): Redis also schedules the master's
+    /// notification-script for every Warning-level event about an instance; that belongs here
+    /// once the core has its script queue.
+    pub(crate) fn master_event(&mut self, level: LogLevel, kind: &str, master: &str, detail: &str) {
+        let Some(m) = self.masters.get(master) else {
+            return;
+        };
+        let text = instance_event_text(
+            EventSubject::Master(&m.inst),
+            self.settings.announce_hostnames,
+            detail,
+        );
+        self.event(level, kind, text);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::state::{Addr, Role};
+
+    fn inst(name: &str, host: &str, ip: &str, port: u16) -> Instance {
+        let addr = Addr {
+            host: host.into(),
+            ip: ip.into(),
+            port,
+        };
+        Instance::new(name.into(), addr, Role::Master, 30_000, 0)
+    }
+
+    #[test]
+    fn master_replica_and_sentinel_subjects() {
+        let master = inst("mymaster", "db.local", "10.0.0.1", 6379);
+        let replica = inst("10.0.0.2:6380", "10.0.0.2", "10.0.0.2", 6380);
+        let mut peer = inst("10.0.0.3:26379", "10.0.0.3", "10.0.0.3", 26379);
+        peer.runid = Some("a".repeat(40));
+        assert_eq!(
+            instance_event_text(EventSubject::Master(&master), false, "quorum 2"),
+            "master mymaster 10.0.0.1 6379 quorum 2"
+        );
+        assert_eq!(
+            instance_event_text(EventSubject::Master(&master), true, ""),
+            "master mymaster db.local 6379"
+        );
+        assert_eq!(
+            instance_event_text(
+                EventSubject::Replica {
+                    replica: &replica,
+                    master: &master
+                },
+                false,
+                ""
+            ),
+            "slave 10.0.0.2:6380 10.0.0.2 6380 @ mymaster 10.0.0.1 6379"
+        );
+        assert_eq!(
+            instance_event_text(
+                EventSubject::Sentinel {
+                    peer: &peer,
+                    master: &master
+                },
+                false,
+                "#quorum 1/2"
+            ),
+            format!(
+                "sentinel {} 10.0.0.3 26379 @ mymaster 10.0.0.1 6379 #quorum 1/2",
+                "a".repeat(40)
+            )
+        );
+    }
+
+    #[test]
+    fn ipv6_addresses_are_not_bracketed_and_long_text_is_cut() {
+        let master = inst("m", "::1", "::1", 6379);
+        assert_eq!(
+            instance_event_text(EventSubject::Master(&master), false, ""),
+            "master m ::1 6379"
+        );
+        let long = "x".repeat(2000);
+        assert_eq!(
+            instance_event_text(EventSubject::Master(&master), false, &long).len(),
+            1023
+        );
+    }
+}

@@ -1,0 +1,274 @@
+//! Client commands answered by the core: `SENTINEL <subcommand>`, `ROLE`, and INFO's sentinel
+//! section. Replies follow Redis 7.0 field for field and error for error.
+//!
+//! Layout: this file checks the command table (names, arities, the errors Redis's command
+//! lookup gives) and dispatches; `replies` builds the instance and listing replies; `admin`
+//! changes the set of monitored masters and the timing knobs; `set` is SENTINEL SET;
+//! `config` is SENTINEL CONFIG; `events` formats event payloads; `glob` and `parse` hold
+//! Redis's pattern and number rules.
+
+mod admin;
+mod config;
+pub(crate) mod events;
+pub(crate) mod glob;
+pub(crate) mod parse;
+mod replies;
+mod set;
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+
+use super::{CommandOutcome, Millis, Sentinel};
+use crate::value::Value;
+
+// The engine formats its instance events with these.
+#[allow(unused_imports)]
+pub(crate) use events::{instance_event_text, EventSubject};
+
+/// The SENTINEL subcommands of Redis 7.0 and their arity as its command table gives it
+/// (counting `SENTINEL` and the subcommand; negative means "at least").
+const SUBCOMMANDS: &[(&str, i32)] = &[
+    ("ckquorum", 3),
+    ("config", -3),
+    ("debug", -2),
+    ("failover", 3),
+    ("flushconfig", 2),
+    ("get-master-addr-by-name", 3),
+    ("help", 2),
+    ("info-cache", -3),
+    ("is-master-down-by-addr", 6),
+    ("master", 3),
+    ("masters", 2),
+    ("monitor", 6),
+    ("myid", 2),
+    ("pending-scripts", 2),
+    ("remove", 3),
+    ("replicas", 3),
+    ("reset", 3),
+    ("sentinels", 3),
+    ("set", -5),
+    ("simulate-failure", -3),
+    ("slaves", 3),
+];
+
+/// The text of SENTINEL HELP after its header line, as Redis 7.0.15 prints it.
+const HELP: &[&str] = &[
+    "CKQUORUM <master-name>",
+    "    Check if the current Sentinel configuration is able to reach the quorum",
+    "    needed to failover a master and the majority needed to authorize the",
+    "    failover.",
+    "CONFIG SET <param> <value>",
+    "    Set a global Sentinel configuration parameter.",
+    "CONFIG GET <param>",
+    "    Get global Sentinel configuration parameter.",
+    "DEBUG [<param> <value> ...]",
+    "    Show a list of configurable time parameters and their values (milliseconds).",
+    "    Or update current configurable parameters values (one or more).",
+    "GET-MASTER-ADDR-BY-NAME <master-name>",
+    "    Return the ip and port number of the master with that name.",
+    "FAILOVER <master-name>",
+    "    Manually failover a master node without asking for agreement from other",
+    "    Sentinels",
+    "FLUSHCONFIG",
+    "    Force Sentinel to rewrite its configuration on disk, including the current",
+    "    Sentinel state.",
+    "INFO-CACHE <master-name>",
+    "    Return last cached INFO output from masters and all its replicas.",
+    "IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid>",
+    "    Check if the master specified by ip:port is down from current Sentinel's",
+    "    point of view.",
+    "MASTER <master-name>",
+    "    Show the state and info of the specified master.",
+    "MASTERS",
+    "    Show a list of monitored masters and their state.",
+    "MONITOR <name> <ip> <port> <quorum>",
+    "    Start monitoring a new master with the specified name, ip, port and quorum.",
+    "MYID",
+    "    Return the ID of the Sentinel instance.",
+    "PENDING-SCRIPTS",
+    "    Get pending scripts information.",
+    "REMOVE <master-name>",
+    "    Remove master from Sentinel's monitor list.",
+    "REPLICAS <master-name>",
+    "    Show a list of replicas for this master and their state.",
+    "RESET <pattern>",
+    "    Reset masters for specific master name matching this pattern.",
+    "SENTINELS <master-name>",
+    "    Show a list of Sentinel instances for this master and their state.",
+    "SET <master-name> <option> <value> [<option> <value> ...]",
+    "    Set configuration parameters for certain masters.",
+    "SIMULATE-FAILURE [CRASH-AFTER-ELECTION] [CRASH-AFTER-PROMOTION] [HELP]",
+    "    Simulate a Sentinel crash.",
+];
+
+/// The text of an argument, for messages and names (invalid UTF-8 is replaced, never refused).
+pub(crate) fn text(arg: &[u8]) -> String {
+    String::from_utf8_lossy(arg).into_owned()
+}
+
+/// An error reply built from user-supplied text, cleaned the way Redis's
+/// `addReplyErrorFormat` cleans it: CR/LF trimmed at both ends, the others turned into spaces,
+/// so that a reply can never break the protocol.
+pub(crate) fn error_reply(message: impl Into<String>) -> Value {
+    let message: String = message.into();
+    let trimmed = message.trim_matches(|c| c == '\r' || c == '\n');
+    Value::err(trimmed.replace(['\r', '\n'], " "))
+}
+
+/// Redis's `%.128s`: at most 128 bytes, cut on a character boundary.
+fn at_most_128(s: &str) -> &str {
+    let mut cut = s.len().min(128);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    &s[..cut]
+}
+
+pub(crate) fn arity_error(fullname: &str) -> CommandOutcome {
+    CommandOutcome::reply(error_reply(format!(
+        "ERR wrong number of arguments for '{fullname}' command"
+    )))
+}
+
+pub(crate) fn no_such_master() -> CommandOutcome {
+    CommandOutcome::reply(Value::err("ERR No such master with that name"))
+}
+
+/// Redis's reply to a command name it does not know.
+fn unknown_command(args: &[Bytes]) -> CommandOutcome {
+    let name = args.first().map(|a| text(a)).unwrap_or_default();
+    let mut listed = String::new();
+    for arg in args.iter().skip(1) {
+        if listed.len() >= 128 {
+            break;
+        }
+        let room = 128 - listed.len();
+        let arg = text(arg);
+        let mut cut = arg.len().min(room);
+        while !arg.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        listed.push_str(&format!("'{}' ", &arg[..cut]));
+    }
+    CommandOutcome::reply(error_reply(format!(
+        "ERR unknown command '{}', with args beginning with: {listed}",
+        at_most_128(&name)
+    )))
+}
+
+impl Sentinel {
+    /// Handle a client command addressed to the sentinel. `args[0]` is the command name
+    /// (`SENTINEL`, `ROLE`), matched case-insensitively.
+    pub fn command(&mut self, now: Millis, args: &[Bytes]) -> CommandOutcome {
+        let Some(name) = args.first() else {
+            return unknown_command(args);
+        };
+        if name.eq_ignore_ascii_case(b"role") {
+            if args.len() != 1 {
+                return arity_error("role");
+            }
+            return CommandOutcome::reply(self.role_reply());
+        }
+        if !name.eq_ignore_ascii_case(b"sentinel") {
+            return unknown_command(args);
+        }
+        if args.len() < 2 {
+            return arity_error("sentinel");
+        }
+        let sub = text(&args[1]).to_ascii_lowercase();
+        let Some(&(sub_name, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
+            return CommandOutcome::reply(error_reply(format!(
+                "ERR unknown subcommand '{}'. Try {} HELP.",
+                at_most_128(&text(&args[1])),
+                text(name).to_ascii_uppercase()
+            )));
+        };
+        let argc = args.len() as i32;
+        if (arity > 0 && argc != arity) || argc < -arity {
+            return arity_error(&format!("sentinel|{sub_name}"));
+        }
+        self.sentinel_subcommand(now, sub_name, args)
+    }
+
+    /// A SENTINEL subcommand whose name and arity are already checked.
+    fn sentinel_subcommand(&mut self, now: Millis, sub: &str, args: &[Bytes]) -> CommandOutcome {
+        let reply = CommandOutcome::reply;
+        match sub {
+            "help" => reply(help_reply(&args[0])),
+            "masters" => reply(self.masters_reply(now)),
+            "master" => match self.masters.get(&text(&args[2])) {
+                Some(m) => reply(self.master_reply(now, m)),
+                None => no_such_master(),
+            },
+            "replicas" | "slaves" => match self.masters.get(&text(&args[2])) {
+                Some(m) => reply(self.replicas_reply(now, m)),
+                None => no_such_master(),
+            },
+            "sentinels" => match self.masters.get(&text(&args[2])) {
+                Some(m) => reply(self.sentinels_reply(now, m)),
+                None => no_such_master(),
+            },
+            "myid" => reply(Value::bulk(&self.myid)),
+            "get-master-addr-by-name" => reply(self.master_addr_reply(&text(&args[2]))),
+            "is-master-down-by-addr" => {
+                // Redis parses port and epoch before it looks anything up; the vote itself
+                // is the agreement engine's.
+                if parse::parse_i64(&args[3]).is_none() || parse::parse_i64(&args[4]).is_none() {
+                    return reply(Value::err("ERR value is not an integer or out of range"));
+                }
+                self.cmd_is_master_down_by_addr(now, &args[2..])
+            }
+            "ckquorum" => {
+                let name = text(&args[2]);
+                if !self.masters.contains_key(&name) {
+                    return no_such_master();
+                }
+                self.cmd_ckquorum(now, &name)
+            }
+            "failover" => {
+                let name = text(&args[2]);
+                if !self.masters.contains_key(&name) {
+                    return no_such_master();
+                }
+                self.cmd_failover(now, &name)
+            }
+            "simulate-failure" => self.cmd_simulate_failure(&args[2..]),
+            "pending-scripts" => reply(self.pending_scripts()),
+            "monitor" => self.cmd_monitor(now, args),
+            "remove" => self.cmd_remove(&text(&args[2])),
+            "flushconfig" => CommandOutcome::flushed(Value::ok()),
+            "reset" => self.cmd_reset(now, &args[2]),
+            "set" => self.cmd_set(args),
+            "config" => self.cmd_config(args),
+            "info-cache" => reply(self.info_cache_reply(now, &args[2..])),
+            "debug" => self.cmd_debug(&args[2..]),
+            // Every name in SUBCOMMANDS has an arm above.
+            _ => reply(Value::err(format!(
+                "ERR unknown subcommand '{sub}'. Try SENTINEL HELP."
+            ))),
+        }
+    }
+
+    /// SENTINEL PENDING-SCRIPTS: the script queue as Redis lists it.
+    fn pending_scripts(&self) -> Value {
+        // TODO(merge with the script queue): return `self.pending_scripts_reply()` from
+        // src/core/scripts.rs; until that module is merged the core has no queue, so the
+        // list is empty.
+        Value::Array(Vec::new())
+    }
+}
+
+/// SENTINEL HELP: a header naming the command as the client typed it (upper-cased), the
+/// subcommand list, and the HELP footer, all as status replies.
+fn help_reply(command_name: &[u8]) -> Value {
+    let mut lines = Vec::with_capacity(HELP.len() + 3);
+    lines.push(Value::Simple(format!(
+        "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        text(command_name).to_ascii_uppercase()
+    )));
+    lines.extend(HELP.iter().map(|l| Value::Simple((*l).to_string())));
+    lines.push(Value::Simple("HELP".into()));
+    lines.push(Value::Simple("    Prints this help.".into()));
+    Value::Array(lines)
+}
