@@ -13,11 +13,18 @@ use rsentinel::value::Value;
 #[test]
 fn three_rsentinels_discover_each_other_and_reach_odown() {
     let g = Group::start(1, &[Flavor::Ours; 3], 2, 1000, "");
-    assert!(g.wait_discovery(Duration::from_secs(20)), "each sentinel lists 2 peers");
+    assert!(
+        g.wait_discovery(Duration::from_secs(20)),
+        "each sentinel lists 2 peers"
+    );
     // known-sentinel lines are persisted.
     for s in &g.sentinels {
         assert!(
-            wait_until(Duration::from_secs(5), || s.config_text().matches("sentinel known-sentinel mymaster").count() == 2),
+            wait_until(Duration::from_secs(5), || s
+                .config_text()
+                .matches("sentinel known-sentinel mymaster")
+                .count()
+                == 2),
             "{}",
             s.config_text()
         );
@@ -25,19 +32,31 @@ fn three_rsentinels_discover_each_other_and_reach_odown() {
     let mut c = g.sentinels[0].client();
     assert_eq!(
         c.cmd(&["SENTINEL", "CKQUORUM", "mymaster"]),
-        Value::Simple("OK 3 usable Sentinels. Quorum and failover authorization can be reached".into())
+        Value::Simple(
+            "OK 3 usable Sentinels. Quorum and failover authorization can be reached".into()
+        )
     );
     g.master.proc.signal(libc::SIGSTOP);
     // Whoever gets there first reaches ODOWN by quorum; the others may adopt the new master
     // from its hellos before their own ODOWN, so only one is required to report it.
     assert!(
-        wait_until(Duration::from_secs(10), || g.logs.iter().any(|l| l.has("+odown", "master mymaster")
-            && l.events.lock().unwrap().iter().any(|(_, k, p)| k == "+odown" && (p.ends_with("#quorum 2/2") || p.ends_with("#quorum 3/2"))))),
+        wait_until(Duration::from_secs(10), || g.logs.iter().any(|l| l
+            .has("+odown", "master mymaster")
+            && l.events
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(_, k, p)| k == "+odown"
+                    && (p.ends_with("#quorum 2/2")
+                        || p.ends_with("#quorum 3/2"))))),
         "{:?}",
         g.logs.iter().map(|l| l.kinds()).collect::<Vec<_>>()
     );
     for log in &g.logs {
-        assert!(log.wait("+sdown", "master mymaster", Duration::from_secs(10)) || log.has("+switch-master", ""));
+        assert!(
+            log.wait("+sdown", "master mymaster", Duration::from_secs(10))
+                || log.has("+switch-master", "")
+        );
     }
     g.master.proc.signal(libc::SIGCONT);
 }
@@ -50,7 +69,11 @@ fn quorum_three_with_one_sentinel_frozen_never_reaches_odown() {
     g.master.proc.signal(libc::SIGSTOP);
     assert!(g.logs[0].wait("+sdown", "master mymaster", Duration::from_secs(10)));
     std::thread::sleep(Duration::from_secs(4));
-    assert!(!g.logs[0].has("+odown", "") && !g.logs[1].has("+odown", ""), "{:?}", g.logs[0].kinds());
+    assert!(
+        !g.logs[0].has("+odown", "") && !g.logs[1].has("+odown", ""),
+        "{:?}",
+        g.logs[0].kinds()
+    );
     let mut c = g.sentinels[0].client();
     // Our frozen peer goes SDOWN too: CKQUORUM says so, in Redis's words.
     assert!(wait_until(Duration::from_secs(5), || matches!(
@@ -70,12 +93,22 @@ fn mixed_groups_list_every_member() {
         let g = Group::start(1, &flavors, 2, 1000, "");
         assert!(g.wait_discovery(Duration::from_secs(30)), "{flavors:?}");
         // Each lists the others under their run ids.
-        let ids: Vec<String> = g.sentinels.iter().map(|s| text(&s.client().cmd(&["SENTINEL", "MYID"]))).collect();
+        let ids: Vec<String> = g
+            .sentinels
+            .iter()
+            .map(|s| text(&s.client().cmd(&["SENTINEL", "MYID"])))
+            .collect();
         for (i, s) in g.sentinels.iter().enumerate() {
-            let listed = format!("{:?}", s.client().cmd(&["SENTINEL", "SENTINELS", "mymaster"]));
+            let listed = format!(
+                "{:?}",
+                s.client().cmd(&["SENTINEL", "SENTINELS", "mymaster"])
+            );
             for (j, id) in ids.iter().enumerate() {
                 if i != j {
-                    assert!(listed.contains(id.as_str()), "{flavors:?}: sentinel {i} does not list {j}");
+                    assert!(
+                        listed.contains(id.as_str()),
+                        "{flavors:?}: sentinel {i} does not list {j}"
+                    );
                 }
             }
         }
@@ -97,10 +130,30 @@ fn vote_across(leader: Flavor, voter: Flavor) {
     }));
     let leader_id = text(&l.client().cmd(&["SENTINEL", "MYID"]));
     master.proc.signal(libc::SIGSTOP);
-    assert!(vl.wait("+vote-for-leader", &leader_id, Duration::from_secs(20)), "{voter:?} voted for {leader:?}: {:?}", vl.kinds());
-    assert!(ll.wait("+elected-leader", "master mymaster", Duration::from_secs(10)), "{:?}", ll.kinds());
-    assert!(ll.wait("+switch-master", &format!("127.0.0.1 {}", replicas[0].port), Duration::from_secs(20)));
-    assert!(vl.wait("+switch-master", &format!("127.0.0.1 {}", replicas[0].port), Duration::from_secs(20)));
+    assert!(
+        vl.wait("+vote-for-leader", &leader_id, Duration::from_secs(20)),
+        "{voter:?} voted for {leader:?}: {:?}",
+        vl.kinds()
+    );
+    assert!(
+        ll.wait(
+            "+elected-leader",
+            "master mymaster",
+            Duration::from_secs(10)
+        ),
+        "{:?}",
+        ll.kinds()
+    );
+    assert!(ll.wait(
+        "+switch-master",
+        &format!("127.0.0.1 {}", replicas[0].port),
+        Duration::from_secs(20)
+    ));
+    assert!(vl.wait(
+        "+switch-master",
+        &format!("127.0.0.1 {}", replicas[0].port),
+        Duration::from_secs(20)
+    ));
     master.proc.signal(libc::SIGCONT);
 }
 
@@ -119,13 +172,20 @@ fn odown_needs_the_rsentinel_answer_in_a_mixed_group() {
     // The redis-sentinel has quorum 2 in a group of two: its ODOWN needs our answer. Ours has
     // quorum 3, so it can never reach ODOWN (or start a failover) itself.
     let (master, _replicas) = redis_group(1, &[]);
-    let r = SentinelProc::start(Flavor::Reference, &monitor_conf(master.port, 2, 1000, 10_000));
+    let r = SentinelProc::start(
+        Flavor::Reference,
+        &monitor_conf(master.port, 2, 1000, 10_000),
+    );
     let o = SentinelProc::start(Flavor::Ours, &monitor_conf(master.port, 3, 1000, 10_000));
     let rl = EventLog::attach(r.port);
     assert!(wait_until(Duration::from_secs(30), || matches!(
         r.client().cmd(&["SENTINEL", "SENTINELS", "mymaster"]), Value::Array(a) if a.len() == 1)));
     master.proc.signal(libc::SIGSTOP);
-    assert!(rl.wait("+odown", "#quorum 2/2", Duration::from_secs(15)), "{:?}", rl.kinds());
+    assert!(
+        rl.wait("+odown", "#quorum 2/2", Duration::from_secs(15)),
+        "{:?}",
+        rl.kinds()
+    );
     master.proc.signal(libc::SIGCONT);
     drop(o);
 }
@@ -140,9 +200,15 @@ fn a_restarted_sentinel_learns_the_new_master_from_hellos() {
     g.sentinels[2].proc.kill();
     g.master.proc.signal(libc::SIGKILL);
     let new_port = g.replicas[0].port;
-    assert!(g.logs[0].wait("+switch-master", &format!("127.0.0.1 {new_port}"), Duration::from_secs(20)));
+    assert!(g.logs[0].wait(
+        "+switch-master",
+        &format!("127.0.0.1 {new_port}"),
+        Duration::from_secs(20)
+    ));
     // Restart it on its old config: it still names the old master, until a hello says more.
-    assert!(std::fs::read_to_string(&conf_path).unwrap().contains(&format!("127.0.0.1 {} 2", g.master.port)));
+    assert!(std::fs::read_to_string(&conf_path)
+        .unwrap()
+        .contains(&format!("127.0.0.1 {} 2", g.master.port)));
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_rsentinel"))
         .arg(&conf_path)
         .stdout(std::process::Stdio::null())
@@ -153,11 +219,19 @@ fn a_restarted_sentinel_learns_the_new_master_from_hellos() {
         child,
         name: "restarted".into(),
     };
-    assert!(wait_until(Duration::from_secs(10), || std::net::TcpStream::connect(("127.0.0.1", port2)).is_ok()));
+    assert!(wait_until(Duration::from_secs(10), || {
+        std::net::TcpStream::connect(("127.0.0.1", port2)).is_ok()
+    }));
     let mut c = Client::connect(port2);
     assert!(
-        wait_until(Duration::from_secs(20), || c.cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"])
-            == Value::Array(vec![Value::bulk("127.0.0.1"), Value::bulk(new_port.to_string())])),
+        wait_until(Duration::from_secs(20), || c.cmd(&[
+            "SENTINEL",
+            "GET-MASTER-ADDR-BY-NAME",
+            "mymaster"
+        ]) == Value::Array(vec![
+            Value::bulk("127.0.0.1"),
+            Value::bulk(new_port.to_string())
+        ])),
         "restarted sentinel did not learn the new master"
     );
 }

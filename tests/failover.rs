@@ -29,7 +29,10 @@ fn assert_follow(new_master: u16, others: &[u16]) {
 fn promoted(group: &Group) -> u16 {
     let addrs = group.master_addrs();
     let port: u16 = addrs[0].rsplit_once(':').unwrap().1.parse().unwrap();
-    assert!(group.replicas.iter().any(|r| r.port == port), "promoted {port} is not one of the replicas: {addrs:?}");
+    assert!(
+        group.replicas.iter().any(|r| r.port == port),
+        "promoted {port} is not one of the replicas: {addrs:?}"
+    );
     port
 }
 
@@ -48,35 +51,70 @@ fn kill_9_of_the_master_promotes_a_replica_everywhere_and_the_old_master_rejoins
         g.master_addrs()
     );
     let new_port = promoted(&g);
-    assert_eq!(replication_field(new_port, "role").as_deref(), Some("master"));
-    let others: Vec<u16> = g.replicas.iter().map(|r| r.port).filter(|p| *p != new_port).collect();
+    assert_eq!(
+        replication_field(new_port, "role").as_deref(),
+        Some("master")
+    );
+    let others: Vec<u16> = g
+        .replicas
+        .iter()
+        .map(|r| r.port)
+        .filter(|p| *p != new_port)
+        .collect();
     assert_follow(new_port, &others);
     for (i, log) in g.logs.iter().enumerate() {
         assert!(
-            log.wait("+switch-master", &format!("mymaster 127.0.0.1 {old_port} 127.0.0.1 {new_port}"), Duration::from_secs(20)),
+            log.wait(
+                "+switch-master",
+                &format!("mymaster 127.0.0.1 {old_port} 127.0.0.1 {new_port}"),
+                Duration::from_secs(20)
+            ),
             "sentinel {i}: {:?}",
             log.kinds()
         );
     }
     // Exactly one sentinel led, and its events came in Redis's order.
-    let leaders: Vec<usize> = (0..3).filter(|i| g.logs[*i].has("+elected-leader", "master mymaster")).collect();
+    let leaders: Vec<usize> = (0..3)
+        .filter(|i| g.logs[*i].has("+elected-leader", "master mymaster"))
+        .collect();
     assert_eq!(leaders.len(), 1, "one leader");
     let order = [
-        "+odown", "+try-failover", "+elected-leader", "+failover-state-select-slave", "+selected-slave",
-        "+failover-state-send-slaveof-noone", "+failover-state-wait-promotion", "+promoted-slave",
-        "+failover-state-reconf-slaves", "+slave-reconf-sent", "+slave-reconf-inprog", "+slave-reconf-done",
-        "+failover-end", "+switch-master",
+        "+odown",
+        "+try-failover",
+        "+elected-leader",
+        "+failover-state-select-slave",
+        "+selected-slave",
+        "+failover-state-send-slaveof-noone",
+        "+failover-state-wait-promotion",
+        "+promoted-slave",
+        "+failover-state-reconf-slaves",
+        "+slave-reconf-sent",
+        "+slave-reconf-inprog",
+        "+slave-reconf-done",
+        "+failover-end",
+        "+switch-master",
     ];
-    let kinds: Vec<String> = g.logs[leaders[0]].events.lock().unwrap().iter().map(|(_, k, _)| k.clone()).collect();
+    let kinds: Vec<String> = g.logs[leaders[0]]
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, k, _)| k.clone())
+        .collect();
     let mut at = 0;
     for k in order {
-        let pos = kinds[at..].iter().position(|x| x == k).unwrap_or_else(|| panic!("{k} missing after position {at}: {kinds:?}"));
+        let pos = kinds[at..]
+            .iter()
+            .position(|x| x == k)
+            .unwrap_or_else(|| panic!("{k} missing after position {at}: {kinds:?}"));
         at += pos;
     }
     // Every sentinel's config file was rewritten with the new master.
     for s in &g.sentinels {
         assert!(
-            wait_until(Duration::from_secs(5), || s.config_text().contains(&format!("sentinel monitor mymaster 127.0.0.1 {new_port} 2"))),
+            wait_until(Duration::from_secs(5), || s.config_text().contains(
+                &format!("sentinel monitor mymaster 127.0.0.1 {new_port} 2")
+            )),
             "{}",
             s.config_text()
         );
@@ -84,7 +122,10 @@ fn kill_9_of_the_master_promotes_a_replica_everywhere_and_the_old_master_rejoins
     // The old master comes back as a master and is turned into a replica of the new one.
     let revived = Redis::start_on(old_port, &[]);
     assert_follow(new_port, &[revived.port]);
-    assert!(g.logs.iter().any(|l| l.has("+convert-to-slave", &format!("slave 127.0.0.1:{old_port}"))));
+    assert!(g
+        .logs
+        .iter()
+        .any(|l| l.has("+convert-to-slave", &format!("slave 127.0.0.1:{old_port}"))));
 }
 
 #[test]
@@ -93,8 +134,15 @@ fn a_hung_master_sigstop_is_failed_over_too() {
     assert!(g.wait_discovery(Duration::from_secs(20)));
     g.master.proc.signal(libc::SIGSTOP);
     let new_port = g.replicas[0].port;
-    assert!(g.wait_master(new_port, Duration::from_secs(20)), "{:?}", g.master_addrs());
-    assert_eq!(replication_field(new_port, "role").as_deref(), Some("master"));
+    assert!(
+        g.wait_master(new_port, Duration::from_secs(20)),
+        "{:?}",
+        g.master_addrs()
+    );
+    assert_eq!(
+        replication_field(new_port, "role").as_deref(),
+        Some("master")
+    );
 }
 
 #[test]
@@ -103,7 +151,9 @@ fn manual_failover_needs_no_agreement() {
     assert!(g.wait_discovery(Duration::from_secs(20)));
     // Replica INFO must be fresh enough for selection: it is refreshed every 10 s.
     let mut c = g.sentinels[0].client();
-    assert!(wait_until(Duration::from_secs(15), || c.cmd(&["SENTINEL", "FAILOVER", "mymaster"]) == rsentinel::value::Value::ok()));
+    assert!(wait_until(Duration::from_secs(15), || c
+        .cmd(&["SENTINEL", "FAILOVER", "mymaster"])
+        == rsentinel::value::Value::ok()));
     assert!(g.wait_master(g.replicas[0].port, Duration::from_secs(20)));
     assert_follow(g.replicas[0].port, &[g.master.port]);
     assert_eq!(
@@ -121,9 +171,15 @@ fn without_a_majority_no_failover_happens() {
     g.master.proc.signal(libc::SIGSTOP);
     assert!(g.logs[0].wait("+sdown", "master mymaster", Duration::from_secs(10)));
     std::thread::sleep(Duration::from_secs(5));
-    assert!(!g.logs[0].has("+odown", ""), "quorum 2 cannot be reached alone");
+    assert!(
+        !g.logs[0].has("+odown", ""),
+        "quorum 2 cannot be reached alone"
+    );
     assert!(!g.logs[0].has("+elected-leader", ""));
-    assert_eq!(replication_field(g.replicas[0].port, "role").as_deref(), Some("slave"));
+    assert_eq!(
+        replication_field(g.replicas[0].port, "role").as_deref(),
+        Some("slave")
+    );
     g.master.proc.signal(libc::SIGCONT);
     g.sentinels[1].proc.signal(libc::SIGCONT);
     g.sentinels[2].proc.signal(libc::SIGCONT);
@@ -145,7 +201,10 @@ fn client_reconfig_script_rewrites_a_hosts_file() {
     )
     .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let extra = format!("sentinel client-reconfig-script mymaster {}\n", script.display());
+    let extra = format!(
+        "sentinel client-reconfig-script mymaster {}\n",
+        script.display()
+    );
     let g = Group::start(1, &[Flavor::Ours; 3], 2, DOWN_AFTER, &extra);
     assert!(g.wait_discovery(Duration::from_secs(20)));
     g.master.proc.signal(libc::SIGKILL);
@@ -153,7 +212,9 @@ fn client_reconfig_script_rewrites_a_hosts_file() {
     assert!(g.wait_master(new_port, Duration::from_secs(20)));
     assert!(
         wait_until(Duration::from_secs(10), || std::fs::read_to_string(&hosts)
-            .is_ok_and(|h| h.starts_with(&format!("127.0.0.1 redis-master # port {new_port} role ")))),
+            .is_ok_and(|h| h.starts_with(&format!(
+                "127.0.0.1 redis-master # port {new_port} role "
+            )))),
         "{:?}",
         std::fs::read_to_string(&hosts)
     );
@@ -177,10 +238,24 @@ fn mixed_failover(flavors: &[Flavor]) {
     let epochs: Vec<String> = g
         .sentinels
         .iter()
-        .map(|s| field(&s.client().cmd(&["SENTINEL", "MASTER", "mymaster"]), "config-epoch").unwrap())
+        .map(|s| {
+            field(
+                &s.client().cmd(&["SENTINEL", "MASTER", "mymaster"]),
+                "config-epoch",
+            )
+            .unwrap()
+        })
         .collect();
-    assert!(epochs.iter().all(|e| *e == epochs[0] && e != "0"), "{epochs:?}");
-    let others: Vec<u16> = g.replicas.iter().map(|r| r.port).filter(|p| *p != new_port).collect();
+    assert!(
+        epochs.iter().all(|e| *e == epochs[0] && e != "0"),
+        "{epochs:?}"
+    );
+    let others: Vec<u16> = g
+        .replicas
+        .iter()
+        .map(|r| r.port)
+        .filter(|p| *p != new_port)
+        .collect();
     assert_follow(new_port, &others);
 }
 
@@ -198,22 +273,53 @@ fn mixed_group_one_redis_sentinel_two_rsentinels_fails_over() {
 fn an_rsentinel_can_lead_a_group_with_redis_sentinels() {
     // SENTINEL FAILOVER on ours makes it the leader; the redis-sentinels follow from its
     // hellos (config epoch), as they would follow one of their own.
-    let g = Group::start(1, &[Flavor::Ours, Flavor::Reference, Flavor::Reference], 2, 5_000, "");
+    let g = Group::start(
+        1,
+        &[Flavor::Ours, Flavor::Reference, Flavor::Reference],
+        2,
+        5_000,
+        "",
+    );
     assert!(g.wait_discovery(Duration::from_secs(30)));
     let mut c = g.sentinels[0].client();
-    assert!(wait_until(Duration::from_secs(15), || c.cmd(&["SENTINEL", "FAILOVER", "mymaster"]) == rsentinel::value::Value::ok()));
-    assert!(g.wait_master(g.replicas[0].port, Duration::from_secs(20)), "{:?}", g.master_addrs());
-    assert!(g.logs[1].wait("+switch-master", "mymaster", Duration::from_secs(10)), "redis-sentinel followed our hello");
+    assert!(wait_until(Duration::from_secs(15), || c
+        .cmd(&["SENTINEL", "FAILOVER", "mymaster"])
+        == rsentinel::value::Value::ok()));
+    assert!(
+        g.wait_master(g.replicas[0].port, Duration::from_secs(20)),
+        "{:?}",
+        g.master_addrs()
+    );
+    assert!(
+        g.logs[1].wait("+switch-master", "mymaster", Duration::from_secs(10)),
+        "redis-sentinel followed our hello"
+    );
 }
 
 #[test]
 fn a_redis_sentinel_can_lead_a_group_with_rsentinels() {
-    let g = Group::start(1, &[Flavor::Reference, Flavor::Ours, Flavor::Ours], 2, 5_000, "");
+    let g = Group::start(
+        1,
+        &[Flavor::Reference, Flavor::Ours, Flavor::Ours],
+        2,
+        5_000,
+        "",
+    );
     assert!(g.wait_discovery(Duration::from_secs(30)));
     let mut c = g.sentinels[0].client();
-    assert!(wait_until(Duration::from_secs(15), || c.cmd(&["SENTINEL", "FAILOVER", "mymaster"]) == rsentinel::value::Value::ok()));
-    assert!(g.wait_master(g.replicas[0].port, Duration::from_secs(20)), "{:?}", g.master_addrs());
+    assert!(wait_until(Duration::from_secs(15), || c
+        .cmd(&["SENTINEL", "FAILOVER", "mymaster"])
+        == rsentinel::value::Value::ok()));
+    assert!(
+        g.wait_master(g.replicas[0].port, Duration::from_secs(20)),
+        "{:?}",
+        g.master_addrs()
+    );
     for log in &g.logs[1..] {
-        assert!(log.wait("+switch-master", "mymaster", Duration::from_secs(10)), "rsentinel followed: {:?}", log.kinds());
+        assert!(
+            log.wait("+switch-master", "mymaster", Duration::from_secs(10)),
+            "rsentinel followed: {:?}",
+            log.kinds()
+        );
     }
 }

@@ -697,7 +697,6 @@ fn replies_about_a_live_master_keep_redis_layout() {
 }
 
 #[test]
-#[ignore = "valid paths answered by the agreement engine (src/core/agreement.rs, lead's branch): enable after the merge"]
 fn agreement_subcommands_valid_paths() {
     let (scenario, p1) = two_masters();
     let (mut r, mut o) = (scenario.start_reference(), scenario.build_core());

@@ -44,16 +44,6 @@ pub(crate) enum Who {
     Peer(String),
 }
 
-impl Who {
-    fn type_str(&self) -> &'static str {
-        match self {
-            Who::Master => "master",
-            Who::Replica(_) => "slave",
-            Who::Peer(_) => "sentinel",
-        }
-    }
-}
-
 pub(crate) fn instance<'a>(m: &'a Master, who: &Who) -> Option<&'a Instance> {
     match who {
         Who::Master => Some(&m.inst),
@@ -168,29 +158,32 @@ impl Sentinel {
 
     // ---------------------------------------------------------------- events
 
-    /// `<type> <name> <ip> <port>` and, for replicas and sentinels,
-    /// ` @ <master-name> <master-ip> <master-port>`: Redis's `%@` instance description.
-    pub(crate) fn describe(&self, m: &Master, who: &Who) -> String {
-        let announce = self.settings.announce_hostnames;
-        let Some(inst) = instance(m, who) else {
-            return String::new();
+    /// The event payload about one instance (Redis's `%@`), from the one formatter events
+    /// share (`commands::events`); `extra` follows it.
+    pub(crate) fn describe(&self, m: &Master, who: &Who, extra: &str) -> String {
+        use super::commands::events::{instance_event_text, EventSubject};
+        let subject = match who {
+            Who::Master => EventSubject::Master(&m.inst),
+            Who::Replica(k) => match m.replicas.get(k) {
+                Some(r) => EventSubject::Replica {
+                    replica: &r.inst,
+                    master: &m.inst,
+                },
+                None => return String::new(),
+            },
+            Who::Peer(k) => match m.sentinels.get(k) {
+                Some(p) => EventSubject::Sentinel {
+                    peer: &p.inst,
+                    master: &m.inst,
+                },
+                None => return String::new(),
+            },
         };
-        let mut s = format!(
-            "{} {} {} {}",
-            who.type_str(),
-            inst.name,
-            inst.addr.announced(announce),
-            inst.addr.port
-        );
-        if !matches!(who, Who::Master) {
-            s.push_str(&format!(
-                " @ {} {} {}",
-                m.inst.name,
-                m.inst.addr.announced(announce),
-                m.inst.addr.port
-            ));
-        }
-        s
+        instance_event_text(
+            subject,
+            self.settings.announce_hostnames,
+            extra.trim_start(),
+        )
     }
 
     /// Emit an event about an instance: `%@` description followed by `extra`.
@@ -203,7 +196,7 @@ impl Sentinel {
         who: &Who,
         extra: &str,
     ) {
-        let text = format!("{}{}", self.describe(m, who), extra);
+        let text = self.describe(m, who, extra);
         self.emit(now, level, kind, Some(m), text);
     }
 
@@ -218,8 +211,21 @@ impl Sentinel {
         m: Option<&Master>,
         text: String,
     ) {
+        let script = m.and_then(|m| m.notification_script.clone());
+        self.emit_with_script(now, level, kind, text, script);
+    }
+
+    /// `emit` for callers that hold the script path rather than the master.
+    pub(crate) fn emit_with_script(
+        &mut self,
+        now: Millis,
+        level: LogLevel,
+        kind: &str,
+        text: String,
+        notification_script: Option<String>,
+    ) {
         if level == LogLevel::Warning {
-            if let Some(script) = m.and_then(|m| m.notification_script.clone()) {
+            if let Some(script) = notification_script {
                 self.schedule_user_script(now, script, vec![kind.to_string(), text.clone()]);
             }
         }

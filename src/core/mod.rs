@@ -172,7 +172,7 @@ pub enum Input {
 pub struct CommandOutcome {
     pub reply: Value,
     /// The config must be saved before replying; if saving fails the reply becomes
-    /// `-ERR Failed to save config file` (Redis's `sentinelFlushConfigAndReply`).
+    /// `-ERR Failed to save config file. Check server logs.` (Redis's `sentinelFlushConfigAndReply`).
     pub flush: bool,
 }
 
@@ -363,15 +363,6 @@ impl Sentinel {
         let t = self.next_tag;
         self.next_tag += 1;
         t
-    }
-
-    /// Emit an event about no particular instance.
-    pub(crate) fn event(&mut self, level: LogLevel, kind: &str, text: String) {
-        self.push(Action::Event(Event {
-            level,
-            kind: kind.to_string(),
-            text,
-        }));
     }
 
     /// Add a master from its settings (config load and SENTINEL MONITOR).

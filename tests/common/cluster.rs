@@ -79,10 +79,19 @@ pub fn redis_group(n: usize, extra: &[&str]) -> (Redis, Vec<Redis>) {
         replicas.push(Redis::start(&args));
     }
     // A group started with --requirepass needs it to read INFO too.
-    let password = extra.iter().position(|a| *a == "--requirepass").and_then(|i| extra.get(i + 1)).copied();
+    let password = extra
+        .iter()
+        .position(|a| *a == "--requirepass")
+        .and_then(|i| extra.get(i + 1))
+        .copied();
     for r in &replicas {
         assert!(
-            wait_until(Duration::from_secs(20), || replication_field_auth(r.port, "master_link_status", password).as_deref()
+            wait_until(Duration::from_secs(20), || replication_field_auth(
+                r.port,
+                "master_link_status",
+                password
+            )
+            .as_deref()
                 == Some("up")),
             "replica {} did not sync",
             r.port
@@ -104,12 +113,19 @@ pub fn replication_field_auth(port: u16, field: &str, password: Option<&str>) ->
     }
     let info = c.cmd(&["INFO", "replication"]);
     let info = info.as_text()?;
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+    info.lines().find_map(|l| {
+        l.strip_prefix(&format!("{field}:"))
+            .map(|v| v.trim().to_string())
+    })
 }
 
 /// The sentinel config lines for monitoring `master_port` as `mymaster`.
-pub fn monitor_conf(master_port: u16, quorum: u32, down_after_ms: u64, failover_timeout_ms: u64) -> String {
+pub fn monitor_conf(
+    master_port: u16,
+    quorum: u32,
+    down_after_ms: u64,
+    failover_timeout_ms: u64,
+) -> String {
     format!(
         "sentinel monitor mymaster 127.0.0.1 {master_port} {quorum}\n\
          sentinel down-after-milliseconds mymaster {down_after_ms}\n\
@@ -119,10 +135,23 @@ pub fn monitor_conf(master_port: u16, quorum: u32, down_after_ms: u64, failover_
 
 impl Group {
     /// `flavors` lists the sentinels to start; `extra_conf` is added to each one's config.
-    pub fn start(replicas: usize, flavors: &[Flavor], quorum: u32, down_after_ms: u64, extra_conf: &str) -> Group {
+    pub fn start(
+        replicas: usize,
+        flavors: &[Flavor],
+        quorum: u32,
+        down_after_ms: u64,
+        extra_conf: &str,
+    ) -> Group {
         let (master, replicas) = redis_group(replicas, &[]);
-        let conf = format!("{}{}", monitor_conf(master.port, quorum, down_after_ms, 10_000), extra_conf);
-        let sentinels: Vec<SentinelProc> = flavors.iter().map(|f| SentinelProc::start(*f, &conf)).collect();
+        let conf = format!(
+            "{}{}",
+            monitor_conf(master.port, quorum, down_after_ms, 10_000),
+            extra_conf
+        );
+        let sentinels: Vec<SentinelProc> = flavors
+            .iter()
+            .map(|f| SentinelProc::start(*f, &conf))
+            .collect();
         let logs = sentinels.iter().map(|s| EventLog::attach(s.port)).collect();
         Group {
             master,
@@ -149,9 +178,14 @@ impl Group {
     pub fn master_addrs(&self) -> Vec<String> {
         self.sentinels
             .iter()
-            .map(|s| match s.client().cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]) {
-                Value::Array(v) if v.len() == 2 => format!("{}:{}", text(&v[0]), text(&v[1])),
-                other => format!("{other:?}"),
+            .map(|s| {
+                match s
+                    .client()
+                    .cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"])
+                {
+                    Value::Array(v) if v.len() == 2 => format!("{}:{}", text(&v[0]), text(&v[1])),
+                    other => format!("{other:?}"),
+                }
             })
             .collect()
     }

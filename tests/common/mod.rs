@@ -185,7 +185,11 @@ impl Redis {
             name: "redis-server".into(),
         };
         assert!(
-            wait_until(Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok()),
+            wait_until(Duration::from_secs(10), || TcpStream::connect((
+                "127.0.0.1",
+                port
+            ))
+            .is_ok()),
             "redis-server did not come back on {port}"
         );
         Redis { proc, port, dir }

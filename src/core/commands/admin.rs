@@ -9,7 +9,7 @@ use super::glob::glob_match;
 use super::parse::parse_i64;
 use super::{error_reply, no_such_master, text};
 use crate::config::model::{LogLevel, MasterSettings};
-use crate::core::state::{Channel, FailoverState, Flags, Link, Master};
+use crate::core::state::{Channel, Link, Master};
 use crate::core::{Action, CommandOutcome, Millis, Sentinel, SetupError};
 use crate::value::Value;
 
@@ -145,43 +145,9 @@ impl Sentinel {
             .cloned()
             .collect();
         for name in &names {
-            self.reset_master(now, name, true);
+            self.with_master(name, |s, m| s.reset_master(now, m, false, true));
         }
         CommandOutcome::reply(Value::Int(names.len() as i64))
-    }
-
-    /// Redis's `sentinelResetMaster`: forget the replicas and sentinels, clear every flag and
-    /// the failover state, drop our vote, restart the failure-detection clock, and reconnect.
-    /// `+reset-master` is emitted when `announce` is set.
-    pub(crate) fn reset_master(&mut self, now: Millis, name: &str, announce: bool) {
-        let Some(m) = self.masters.get_mut(name) else {
-            return;
-        };
-        let outbox = &mut self.outbox;
-        for r in std::mem::take(&mut m.replicas).into_values() {
-            forget_link(outbox, &r.inst.link, true);
-        }
-        for p in std::mem::take(&mut m.sentinels).into_values() {
-            forget_link(outbox, &p.inst.link, false);
-        }
-        close_link(outbox, &mut m.inst.link, true);
-        m.inst.flags = Flags::default();
-        m.leader = None;
-        m.failover_state = FailoverState::None;
-        m.failover_state_change_time = 0;
-        m.failover_start_time = None;
-        m.promoted_replica = None;
-        m.master_reboot_since = None;
-        m.inst.runid = None;
-        m.inst.link.act_ping_time = Some(now);
-        m.inst.link.last_ping_time = None;
-        m.inst.link.last_avail_time = now;
-        m.inst.link.last_pong_time = now;
-        m.inst.role_reported_time = now;
-        m.inst.role_reported = crate::core::state::Role::Master;
-        if announce {
-            self.master_event(LogLevel::Warning, "+reset-master", name, "");
-        }
     }
 
     /// SENTINEL DEBUG [<knob> <milliseconds> ...]: list the timing knobs, or change them.

@@ -103,9 +103,7 @@ fn truncate_at_char_boundary(text: &mut String, max: usize) {
 impl Sentinel {
     /// Queue an event about the monitored master `master` (a no-op for an unknown name).
     ///
-    /// TODO(merge with the script queue): Redis also schedules the master's
-    /// notification-script for every Warning-level event about an instance; that belongs here
-    /// once the core has its script queue.
+    /// As in Redis, a warning-level event also goes to the master's notification script.
     pub(crate) fn master_event(&mut self, level: LogLevel, kind: &str, master: &str, detail: &str) {
         let Some(m) = self.masters.get(master) else {
             return;
@@ -115,7 +113,11 @@ impl Sentinel {
             self.settings.announce_hostnames,
             detail,
         );
-        self.event(level, kind, text);
+        let script = m.notification_script.clone();
+        // Commands carry no clock; the last tick's time is within a tick of now, which is
+        // all the script queue needs (it orders and delays jobs).
+        let now = self.previous_time.unwrap_or(0);
+        self.emit_with_script(now, level, kind, text, script);
     }
 }
 

@@ -252,10 +252,7 @@ impl Sentinel {
 
     /// SENTINEL PENDING-SCRIPTS: the script queue as Redis lists it.
     fn pending_scripts(&self) -> Value {
-        // TODO(merge with the script queue): return `self.pending_scripts_reply()` from
-        // src/core/scripts.rs; until that module is merged the core has no queue, so the
-        // list is empty.
-        Value::Array(Vec::new())
+        self.pending_scripts_reply()
     }
 }
 

@@ -354,9 +354,7 @@ impl Sentinel {
         };
         let simfailure = u8::from(self.simfailure.crash_after_election)
             | (u8::from(self.simfailure.crash_after_promotion) << 1);
-        // TODO(merge with the script queue): running scripts and queue length come from
-        // src/core/scripts.rs; until it is merged the core runs no scripts.
-        let (running_scripts, queued_scripts) = (0, 0);
+        let (running_scripts, queued_scripts) = (self.running_scripts(), self.queued_scripts());
         let mut out = format!(
             "sentinel_masters:{}\r\n\
              sentinel_tilt:{}\r\n\
