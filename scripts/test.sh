@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cargo build --release --bins
-cargo test --release --all-targets -- --test-threads="${TEST_THREADS:-4}"
+cargo test --release --all-targets --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
 if compgen -G "integration/test_*.py" >/dev/null; then
     python3 -m pip install --quiet 'pytest>=7'
     RSENTINEL_BIN="$PWD/target/release/rsentinel" python3 -m pytest -q integration

@@ -501,12 +501,20 @@ impl Sentinel {
         self.push(Action::Disconnect { link, channel });
     }
 
-    /// Close both connections of an instance that is being forgotten.
-    pub(crate) fn forget_link(&mut self, inst: &Instance) {
+    /// Close the connections of an instance that is being forgotten (peers have no pub/sub
+    /// connection: `has_pubsub` false).
+    pub(crate) fn forget_link(&mut self, inst: &Instance, has_pubsub: bool) {
         if let Some(link) = inst.link.id {
             self.pending.retain(|_, p| p.link != link);
-            for channel in [Channel::Cmd, Channel::PubSub] {
-                self.push(Action::Disconnect { link, channel });
+            self.push(Action::Disconnect {
+                link,
+                channel: Channel::Cmd,
+            });
+            if has_pubsub {
+                self.push(Action::Disconnect {
+                    link,
+                    channel: Channel::PubSub,
+                });
             }
         }
     }
@@ -1391,6 +1399,8 @@ impl Sentinel {
         let resolve_only_ip = !self.settings.resolve_hostnames;
         let peer_ip = self.resolver.resolve(&hello.ip, resolve_only_ip);
         let mut removed_runid_elsewhere: Option<String> = None;
+        // (new key, new address) of a peer that moved, to update under the other masters.
+        let mut moved_to: Option<(String, Addr)> = None;
         self.with_master(&hello.master_name.clone(), |s, m| {
             let existing = m
                 .sentinels
@@ -1416,7 +1426,7 @@ impl Sentinel {
                         .collect();
                     for k in &moved {
                         if let Some(p) = m.sentinels.remove(k) {
-                            s.forget_link(&p.inst);
+                            s.forget_link(&p.inst, false);
                         }
                     }
                     if !moved.is_empty() {
@@ -1450,7 +1460,7 @@ impl Sentinel {
                                 "",
                             );
                             if let Some(p) = m.sentinels.remove(&other_key) {
-                                s.forget_link(&p.inst);
+                                s.forget_link(&p.inst, false);
                             }
                             removed_runid_elsewhere = other_runid;
                         }
@@ -1462,10 +1472,13 @@ impl Sentinel {
                                 ip: ip.clone(),
                                 port: hello.port,
                             };
-                            let mut peer = s.new_peer(addr, m.inst.down_after_ms, now);
+                            let mut peer = s.new_peer(addr.clone(), m.inst.down_after_ms, now);
                             peer.inst.runid = Some(hello.runid.clone());
                             let k = peer.inst.name.clone();
                             m.sentinels.insert(k.clone(), peer);
+                            if !moved.is_empty() {
+                                moved_to = Some((k.clone(), addr));
+                            }
                             if moved.is_empty() {
                                 s.emit_at(
                                     now,
@@ -1532,6 +1545,9 @@ impl Sentinel {
                 p.last_hello_time = Some(now);
             }
         });
+        if let Some((key, addr)) = moved_to {
+            self.update_peer_address_elsewhere(now, &hello.master_name, &key, &hello.runid, &addr);
+        }
         if let Some(runid) = removed_runid_elsewhere {
             let names: Vec<String> = self.masters.keys().cloned().collect();
             for name in names {
@@ -1547,11 +1563,65 @@ impl Sentinel {
                         .collect();
                     for k in gone {
                         if let Some(p) = m.sentinels.remove(&k) {
-                            s.forget_link(&p.inst);
+                            s.forget_link(&p.inst, false);
                         }
                     }
                 });
             }
+        }
+    }
+
+    /// A peer moved (same runid, new address, learned under `master_name`): the other masters
+    /// that know it get the new address too, with fresh links, and `+sentinel-address-update`
+    /// says how many were changed (Redis's sentinelUpdateSentinelAddressInAllMasters).
+    fn update_peer_address_elsewhere(
+        &mut self,
+        now: Millis,
+        master_name: &str,
+        key: &str,
+        runid: &str,
+        addr: &Addr,
+    ) {
+        let names: Vec<String> = self
+            .masters
+            .keys()
+            .filter(|n| *n != master_name)
+            .cloned()
+            .collect();
+        let mut updated = 0;
+        for name in names {
+            self.with_master(&name, |s, m| {
+                let old: Vec<String> = m
+                    .sentinels
+                    .iter()
+                    .filter(|(_, p)| p.inst.runid.as_deref() == Some(runid))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in old {
+                    if let Some(p) = m.sentinels.remove(&k) {
+                        s.forget_link(&p.inst, false);
+                        let mut peer = s.new_peer(addr.clone(), m.inst.down_after_ms, now);
+                        peer.inst.runid = Some(runid.to_string());
+                        peer.last_hello_time = p.last_hello_time;
+                        m.sentinels.insert(peer.inst.name.clone(), peer);
+                        updated += 1;
+                    }
+                }
+            });
+        }
+        if updated > 0 {
+            let extra = format!(" {updated} additional matching instances");
+            self.with_master(master_name, |s, m| {
+                s.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    "+sentinel-address-update",
+                    m,
+                    &Who::Peer(key.to_string()),
+                    &extra,
+                );
+            });
+            self.persist();
         }
     }
 
@@ -1568,12 +1638,12 @@ impl Sentinel {
     ) {
         let replicas = std::mem::take(&mut m.replicas);
         for r in replicas.values() {
-            self.forget_link(&r.inst);
+            self.forget_link(&r.inst, true);
         }
         if !keep_peers {
             let peers = std::mem::take(&mut m.sentinels);
             for p in peers.values() {
-                self.forget_link(&p.inst);
+                self.forget_link(&p.inst, false);
             }
         }
         self.close_connection(m, &Who::Master, Channel::Cmd);

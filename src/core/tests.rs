@@ -712,9 +712,13 @@ fn hello_discovers_peers_and_adopts_newer_config() {
         },
     );
     w.drain();
+    // Redis 7.0 names sentinels by run id.
     assert!(w.has(
         "+sentinel",
-        "sentinel 10.0.1.1:26379 10.0.1.1 26379 @ mymaster 10.0.0.1 6379"
+        &format!(
+            "sentinel {} 10.0.1.1 26379 @ mymaster 10.0.0.1 6379",
+            peer_id(1)
+        )
     ));
     assert!(w.has("+new-epoch", "3"));
     assert_eq!(w.s.current_epoch(), 3);
@@ -727,7 +731,10 @@ fn hello_discovers_peers_and_adopts_newer_config() {
         },
     );
     w.drain();
-    assert!(w.has("+config-update-from", "sentinel 10.0.1.1:26379"));
+    assert!(w.has(
+        "+config-update-from",
+        &format!("sentinel {} 10.0.1.1 26379", peer_id(1))
+    ));
     assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.2 6379"));
     let m = w.s.master("mymaster").unwrap();
     assert_eq!(m.inst.addr.ip, "10.0.0.2");
@@ -917,5 +924,51 @@ fn votes_cast_in_a_newer_epoch_never_elect_an_older_failover() {
     assert!(
         asks.iter().all(|a| a[4] == "5" && a[5] == "a".repeat(40)),
         "{asks:?}"
+    );
+}
+
+#[test]
+fn a_peer_that_moves_is_updated_under_every_master() {
+    let mut c = World::config(2, &[]);
+    let mut other = MasterSettings::new("other", "10.0.0.9", 6379, 2);
+    other.known_sentinels = vec![KnownSentinel {
+        host: "10.0.1.1".into(),
+        port: 26379,
+        runid: peer_id(1),
+    }];
+    c.masters.push(other);
+    let mut w = World::new(c);
+    w.fakes.insert(MASTER.into(), Fake::master(RUNID_M, &[]));
+    w.run_for(500);
+    let hello = format!("10.0.1.1,26379,{},0,mymaster,10.0.0.1,6379,0", peer_id(1));
+    w.s.handle(
+        w.now,
+        Input::HelloPublished {
+            payload: Bytes::from(hello),
+        },
+    );
+    let hello = format!("10.0.1.5,26380,{},0,mymaster,10.0.0.1,6379,0", peer_id(1));
+    w.s.handle(
+        w.now,
+        Input::HelloPublished {
+            payload: Bytes::from(hello),
+        },
+    );
+    w.drain();
+    assert!(w.has("+sentinel-address-switch", "ip 10.0.1.5 port 26380 for"));
+    assert!(
+        w.has(
+            "+sentinel-address-update",
+            " 1 additional matching instances"
+        ),
+        "{:?}",
+        w.kinds()
+    );
+    let other = w.s.master("other").unwrap();
+    assert_eq!(other.sentinels.len(), 1);
+    let p = other.sentinels.values().next().unwrap();
+    assert_eq!(
+        (p.inst.addr.ip.as_str(), p.inst.addr.port),
+        ("10.0.1.5", 26380)
     );
 }

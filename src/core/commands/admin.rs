@@ -9,6 +9,9 @@ use super::glob::glob_match;
 use super::parse::parse_i64;
 use super::{error_reply, no_such_master, text};
 use crate::config::model::{LogLevel, MasterSettings};
+use std::collections::BTreeMap;
+
+use crate::core::engine::PendingCommand;
 use crate::core::state::{Channel, Link, Master};
 use crate::core::{Action, CommandOutcome, Millis, Sentinel, SetupError};
 use crate::value::Value;
@@ -16,7 +19,12 @@ use crate::value::Value;
 /// Close the open connections of a link that stays known (it will reconnect): queue the
 /// `Disconnect`s and mark the link down now, as Redis's `instanceLinkCloseConnection` does,
 /// so that replies given right after already show `disconnected`.
-pub(crate) fn close_link(outbox: &mut VecDeque<Action>, link: &mut Link, with_pubsub: bool) {
+pub(crate) fn close_link(
+    outbox: &mut VecDeque<Action>,
+    pending: &mut BTreeMap<u64, PendingCommand>,
+    link: &mut Link,
+    with_pubsub: bool,
+) {
     if let Some(id) = link.id {
         outbox.push_back(Action::Disconnect {
             link: id,
@@ -28,29 +36,33 @@ pub(crate) fn close_link(outbox: &mut VecDeque<Action>, link: &mut Link, with_pu
                 channel: Channel::PubSub,
             });
         }
+        // Replies to what was sent on the closed connections will never come.
+        pending.retain(|_, p| !(p.link == id && (p.channel == Channel::Cmd || with_pubsub)));
     }
     link.cmd_connected = false;
+    // A connection being opened is abandoned too: the shell reports nothing more about it,
+    // so without this the link would wait for it forever instead of reconnecting.
+    link.cmd_connecting = false;
     link.cmd_conn_time = None;
     link.pending_commands = 0;
     if with_pubsub {
         link.pubsub_connected = false;
+        link.pubsub_connecting = false;
         link.pubsub_conn_time = None;
         link.pubsub_last_activity = None;
     }
 }
 
-/// Close every connection of an instance that is being forgotten.
-fn forget_link(outbox: &mut VecDeque<Action>, link: &Link, with_pubsub: bool) {
-    let mut gone = link.clone();
-    close_link(outbox, &mut gone, with_pubsub);
-}
-
 /// Close the links of a master and of its replicas (Redis's `dropInstanceConnections`, used
 /// when the credentials for them change).
-pub(crate) fn close_master_and_replica_links(outbox: &mut VecDeque<Action>, m: &mut Master) {
-    close_link(outbox, &mut m.inst.link, true);
+pub(crate) fn close_master_and_replica_links(
+    outbox: &mut VecDeque<Action>,
+    pending: &mut BTreeMap<u64, PendingCommand>,
+    m: &mut Master,
+) {
+    close_link(outbox, pending, &mut m.inst.link, true);
     for r in m.replicas.values_mut() {
-        close_link(outbox, &mut r.inst.link, true);
+        close_link(outbox, pending, &mut r.inst.link, true);
     }
 }
 
@@ -124,12 +136,12 @@ impl Sentinel {
         }
         self.master_event(LogLevel::Warning, "-monitor", name, "");
         if let Some(m) = self.masters.remove(name) {
-            forget_link(&mut self.outbox, &m.inst.link, true);
+            self.forget_link(&m.inst, true);
             for r in m.replicas.values() {
-                forget_link(&mut self.outbox, &r.inst.link, true);
+                self.forget_link(&r.inst, true);
             }
             for p in m.sentinels.values() {
-                forget_link(&mut self.outbox, &p.inst.link, false);
+                self.forget_link(&p.inst, false);
             }
         }
         CommandOutcome::flushed(Value::ok())

@@ -171,7 +171,7 @@ impl Sentinel {
             // The credentials we present to other sentinels changed: reconnect to them.
             for m in self.masters.values_mut() {
                 for p in m.sentinels.values_mut() {
-                    close_link(&mut self.outbox, &mut p.inst.link, false);
+                    close_link(&mut self.outbox, &mut self.pending, &mut p.inst.link, false);
                 }
             }
         }

@@ -148,7 +148,7 @@ impl Sentinel {
                 } else {
                     m.auth_user = value;
                 }
-                close_master_and_replica_links(&mut self.outbox, m);
+                close_master_and_replica_links(&mut self.outbox, &mut self.pending, m);
             }
             "rename-command" if more > 1 => {
                 let (from, to) = (&args[j + 1], &args[j + 2]);
