@@ -77,19 +77,19 @@ redis-cli -p "${sentinels[0]}" sentinel masters | paste - - | head -20
 say "the master is killed (kill -9); failover events from the first sentinel:"
 redis-cli -p "${sentinels[0]}" --csv psubscribe '*' > "$work/events.csv" & pids+=($!)
 sleep 0.3
-kill -9 "${pids[0]}"
 start=$(date +%s%3N)
-for _ in $(seq 100); do
+{ kill -9 "${pids[0]}" && wait "${pids[0]}"; } 2>/dev/null || true
+for _ in $(seq 1000); do
     grep -q switch-master "$work/events.csv" && break
-    sleep 0.1
+    sleep 0.01
 done
+end=$(date +%s%3N)
 sleep 0.5
-grep -v '"psubscribe"' "$work/events.csv" | cut -d, -f3- | tr -d '"' | sed 's/^/  /'
+grep -v '"psubscribe"\|Reading messages' "$work/events.csv" | cut -d, -f3- | tr -d '"' | sed 's/^/  /'
 
 say "the new master, according to each sentinel"
 for p in "${sentinels[@]}"; do
     echo "  sentinel $p: $(redis-cli -p "$p" sentinel get-master-addr-by-name mymaster | paste -sd:)"
 done
-end=$(date +%s%3N)
-echo "(all agreed within $((end - start)) ms of the kill, down-after-milliseconds being 1000)"
+echo "(+switch-master seen $((end - start)) ms after the kill, down-after-milliseconds being 1000)"
 say "done: stopping everything this demo started"
