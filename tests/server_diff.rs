@@ -367,9 +367,9 @@ fn protocol_errors_match_and_close() {
     let p = Pair::start("", |_| {});
     let big_inline = vec![b'a'; 70_000];
     let mut big_mbulk = b"*".to_vec();
-    big_mbulk.extend(std::iter::repeat(b'1').take(70_000));
+    big_mbulk.extend(std::iter::repeat_n(b'1', 70_000));
     let mut big_bulk_count = b"*1\r\n$".to_vec();
-    big_bulk_count.extend(std::iter::repeat(b'1').take(70_000));
+    big_bulk_count.extend(std::iter::repeat_n(b'1', 70_000));
     let cases: Vec<Vec<u8>> = vec![
         b"*x\r\n".to_vec(),
         b"*3000000000\r\n".to_vec(),

@@ -551,15 +551,16 @@ impl Sentinel {
             .iter()
             .filter(|(k, r)| {
                 let who = Who::Replica((*k).clone());
-                !(r.inst.flags.s_down || r.inst.flags.o_down)
-                    && !link_disconnected(&r.inst, &who)
-                    && elapsed(now, r.inst.link.last_avail_time) <= ping * 5
-                    && r.slave_priority != 0
-                    && (!require_fresh_info
-                        || r.inst
-                            .info_refresh
-                            .is_some_and(|t| elapsed(now, t) <= info_validity))
-                    && (r.master_link_down_time as i64) <= max_master_down
+                let down = r.inst.flags.s_down || r.inst.flags.o_down;
+                let unreachable = link_disconnected(&r.inst, &who);
+                let silent = elapsed(now, r.inst.link.last_avail_time) > ping * 5;
+                let never_promote = r.slave_priority == 0;
+                let info_stale = require_fresh_info
+                    && r.inst
+                        .info_refresh
+                        .is_none_or(|t| elapsed(now, t) > info_validity);
+                let cut_off_too_long = (r.master_link_down_time as i64) > max_master_down;
+                !(down || unreachable || silent || never_promote || info_stale || cut_off_too_long)
             })
             .collect();
         candidates.sort_by(|(_, a), (_, b)| {

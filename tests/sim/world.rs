@@ -111,7 +111,8 @@ struct RedisNode {
 }
 
 enum NodeKind {
-    Sentinel(SentinelNode),
+    // Boxed: a sentinel node holds a whole core, much larger than a Redis model.
+    Sentinel(Box<SentinelNode>),
     Redis(RedisNode),
 }
 
@@ -227,13 +228,13 @@ impl World {
                 ip: format!("10.0.1.{}", i + 1),
                 port: 26379,
                 alive: true,
-                kind: NodeKind::Sentinel(SentinelNode {
+                kind: NodeKind::Sentinel(Box::new(SentinelNode {
                     core: None,
                     persisted,
                     clock_offset: 0,
                     myid,
                     seed: rng.gen(),
-                }),
+                })),
             });
         }
         let n = nodes.len();
@@ -430,9 +431,9 @@ impl World {
                         .iter()
                         .map(|a| String::from_utf8_lossy(a).into_owned())
                         .collect();
-                    self.check_slaveof_rule(id, &args)
-                        .map_err(|e| panic_violation(e))
-                        .ok();
+                    if let Err(v) = self.check_slaveof_rule(id, &args) {
+                        park_violation(v);
+                    }
                     let conn = self.by_link.get(&(id, link, channel)).copied();
                     let open = conn
                         .and_then(|c| self.conns.get(&c))
@@ -449,9 +450,9 @@ impl World {
                 }
                 Action::Event(e) => {
                     self.log(format!("s{id} {} {}", e.kind, e.text));
-                    self.record_event(id, &e.kind, &e.text)
-                        .map_err(|e| panic_violation(e))
-                        .ok();
+                    if let Err(v) = self.record_event(id, &e.kind, &e.text) {
+                        park_violation(v);
+                    }
                 }
                 Action::PersistConfig => {
                     let snapshot = self.with_core(id, |c, _| c.persisted_state());
@@ -466,9 +467,9 @@ impl World {
                 _ => {}
             }
         }
-        self.check_monotonic(id)
-            .map_err(|e| panic_violation(e))
-            .ok();
+        if let Err(v) = self.check_monotonic(id) {
+            park_violation(v);
+        }
     }
 
     fn send_request(&mut self, conn: ConnId, tag: u64, args: Vec<String>) {
@@ -1114,7 +1115,7 @@ thread_local! {
     static PENDING_VIOLATION: std::cell::RefCell<Option<Violation>> = const { std::cell::RefCell::new(None) };
 }
 
-fn panic_violation(v: Violation) {
+fn park_violation(v: Violation) {
     PENDING_VIOLATION.with(|p| {
         let mut p = p.borrow_mut();
         if p.is_none() {
