@@ -28,7 +28,13 @@ enum Quote {
 }
 
 /// Split `line` into words. An empty or all-blank line gives no words.
+///
+/// This is Redis's `sdssplitargs`, which Redis uses for config lines and for inline requests
+/// alike, so the client port's request parser calls it too. Its C details are kept: the input
+/// ends at the first NUL byte; blanks before a word are anything `isspace` accepts, but inside
+/// an unquoted word only space, `\n`, `\r` and `\t` end it (`\v` and `\f` are part of the word).
 pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut words = Vec::new();
     let mut i = 0;
     let n = line.len();
@@ -102,7 +108,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
                 },
                 Quote::None => match c {
                     None => break,
-                    Some(b) if is_space(b) => break,
+                    Some(b' ' | b'\n' | b'\r' | b'\t') => break,
                     // A quote may open in the middle of a word (`ab"c d"`), as in Redis.
                     Some(b'"') => quote = Quote::Double,
                     Some(b'\'') => quote = Quote::Single,
@@ -260,5 +266,20 @@ mod tests {
         for v in ["a b", "", "it's", "x\"y", "back\\slash"] {
             assert_eq!(split(&word(v)), vec![v.to_string()]);
         }
+    }
+
+    #[test]
+    fn c_string_details_of_sdssplitargs() {
+        // Vertical tab and form feed separate words only before a word starts.
+        assert_eq!(
+            split_args(b"\x0ba\x0bb c").unwrap(),
+            vec![b"a\x0bb".to_vec(), b"c".to_vec()]
+        );
+        // The input ends at a NUL byte.
+        assert_eq!(
+            split_args(b"a b\0c d").unwrap(),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
+        assert_eq!(split_args(b"\"open\0\"").unwrap_err(), UnbalancedQuotes);
     }
 }

@@ -14,12 +14,12 @@ use bytes::Bytes;
 
 use super::clients::ClientHandle;
 use super::command_table::{CommandSpec, CommandTable, Lookup};
-use super::glob::glob_match;
 use super::info;
 use super::protocol::parse_strict_i64;
 use super::pubsub::Kind;
 use super::Server;
 use crate::config::model::LogLevel;
+use crate::glob::glob_match;
 use crate::logging::log;
 use crate::resp::Proto;
 use crate::value::Value;
@@ -850,7 +850,7 @@ fn command_list(table: &CommandTable, args: &[Bytes]) -> Flow {
                 }
                 "pattern" => all
                     .into_iter()
-                    .filter(|(_, n)| glob_match(&value.to_ascii_lowercase(), n.as_bytes()))
+                    .filter(|(_, n)| glob_match(&value.to_ascii_lowercase(), n.as_bytes(), false))
                     .map(|(_, n)| n)
                     .collect(),
                 _ => return syntax_error(),

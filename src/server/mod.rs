@@ -12,7 +12,7 @@ pub mod clients;
 pub mod command_table;
 pub mod connection;
 pub mod dispatch;
-pub mod glob;
+
 pub mod info;
 pub mod protocol;
 pub mod pubsub;

@@ -205,90 +205,12 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError>
     Ok(Some(args))
 }
 
-/// Split a line into arguments with Redis's rules (sds `sdssplitargs`): blanks separate,
-/// `"..."` understands `\n \r \t \b \a \xHH` and `\<any>`, `'...'` understands only `\'`,
-/// and a closing quote must be followed by a blank or the end. `None` for unbalanced quotes.
+/// Split an inline request into arguments: Redis's `sdssplitargs`, shared with the config
+/// tokenizer. `None` for unbalanced quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
-    let mut args = Vec::new();
-    let mut i = 0;
-    let at = |i: usize| line.get(i).copied().unwrap_or(0);
-    loop {
-        while i < line.len() && is_space(at(i)) {
-            i += 1;
-        }
-        if i >= line.len() {
-            return Some(args);
-        }
-        let mut cur = Vec::new();
-        let (mut in_double, mut in_single) = (false, false);
-        loop {
-            let c = at(i);
-            if in_double {
-                if c == b'\\'
-                    && at(i + 1) == b'x'
-                    && at(i + 2).is_ascii_hexdigit()
-                    && at(i + 3).is_ascii_hexdigit()
-                {
-                    cur.push(hex_val(at(i + 2)) * 16 + hex_val(at(i + 3)));
-                    i += 3;
-                } else if c == b'\\' && i + 1 < line.len() {
-                    i += 1;
-                    cur.push(match at(i) {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if i + 1 < line.len() && !is_space(at(i + 1)) {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                } else if i >= line.len() {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else if in_single {
-                if c == b'\\' && at(i + 1) == b'\'' {
-                    i += 1;
-                    cur.push(b'\'');
-                } else if c == b'\'' {
-                    if i + 1 < line.len() && !is_space(at(i + 1)) {
-                        return None;
-                    }
-                    i += 1;
-                    break;
-                } else if i >= line.len() {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else if i >= line.len() || matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0) {
-                i += 1;
-                break;
-            } else if c == b'"' {
-                in_double = true;
-            } else if c == b'\'' {
-                in_single = true;
-            } else {
-                cur.push(c);
-            }
-            i += 1;
-        }
-        args.push(Bytes::from(cur));
-    }
-}
-
-fn is_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn hex_val(c: u8) -> u8 {
-    (c as char).to_digit(16).unwrap_or(0) as u8
+    crate::config::tokenize::split_args(line)
+        .ok()
+        .map(|words| words.into_iter().map(Bytes::from).collect())
 }
 
 /// Redis's `string2ll`: an optional `-`, then digits without leading zeros, no spaces, no

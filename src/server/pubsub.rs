@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 
 use super::clients::ClientHandle;
-use super::glob::glob_match;
+use crate::glob::glob_match;
 use crate::value::Value;
 
 #[derive(Default)]
@@ -164,7 +164,7 @@ impl PubSub {
             }
         }
         for (pattern, ids) in &g.patterns {
-            if !glob_match(pattern, channel) {
+            if !glob_match(pattern, channel, false) {
                 continue;
             }
             for id in ids {

@@ -5,10 +5,10 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use super::glob::glob_match;
 use super::parse::parse_i64;
 use super::{error_reply, no_such_master, text};
 use crate::config::model::{LogLevel, MasterSettings};
+use crate::glob::glob_match;
 use std::collections::BTreeMap;
 
 use crate::core::engine::PendingCommand;

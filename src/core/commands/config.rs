@@ -8,11 +8,11 @@
 use bytes::Bytes;
 
 use super::admin::close_link;
-use super::glob::glob_match;
 use super::parse::{parse_i64, parse_yes_no};
 use super::{error_reply, text};
 use crate::config::model::LogLevel;
 use crate::core::{Action, CommandOutcome, Sentinel};
+use crate::glob::glob_match;
 use crate::value::Value;
 
 const CONFIG_USAGE: &str =

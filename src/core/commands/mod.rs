@@ -10,7 +10,7 @@
 mod admin;
 mod config;
 pub(crate) mod events;
-pub(crate) mod glob;
+
 pub(crate) mod parse;
 mod replies;
 mod set;
