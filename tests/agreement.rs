@@ -243,7 +243,9 @@ fn hostnames_are_kept_when_resolve_and_announce_hostnames_are_on() {
         "sentinel resolve-hostnames yes\nsentinel announce-hostnames yes\nsentinel announce-ip localhost\n{}",
         monitor_conf(master.port, 2, 1000, 10_000).replace("127.0.0.1", "localhost")
     );
-    let sentinels: Vec<SentinelProc> = (0..3).map(|_| SentinelProc::start(Flavor::Ours, &conf)).collect();
+    let sentinels: Vec<SentinelProc> = (0..3)
+        .map(|_| SentinelProc::start(Flavor::Ours, &conf))
+        .collect();
     for s in &sentinels {
         assert!(wait_until(Duration::from_secs(20), || {
             let mut c = s.client();
@@ -253,15 +255,37 @@ fn hostnames_are_kept_when_resolve_and_announce_hostnames_are_on() {
         let mut c = s.client();
         assert_eq!(
             c.cmd(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]),
-            Value::Array(vec![Value::bulk("localhost"), Value::bulk(master.port.to_string())])
+            Value::Array(vec![
+                Value::bulk("localhost"),
+                Value::bulk(master.port.to_string())
+            ])
         );
         let peers = format!("{:?}", c.cmd(&["SENTINEL", "SENTINELS", "mymaster"]));
-        assert!(peers.contains("localhost"), "peers announced by hostname: {peers}");
+        assert!(
+            peers.contains("localhost"),
+            "peers announced by hostname: {peers}"
+        );
         // Kept as a hostname in the rewritten config, not frozen to an address.
-        assert!(wait_until(Duration::from_secs(5), || s.config_text().contains(&format!("sentinel monitor mymaster localhost {} 2", master.port))));
+        assert!(wait_until(Duration::from_secs(5), || s
+            .config_text()
+            .contains(&format!(
+                "sentinel monitor mymaster localhost {} 2",
+                master.port
+            ))));
     }
     let log = EventLog::attach(sentinels[0].port);
     master.proc.signal(libc::SIGSTOP);
-    assert!(log.wait("+switch-master", &format!("mymaster localhost {} localhost {}", master.port, replicas[0].port), Duration::from_secs(20)), "{:?}", log.kinds());
+    assert!(
+        log.wait(
+            "+switch-master",
+            &format!(
+                "mymaster localhost {} localhost {}",
+                master.port, replicas[0].port
+            ),
+            Duration::from_secs(20)
+        ),
+        "{:?}",
+        log.kinds()
+    );
     master.proc.signal(libc::SIGCONT);
 }

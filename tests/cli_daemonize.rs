@@ -32,11 +32,18 @@ fn daemonize_writes_the_pidfile_and_keeps_serving() {
             .stderr(Stdio::null())
             .status()
             .unwrap();
-        assert!(status.success(), "the foreground process exits 0 once the daemon is forked");
+        assert!(
+            status.success(),
+            "the foreground process exits 0 once the daemon is forked"
+        );
         if !wait_until(Duration::from_secs(5), || pidfile.exists()) {
             continue; // most likely the port was taken; try another
         }
-        let pid: i32 = std::fs::read_to_string(&pidfile).unwrap().trim().parse().unwrap();
+        let pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
         // Whatever happens below, the daemon must not outlive the test.
         struct Kill(i32);
         impl Drop for Kill {
@@ -45,14 +52,29 @@ fn daemonize_writes_the_pidfile_and_keeps_serving() {
             }
         }
         let _guard = Kill(pid);
-        assert!(std::path::Path::new(&format!("/proc/{pid}")).exists(), "daemon {pid} is running");
-        assert!(wait_until(Duration::from_secs(5), || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()));
-        assert_eq!(Client::connect(port).cmd(&["PING"]), Value::Simple("PONG".into()));
+        assert!(
+            std::path::Path::new(&format!("/proc/{pid}")).exists(),
+            "daemon {pid} is running"
+        );
+        assert!(wait_until(Duration::from_secs(5), || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        }));
+        assert_eq!(
+            Client::connect(port).cmd(&["PING"]),
+            Value::Simple("PONG".into())
+        );
         // SIGTERM: it saves, exits and removes its pid file.
         unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert!(wait_until(Duration::from_secs(5), || !std::path::Path::new(&format!("/proc/{pid}/status")).exists()
-            || std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| s.contains("State:\tZ"))));
-        assert!(wait_until(Duration::from_secs(5), || !pidfile.exists()), "pid file removed on exit");
+        assert!(wait_until(
+            Duration::from_secs(5),
+            || !std::path::Path::new(&format!("/proc/{pid}/status")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .is_ok_and(|s| s.contains("State:\tZ"))
+        ));
+        assert!(
+            wait_until(Duration::from_secs(5), || !pidfile.exists()),
+            "pid file removed on exit"
+        );
         return;
     }
     panic!("the daemon never came up");
