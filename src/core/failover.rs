@@ -156,18 +156,10 @@ impl Sentinel {
             FailoverState::WaitStart => self.failover_wait_start(now, m),
             FailoverState::SelectSlave => self.failover_select_slave(now, m),
             FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(now, m),
+            // Promotion is noticed in the promoted replica's INFO (`on_promotion_confirmed`);
+            // here only the timeout is handled.
             FailoverState::WaitPromotion => {
-                if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
-                    self.emit_at(
-                        now,
-                        LogLevel::Warning,
-                        "-failover-abort-slave-timeout",
-                        m,
-                        &Who::Master,
-                        "",
-                    );
-                    self.abort_failover(now, m);
-                }
+                self.abort_if_state_timed_out(now, m);
             }
             FailoverState::ReconfSlaves => self.failover_reconf_next_slave(now, m),
             FailoverState::None | FailoverState::UpdateConfig => {}
@@ -272,17 +264,7 @@ impl Sentinel {
         let disconnected = instance(m, &who).is_none_or(|i| link_disconnected(i, &who));
         if disconnected {
             // Keep trying until failover-timeout, then give up.
-            if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
-                self.emit_at(
-                    now,
-                    LogLevel::Warning,
-                    "-failover-abort-slave-timeout",
-                    m,
-                    &Who::Master,
-                    "",
-                );
-                self.abort_failover(now, m);
-            }
+            self.abort_if_state_timed_out(now, m);
             return;
         }
         if !self.send_slaveof(m, &who, None) {
@@ -475,6 +457,22 @@ impl Sentinel {
         );
         self.emit(now, LogLevel::Warning, "+switch-master", Some(m), text);
         self.reset_master_and_change_address(now, m, &to.host, to.port);
+    }
+
+    /// The promoted replica did not move on within failover-timeout of entering this state:
+    /// `-failover-abort-slave-timeout`, and the failover is abandoned.
+    fn abort_if_state_timed_out(&mut self, now: Millis, m: &mut Master) {
+        if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                "-failover-abort-slave-timeout",
+                m,
+                &Who::Master,
+                "",
+            );
+            self.abort_failover(now, m);
+        }
     }
 
     /// Give up a failover that has not reached the point of no return (the promoted replica
