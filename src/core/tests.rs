@@ -972,3 +972,42 @@ fn a_peer_that_moves_is_updated_under_every_master() {
         ("10.0.1.5", 26380)
     );
 }
+
+#[test]
+fn a_replica_that_never_becomes_master_aborts_the_failover_after_failover_timeout() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        let f = w.fakes.get_mut(p).unwrap();
+        f.peer_down = true;
+        f.peer_votes_for = Some("a".repeat(40));
+    }
+    // R2 (the best replica) is selected and swallows SLAVEOF NO ONE.
+    w.fakes.get_mut(R2).unwrap().stuck_on_slaveof = true;
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.run_for(10_000);
+    assert!(
+        w.has("+failover-state-wait-promotion", "slave 10.0.0.3:6379"),
+        "{:?}",
+        w.kinds()
+    );
+    assert!(
+        !w.has("-failover-abort-slave-timeout", ""),
+        "waits failover-timeout (60 s)"
+    );
+    w.run_for(60_000);
+    assert!(
+        w.has(
+            "-failover-abort-slave-timeout",
+            "master mymaster 10.0.0.1 6379"
+        ),
+        "{:?}",
+        w.kinds()
+    );
+    assert!(!w.has("+promoted-slave", ""));
+    let m = w.s.master("mymaster").unwrap();
+    assert_eq!(m.failover_state, FailoverState::None);
+    assert!(!m.inst.flags.failover_in_progress);
+    assert!(m.replicas.values().all(|r| !r.inst.flags.promoted));
+}
