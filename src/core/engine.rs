@@ -1301,7 +1301,7 @@ impl Sentinel {
     /// vote requests reach the others well before their turn, and they vote for it; if it is
     /// dead or does not see the failure, the next one starts a slot later. Only timing
     /// changes: votes and their rules are untouched.
-    fn failover_start_delay(&mut self, m: &Master) -> u64 {
+    pub(crate) fn failover_start_delay(&mut self, m: &Master) -> u64 {
         const STAGGER_MS: u64 = 25;
         let my_id = self.myid.as_str();
         let rank = m

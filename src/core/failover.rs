@@ -135,6 +135,29 @@ impl Sentinel {
         m.failover_state_change_time = now;
     }
 
+    /// Every known sentinel (us included) has a vote on record for `epoch`, and no candidate
+    /// has the majority and quorum it would need: this election can no longer be won.
+    fn split_vote_is_certain(&self, m: &Master, epoch: u64) -> bool {
+        if m.leader_epoch != epoch || m.leader.is_none() {
+            return false;
+        }
+        let mut counters: Vec<(String, u64)> = Vec::new();
+        if let Some(mine) = &m.leader {
+            incr(&mut counters, mine);
+        }
+        for p in m.sentinels.values() {
+            match &p.leader {
+                Some(leader) if p.leader_epoch == epoch => {
+                    incr(&mut counters, leader);
+                }
+                _ => return false,
+            }
+        }
+        let voters = m.sentinels.len() as u64 + 1;
+        let needed = (voters / 2 + 1).max(m.quorum as u64);
+        counters.iter().all(|(_, votes)| *votes < needed)
+    }
+
     /// Run the failover forward as far as it can go now: a step that completes at once
     /// (elected, then a replica selected, then SLAVEOF NO ONE sent) is followed by the next
     /// without waiting for another tick.
@@ -173,6 +196,25 @@ impl Sentinel {
             .as_deref()
             .is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
         if !is_leader && !m.inst.flags.force_failover {
+            if self.split_vote_is_certain(m, epoch) {
+                // Every sentinel has voted in this epoch and nobody can win it. Redis waits
+                // out the election timeout and then twice failover-timeout (21 s in the
+                // benchmark); we give up this epoch now and try again in a new one after our
+                // rank's start delay. The sentinels that voted for someone else hold back their
+                // own attempts (Redis's rule), so the first to retry collects their votes.
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    "-failover-abort-not-elected",
+                    m,
+                    &Who::Master,
+                    "",
+                );
+                self.abort_failover(now, m);
+                m.failover_start_time = None;
+                m.failover_start_not_before = Some(now + self.failover_start_delay(m));
+                return;
+            }
             let election_timeout = self.timing.election_timeout.min(m.failover_timeout_ms);
             let started = m.failover_start_time.unwrap_or(now);
             if elapsed(now, started) > election_timeout as i64 {

@@ -1011,3 +1011,49 @@ fn a_replica_that_never_becomes_master_aborts_the_failover_after_failover_timeou
     assert!(!m.inst.flags.failover_in_progress);
     assert!(m.replicas.values().all(|r| !r.inst.flags.promoted));
 }
+
+#[test]
+fn a_certain_split_vote_is_retried_in_a_new_epoch_at_once() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    // Each peer votes for itself: with our own vote, three candidates with one vote each.
+    w.fakes.get_mut("10.0.1.1:26379").unwrap().peer_down = true;
+    w.fakes.get_mut("10.0.1.1:26379").unwrap().peer_votes_for = Some(peer_id(1));
+    w.fakes.get_mut("10.0.1.2:26379").unwrap().peer_down = true;
+    w.fakes.get_mut("10.0.1.2:26379").unwrap().peer_votes_for = Some(peer_id(2));
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    let mut tried_at = None;
+    while w.first_index("-failover-abort-not-elected").is_none() && w.now < 30_000 {
+        w.run_for(100);
+        if tried_at.is_none() && w.first_index("+try-failover").is_some() {
+            tried_at = Some(w.now);
+        }
+    }
+    assert!(
+        w.has("-failover-abort-not-elected", "master mymaster"),
+        "{:?}",
+        w.kinds()
+    );
+    let tried_at = tried_at.expect("a failover was tried");
+    assert!(
+        w.now - tried_at <= 200,
+        "aborted as soon as the split was certain, not after the election timeout: {} ms",
+        w.now - tried_at
+    );
+    // The peers now vote for whoever asks first in the new epoch: us.
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        w.fakes.get_mut(p).unwrap().peer_votes_for = Some("a".repeat(40));
+    }
+    let aborted_at = w.now;
+    w.run_for(2_000);
+    assert!(w.has("+new-epoch", "2"), "{:?}", w.kinds());
+    assert!(
+        w.has("+elected-leader", "master mymaster"),
+        "{:?}",
+        w.kinds()
+    );
+    assert!(w.now - aborted_at <= 2_000);
+    let m = w.s.master("mymaster").unwrap();
+    assert_eq!(m.failover_epoch, 2);
+}
