@@ -340,3 +340,54 @@ fn two_hundred_masters_with_one_sentinel() {
     assert!(info.contains("sentinel_masters:200"), "{info}");
     assert_eq!(info.matches("status=ok").count(), 200);
 }
+
+#[test]
+fn same_events_as_redis_sentinel_when_a_master_without_replicas_hangs() {
+    let (master, _none) = redis_group(0, &[]);
+    let conf = monitor_conf(master.port, 1, 1000, 60_000);
+    let ours = SentinelProc::start(Flavor::Ours, &conf);
+    let theirs = SentinelProc::start(Flavor::Reference, &conf.replace("mymaster", "refmaster"));
+    for (s, name) in [(&ours, "mymaster"), (&theirs, "refmaster")] {
+        assert!(wait_until(Duration::from_secs(10), || field(
+            &s.client().cmd(&["SENTINEL", "MASTER", name]),
+            "role-reported"
+        )
+        .as_deref()
+            == Some("master")
+            && field(
+                &s.client().cmd(&["SENTINEL", "MASTER", name]),
+                "flags"
+            )
+            .as_deref()
+                == Some("master")));
+    }
+    let (lo, lt) = (EventLog::attach(ours.port), EventLog::attach(theirs.port));
+    std::thread::sleep(Duration::from_millis(300));
+    master.proc.signal(libc::SIGSTOP);
+    assert!(
+        lo.wait("-failover-abort-no-good-slave", "", Duration::from_secs(10)),
+        "{:?}",
+        lo.kinds()
+    );
+    assert!(
+        lt.wait("-failover-abort-no-good-slave", "", Duration::from_secs(10)),
+        "{:?}",
+        lt.kinds()
+    );
+    master.proc.signal(libc::SIGCONT);
+    assert!(
+        lo.wait("-odown", "", Duration::from_secs(10))
+            && lt.wait("-odown", "", Duration::from_secs(10))
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let types = |l: &EventLog| -> Vec<String> {
+        l.events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, k, _)| k.clone())
+            .filter(|k| !k.contains("link-reconnection"))
+            .collect()
+    };
+    assert_eq!(types(&lo), types(&lt));
+}
