@@ -196,12 +196,14 @@ fn haproxy_auth(flavor: Flavor) {
         proxy.output_tail()
     );
     for r in replicas.iter().filter(|r| r.port != new_port) {
-        assert!(wait_follows(
-            (LO, r.port),
-            (LO, new_port),
-            pw,
-            Duration::from_secs(30)
-        ));
+        assert!(
+            wait_follows((LO, r.port), (LO, new_port), pw, Duration::from_secs(30)),
+            "replica {} not re-pointed to {new_port}: {:?}\nevents: {:?}{}",
+            r.port,
+            Conn::open(LO, r.port, pw).and_then(|mut c| c.ok(&["INFO", "replication"])),
+            logs.iter().map(|l| l.kinds()).collect::<Vec<_>>(),
+            r.output_tail()
+        );
     }
     master.restart();
     assert!(
