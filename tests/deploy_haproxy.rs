@@ -10,7 +10,7 @@ mod common;
 #[path = "deploy_support/mod.rs"]
 mod deploy;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::cluster::EventLog;
 use common::{wait_until, Flavor};
@@ -65,6 +65,7 @@ fn haproxy_quorum1(flavor: Flavor) {
     let mut client = Conn::connect(LO, proxy.port).expect("connect through HAProxy");
     client.ok(&["SET", "before", "1"]).expect("write before the failover");
     master.proc.kill();
+    let killed = Instant::now();
     assert!(
         client.cmd(&["SET", "during", "1"]).is_err(),
         "the connection to a killed master must fail"
@@ -77,11 +78,13 @@ fn haproxy_quorum1(flavor: Flavor) {
         events.kinds(),
         sentinel.output_tail()
     );
+    figure(scenario, flavor, "kill-to-switch-master", killed);
     assert!(
         proxy_leads_to(&proxy, None, replica.port, Duration::from_secs(20)),
         "HAProxy does not follow the failover{}",
         proxy.output_tail()
     );
+    figure(scenario, flavor, "kill-to-writes-via-haproxy", killed);
     let mut direct = Conn::connect(LO, replica.port).expect("new master");
     assert_eq!(
         direct.ok(&["GET", "deploy:key"]).ok().and_then(|v| v.as_text()),
@@ -96,6 +99,7 @@ fn haproxy_quorum1(flavor: Flavor) {
     // The old master comes back (its own config still says master) and is turned into a
     // replica of the new one; HAProxy keeps sending clients to the new master only.
     master.restart();
+    let restarted = Instant::now();
     assert!(
         wait_follows(
             (LO, master.port),
@@ -106,6 +110,7 @@ fn haproxy_quorum1(flavor: Flavor) {
         "old master did not rejoin as a replica: {:?}",
         events.kinds()
     );
+    figure(scenario, flavor, "restart-to-old-master-replicating", restarted);
     assert!(proxy_leads_to(&proxy, None, replica.port, Duration::from_secs(15)));
     assert!(events.has("+convert-to-slave", &format!("{LO}:{}", master.port)));
     // The sentinel's own file names the new master.
@@ -170,6 +175,7 @@ fn haproxy_auth(flavor: Flavor) {
     );
 
     master.proc.kill();
+    let killed = Instant::now();
     let old = master.port;
     let mut new_port = 0;
     assert!(
@@ -189,12 +195,14 @@ fn haproxy_auth(flavor: Flavor) {
         "no agreed failover: {:?}",
         logs[0].kinds()
     );
+    figure(scenario, flavor, "kill-to-all-sentinels-agree", killed);
     assert!(replicas.iter().any(|r| r.port == new_port));
     assert!(
         proxy_leads_to(&proxy, pw, new_port, Duration::from_secs(20)),
         "HAProxy does not follow the failover{}",
         proxy.output_tail()
     );
+    figure(scenario, flavor, "kill-to-writes-via-haproxy", killed);
     for r in replicas.iter().filter(|r| r.port != new_port) {
         assert!(
             wait_follows((LO, r.port), (LO, new_port), pw, Duration::from_secs(30)),
@@ -206,11 +214,13 @@ fn haproxy_auth(flavor: Flavor) {
         );
     }
     master.restart();
+    let restarted = Instant::now();
     assert!(
         wait_follows((LO, old), (LO, new_port), pw, Duration::from_secs(30)),
         "old master did not rejoin (needs masterauth): {:?}",
         logs[0].kinds()
     );
+    figure(scenario, flavor, "restart-to-old-master-replicating", restarted);
     assert!(proxy_leads_to(&proxy, pw, new_port, Duration::from_secs(15)));
     // Every sentinel persisted the new master; auth-pass was kept in the rewrite.
     for s in &sentinels {

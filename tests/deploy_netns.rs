@@ -10,7 +10,7 @@ mod common;
 #[path = "deploy_support/mod.rs"]
 mod deploy;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{wait_until, Flavor};
 use deploy::*;
@@ -81,6 +81,7 @@ fn two_machines(flavor: Flavor) {
 
     // Machine 0's Redis dies (its sentinel lives on).
     redis0.proc.kill();
+    let killed = Instant::now();
     let want = Some((ip1.clone(), REDIS_PORT));
     assert!(
         wait_until(Duration::from_secs(30), || sentinels
@@ -90,6 +91,7 @@ fn two_machines(flavor: Flavor) {
         sentinels[0].output_tail(),
         sentinels[1].output_tail()
     );
+    figure(scenario, flavor, "kill-to-both-sentinels-agree", killed);
     assert_eq!(
         replication(&ip1, REDIS_PORT, None, "role").as_deref(),
         Some("master")
@@ -103,6 +105,7 @@ fn two_machines(flavor: Flavor) {
 
     // The old master comes back, still configured as a master, and is made a replica.
     redis0.restart();
+    let restarted = Instant::now();
     assert!(
         wait_follows(
             (&ip0, REDIS_PORT),
@@ -113,6 +116,7 @@ fn two_machines(flavor: Flavor) {
         "machine 0 did not rejoin as a replica{}",
         sentinels[0].output_tail()
     );
+    figure(scenario, flavor, "restart-to-old-master-replicating", restarted);
     // Sentinel made it persist that (CONFIG REWRITE after SLAVEOF).
     assert!(redis0
         .config_text()

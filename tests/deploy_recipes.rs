@@ -11,7 +11,7 @@ mod common;
 mod deploy;
 
 use std::os::unix::fs::PermissionsExt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::cluster::EventLog;
 use common::{temp_dir, wait_until, Flavor};
@@ -74,6 +74,7 @@ fn hosts_file(flavor: Flavor) {
     }));
 
     master.proc.kill();
+    let killed = Instant::now();
     let read = || std::fs::read_to_string(&hosts).unwrap_or_default();
     assert!(
         wait_until(Duration::from_secs(25), || lookup(&read(), "redis-master")
@@ -83,6 +84,7 @@ fn hosts_file(flavor: Flavor) {
         events.kinds(),
         sentinel.output_tail()
     );
+    figure(scenario, flavor, "kill-to-hosts-file-rewritten", killed);
     // Every other line kept, in order.
     let now = read();
     let others = |t: &str| -> Vec<String> {
@@ -185,6 +187,7 @@ fn three_sentinels(flavor: Flavor) {
     // Now the master dies: two of three sentinels are a quorum and a majority.
     let old = master.port;
     master.proc.kill();
+    let killed = Instant::now();
     let mut new_port = 0;
     assert!(
         wait_until(Duration::from_secs(30), || {
@@ -202,6 +205,7 @@ fn three_sentinels(flavor: Flavor) {
         logs[1].kinds(),
         logs[2].kinds()
     );
+    figure(scenario, flavor, "kill-to-two-sentinels-agree", killed);
     assert!(replicas.iter().any(|r| r.port == new_port));
     assert!(
         wait_until(Duration::from_secs(10), || write_via_sentinels(
@@ -210,6 +214,7 @@ fn three_sentinels(flavor: Flavor) {
         ) == Ok((LO.to_string(), new_port))),
         "clients do not reach the new master"
     );
+    figure(scenario, flavor, "kill-to-writes-via-sentinels", killed);
     for r in replicas.iter().filter(|r| r.port != new_port) {
         assert!(wait_follows(
             (LO, r.port),

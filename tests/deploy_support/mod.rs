@@ -174,6 +174,23 @@ impl Server {
         );
     }
 
+    /// Stop the process the way a service manager does (SIGTERM), waiting for it to exit.
+    pub fn stop(&mut self) {
+        self.proc.signal(libc::SIGTERM);
+        if !wait_until(Duration::from_secs(10), || !self.proc.is_running()) {
+            self.proc.kill();
+        }
+    }
+
+    /// Stop this server and start `bin` in its place on the same config file, address and
+    /// port: how a sentinel is swapped for another implementation.
+    pub fn replace_binary(&mut self, name: &str, bin: &Path) {
+        self.stop();
+        self.argv[0] = bin.display().to_string();
+        self.proc.name = name.to_string();
+        self.restart();
+    }
+
     pub fn addr(&self) -> String {
         format!("{}:{}", self.ip, self.port)
     }
@@ -596,4 +613,17 @@ impl Drop for Lab {
             let _ = Command::new("ip").args(["link", "del", bridge]).output();
         }
     }
+}
+
+/// Print one measured duration of a scenario (seen with `--nocapture`; docs/OPERATIONS.md
+/// quotes them): `FIGURE <scenario> <flavor> <what> <seconds>`.
+pub fn figure(scenario: &str, flavor: Flavor, what: &str, since: std::time::Instant) {
+    let who = match flavor {
+        Flavor::Ours => "rsentinel",
+        Flavor::Reference => "redis-sentinel",
+    };
+    println!(
+        "FIGURE {scenario} {who} {what} {:.2}",
+        since.elapsed().as_secs_f64()
+    );
 }
