@@ -37,17 +37,19 @@ fn haproxy_quorum1(flavor: Flavor) {
     let mut master = start_redis(scenario, LO, None, None, None, &[]);
     let replica = start_redis(scenario, LO, None, None, Some((LO, master.port)), &[]);
     assert!(
-        wait_follows((LO, replica.port), (LO, master.port), None, Duration::from_secs(20)),
+        wait_follows(
+            (LO, replica.port),
+            (LO, master.port),
+            None,
+            Duration::from_secs(20)
+        ),
         "replica did not sync"
     );
     let sentinel = start_sentinel(flavor, scenario, LO, None, None, (LO, master.port), &[]);
     let events = EventLog::attach(sentinel.port);
     let proxy = start_haproxy(
         scenario,
-        &[
-            ("REDIS1", master.addr()),
-            ("REDIS2", replica.addr()),
-        ],
+        &[("REDIS1", master.addr()), ("REDIS2", replica.addr())],
     );
     assert!(
         proxy_leads_to(&proxy, None, master.port, Duration::from_secs(15)),
@@ -63,7 +65,9 @@ fn haproxy_quorum1(flavor: Flavor) {
 
     // A client connected through HAProxy loses its connection with the master...
     let mut client = Conn::connect(LO, proxy.port).expect("connect through HAProxy");
-    client.ok(&["SET", "before", "1"]).expect("write before the failover");
+    client
+        .ok(&["SET", "before", "1"])
+        .expect("write before the failover");
     master.proc.kill();
     let killed = Instant::now();
     assert!(
@@ -72,8 +76,13 @@ fn haproxy_quorum1(flavor: Flavor) {
     );
     // ...the sentinel promotes the replica, and reconnecting clients reach it through HAProxy.
     assert!(
-        wait_until(Duration::from_secs(20), || sentinel_master(LO, sentinel.port)
-            == Some((LO.to_string(), replica.port))),
+        wait_until(Duration::from_secs(20), || sentinel_master(
+            LO,
+            sentinel.port
+        ) == Some((
+            LO.to_string(),
+            replica.port
+        ))),
         "no failover: {:?}{}",
         events.kinds(),
         sentinel.output_tail()
@@ -87,7 +96,10 @@ fn haproxy_quorum1(flavor: Flavor) {
     figure(scenario, flavor, "kill-to-writes-via-haproxy", killed);
     let mut direct = Conn::connect(LO, replica.port).expect("new master");
     assert_eq!(
-        direct.ok(&["GET", "deploy:key"]).ok().and_then(|v| v.as_text()),
+        direct
+            .ok(&["GET", "deploy:key"])
+            .ok()
+            .and_then(|v| v.as_text()),
         Some("written-through-the-proxy".to_string()),
         "writes through the proxy land on the new master"
     );
@@ -110,13 +122,24 @@ fn haproxy_quorum1(flavor: Flavor) {
         "old master did not rejoin as a replica: {:?}",
         events.kinds()
     );
-    figure(scenario, flavor, "restart-to-old-master-replicating", restarted);
-    assert!(proxy_leads_to(&proxy, None, replica.port, Duration::from_secs(15)));
+    figure(
+        scenario,
+        flavor,
+        "restart-to-old-master-replicating",
+        restarted,
+    );
+    assert!(proxy_leads_to(
+        &proxy,
+        None,
+        replica.port,
+        Duration::from_secs(15)
+    ));
     assert!(events.has("+convert-to-slave", &format!("{LO}:{}", master.port)));
     // The sentinel's own file names the new master.
-    assert!(sentinel
-        .config_text()
-        .contains(&format!("sentinel monitor mymaster {LO} {} 1", replica.port)));
+    assert!(sentinel.config_text().contains(&format!(
+        "sentinel monitor mymaster {LO} {} 1",
+        replica.port
+    )));
 }
 
 #[test]
@@ -220,8 +243,18 @@ fn haproxy_auth(flavor: Flavor) {
         "old master did not rejoin (needs masterauth): {:?}",
         logs[0].kinds()
     );
-    figure(scenario, flavor, "restart-to-old-master-replicating", restarted);
-    assert!(proxy_leads_to(&proxy, pw, new_port, Duration::from_secs(15)));
+    figure(
+        scenario,
+        flavor,
+        "restart-to-old-master-replicating",
+        restarted,
+    );
+    assert!(proxy_leads_to(
+        &proxy,
+        pw,
+        new_port,
+        Duration::from_secs(15)
+    ));
     // Every sentinel persisted the new master; auth-pass was kept in the rewrite.
     for s in &sentinels {
         let conf = s.config_text();

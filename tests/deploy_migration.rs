@@ -35,9 +35,7 @@ fn group_whole(sentinels: &[Server]) -> bool {
             .is_ok();
         ckquorum
             && peers.len() == 2
-            && peers
-                .iter()
-                .all(|p| get(p, "flags") == Some("sentinel"))
+            && peers.iter().all(|p| get(p, "flags") == Some("sentinel"))
             && (0..sentinels.len()).filter(|j| *j != i).all(|j| {
                 peers
                     .iter()

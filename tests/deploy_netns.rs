@@ -100,7 +100,9 @@ fn two_machines(flavor: Flavor) {
     for s in &sentinels {
         assert!(wait_until(Duration::from_secs(5), || s
             .config_text()
-            .contains(&format!("sentinel monitor mymaster {ip1} {REDIS_PORT} 1"))));
+            .contains(&format!(
+                "sentinel monitor mymaster {ip1} {REDIS_PORT} 1"
+            ))));
     }
 
     // The old master comes back, still configured as a master, and is made a replica.
@@ -116,7 +118,12 @@ fn two_machines(flavor: Flavor) {
         "machine 0 did not rejoin as a replica{}",
         sentinels[0].output_tail()
     );
-    figure(scenario, flavor, "restart-to-old-master-replicating", restarted);
+    figure(
+        scenario,
+        flavor,
+        "restart-to-old-master-replicating",
+        restarted,
+    );
     // Sentinel made it persist that (CONFIG REWRITE after SLAVEOF).
     assert!(redis0
         .config_text()

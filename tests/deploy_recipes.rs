@@ -98,7 +98,8 @@ fn hosts_file(flavor: Flavor) {
     let addr = lookup(&now, "redis-master").remove(0);
     let mut c = Conn::connect(&addr, port).expect("connect by name");
     assert_eq!(c.info_field("replication", "role").as_deref(), Ok("master"));
-    c.ok(&["SET", "found-by-name", "1"]).expect("write to the new master");
+    c.ok(&["SET", "found-by-name", "1"])
+        .expect("write to the new master");
     assert!(events.has(
         "+switch-master",
         &format!("mymaster {ip_a} {port} {ip_b} {port}")
@@ -150,7 +151,8 @@ fn three_sentinels(flavor: Flavor) {
         "discovery"
     );
     // What a client is configured with: the list of every sentinel.
-    let addresses: Vec<(String, u16)> = sentinels.iter().map(|s| (LO.to_string(), s.port)).collect();
+    let addresses: Vec<(String, u16)> =
+        sentinels.iter().map(|s| (LO.to_string(), s.port)).collect();
     assert_eq!(
         write_via_sentinels(&addresses, "k0"),
         Ok((LO.to_string(), master.port))
@@ -179,9 +181,10 @@ fn three_sentinels(flavor: Flavor) {
     }
     // The survivors see the dead sentinel go subjectively down.
     assert!(wait_until(Duration::from_secs(10), || {
-        entries(LO, sentinels[1].port, "SENTINELS")
-            .iter()
-            .any(|e| get(e, "port") == Some(&sentinels[0].port.to_string()) && get(e, "flags").is_some_and(|f| f.contains("s_down")))
+        entries(LO, sentinels[1].port, "SENTINELS").iter().any(|e| {
+            get(e, "port") == Some(&sentinels[0].port.to_string())
+                && get(e, "flags").is_some_and(|f| f.contains("s_down"))
+        })
     }));
 
     // Now the master dies: two of three sentinels are a quorum and a majority.
@@ -209,9 +212,11 @@ fn three_sentinels(flavor: Flavor) {
     assert!(replicas.iter().any(|r| r.port == new_port));
     assert!(
         wait_until(Duration::from_secs(10), || write_via_sentinels(
-            &addresses,
-            "after"
-        ) == Ok((LO.to_string(), new_port))),
+            &addresses, "after"
+        ) == Ok((
+            LO.to_string(),
+            new_port
+        ))),
         "clients do not reach the new master"
     );
     figure(scenario, flavor, "kill-to-writes-via-sentinels", killed);
@@ -229,7 +234,10 @@ fn three_sentinels(flavor: Flavor) {
         wait_until(Duration::from_secs(20), || sentinel_master(
             LO,
             sentinels[0].port
-        ) == Some((LO.to_string(), new_port))),
+        ) == Some((
+            LO.to_string(),
+            new_port
+        ))),
         "restarted sentinel did not learn the new master{}",
         sentinels[0].output_tail()
     );

@@ -69,10 +69,7 @@ pub fn free_port_on(ips: &[&str]) -> u16 {
     let mut rng = rand::thread_rng();
     loop {
         let port = rng.gen_range(20000..32000);
-        if ips
-            .iter()
-            .all(|ip| TcpListener::bind((*ip, port)).is_ok())
-        {
+        if ips.iter().all(|ip| TcpListener::bind((*ip, port)).is_ok()) {
             return port;
         }
     }
@@ -214,13 +211,7 @@ impl Server {
     }
 }
 
-fn spawn(
-    name: &str,
-    argv: &[String],
-    conf: &Path,
-    dir: &Path,
-    netns: Option<&str>,
-) -> ProcGuard {
+fn spawn(name: &str, argv: &[String], conf: &Path, dir: &Path, netns: Option<&str>) -> ProcGuard {
     let mut cmd = match netns {
         // `ip netns exec` execs the program in place: the pid we hold is the server's.
         Some(ns) => {
@@ -444,7 +435,10 @@ pub fn wait_follows(
 /// What a sentinel answers to GET-MASTER-ADDR-BY-NAME mymaster.
 pub fn sentinel_master(ip: &str, port: u16) -> Option<(String, u16)> {
     let mut c = Conn::connect(ip, port).ok()?;
-    match c.ok(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]).ok()? {
+    match c
+        .ok(&["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"])
+        .ok()?
+    {
         Value::Array(v) if v.len() == 2 => Some((v[0].as_text()?, v[1].as_text()?.parse().ok()?)),
         _ => None,
     }
@@ -499,7 +493,10 @@ pub fn write_through(
 
 /// The classic client loop: ask each sentinel in turn for the master, write there, and check
 /// that the server written to says it is a master. Returns the master written to.
-pub fn write_via_sentinels(sentinels: &[(String, u16)], key: &str) -> Result<(String, u16), String> {
+pub fn write_via_sentinels(
+    sentinels: &[(String, u16)],
+    key: &str,
+) -> Result<(String, u16), String> {
     let mut last = String::from("no sentinel answered");
     for (ip, port) in sentinels {
         let Some((mip, mport)) = sentinel_master(ip, *port) else {
@@ -508,7 +505,9 @@ pub fn write_via_sentinels(sentinels: &[(String, u16)], key: &str) -> Result<(St
         };
         let mut c = Conn::open(&mip, mport, None)?;
         if c.info_field("replication", "role")? != "master" {
-            return Err(format!("{mip}:{mport} named by {ip}:{port} is not a master"));
+            return Err(format!(
+                "{mip}:{mport} named by {ip}:{port} is not a master"
+            ));
         }
         c.ok(&["SET", key, "value"])?;
         return Ok((mip, mport));
