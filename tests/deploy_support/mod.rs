@@ -531,8 +531,9 @@ pub fn run(args: &[&str]) {
 
 /// A throw-away network: one namespace per "machine", each with a veth into a bridge in the
 /// root namespace, all on one /24 that the root namespace (the test) reaches through the
-/// bridge. Names carry a per-run id so that parallel runs do not collide; everything is
-/// removed on drop (declare the lab before the servers in it, so it is dropped after them).
+/// bridge. Names are `rsd<id>...` (deploy tests) with a per-run random id so that parallel
+/// runs do not collide; everything is removed on drop (declare the lab before the servers in
+/// it, so it is dropped after them).
 pub struct Lab {
     pub id: String,
     bridge: Option<String>,
@@ -567,18 +568,18 @@ impl Lab {
             prefix,
             namespaces: Vec::new(),
         };
-        let bridge = format!("rsb{id}");
+        let bridge = format!("rsdb{id}");
         run(&["ip", "link", "add", &bridge, "type", "bridge"]);
         lab.bridge = Some(bridge.clone());
         let gw = format!("{}.254/24", lab.prefix);
         run(&["ip", "addr", "add", &gw, "dev", &bridge]);
         run(&["ip", "link", "set", &bridge, "up"]);
         for i in 0..machines {
-            let ns = format!("rs{id}m{i}");
+            let ns = format!("rsd{id}m{i}");
             run(&["ip", "netns", "add", &ns]);
             lab.namespaces.push(ns.clone());
-            let outside = format!("rs{id}v{i}");
-            let inside = format!("rs{id}p{i}");
+            let outside = format!("rsd{id}v{i}");
+            let inside = format!("rsd{id}p{i}");
             run(&[
                 "ip", "link", "add", &outside, "type", "veth", "peer", "name", &inside,
             ]);
