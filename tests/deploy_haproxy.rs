@@ -113,12 +113,7 @@ fn haproxy_quorum1(flavor: Flavor) {
     master.restart();
     let restarted = Instant::now();
     assert!(
-        wait_follows(
-            (LO, master.port),
-            (LO, replica.port),
-            None,
-            Duration::from_secs(30)
-        ),
+        wait_follows((LO, master.port), (LO, replica.port), None, REJOIN_TIMEOUT),
         "old master did not rejoin as a replica: {:?}",
         events.kinds()
     );
@@ -228,7 +223,7 @@ fn haproxy_auth(flavor: Flavor) {
     figure(scenario, flavor, "kill-to-writes-via-haproxy", killed);
     for r in replicas.iter().filter(|r| r.port != new_port) {
         assert!(
-            wait_follows((LO, r.port), (LO, new_port), pw, Duration::from_secs(30)),
+            wait_follows((LO, r.port), (LO, new_port), pw, REJOIN_TIMEOUT),
             "replica {} not re-pointed to {new_port}: {:?}\nevents: {:?}{}",
             r.port,
             Conn::open(LO, r.port, pw).and_then(|mut c| c.ok(&["INFO", "replication"])),
@@ -239,7 +234,7 @@ fn haproxy_auth(flavor: Flavor) {
     master.restart();
     let restarted = Instant::now();
     assert!(
-        wait_follows((LO, old), (LO, new_port), pw, Duration::from_secs(30)),
+        wait_follows((LO, old), (LO, new_port), pw, REJOIN_TIMEOUT),
         "old master did not rejoin (needs masterauth): {:?}",
         logs[0].kinds()
     );

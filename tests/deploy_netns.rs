@@ -109,12 +109,7 @@ fn two_machines(flavor: Flavor) {
     redis0.restart();
     let restarted = Instant::now();
     assert!(
-        wait_follows(
-            (&ip0, REDIS_PORT),
-            (&ip1, REDIS_PORT),
-            None,
-            Duration::from_secs(30)
-        ),
+        wait_follows((&ip0, REDIS_PORT), (&ip1, REDIS_PORT), None, REJOIN_TIMEOUT),
         "machine 0 did not rejoin as a replica{}",
         sentinels[0].output_tail()
     );

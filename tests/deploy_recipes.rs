@@ -106,12 +106,20 @@ fn hosts_file(flavor: Flavor) {
     ));
     // The old master comes back on its address and follows the new one.
     master.restart();
-    assert!(wait_follows(
-        (&ip_a, port),
-        (&ip_b, port),
-        None,
-        Duration::from_secs(30)
-    ));
+    let restarted = Instant::now();
+    assert!(
+        wait_follows((&ip_a, port), (&ip_b, port), None, REJOIN_TIMEOUT),
+        "old master did not rejoin: {:?}\nevents: {:?}{}",
+        Conn::connect(&ip_a, port).and_then(|mut c| c.ok(&["INFO", "replication"])),
+        events.kinds(),
+        sentinel.output_tail()
+    );
+    figure(
+        scenario,
+        flavor,
+        "restart-to-old-master-replicating",
+        restarted,
+    );
     assert_eq!(lookup(&read(), "redis-master"), vec![ip_b.clone()]);
 }
 
@@ -225,7 +233,7 @@ fn three_sentinels(flavor: Flavor) {
             (LO, r.port),
             (LO, new_port),
             None,
-            Duration::from_secs(30)
+            REJOIN_TIMEOUT
         ));
     }
     // The dead sentinel comes back and learns the new master from its peers' hellos.

@@ -23,6 +23,11 @@ use crate::common::{temp_dir, wait_until, Flavor, ProcGuard};
 pub const DOWN_AFTER_MS: u64 = 1000;
 pub const FAILOVER_TIMEOUT_MS: u64 = 5000;
 
+/// How long a Redis may take to follow a new master: a returning old master is converted only
+/// after reporting the master role for 4 hello periods (8 s), seen through INFO that comes
+/// every 10 s, then syncs; typically 15 s here, more on a loaded CI machine.
+pub const REJOIN_TIMEOUT: Duration = Duration::from_secs(45);
+
 /// The text of conf/examples/<scenario>/<file>.
 pub fn example(scenario: &str, file: &str) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
