@@ -59,10 +59,28 @@ THE CONFIG FILE
     known-replica, known-sentinel. Rewrites keep your comments, order and other lines.
     An invalid line stops the start with the file's line number, the line and the reason.
 
+    The file and its directory must be writable by the sentinel: a rewrite is a temp file in
+    the same directory, fsynced and renamed over the file. Do not edit it while the sentinel
+    runs (use SENTINEL SET / SENTINEL CONFIG SET), and never copy it to another sentinel with
+    its `sentinel myid` line.
+
+LOGGING AND EVENTS
+    Log lines have Redis's format, `pid:X 22 Nov 2026 04:10:03.120 # +sdown master ...`, with
+    the level marks . debug, - verbose, * notice, # warning. They go to `logfile` (relative to
+    `dir`), or to standard output when it is \"\" (the default; under systemd, the journal);
+    never to standard error. `loglevel`: debug, verbose, notice (default), warning, nothing;
+    changed at run time by SENTINEL CONFIG SET loglevel. The log file is kept open: rotate it
+    with logrotate's copytruncate.
+    Every event (+sdown, +odown, +switch-master, +tilt, ...) is also published on the
+    sentinel's port, on a channel named after it:
+        redis-cli -p 26379 psubscribe '*'
+
 SIGNALS
     SIGTERM, SIGINT  shut down and exit 0, as SHUTDOWN does. The config file is already up to
                      date (every state change is saved when it happens); the pid file, if
                      any, is removed.
+    SIGHUP           ends the process (Redis ignores it): start rsentinel from a service
+                     manager, not from a terminal that may hang up.
 
 EXIT STATUS
     0 on a clean shutdown or a valid --test-config; 1 on a bad config, a config file that is
@@ -71,7 +89,21 @@ EXIT STATUS
 EXAMPLES
     rsentinel /etc/redis/sentinel.conf
     rsentinel sentinel.conf --port 26380 --sentinel announce-ip 10.0.0.5
-    rsentinel --test-config /etc/redis/sentinel.conf";
+    rsentinel --test-config /etc/redis/sentinel.conf
+
+FILES
+    /etc/redis/sentinel.conf   the config file in Debian's layout (owner redis, directory
+                               writable by redis)
+    conf/rsentinel.service     a systemd unit for that layout, in the rsentinel sources
+    conf/examples/             complete deployments: HAProxy in front, AUTH everywhere, a
+                               hosts file kept by client-reconfig-script, three sentinels,
+                               two machines
+
+SEE ALSO
+    redis-sentinel(1), redis-server(1), redis-cli(1); in the rsentinel sources,
+    docs/OPERATIONS.md (deploying, migrating a redis-sentinel group one process at a time,
+    logs and events, troubleshooting TILT, NOQUORUM, failovers that do not happen) and
+    docs/COMPATIBILITY.md (every directive, command and event, and how it differs).";
 
 /// rsentinel's own flags. Directives after the config file are parsed by `parse_overrides`.
 #[derive(Debug, Parser)]
@@ -460,6 +492,8 @@ mod tests {
             "THE CONFIG FILE",
             "SIGNALS",
             "EXAMPLES",
+            "LOGGING AND EVENTS",
+            "SEE ALSO",
         ] {
             assert!(help.contains(section), "help lacks {section}");
         }
