@@ -79,8 +79,7 @@ SIGNALS
     SIGTERM, SIGINT  shut down and exit 0, as SHUTDOWN does. The config file is already up to
                      date (every state change is saved when it happens); the pid file, if
                      any, is removed.
-    SIGHUP           ends the process (Redis ignores it): start rsentinel from a service
-                     manager, not from a terminal that may hang up.
+    SIGHUP           ignored, as Redis ignores it (a terminal hang-up does not stop it).
 
 EXIT STATUS
     0 on a clean shutdown or a valid --test-config; 1 on a bad config, a config file that is

@@ -415,6 +415,14 @@ pub async fn start(config: Config) -> Result<Running, String> {
 
 /// Run the sentinel until shutdown; returns the process exit code.
 pub fn run(config: Config) -> i32 {
+    // As Redis does: a hang-up (terminal closed, `kill -HUP` by habit) must not stop a
+    // sentinel, and a peer closing a socket must not kill the process (Rust already ignores
+    // SIGPIPE; said again here so the contract is in one place).
+    // SAFETY: setting a signal disposition to SIG_IGN has no preconditions.
+    unsafe {
+        libc::signal(libc::SIGHUP, libc::SIG_IGN);
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     if let Err(e) = logging::init(
         config.server.loglevel,
         &config.server.logfile,

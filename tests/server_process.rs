@@ -220,3 +220,16 @@ fn port_in_use_fails_like_reference() {
     assert_eq!(shapes[0], shapes[1]);
     assert_eq!(shapes[0].len(), 2, "{:?}", shapes[0]);
 }
+
+#[test]
+fn sighup_is_ignored_as_redis_does() {
+    let s = SentinelProc::start(Flavor::Ours, "");
+    s.proc.signal(libc::SIGHUP);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut proc = s;
+    assert!(proc.proc.is_running(), "SIGHUP must not stop the sentinel");
+    assert_eq!(
+        proc.client().cmd(&["PING"]),
+        rsentinel::value::Value::Simple("PONG".into())
+    );
+}
