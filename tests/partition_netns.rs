@@ -342,7 +342,7 @@ fn isolated_sentinel_redis_sentinel() {
 }
 
 /// Links flap: for 20 s the master's side (master + s1 + client) is cut from the rest for
-/// 0.3-2.5 s at a time, while s3's link drops packets in short bursts (a lossy link), then
+/// 0.3-4 s at a time, while s3's link drops packets in short bursts (a lossy link), then
 /// everything heals and stays healed: the group must settle on one master.
 fn flapping(flavor: Flavor, seed: u64) {
     eprintln!("flapping links: seed {seed} (PARTITION_SEED={seed} to replay the schedule)");
@@ -373,7 +373,7 @@ fn flapping(flavor: Flavor, seed: u64) {
             }
             cut = !cut;
             flips += 1;
-            next_partition_flip = now + Duration::from_millis(rng.gen_range(300..2500));
+            next_partition_flip = now + Duration::from_millis(rng.gen_range(300..4000));
         }
         if now >= next_loss_flip {
             if lossy_cut {
