@@ -255,6 +255,11 @@ fn simulated_crash(mode: &str) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    if std::env::var("CRASH_VERBOSE").is_ok() {
+        for s in &g.sentinels {
+            eprintln!("--- sentinel {} ---\n{}", s.port, s.log_text());
+        }
+    }
     eprintln!(
         "CRASH-RESULT | SIMULATE-FAILURE {mode} on all 3 | {crashes} crash(es), each restarted | converged {:.1} s after the master died",
         t0.elapsed().as_secs_f64()
