@@ -96,7 +96,12 @@ fn converged(g: &Group, dead_master: u16) -> bool {
     let epochs: Vec<Option<String>> = g
         .sentinels
         .iter()
-        .map(|s| field(&s.client().cmd(&["SENTINEL", "MASTER", "mymaster"]), "config-epoch"))
+        .map(|s| {
+            field(
+                &s.client().cmd(&["SENTINEL", "MASTER", "mymaster"]),
+                "config-epoch",
+            )
+        })
         .collect();
     if epochs.iter().any(|e| e.is_none() || *e != epochs[0]) {
         return false;
@@ -173,6 +178,18 @@ fn last_failover_event(g: &Group, i: usize) -> String {
         .unwrap_or_else(|| "(none)".into())
 }
 
+/// Steps only the failover leader publishes, in order.
+const LEADER_STEPS: &[&str] = &[
+    "+elected-leader",
+    "+failover-state-select-slave",
+    "+selected-slave",
+    "+failover-state-send-slaveof-noone",
+    "+failover-state-wait-promotion",
+    "+promoted-slave",
+    "+failover-state-reconf-slaves",
+    "+slave-reconf-sent",
+];
+
 /// kill -9 one sentinel at a random moment of the failover that follows the master's death,
 /// keep it down a random while, restart it on its config file: the group converges.
 #[test]
@@ -190,14 +207,30 @@ fn kill9_a_sentinel_at_random_points_of_a_failover() {
     for round in 0..rounds {
         let mut g = start_group();
         let dead_master = g.master.port;
-        let victim = rng.gen_range(0..g.sentinels.len());
-        // rsentinel's failover runs from about 1.0 s (SDOWN) to 1.3 s (switch-master) after
-        // the master dies; aim across and around that window.
-        let kill_after = Duration::from_millis(rng.gen_range(900..1600));
         let down_for = Duration::from_millis(rng.gen_range(0..2000));
         let t0 = Instant::now();
         g.master.proc.kill();
-        std::thread::sleep(kill_after.saturating_sub(t0.elapsed()));
+        // Even rounds: any sentinel at a random moment across rsentinel's failover, which
+        // runs from about 1.0 s (SDOWN) to 1.3 s (switch-master) after the master dies. Odd
+        // rounds: the leader itself, the moment it publishes a randomly chosen step of the
+        // failover (the leader's own steps follow each other within milliseconds).
+        let victim = if round % 2 == 0 {
+            let victim = rng.gen_range(0..g.sentinels.len());
+            let kill_after = Duration::from_millis(rng.gen_range(950..1400));
+            std::thread::sleep(kill_after.saturating_sub(t0.elapsed()));
+            victim
+        } else {
+            let step = LEADER_STEPS[rng.gen_range(0..LEADER_STEPS.len())];
+            let deadline = Instant::now() + Duration::from_secs(15);
+            loop {
+                if let Some(i) = (0..g.logs.len()).find(|&i| g.logs[i].has(step, "")) {
+                    break i;
+                }
+                assert!(Instant::now() < deadline, "no sentinel published {step}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        let kill_after = t0.elapsed();
         g.sentinels[victim].proc.kill();
         let at = last_failover_event(&g, victim);
         std::thread::sleep(down_for);
@@ -205,7 +238,8 @@ fn kill9_a_sentinel_at_random_points_of_a_failover() {
         restart(&mut g.sentinels[victim]);
         wait_converged(&g, dead_master, Duration::from_secs(60));
         eprintln!(
-            "CRASH-RESULT | round {round} | sentinel {victim} killed {} ms after the master, after its {at}, down {} ms | converged {:.1} s after the master died",
+            "CRASH-RESULT | round {round} | sentinel {victim}{} killed {} ms after the master, after its {at}, down {} ms | converged {:.1} s after the master died",
+            if round % 2 == 1 { " (the leader)" } else { "" },
             kill_after.as_millis(),
             down_for.as_millis(),
             t0.elapsed().as_secs_f64()

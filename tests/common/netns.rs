@@ -137,7 +137,12 @@ impl Net {
         let mut subnet = [(100 + pid % 150) as u8, (n % 250) as u8];
         for _ in 0..250 {
             let taken = Command::new("ip")
-                .args(["-4", "route", "show", &format!("10.{}.{}.0/24", subnet[0], subnet[1])])
+                .args([
+                    "-4",
+                    "route",
+                    "show",
+                    &format!("10.{}.{}.0/24", subnet[0], subnet[1]),
+                ])
                 .output()
                 .map(|o| !o.stdout.is_empty())
                 .unwrap_or(false);
@@ -179,7 +184,11 @@ impl Net {
         let _ = ip(&["netns", "del", &ns]);
         let cidr = format!("{ip_addr}/24");
         let steps = ip(&["netns", "add", &ns])
-            .and_then(|_| ip(&["link", "add", &host_if, "type", "veth", "peer", "name", &peer_if]))
+            .and_then(|_| {
+                ip(&[
+                    "link", "add", &host_if, "type", "veth", "peer", "name", &peer_if,
+                ])
+            })
             .and_then(|_| ip(&["link", "set", &peer_if, "netns", &ns]))
             .and_then(|_| ip(&["-n", &ns, "link", "set", &peer_if, "name", "eth0"]))
             .and_then(|_| ip(&["-n", &ns, "addr", "add", &cidr, "dev", "eth0"]))
@@ -344,7 +353,8 @@ impl NsRedis {
             dir,
         };
         assert!(
-            wait_until(Duration::from_secs(10), || call_once(r.addr(), &["PING"]).is_some()),
+            wait_until(Duration::from_secs(10), || call_once(r.addr(), &["PING"])
+                .is_some()),
             "redis-server in {} did not start",
             node.label
         );
@@ -425,7 +435,8 @@ impl NsSentinel {
         });
         let addr = self.addr();
         assert!(
-            wait_until(Duration::from_secs(10), || call_once(addr, &["PING"]).is_some()),
+            wait_until(Duration::from_secs(10), || call_once(addr, &["PING"])
+                .is_some()),
             "sentinel in {} did not start; log:\n{}",
             self.node.label,
             self.log_text()
@@ -452,7 +463,9 @@ impl NsSentinel {
             self.addr(),
             &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"],
         )? {
-            Value::Array(v) if v.len() == 2 => Some(format!("{}:{}", v[0].as_text()?, v[1].as_text()?)),
+            Value::Array(v) if v.len() == 2 => {
+                Some(format!("{}:{}", v[0].as_text()?, v[1].as_text()?))
+            }
             _ => None,
         }
     }
@@ -615,5 +628,9 @@ pub fn lost_writes(master: SocketAddr, acked: &[u64]) -> Vec<u64> {
         .iter()
         .filter_map(|v| v.as_text()?.parse().ok())
         .collect();
-    acked.iter().copied().filter(|v| !held.contains(v)).collect()
+    acked
+        .iter()
+        .copied()
+        .filter(|v| !held.contains(v))
+        .collect()
 }
