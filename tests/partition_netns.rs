@@ -23,7 +23,10 @@ struct Cluster {
     // Field order is drop order: processes die before their namespaces go.
     sentinels: Vec<NsSentinel>,
     redis: Vec<NsRedis>,
+    /// The writer's node: on the old master's side of every partition.
     client: Node,
+    /// A second writer's node, on the side of the replicas.
+    client_b: Node,
     net: Net,
 }
 
@@ -37,6 +40,7 @@ impl Cluster {
         let sentinel_nodes: Vec<Node> =
             ["s1", "s2", "s3"].iter().map(|l| net.add_node(l)).collect();
         let client = net.add_node("client");
+        let client_b = net.add_node("client-b");
         let mut safety: Vec<&str> = Vec::new();
         if min_replicas {
             safety.extend([
@@ -77,6 +81,7 @@ impl Cluster {
             sentinels,
             redis,
             client,
+            client_b,
             net,
         };
         c.wait_discovery();
@@ -199,6 +204,7 @@ fn isolated_master(flavor: Flavor, min_replicas: bool) -> Outcome {
     let c = Cluster::start(flavor, min_replicas);
     let old_master = c.redis[0].addr().to_string();
     let writer = Writer::start(&c.client, c.sentinel_addrs(), WRITE_PERIOD);
+    let writer_b = Writer::start(&c.client_b, c.sentinel_addrs(), WRITE_PERIOD);
     std::thread::sleep(Duration::from_secs(2));
 
     let minority = [&c.redis[0].node, &c.sentinels[0].node, &c.client];
@@ -207,6 +213,7 @@ fn isolated_master(flavor: Flavor, min_replicas: bool) -> Outcome {
         &c.redis[2].node,
         &c.sentinels[1].node,
         &c.sentinels[2].node,
+        &c.client_b,
     ];
     let cut_at = Instant::now();
     c.net.partition(&minority, &majority);
@@ -263,11 +270,38 @@ fn isolated_master(flavor: Flavor, min_replicas: bool) -> Outcome {
     let lost = lost_writes(final_master.addr(), &report.acked).len();
     let o = Outcome { report, lost };
     print_outcome(
-        "master + 1 sentinel isolated 15 s",
+        "master + 1 sentinel isolated 15 s, writer with the old master",
         flavor,
         min_replicas,
         &o,
         &format!("majority failed over after {failover_secs:.1} s"),
+    );
+    let report_b = writer_b.finish();
+    let lost_b = lost_writes(final_master.addr(), &report_b.acked).len();
+    let o_b = Outcome {
+        report: report_b,
+        lost: lost_b,
+    };
+    print_outcome(
+        "master + 1 sentinel isolated 15 s, writer with the majority",
+        flavor,
+        min_replicas,
+        &o_b,
+        &format!("majority failed over after {failover_secs:.1} s"),
+    );
+    // A writer that only ever reached the old master before the cut and the promoted one
+    // after it keeps everything, but for a write in flight at the cut: the old master can
+    // acknowledge it while the packet carrying it to the replicas is dropped.
+    assert!(
+        o_b.lost <= 1,
+        "the majority-side writer lost {} acknowledged writes: the healed old master must not \
+         clobber the promoted one",
+        o_b.lost
+    );
+    assert!(
+        o_b.report.acked.len() > 200,
+        "the majority-side writer hardly wrote ({} acked): it did not follow the failover",
+        o_b.report.acked.len()
     );
     o
 }
@@ -321,7 +355,7 @@ fn isolated_sentinel(flavor: Flavor) {
         .iter()
         .map(|r| &r.node)
         .chain(c.sentinels[..2].iter().map(|s| &s.node))
-        .chain(std::iter::once(&c.client))
+        .chain([&c.client, &c.client_b])
         .collect();
     c.net.partition(&[lonely], &others);
     let cut_at = Instant::now();
@@ -394,6 +428,7 @@ fn flapping(flavor: Flavor, seed: u64) {
         &c.redis[2].node,
         &c.sentinels[1].node,
         &c.sentinels[2].node,
+        &c.client_b,
     ];
     // The lossy links lie inside side B (replica 2 to the sentinels there), so the loss
     // bursts and the partition flips never touch the same pair.
