@@ -491,7 +491,7 @@ pub struct WriterReport {
     pub failures: u64,
 }
 
-/// A client writing an increasing counter (`SADD acked <n>`) every `period`, from inside a
+/// A client writing an increasing counter (`SADD <key> <n>`) every `period`, from inside a
 /// node's namespace, following the sentinels to the current master the way Sentinel-aware
 /// clients do (redis-py's `Sentinel.master_for`): ask the sentinels in turn, starting with the
 /// last one that answered, skip a master a sentinel flags `s_down`/`o_down`, and drop the
@@ -503,17 +503,19 @@ pub struct Writer {
 }
 
 impl Writer {
-    pub fn start(from: &Node, sentinels: Vec<SocketAddr>, period: Duration) -> Writer {
+    /// Each writer needs its own `key`: the loss is counted per key.
+    pub fn start(from: &Node, sentinels: Vec<SocketAddr>, period: Duration, key: &str) -> Writer {
         let stop = Arc::new(AtomicBool::new(false));
         let report = Arc::new(Mutex::new(WriterReport::default()));
         let (stop2, report2, node) = (stop.clone(), report.clone(), from.clone());
+        let key = key.to_string();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let handle = thread::spawn(move || {
             let entered = node.enter_current_thread();
             let ok = entered.is_ok();
             let _ = ready_tx.send(entered);
             if ok {
-                write_loop(&sentinels, period, &stop2, &report2);
+                write_loop(&sentinels, &key, period, &stop2, &report2);
             }
         });
         match ready_rx.recv() {
@@ -526,6 +528,14 @@ impl Writer {
             report,
             handle: Some(handle),
         }
+    }
+
+    /// The last value acknowledged so far (0 if none).
+    pub fn last_acked(&self) -> u64 {
+        self.report
+            .lock()
+            .map(|r| r.acked.last().copied().unwrap_or(0))
+            .unwrap_or(0)
     }
 
     /// Stop writing and return what was seen.
@@ -581,6 +591,7 @@ fn discover_master(sentinels: &[SocketAddr], first: &mut usize) -> Option<Socket
 
 fn write_loop(
     sentinels: &[SocketAddr],
+    key: &str,
     period: Duration,
     stop: &AtomicBool,
     report: &Mutex<WriterReport>,
@@ -597,7 +608,7 @@ fn write_loop(
         let value = next.to_string();
         next += 1;
         let outcome = match conn.as_mut() {
-            Some(c) => c.call(&["SADD", "acked", &value]),
+            Some(c) => c.call(&["SADD", key, &value]),
             None => Err(std::io::ErrorKind::NotConnected.into()),
         };
         {
@@ -618,9 +629,9 @@ fn write_loop(
     }
 }
 
-/// The acknowledged values that `master` no longer holds.
-pub fn lost_writes(master: SocketAddr, acked: &[u64]) -> Vec<u64> {
-    let members = match call_once(master, &["SMEMBERS", "acked"]) {
+/// The acknowledged values that `master` no longer holds in `key`.
+pub fn lost_writes(master: SocketAddr, key: &str, acked: &[u64]) -> Vec<u64> {
+    let members = match call_once(master, &["SMEMBERS", key]) {
         Some(Value::Array(items)) | Some(Value::Set(items)) => items,
         other => panic!("SMEMBERS on the final master {master}: {other:?}"),
     };
