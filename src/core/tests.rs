@@ -972,3 +972,26 @@ fn a_peer_that_moves_is_updated_under_every_master() {
         ("10.0.1.5", 26380)
     );
 }
+
+#[test]
+fn failover_start_is_staggered_by_run_id_rank() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(1_000);
+    let m = w.s.master("mymaster").unwrap().clone();
+    assert_eq!(m.sentinels.len(), 2);
+    // Our id ("aaa…") sorts after both peers' ("111…", "222…"): third in line, two steps.
+    for _ in 0..50 {
+        let d = w.s.failover_start_delay(&m);
+        assert!((100..110).contains(&d), "{d}");
+    }
+    // First in line: asks for votes at once (only the small jitter).
+    let mut first = m.clone();
+    for p in first.sentinels.values_mut() {
+        p.inst.runid = Some("f".repeat(40));
+    }
+    for _ in 0..50 {
+        let d = w.s.failover_start_delay(&first);
+        assert!(d < 10, "{d}");
+    }
+}
