@@ -1,17 +1,15 @@
 // node-redis (createSentinel), RESP2 and RESP3, across a kill -9 of the master.
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSentinel } from 'redis';
 import { IMPLS, startGroup, untilOk, withTimeout, record } from '../lib/cluster.mjs';
 
-const cleanups = [];
-after(async () => { for (const c of cleanups.reverse()) await c(); });
 
 for (const impl of IMPLS) {
   for (const RESP of [2, 3]) {
-    test(`node-redis createSentinel RESP${RESP}, ${impl}`, async () => {
+    test(`node-redis createSentinel RESP${RESP}, ${impl}`, async (t) => {
       const group = await startGroup(impl);
-      cleanups.push(() => group.stop());
+      t.after(() => group.stop());
       const socket = { connectTimeout: 300, reconnectStrategy: () => 20 };
       const sentinel = createSentinel({
         name: group.master_name,
@@ -23,7 +21,7 @@ for (const impl of IMPLS) {
       });
       const errors = [];
       sentinel.on('error', (e) => errors.push(e));
-      cleanups.push(async () => { try { sentinel.destroy(); } catch { /* already closed */ } });
+      t.after(async () => { try { sentinel.destroy(); } catch { /* already closed */ } });
       await withTimeout(sentinel.connect(), 10000);
 
       const key = `k-${Math.random().toString(16).slice(2)}`;
