@@ -44,6 +44,25 @@ def test_redis_py_sentinel_failover(group, protocol):
     result = group.check(key, "after")
     assert result["ok"], result
     assert s.discover_master("mymaster") == ("127.0.0.1", result["master"])
+    # Clients that parse SENTINEL MASTERS' flags (redis-py, redis-rs) skip a master flagged
+    # s_down / o_down. As with redis-sentinel, a sentinel shows either the old master, flagged
+    # down (the leader keeps it until its failover ends), or the new one flagged plain "master",
+    # never the new address with a down flag; in the end every sentinel shows the new one.
+    seen = set()
+    deadline = time.monotonic() + 10
+    while True:
+        states = [redis.Redis(port=p, decode_responses=True).sentinel_masters()["mymaster"]
+                  for p in group.sentinel_ports]
+        seen.update((st["port"], st["flags"]) for st in states)
+        if all(st["port"] == result["master"] for st in states) or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    for port, flags in seen:
+        if port == result["master"]:
+            assert flags in ("master", "master,disconnected"), seen
+        else:
+            assert port == group.old_master_port and "s_down" in flags, seen
+    assert all(st["port"] == result["master"] for st in states), seen
     # The replica pool follows too: a read through slave_for reaches the remaining replica
     # (or the master, redis-py's fallback) and sees the write.
     until_ok(lambda: _expect(replica.get(key), "after"), timeout=10, step=0.05)
