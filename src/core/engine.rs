@@ -1305,7 +1305,12 @@ impl Sentinel {
         let rank = m
             .sentinels
             .values()
-            .filter(|p| p.inst.runid.as_deref().is_some_and(|id| id < self.myid.as_str()))
+            .filter(|p| {
+                p.inst
+                    .runid
+                    .as_deref()
+                    .is_some_and(|id| id < self.myid.as_str())
+            })
             .count() as Millis;
         (rank * STEP_MS).min(1000) + self.rng.gen_range(0..JITTER_MS)
     }

@@ -12,7 +12,11 @@ async fn failover_with_fred(impl_name: &str) {
     let mut group = Group::start(impl_name);
     let config = Config {
         server: ServerConfig::Sentinel {
-            hosts: group.sentinels.iter().map(|p| Server::new(group.host.clone(), *p)).collect(),
+            hosts: group
+                .sentinels
+                .iter()
+                .map(|p| Server::new(group.host.clone(), *p))
+                .collect(),
             service_name: group.master_name.clone(),
         },
         ..Default::default()
@@ -25,7 +29,10 @@ async fn failover_with_fred(impl_name: &str) {
         .set_policy(ReconnectPolicy::new_constant(0, 20))
         .build()
         .unwrap();
-    client.init().await.expect("fred connects through the sentinels");
+    client
+        .init()
+        .await
+        .expect("fred connects through the sentinels");
 
     let key = unique_key();
     let _: () = client.set(&key, "before", None, None, false).await.unwrap();
@@ -43,7 +50,10 @@ async fn failover_with_fred(impl_name: &str) {
         if let Ok(Ok(())) = attempt {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "no write succeeded within 30 s: {attempt:?}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no write succeeded within 30 s: {attempt:?}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     record("fred", impl_name, t0.elapsed().as_secs_f64());

@@ -11,12 +11,16 @@ use redis::Commands;
 
 fn failover_with_redis_rs(impl_name: &str) {
     let mut group = Group::start(impl_name);
-    let build = |t| SentinelClient::build(group.sentinel_urls(), group.master_name.clone(), None, t).unwrap();
+    let build = |t| {
+        SentinelClient::build(group.sentinel_urls(), group.master_name.clone(), None, t).unwrap()
+    };
     let mut master = build(SentinelServerType::Master);
     let mut replica = build(SentinelServerType::Replica);
 
     let key = unique_key();
-    let mut conn = master.get_connection().expect("master through the sentinels");
+    let mut conn = master
+        .get_connection()
+        .expect("master through the sentinels");
     let _: () = conn.set(&key, "before").unwrap();
     let got: String = conn.get(&key).unwrap();
     assert_eq!(got, "before");
@@ -24,7 +28,9 @@ fn failover_with_redis_rs(impl_name: &str) {
     assert_eq!(role[0], redis::Value::BulkString(b"master".to_vec()));
 
     // The replica client reaches a replica (ROLE says so) that sees the write.
-    let mut rconn = replica.get_connection().expect("replica through the sentinels");
+    let mut rconn = replica
+        .get_connection()
+        .expect("replica through the sentinels");
     let rrole: Vec<redis::Value> = redis::cmd("ROLE").query(&mut rconn).unwrap();
     assert_eq!(rrole[0], redis::Value::BulkString(b"slave".to_vec()));
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -52,7 +58,10 @@ fn failover_with_redis_rs(impl_name: &str) {
         if ok {
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(30), "no write succeeded within 30 s");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "no write succeeded within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     record("redis-rs", impl_name, t0.elapsed().as_secs_f64());

@@ -26,7 +26,9 @@ pub struct Group {
 }
 
 fn launcher() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("cluster.py")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("cluster.py")
 }
 
 impl Group {
@@ -54,7 +56,11 @@ impl Group {
         let first = g.read_line();
         assert!(first.get("error").is_none(), "group did not start: {first}");
         let ports = |v: &Value| -> Vec<u16> {
-            v.as_array().unwrap().iter().map(|p| p.as_u64().unwrap() as u16).collect()
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p.as_u64().unwrap() as u16)
+                .collect()
         };
         g.master_name = first["master_name"].as_str().unwrap().to_string();
         g.host = first["host"].as_str().unwrap().to_string();
@@ -66,9 +72,13 @@ impl Group {
 
     fn read_line(&mut self) -> Value {
         let mut line = String::new();
-        let n = self.stdout.read_line(&mut line).expect("read from cluster.py");
+        let n = self
+            .stdout
+            .read_line(&mut line)
+            .expect("read from cluster.py");
         assert!(n > 0, "cluster.py exited");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("bad line from cluster.py {line:?}: {e}"))
+        serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("bad line from cluster.py {line:?}: {e}"))
     }
 
     fn ask(&mut self, cmd: &str) -> Value {
@@ -79,7 +89,10 @@ impl Group {
     }
 
     pub fn sentinel_urls(&self) -> Vec<String> {
-        self.sentinels.iter().map(|p| format!("redis://{}:{}/", self.host, p)).collect()
+        self.sentinels
+            .iter()
+            .map(|p| format!("redis://{}:{}/", self.host, p))
+            .collect()
     }
 
     pub fn kill_master(&mut self) {
@@ -90,7 +103,11 @@ impl Group {
     /// Waits until every sentinel names one new master, reads `key` there and asks its ROLE.
     pub fn check(&mut self, key: &str, value: &str) -> Value {
         let r = self.ask(&format!("check {key} {value}"));
-        assert_eq!(r["ok"], Value::Bool(true), "the write did not land on the new master: {r}");
+        assert_eq!(
+            r["ok"],
+            Value::Bool(true),
+            "the write did not land on the new master: {r}"
+        );
         r
     }
 }
@@ -118,12 +135,19 @@ pub fn record(client: &str, impl_name: &str, seconds: f64) {
     println!("recovery {client} {impl_name}: {seconds:.3}s");
     if let Ok(path) = std::env::var("CLIENT_RESULTS") {
         let line = serde_json::json!({"client": client, "impl": impl_name, "seconds": (seconds * 1e4).round() / 1e4});
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open CLIENT_RESULTS");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .expect("open CLIENT_RESULTS");
         writeln!(f, "{line}").expect("write CLIENT_RESULTS");
     }
 }
 
 pub fn unique_key() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("k-{}-{nanos}", std::process::id())
 }
