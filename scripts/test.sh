@@ -6,7 +6,14 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cargo build --release --bins
 cargo test --release --all-targets --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
-if compgen -G "integration/test_*.py" >/dev/null; then
-    python3 -m pip install --quiet 'pytest>=7'
-    RSENTINEL_BIN="$PWD/target/release/rsentinel" python3 -m pytest -q integration
+# The client matrix (integration/, docs/CLIENTS.md): every client against an rsentinel group and
+# a redis-sentinel group. Each part runs even if an earlier one failed; any failure fails the run.
+export RSENTINEL_BIN="$PWD/target/release/rsentinel"
+clients_failed=()
+python3 -m pytest -q integration || clients_failed+=("python: pytest integration")
+(cd integration/node && node --test --test-concurrency=1 test/) || clients_failed+=("node: ioredis, node-redis")
+(cd integration/rust-clients && cargo test --release -- --test-threads=1) || clients_failed+=("rust: redis-rs, fred")
+if [ "${#clients_failed[@]}" -gt 0 ]; then
+    printf 'test.sh: client tests FAILED: %s\n' "${clients_failed[@]}" >&2
+    exit 1
 fi

@@ -1057,3 +1057,40 @@ fn a_certain_split_vote_is_retried_in_a_new_epoch_at_once() {
     let m = w.s.master("mymaster").unwrap();
     assert_eq!(m.failover_epoch, 2);
 }
+
+#[test]
+fn failover_start_is_staggered_by_run_id_rank() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(1_000);
+    let m = w.s.master("mymaster").unwrap().clone();
+    assert_eq!(m.sentinels.len(), 2);
+    // Our id ("aaa…") sorts after both peers' ("111…", "222…"): third in line, two 25 ms slots.
+    for _ in 0..50 {
+        let d = w.s.failover_start_delay(&m);
+        assert!((50..62).contains(&d), "{d}");
+    }
+    // A peer that is down does not hold a slot.
+    let mut one_down = m.clone();
+    one_down
+        .sentinels
+        .values_mut()
+        .next()
+        .unwrap()
+        .inst
+        .flags
+        .s_down = true;
+    for _ in 0..50 {
+        let d = w.s.failover_start_delay(&one_down);
+        assert!((25..37).contains(&d), "{d}");
+    }
+    // First in line: asks for votes at once (only the small jitter).
+    let mut first = m.clone();
+    for p in first.sentinels.values_mut() {
+        p.inst.runid = Some("f".repeat(40));
+    }
+    for _ in 0..50 {
+        let d = w.s.failover_start_delay(&first);
+        assert!(d < 12, "{d}");
+    }
+}
