@@ -5,15 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cargo build --release --bins
-cargo test --release --all-targets --no-fail-fast -- --test-threads="${TEST_THREADS:-4}"
+# Every part runs even if an earlier one failed (one failure must not hide another's results);
+# any failure fails the run.
+failed=()
+cargo test --release --all-targets --no-fail-fast -- --test-threads="${TEST_THREADS:-4}" \
+    || failed+=("rust: cargo test")
 # The client matrix (integration/, docs/CLIENTS.md): every client against an rsentinel group and
-# a redis-sentinel group. Each part runs even if an earlier one failed; any failure fails the run.
+# a redis-sentinel group.
 export RSENTINEL_BIN="$PWD/target/release/rsentinel"
-clients_failed=()
-python3 -m pytest -q integration || clients_failed+=("python: pytest integration")
-(cd integration/node && node --test --test-concurrency=1 test/) || clients_failed+=("node: ioredis, node-redis")
-(cd integration/rust-clients && cargo test --release -- --test-threads=1) || clients_failed+=("rust: redis-rs, fred")
-if [ "${#clients_failed[@]}" -gt 0 ]; then
-    printf 'test.sh: client tests FAILED: %s\n' "${clients_failed[@]}" >&2
+python3 -m pytest -q integration || failed+=("python: pytest integration")
+(cd integration/node && node --test --test-concurrency=1 test/) || failed+=("node: ioredis, node-redis")
+(cd integration/rust-clients && cargo test --release -- --test-threads=1) || failed+=("rust: redis-rs, fred")
+if [ "${#failed[@]}" -gt 0 ]; then
+    printf 'test.sh: FAILED: %s\n' "${failed[@]}" >&2
     exit 1
 fi
+echo "test.sh: every suite passed"
