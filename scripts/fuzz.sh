@@ -5,6 +5,8 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
 #   scripts/fuzz.sh 600                      # every target, 10 minutes each
 #   scripts/fuzz.sh 60 hello info_reply      # two targets, one minute each
+#   FUZZ_ARGS="-fork=1 -ignore_crashes=1" scripts/fuzz.sh 600 sentinel_conf
+#                                            # keep fuzzing after a crash (one child at a time)
 #
 # cargo-fuzz needs nightly-only rustc flags (-Zsanitizer, sancov passes); the only toolchain
 # here is stable, so RUSTC_BOOTSTRAP=1 lets stable rustc accept them. Crashers land in
@@ -35,7 +37,7 @@ for target in "${targets[@]}"; do
         dict=(-dict="$PWD/dicts/$target.dict")
     fi
     if ! cargo fuzz run -O --debug-assertions "$target" -- \
-        -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" >"logs/$target.log" 2>&1; then
+        -max_total_time="$seconds" -print_final_stats=1 "${dict[@]}" ${FUZZ_ARGS:-} >"logs/$target.log" 2>&1; then
         echo "!!! $target found a crash: see fuzz/logs/$target.log and fuzz/artifacts/$target/"
         status=1
     fi
