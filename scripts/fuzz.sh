@@ -44,5 +44,7 @@ for target in "${targets[@]}"; do
     grep -E '^(#[0-9]+ +DONE|Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec|stat::peak_rss_mb)' \
         "logs/$target.log" || true
     echo "corpus: $(find "corpus/$target" -type f | wc -l) inputs"
+    # sentinel_conf's scratch directories, one per fuzzing process.
+    rm -rf "${TMPDIR:-/tmp}"/rsentinel-fuzz-conf-*
 done
 exit $status
