@@ -140,7 +140,10 @@ pub fn resp_reply(data: &[u8]) {
     let mut scanner = FrameScanner::default();
     let mut rest = data;
     while let Ok(Some(len)) = scanner.scan(rest, 64 * 1024 * 1024) {
-        assert!(len > 0 && len <= rest.len(), "scanner length {len} out of bounds");
+        assert!(
+            len > 0 && len <= rest.len(),
+            "scanner length {len} out of bounds"
+        );
         if let Ok(Some((value, used))) = decode_reply(&rest[..len], Proto::Resp2) {
             assert!(used <= len, "decoder used {used} bytes of {len}");
             let _ = encode_to_vec(&value, Proto::Resp2);

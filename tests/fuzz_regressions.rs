@@ -14,12 +14,10 @@ fn kept_inputs(target: &str) -> Vec<PathBuf> {
     let mut inputs = Vec::new();
     let seeds = root.join("corpus").join(target);
     if let Ok(entries) = std::fs::read_dir(&seeds) {
-        inputs.extend(
-            entries
-                .flatten()
-                .map(|e| e.path())
-                .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("seed-"))),
-        );
+        inputs.extend(entries.flatten().map(|e| e.path()).filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("seed-"))
+        }));
     }
     if let Ok(entries) = std::fs::read_dir(root.join("artifacts").join(target)) {
         inputs.extend(entries.flatten().map(|e| e.path()));
@@ -31,7 +29,10 @@ fn kept_inputs(target: &str) -> Vec<PathBuf> {
 /// Run `check` on every kept input of `target`, naming the input that fails.
 fn replay(target: &str, check: impl Fn(&[u8])) {
     let inputs = kept_inputs(target);
-    assert!(!inputs.is_empty(), "no kept inputs for fuzz target {target}");
+    assert!(
+        !inputs.is_empty(),
+        "no kept inputs for fuzz target {target}"
+    );
     for path in inputs {
         let data = std::fs::read(&path).expect("kept fuzz input is readable");
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&data)));
@@ -47,7 +48,9 @@ fn request_parser_inputs_replay_cleanly() {
 #[test]
 fn sentinel_conf_inputs_replay_cleanly() {
     let dir = tempfile::tempdir().expect("temp dir");
-    replay("sentinel_conf", |data| checks::sentinel_conf(data, dir.path()));
+    replay("sentinel_conf", |data| {
+        checks::sentinel_conf(data, dir.path())
+    });
 }
 
 #[test]

@@ -194,8 +194,14 @@ mod tests {
         );
         // Found by the resp_reply fuzz target: an empty line where a reply (or an element
         // of one) should start.
-        assert_eq!(scan_all(b"\r\n+OK\r\n"), Err(FrameError::UnknownType(b'\r')));
-        assert_eq!(scan_all(b"*2\r\n:1\r\n\r\n"), Err(FrameError::UnknownType(b'\r')));
+        assert_eq!(
+            scan_all(b"\r\n+OK\r\n"),
+            Err(FrameError::UnknownType(b'\r'))
+        );
+        assert_eq!(
+            scan_all(b"*2\r\n:1\r\n\r\n"),
+            Err(FrameError::UnknownType(b'\r'))
+        );
         let deep = "*1\r\n".repeat(MAX_DEPTH + 1);
         assert_eq!(scan_all(deep.as_bytes()), Err(FrameError::TooDeep));
         let endless = vec![b'+'; MAX_LINE + 2];
