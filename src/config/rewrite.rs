@@ -170,7 +170,10 @@ fn rewrite_server(state: &mut RewriteState, cfg: &Config, dir: &Path) {
     if default_bind {
         state.mark("bind");
     } else {
-        state.rewrite("bind", format!("bind {}", s.bind.join(" ")), true);
+        // Redis joins the addresses raw; a word that needs quoting (never a real address,
+        // but `--test-config` accepts any) is quoted so the file still loads.
+        let addresses: Vec<String> = s.bind.iter().map(|a| word(a)).collect();
+        state.rewrite("bind", format!("bind {}", addresses.join(" ")), true);
     }
 
     state.rewrite(
@@ -590,6 +593,23 @@ mod tests {
         ];
         let got: Vec<&str> = tail.iter().copied().filter(|l| !l.is_empty()).collect();
         assert_eq!(got, expected_order);
+    }
+
+    #[test]
+    fn bind_addresses_that_need_quotes_are_quoted_so_the_file_loads_again() {
+        // Found by the sentinel_conf fuzz target: `bind 127.0.0.1 a"b'c"` loads (the address
+        // is only checked when the port opens), and was written back bare: unbalanced quotes.
+        let mut cfg = cfg_with_master();
+        cfg.server.bind = vec!["127.0.0.1".into(), "ab'c".into()];
+        let text = render(b"bind 127.0.0.1 a\"b'c\"\n", &cfg, Path::new("/tmp"));
+        let line = text.lines().next().expect("bind line");
+        assert_eq!(line, r#"bind 127.0.0.1 "ab'c""#);
+        let words: Vec<String> = split_args(line.as_bytes())
+            .expect("balanced")
+            .iter()
+            .map(|w| to_text(w))
+            .collect();
+        assert_eq!(words, ["bind", "127.0.0.1", "ab'c"]);
     }
 
     #[test]

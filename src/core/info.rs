@@ -43,7 +43,10 @@ pub fn parse_info(text: &str) -> InfoReport {
         } else if let Some(replica) = parse_replica_line(line) {
             report.replicas.push(replica);
         } else if let Some(v) = line.strip_prefix("master_link_down_since_seconds:") {
-            report.master_link_down_ms = leading_i64(v).max(0) as u64 * 1000;
+            // Saturating at i64::MAX: an absurd number of seconds must not overflow (a panic
+            // in debug builds, a wrapped small value in release ones), and replica selection
+            // compares the time as a signed number of milliseconds, as Redis does.
+            report.master_link_down_ms = leading_i64(v).max(0).saturating_mul(1000) as u64;
         } else if line.starts_with("role:master") {
             report.role = Some(Role::Master);
         } else if line.starts_with("role:slave") {
@@ -134,6 +137,15 @@ mod tests {
     const MASTER_INFO: &str = "# Server\r\nredis_version:7.0.15\r\nrun_id:0123456789abcdef0123456789abcdef01234567\r\n\r\n# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=127.0.0.1,port=6380,state=online,offset=100,lag=0\r\nslave1:10.0.0.2,6381,online\r\nmaster_replid:abc\r\n";
 
     const REPLICA_INFO: &str = "run_id:fedcba9876543210fedcba9876543210fedcba98\r\nrole:slave\r\nmaster_host:127.0.0.1\r\nmaster_port:6379\r\nmaster_link_status:down\r\nmaster_link_down_since_seconds:7\r\nslave_repl_offset:4242\r\nslave_priority:50\r\nreplica_announced:0\r\n";
+
+    #[test]
+    fn an_absurd_link_down_time_saturates_instead_of_overflowing() {
+        // Found by the info_reply fuzz target (fuzz/artifacts/info_reply/).
+        let report = parse_info("master_link_down_since_seconds:\r111111111111111111\r\n");
+        assert_eq!(report.master_link_down_ms, i64::MAX as u64);
+        let report = parse_info("master_link_down_since_seconds:99999999999999999999\r\n");
+        assert_eq!(report.master_link_down_ms, i64::MAX as u64);
+    }
 
     #[test]
     fn reads_a_master() {

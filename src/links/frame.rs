@@ -57,6 +57,11 @@ impl FrameScanner {
             if line_end - self.pos > MAX_LINE {
                 return Err(FrameError::LineTooLong);
             }
+            // An empty line has no type byte: refuse it like any unknown type (slicing its
+            // header would start past its end).
+            if line_end == self.pos {
+                return Err(FrameError::UnknownType(b'\r'));
+            }
             let kind = buf[self.pos];
             let header = &buf[self.pos + 1..line_end];
             let after_line = line_end + 2;
@@ -186,6 +191,16 @@ mod tests {
         assert_eq!(
             scan_all(b"$99999999999\r\n"),
             Err(FrameError::TooLarge(99_999_999_999))
+        );
+        // Found by the resp_reply fuzz target: an empty line where a reply (or an element
+        // of one) should start.
+        assert_eq!(
+            scan_all(b"\r\n+OK\r\n"),
+            Err(FrameError::UnknownType(b'\r'))
+        );
+        assert_eq!(
+            scan_all(b"*2\r\n:1\r\n\r\n"),
+            Err(FrameError::UnknownType(b'\r'))
         );
         let deep = "*1\r\n".repeat(MAX_DEPTH + 1);
         assert_eq!(scan_all(deep.as_bytes()), Err(FrameError::TooDeep));
