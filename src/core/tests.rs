@@ -262,6 +262,16 @@ fn standard_world(quorum: u32, peers: &[(u8, &str)]) -> World {
     w
 }
 
+/// Both standard peers (10.0.1.1 and 10.0.1.2) answer that the master is down and vote for
+/// `runid`.
+fn peers_see_it_down_and_vote_for(w: &mut World, runid: &str) {
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        let f = w.fakes.get_mut(p).unwrap();
+        f.peer_down = true;
+        f.peer_votes_for = Some(runid.to_string());
+    }
+}
+
 #[test]
 fn discovers_replicas_from_master_info_and_persists_them() {
     let mut w = standard_world(1, &[]);
@@ -584,11 +594,7 @@ fn full_failover_promotes_the_best_replica_and_switches() {
     let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
     let mut w = standard_world(2, &peers);
     w.run_for(3_000);
-    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
-        let f = w.fakes.get_mut(p).unwrap();
-        f.peer_down = true;
-        f.peer_votes_for = Some("a".repeat(40));
-    }
+    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
     w.fakes.get_mut(MASTER).unwrap().up = false;
     w.run_for(20_000);
     let order = [
@@ -670,11 +676,7 @@ fn not_elected_without_votes_aborts_and_waits_before_retrying() {
     let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
     let mut w = standard_world(2, &peers);
     w.run_for(3_000);
-    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
-        let f = w.fakes.get_mut(p).unwrap();
-        f.peer_down = true;
-        f.peer_votes_for = Some(peer_id(9));
-    }
+    peers_see_it_down_and_vote_for(&mut w, &peer_id(9));
     w.fakes.get_mut(MASTER).unwrap().up = false;
     w.run_for(25_000);
     assert!(w.has("+try-failover", ""));
@@ -840,11 +842,7 @@ fn config_saved_after_promotion_names_the_promoted_replica() {
     let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
     let mut w = standard_world(2, &peers);
     w.run_for(3_000);
-    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
-        let f = w.fakes.get_mut(p).unwrap();
-        f.peer_down = true;
-        f.peer_votes_for = Some("a".repeat(40));
-    }
+    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
     // R1 never answers SLAVEOF: the failover stays in reconf-slaves after the promotion.
     w.fakes.get_mut(R1).unwrap().stuck_on_slaveof = true;
     w.fakes.get_mut(MASTER).unwrap().up = false;
@@ -978,11 +976,7 @@ fn a_replica_that_never_becomes_master_aborts_the_failover_after_failover_timeou
     let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
     let mut w = standard_world(2, &peers);
     w.run_for(3_000);
-    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
-        let f = w.fakes.get_mut(p).unwrap();
-        f.peer_down = true;
-        f.peer_votes_for = Some("a".repeat(40));
-    }
+    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
     // R2 (the best replica) is selected and swallows SLAVEOF NO ONE.
     w.fakes.get_mut(R2).unwrap().stuck_on_slaveof = true;
     w.fakes.get_mut(MASTER).unwrap().up = false;

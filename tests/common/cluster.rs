@@ -50,6 +50,18 @@ impl EventLog {
         wait_until(timeout, || self.has(kind, contains))
     }
 
+    /// The event types in order, without link-reconnection events (debug-level noise whose
+    /// number depends on timing): what differential tests compare.
+    pub fn types(&self) -> Vec<String> {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, k, _)| k.clone())
+            .filter(|k| !k.contains("link-reconnection"))
+            .collect()
+    }
+
     pub fn kinds(&self) -> Vec<String> {
         self.events
             .lock()
