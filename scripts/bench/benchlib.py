@@ -20,6 +20,25 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_RSENTINEL = os.path.normpath(os.path.join(HERE, "..", "..", "target", "release", "rsentinel"))
 
 
+# The query workloads: name -> (redis-benchmark command, with {name} for a monitored master's
+# name; pipeline depth; label for tables).
+WORKLOADS = {
+    "addr-p16": (["SENTINEL", "get-master-addr-by-name", "{name}"], 16,
+                 "SENTINEL get-master-addr-by-name, pipeline 16"),
+    "addr-p1": (["SENTINEL", "get-master-addr-by-name", "{name}"], 1,
+                "SENTINEL get-master-addr-by-name, no pipeline"),
+    "ping-p1": (["PING"], 1, "PING, no pipeline"),
+    "masters": (["SENTINEL", "MASTERS"], 1, "SENTINEL MASTERS ({masters} masters), no pipeline"),
+}
+
+
+def benchmark_argv(port, workload, name, requests, clients=50):
+    """redis-benchmark running `workload` against the sentinel on `port`."""
+    cmd, pipeline, _ = WORKLOADS[workload]
+    return ["redis-benchmark", "-p", str(port), "-c", str(clients), "-n", str(requests), "-P", str(pipeline),
+            "--csv"] + [a.replace("{name}", name) for a in cmd]
+
+
 def free_port():
     """A free port below the kernel's ephemeral range (32768+), so it stays ours."""
     while True:
@@ -96,8 +115,9 @@ class Procs:
             self.kill(p)
         raise RuntimeError("redis-server did not start")
 
-    def start_sentinel(self, binary, masters, cpu=None, extra_conf=""):
-        """A sentinel monitoring `masters`, a list of (name, port) on 127.0.0.1, quorum 1.
+    def start_sentinel(self, binary, masters, cpu=None, extra_conf="", wrapper=(), start_timeout=10):
+        """A sentinel monitoring `masters`, a list of (name, port) on 127.0.0.1, quorum 1;
+        `extra_conf` follows the monitor lines; `wrapper` goes before the binary (valgrind ...).
 
         Returns (process, port, t_spawn) where t_spawn is time.monotonic() just before exec.
         """
@@ -107,12 +127,13 @@ class Procs:
             os.makedirs(d, exist_ok=True)
             conf = os.path.join(d, "sentinel.conf")
             with open(conf, "w") as f:
-                f.write(f'port {port}\nbind 127.0.0.1\ndir "{d}"\nlogfile "sentinel.log"\n{extra_conf}')
+                f.write(f'port {port}\nbind 127.0.0.1\ndir "{d}"\nlogfile "sentinel.log"\n')
                 for name, mport in masters:
                     f.write(f"sentinel monitor {name} 127.0.0.1 {mport} 1\n")
+                f.write(extra_conf)
             t_spawn = time.monotonic()
-            p = self.spawn(pinned(cpu, [binary, conf]), f"sentinel-{port}")
-            if wait_for(lambda: ping(port) or p.poll() is not None, 10, step=0.005) and p.poll() is None:
+            p = self.spawn(pinned(cpu, list(wrapper) + [binary, conf]), f"sentinel-{port}")
+            if wait_for(lambda: ping(port) or p.poll() is not None, start_timeout, step=0.005) and p.poll() is None:
                 return p, port, t_spawn
             self.kill(p)
         raise RuntimeError(f"{binary} did not start")
@@ -201,3 +222,18 @@ def pairs(flat):
     if isinstance(flat, dict):
         return {k.decode(): v.decode() for k, v in flat.items()}
     return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat) - 1, 2)}
+
+
+def wait_linked(port, masters, timeout):
+    """Wait until SENTINEL MASTERS lists `masters` masters and none is flagged disconnected.
+    Polls less often for many masters, whose listing costs the sentinel CPU."""
+    conn = redis.Connection(host="127.0.0.1", port=port, protocol=2, socket_timeout=60)
+
+    def linked():
+        reply = raw_command(conn, "SENTINEL", "MASTERS")
+        return len(reply) == masters and all("disconnected" not in pairs(m)["flags"] for m in reply)
+
+    try:
+        return wait_for(linked, timeout, step=max(0.1, masters / 10000))
+    finally:
+        conn.disconnect()
