@@ -121,6 +121,20 @@ impl RewriteState {
         }
     }
 
+    /// Write the line `<option> <value>` (see `rewrite`).
+    fn set(&mut self, option: &str, value: impl std::fmt::Display, force: bool) {
+        self.rewrite(option, format!("{option} {value}"), force);
+    }
+
+    /// Write `<option> <value>` when there is a value; when there is none, the option's old
+    /// lines go.
+    fn set_or_drop(&mut self, option: &str, value: Option<String>) {
+        match value {
+            Some(v) => self.set(option, v, true),
+            None => self.mark(option),
+        }
+    }
+
     fn finish(mut self) -> Vec<u8> {
         for (option, queue) in &self.option_lines {
             if self.processed.contains(option) {
@@ -155,68 +169,42 @@ fn yes_no(b: bool) -> &'static str {
 /// The server options rsentinel owns, with Redis's defaults deciding whether a line is added.
 fn rewrite_server(state: &mut RewriteState, cfg: &Config, dir: &Path) {
     let s = &cfg.server;
-    state.rewrite("port", format!("port {}", s.port), s.port != 6379);
+    state.set("port", s.port, s.port != 6379);
 
     let default_bind = s.bind.is_empty() || s.bind == ["*", "-::*"];
-    if default_bind {
-        state.mark("bind");
-    } else {
-        // Redis joins the addresses raw; a word that needs quoting (never a real address,
-        // but `--test-config` accepts any) is quoted so the file still loads.
-        let addresses: Vec<String> = s.bind.iter().map(|a| word(a)).collect();
-        state.rewrite("bind", format!("bind {}", addresses.join(" ")), true);
-    }
+    // Redis joins the addresses raw; a word that needs quoting (never a real address, but
+    // `--test-config` accepts any) is quoted so the file still loads.
+    let addresses = (!default_bind).then(|| {
+        let words: Vec<String> = s.bind.iter().map(|a| word(a)).collect();
+        words.join(" ")
+    });
+    state.set_or_drop("bind", addresses);
 
-    state.rewrite(
+    let quoted = |text: &str| repr(text.as_bytes());
+    state.set(
         "protected-mode",
-        format!("protected-mode {}", yes_no(s.protected_mode)),
+        yes_no(s.protected_mode),
         !s.protected_mode,
     );
-    state.rewrite(
-        "daemonize",
-        format!("daemonize {}", yes_no(s.daemonize)),
-        s.daemonize,
-    );
-    match &s.pidfile {
-        Some(p) => state.rewrite("pidfile", format!("pidfile {}", repr(p.as_bytes())), true),
-        None => state.mark("pidfile"),
-    }
-    state.rewrite(
-        "logfile",
-        format!("logfile {}", repr(s.logfile.as_bytes())),
-        !s.logfile.is_empty(),
-    );
-    state.rewrite(
+    state.set("daemonize", yes_no(s.daemonize), s.daemonize);
+    state.set_or_drop("pidfile", s.pidfile.as_deref().map(quoted));
+    state.set("logfile", quoted(&s.logfile), !s.logfile.is_empty());
+    state.set(
         "loglevel",
-        format!("loglevel {}", s.loglevel.as_str()),
+        s.loglevel.as_str(),
         s.loglevel != LogLevel::Notice,
     );
-    state.rewrite(
-        "dir",
-        format!("dir {}", repr(dir.as_os_str().as_encoded_bytes())),
-        true,
-    );
-    match &s.requirepass {
-        Some(p) => state.rewrite(
-            "requirepass",
-            format!("requirepass {}", repr(p.as_bytes())),
-            true,
-        ),
-        None => state.mark("requirepass"),
-    }
-    state.rewrite(
-        "syslog-enabled",
-        format!("syslog-enabled {}", yes_no(s.syslog_enabled)),
-        s.syslog_enabled,
-    );
-    state.rewrite(
+    state.set("dir", repr(dir.as_os_str().as_encoded_bytes()), true);
+    state.set_or_drop("requirepass", s.requirepass.as_deref().map(quoted));
+    state.set("syslog-enabled", yes_no(s.syslog_enabled), s.syslog_enabled);
+    state.set(
         "syslog-ident",
-        format!("syslog-ident {}", repr(s.syslog_ident.as_bytes())),
+        quoted(&s.syslog_ident),
         s.syslog_ident != "redis",
     );
-    state.rewrite(
+    state.set(
         "syslog-facility",
-        format!("syslog-facility {}", s.syslog_facility),
+        &s.syslog_facility,
         s.syslog_facility != "local0",
     );
 }
@@ -321,132 +309,75 @@ const MASTER_LINES: &[&str] = &[
 fn rewrite_sentinel(state: &mut RewriteState, cfg: &Config) {
     let st = &cfg.sentinel;
     if let Some(myid) = &st.myid {
-        state.rewrite(
-            "sentinel myid",
-            format!("sentinel myid {}", word(myid)),
-            true,
-        );
+        state.set("sentinel myid", word(myid), true);
     }
-    state.rewrite(
+    state.set(
         "sentinel deny-scripts-reconfig",
-        format!(
-            "sentinel deny-scripts-reconfig {}",
-            yes_no(st.deny_scripts_reconfig)
-        ),
+        yes_no(st.deny_scripts_reconfig),
         !st.deny_scripts_reconfig,
     );
-    state.rewrite(
+    state.set(
         "sentinel resolve-hostnames",
-        format!(
-            "sentinel resolve-hostnames {}",
-            yes_no(st.resolve_hostnames)
-        ),
+        yes_no(st.resolve_hostnames),
         st.resolve_hostnames,
     );
-    state.rewrite(
+    state.set(
         "sentinel announce-hostnames",
-        format!(
-            "sentinel announce-hostnames {}",
-            yes_no(st.announce_hostnames)
-        ),
+        yes_no(st.announce_hostnames),
         st.announce_hostnames,
     );
 
     for m in &cfg.masters {
         let name = word(&m.name);
-        state.rewrite(
-            "sentinel monitor",
-            format!(
-                "sentinel monitor {name} {} {} {}",
-                word(&m.host),
-                m.port,
-                m.quorum
-            ),
-            true,
-        );
+        let monitor = format!("{name} {} {} {}", word(&m.host), m.port, m.quorum);
+        state.set("sentinel monitor", monitor, true);
         for option in MASTER_OPTIONS {
             if let Some(value) = option.rewrite_value(m) {
                 let key = format!("sentinel {}", option.name);
-                let line = format!("{key} {name} {value}");
-                state.rewrite(&key, line, true);
+                state.set(&key, format_args!("{name} {value}"), true);
             }
         }
-        state.rewrite(
+        state.set(
             "sentinel config-epoch",
-            format!("sentinel config-epoch {name} {}", m.config_epoch),
+            format_args!("{name} {}", m.config_epoch),
             true,
         );
-        state.rewrite(
+        state.set(
             "sentinel leader-epoch",
-            format!("sentinel leader-epoch {name} {}", m.leader_epoch),
+            format_args!("{name} {}", m.leader_epoch),
             true,
         );
         for (host, port) in &m.known_replicas {
-            state.rewrite(
-                "sentinel known-replica",
-                format!("sentinel known-replica {name} {} {port}", word(host)),
-                true,
-            );
+            let replica = format!("{name} {} {port}", word(host));
+            state.set("sentinel known-replica", replica, true);
         }
         for s in &m.known_sentinels {
-            state.rewrite(
-                "sentinel known-sentinel",
-                format!(
-                    "sentinel known-sentinel {name} {} {} {}",
-                    word(&s.host),
-                    s.port,
-                    word(&s.runid)
-                ),
-                true,
-            );
+            let peer = format!("{name} {} {} {}", word(&s.host), s.port, word(&s.runid));
+            state.set("sentinel known-sentinel", peer, true);
         }
         for (from, to) in &m.renamed_commands {
-            state.rewrite(
-                "sentinel rename-command",
-                format!("sentinel rename-command {name} {} {}", word(from), word(to)),
-                true,
-            );
+            let renaming = format!("{name} {} {}", word(from), word(to));
+            state.set("sentinel rename-command", renaming, true);
         }
     }
 
-    state.rewrite(
-        "sentinel current-epoch",
-        format!("sentinel current-epoch {}", st.current_epoch),
-        true,
+    state.set("sentinel current-epoch", st.current_epoch, true);
+    state.set_or_drop(
+        "sentinel announce-ip",
+        st.announce_ip.as_deref().map(|ip| repr(ip.as_bytes())),
     );
-    match &st.announce_ip {
-        Some(ip) => state.rewrite(
-            "sentinel announce-ip",
-            format!("sentinel announce-ip {}", repr(ip.as_bytes())),
-            true,
-        ),
-        None => state.mark("sentinel announce-ip"),
-    }
-    if st.announce_port != 0 {
-        state.rewrite(
-            "sentinel announce-port",
-            format!("sentinel announce-port {}", st.announce_port),
-            true,
-        );
-    } else {
-        state.mark("sentinel announce-port");
-    }
-    match &st.sentinel_user {
-        Some(u) => state.rewrite(
-            "sentinel sentinel-user",
-            format!("sentinel sentinel-user {}", word(u)),
-            true,
-        ),
-        None => state.mark("sentinel sentinel-user"),
-    }
-    match &st.sentinel_pass {
-        Some(p) => state.rewrite(
-            "sentinel sentinel-pass",
-            format!("sentinel sentinel-pass {}", word(p)),
-            true,
-        ),
-        None => state.mark("sentinel sentinel-pass"),
-    }
+    state.set_or_drop(
+        "sentinel announce-port",
+        (st.announce_port != 0).then(|| st.announce_port.to_string()),
+    );
+    state.set_or_drop(
+        "sentinel sentinel-user",
+        st.sentinel_user.as_deref().map(word),
+    );
+    state.set_or_drop(
+        "sentinel sentinel-pass",
+        st.sentinel_pass.as_deref().map(word),
+    );
     for line in MASTER_LINES {
         state.mark(line);
     }
