@@ -2,19 +2,21 @@
 //!
 //! Layout (see docs/ARCHITECTURE.md):
 //! - `core`: the sans-IO sentinel brain (state, rules, elections, failover): events in, actions out.
-//! - `config`: sentinel.conf tokenizer, parser, model and crash-safe rewriter.
-//! - `value`, `resp`: reply values and RESP2/RESP3 framing.
+//! - `proto`: Redis's wire and argument rules, once: reply values, RESP codecs, the request
+//!   parser, word splitting, number parsing, glob matching.
+//! - `config`: sentinel.conf directives, loader, model and crash-safe rewriter.
 //! - the tokio shell: `server` (client port), `links` (connections to instances), `scripts`,
 //!   `runtime` (drives the core), `cli` (process entry).
 
 pub mod cli;
 pub mod config;
 pub mod core;
-pub mod glob;
 pub mod links;
 pub mod logging;
-pub mod resp;
+pub mod proto;
 pub mod runtime;
 pub mod scripts;
 pub mod server;
-pub mod value;
+
+// The paths these modules had before they moved under `proto`.
+pub use proto::{glob, resp, value};

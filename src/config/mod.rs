@@ -6,11 +6,15 @@
 //! - `rewrite`: the new file text, keeping the user's lines (Redis's CONFIG REWRITE);
 //! - `write`: replacing the file crash-safely.
 
+pub mod acl_rule;
 pub mod directives;
+mod loader;
+pub mod master_options;
 pub mod model;
-mod parse;
 mod rewrite;
-pub mod tokenize;
+mod sentinel_lines;
+mod server_directives;
+pub use crate::proto::words as tokenize;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -62,7 +66,7 @@ pub struct SaveError(pub String);
 pub fn load(path: &Path, overrides: &[(String, Vec<String>)]) -> Result<Config, ConfigError> {
     let cwd = std::env::current_dir()
         .map_err(|e| ConfigError::Other(format!("Can't read the current directory: {e}")))?;
-    parse::load_from(path, overrides, &cwd)
+    loader::load_from(path, overrides, &cwd)
 }
 
 /// Load as `load` does, with relative paths starting from `start_dir` instead of the current
@@ -72,7 +76,7 @@ pub fn load_in(
     overrides: &[(String, Vec<String>)],
     start_dir: &Path,
 ) -> Result<Config, ConfigError> {
-    parse::load_from(path, overrides, start_dir)
+    loader::load_from(path, overrides, start_dir)
 }
 
 /// The directory to record as `dir`: the loaded one, made absolute.

@@ -146,7 +146,7 @@ pub(crate) fn check_writable(path: &Path) -> Result<(), String> {
         let errno = io::Error::last_os_error()
             .raw_os_error()
             .unwrap_or(libc::EACCES);
-        Err(super::parse::strerror(errno))
+        Err(super::loader::strerror(errno))
     }
 }
 

@@ -6,16 +6,14 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::config::acl_rule::AclRule;
+
 /// Passwords are kept as Redis keeps them: the lower-case hex SHA-256 of the password.
 pub fn password_hash(password: &[u8]) -> String {
     Sha256::digest(password)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-fn is_hash(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,42 +35,40 @@ impl User {
         }
     }
 
+    /// Apply one rule of a `user` line; rules the loader would refuse are ignored.
     fn apply(&mut self, rule: &str) {
-        match rule.to_ascii_lowercase().as_str() {
-            "on" => self.enabled = true,
-            "off" => self.enabled = false,
-            "nopass" => {
+        let Ok(rule) = AclRule::parse(rule) else {
+            return;
+        };
+        match rule {
+            AclRule::On => self.enabled = true,
+            AclRule::Off => self.enabled = false,
+            AclRule::NoPass => {
                 self.nopass = true;
                 self.passwords.clear();
             }
-            "resetpass" => {
+            AclRule::ResetPass => {
                 self.nopass = false;
                 self.passwords.clear();
             }
-            "reset" => {
-                *self = User::new(&self.name);
+            AclRule::Reset => *self = User::new(&self.name),
+            AclRule::AddPassword(p) => self.add_hash(password_hash(p.as_bytes())),
+            AclRule::AddHash(h) => self.add_hash(h.to_string()),
+            AclRule::RemovePassword(p) => {
+                let h = password_hash(p.as_bytes());
+                self.passwords.retain(|x| *x != h);
             }
-            _ => {
-                let add = |u: &mut User, h: String| {
-                    if !u.passwords.contains(&h) {
-                        u.passwords.push(h);
-                    }
-                    u.nopass = false;
-                };
-                if let Some(p) = rule.strip_prefix('>') {
-                    add(self, password_hash(p.as_bytes()));
-                } else if let Some(p) = rule.strip_prefix('<') {
-                    let h = password_hash(p.as_bytes());
-                    self.passwords.retain(|x| *x != h);
-                } else if let Some(h) = rule.strip_prefix('#').filter(|h| is_hash(h)) {
-                    add(self, h.to_ascii_lowercase());
-                } else if let Some(h) = rule.strip_prefix('!').filter(|h| is_hash(h)) {
-                    let h = h.to_ascii_lowercase();
-                    self.passwords.retain(|x| *x != h);
-                }
-                // Key, channel and command rules are not enforced (see the module comment).
-            }
+            AclRule::RemoveHash(h) => self.passwords.retain(|x| x != h),
+            // Key, channel and command rules are not enforced (see the module comment).
+            AclRule::Permission => {}
         }
+    }
+
+    fn add_hash(&mut self, hash: String) {
+        if !self.passwords.contains(&hash) {
+            self.passwords.push(hash);
+        }
+        self.nopass = false;
     }
 }
 

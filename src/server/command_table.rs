@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
+use crate::proto::resp::decode_resp3_in_order;
 use crate::value::Value;
 
 const INFO_DATA: &[u8] = include_bytes!("data/info.resp");
@@ -103,10 +104,10 @@ pub enum Lookup<'a> {
 }
 
 fn build() -> CommandTable {
-    let info = parse_resp3(INFO_DATA)
+    let info = decode_resp3_in_order(INFO_DATA)
         .map(|(v, _)| v)
         .unwrap_or(Value::Array(Vec::new()));
-    let docs = parse_resp3(DOCS_DATA)
+    let docs = decode_resp3_in_order(DOCS_DATA)
         .map(|(v, _)| v)
         .unwrap_or(Value::Map(Vec::new()));
     let mut commands: Vec<CommandSpec> = match info {
@@ -175,49 +176,6 @@ fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
         subcommands,
         hidden: false,
     })
-}
-
-/// A small RESP3 reader for the embedded data (maps and sets keep their order, which the
-/// `redis-protocol` decoder does not guarantee for sets).
-fn parse_resp3(buf: &[u8]) -> Option<(Value, usize)> {
-    let line_end = buf.windows(2).position(|w| w == b"\r\n")?;
-    let line = std::str::from_utf8(&buf[1..line_end]).ok()?;
-    let mut used = line_end + 2;
-    let count = || line.parse::<i64>().ok();
-    let items = |n: i64, used: &mut usize| -> Option<Vec<Value>> {
-        let mut out = Vec::with_capacity(n.max(0) as usize);
-        for _ in 0..n {
-            let (v, u) = parse_resp3(&buf[*used..])?;
-            *used += u;
-            out.push(v);
-        }
-        Some(out)
-    };
-    let v = match buf.first()? {
-        b'+' => Value::Simple(line.to_string()),
-        b'-' => Value::Error(line.to_string()),
-        b':' => Value::Int(count()?),
-        b'$' => {
-            let n = count()? as usize;
-            let data = buf.get(used..used + n)?;
-            used += n + 2;
-            Value::Bulk(Bytes::copy_from_slice(data))
-        }
-        b'_' => Value::Nil,
-        b'*' => Value::Array(items(count()?, &mut used)?),
-        b'~' => Value::Set(items(count()?, &mut used)?),
-        b'%' => {
-            let flat = items(2 * count()?, &mut used)?;
-            let mut pairs = Vec::new();
-            let mut it = flat.into_iter();
-            while let (Some(k), Some(v)) = (it.next(), it.next()) {
-                pairs.push((k, v));
-            }
-            Value::Map(pairs)
-        }
-        _ => return None,
-    };
-    Some((v, used))
 }
 
 #[cfg(test)]

@@ -14,8 +14,9 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::clients::{ClientHandle, ClientMsg};
-use super::dispatch::{self, Session};
+use super::dispatch;
 use super::protocol::{RequestParser, MAX_QUERY_BUFFER};
+use super::session::{Flow, Session};
 use super::Server;
 use crate::config::model::LogLevel;
 use crate::logging::log;
@@ -60,7 +61,7 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
                         Ok(Some(args)) if args.is_empty() => continue,
                         Ok(Some(args)) => {
                             match dispatch::execute(&server, &mut session, args) {
-                                dispatch::Flow::Reply(replies) => {
+                                Flow::Reply(replies) => {
                                     for r in &replies {
                                         if r.is_error() {
                                             server.stats.error_replies.fetch_add(1, Ordering::Relaxed);
@@ -71,7 +72,7 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
                                     }
                                     session.after_reply();
                                 }
-                                dispatch::Flow::Drop => break 'conn,
+                                Flow::Drop => break 'conn,
                             }
                             if session.close_after_reply {
                                 break;

@@ -1,23 +1,28 @@
 //! The client-facing RESP port of the sentinel (RESP2 and RESP3), split as mini-redis is:
-//! - `protocol`: request parsing with Redis's rules, limits and error texts;
-//! - `connection`: one task per client: read, parse, dispatch, write, pub/sub delivery;
-//! - `dispatch`: the command table lookup, auth and pub/sub-context checks, and the commands
-//!   (PING, AUTH, HELLO, INFO, CLIENT, COMMAND, (P)(UN)SUBSCRIBE, PUBLISH, SHUTDOWN, and
-//!   SENTINEL/ROLE handed to the core);
+//! - `listen`: binding the listening sockets, the open-files limit;
+//! - `connection`: one task per client: read, parse (`proto::request`), dispatch, write,
+//!   pub/sub delivery;
+//! - `dispatch`: the checks before a command (table lookup, arity, auth, pub/sub context);
+//! - `commands`: the typed `Request` and one module per command family;
+//! - `session`: per-connection state and reply helpers;
 //! - `clients`: the registry CLIENT LIST/KILL read; `pubsub`: subscriptions and delivery;
 //! - `acl`: requirepass and `user` lines; `info`: INFO sections; `command_table`: COMMAND data.
 
 pub mod acl;
 pub mod clients;
 pub mod command_table;
+pub mod commands;
 pub mod connection;
 pub mod dispatch;
-
 pub mod info;
-pub mod protocol;
+mod listen;
 pub mod pubsub;
+pub mod session;
 
-use std::net::SocketAddr;
+/// The request parser's old path.
+pub use crate::proto::request as protocol;
+pub use listen::{bind_listeners, raise_open_files_limit};
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -137,119 +142,5 @@ impl Server {
                 }
             }
         }
-    }
-}
-
-/// Bind the listeners for `bind` (Redis's default `* -::*` when empty) on `port`. A `-`
-/// prefix marks an address that may fail to bind (e.g. no IPv6), as in Redis.
-pub fn bind_listeners(bind: &[String], port: u16) -> Result<Vec<std::net::TcpListener>, String> {
-    let defaults = ["*".to_string(), "-::*".to_string()];
-    let addrs: &[String] = if bind.is_empty() { &defaults } else { bind };
-    let mut out = Vec::new();
-    for raw in addrs {
-        let (optional, addr) = match raw.strip_prefix('-') {
-            Some(a) => (true, a),
-            None => (false, raw.as_str()),
-        };
-        let ip = match addr {
-            "*" => "0.0.0.0",
-            "::*" => "::",
-            other => other,
-        };
-        let sock: SocketAddr = match format!("{ip}:{port}")
-            .parse()
-            .or_else(|_| format!("[{ip}]:{port}").parse())
-        {
-            Ok(s) => s,
-            Err(_) => return Err(format!("Invalid bind address '{raw}'")),
-        };
-        match bind_one(sock) {
-            Ok(l) => out.push(l),
-            Err(e)
-                if optional
-                    && matches!(
-                        e.raw_os_error(),
-                        Some(libc::EADDRNOTAVAIL)
-                            | Some(libc::EAFNOSUPPORT)
-                            | Some(libc::EPROTONOSUPPORT)
-                    ) => {}
-            Err(e) => {
-                let reason = e.to_string();
-                let reason = reason.split(" (os error").next().unwrap_or("");
-                return Err(format!(
-                    "Warning: Could not create server TCP listening socket {addr}:{port}: bind: {reason}\n\
-                     Failed listening on port {port} (TCP), aborting."
-                ));
-            }
-        }
-    }
-    if out.is_empty() {
-        return Err(format!("Failed listening on port {port} (TCP), aborting."));
-    }
-    Ok(out)
-}
-
-fn bind_one(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    let socket = if addr.is_ipv6() {
-        tokio::net::TcpSocket::new_v6()?
-    } else {
-        tokio::net::TcpSocket::new_v4()?
-    };
-    socket.set_reuseaddr(true)?;
-    if addr.is_ipv6() {
-        // Like Redis: the IPv6 socket does not also take IPv4, which has its own listener.
-        set_v6only(&socket);
-    }
-    socket.bind(addr)?;
-    let listener = socket.listen(511)?;
-    listener.into_std()
-}
-
-fn set_v6only(socket: &tokio::net::TcpSocket) {
-    use std::os::fd::AsRawFd;
-    let one: libc::c_int = 1;
-    // SAFETY: setsockopt on a socket we own, with a pointer to a live c_int.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IPV6,
-            libc::IPV6_V6ONLY,
-            &one as *const _ as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
-}
-
-/// Raise the open-files limit to what 10,000 clients need (Redis asks for maxclients + 32),
-/// as far as the hard limit (or privileges) allow. Returns the limit now in force.
-pub fn raise_open_files_limit() -> u64 {
-    const WANTED: u64 = 10_000 + 32;
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit with a pointer to a live struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        if lim.rlim_cur >= WANTED {
-            return lim.rlim_cur;
-        }
-        let want = libc::rlimit {
-            rlim_cur: WANTED,
-            rlim_max: lim.rlim_max.max(WANTED),
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
-            return WANTED;
-        }
-        let soft = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &soft) == 0 {
-            return lim.rlim_max;
-        }
-        lim.rlim_cur
     }
 }

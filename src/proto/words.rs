@@ -20,6 +20,14 @@ fn hex_value(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
+/// A closing quote at `i` must end the word: the next byte, if any, is a blank.
+fn closing_quote(line: &[u8], i: usize) -> Result<(), UnbalancedQuotes> {
+    match line.get(i + 1) {
+        Some(&after) if !is_space(after) => Err(UnbalancedQuotes),
+        _ => Ok(()),
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum Quote {
     None,
@@ -79,11 +87,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
                         }
                     }
                     Some(b'"') => {
-                        if let Some(&after) = line.get(i + 1) {
-                            if !is_space(after) {
-                                return Err(UnbalancedQuotes);
-                            }
-                        }
+                        closing_quote(line, i)?;
                         i += 1;
                         break;
                     }
@@ -96,11 +100,7 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
                         i += 1;
                     }
                     Some(b'\'') => {
-                        if let Some(&after) = line.get(i + 1) {
-                            if !is_space(after) {
-                                return Err(UnbalancedQuotes);
-                            }
-                        }
+                        closing_quote(line, i)?;
                         i += 1;
                         break;
                     }
@@ -119,6 +119,17 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
         }
         words.push(word);
     }
+}
+
+/// A config line without the blanks around it (Redis's `sdstrim(line, " \t\r\n")`).
+pub fn trim_blanks(raw: &[u8]) -> &[u8] {
+    let is_trim = |b: &u8| matches!(b, b' ' | b'\t' | b'\r' | b'\n');
+    let start = raw.iter().position(|b| !is_trim(b)).unwrap_or(raw.len());
+    let end = raw
+        .iter()
+        .rposition(|b| !is_trim(b))
+        .map_or(start, |e| e + 1);
+    &raw[start..end]
 }
 
 /// A word as text (invalid UTF-8 is replaced, which only affects values we never compare).

@@ -8,6 +8,8 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use super::num::parse_i64;
+
 /// Longest inline request, and longest `*N` / `$N` header line, Redis accepts (64 KB).
 pub const INLINE_MAX: usize = 64 * 1024;
 /// proto-max-bulk-len's default: 512 MB.
@@ -137,54 +139,59 @@ impl RequestParser {
         buf: &mut BytesMut,
         authenticated: bool,
     ) -> Result<Option<usize>, ProtocolError> {
-        let Some(cr) = buf.iter().position(|&b| b == b'\r') else {
-            if buf.len() > INLINE_MAX {
-                return Err(ProtocolError::TooBigMultibulkCount);
-            }
+        let Some(digits_end) = header_line(buf, ProtocolError::TooBigMultibulkCount)? else {
             return Ok(None);
         };
-        // The '\n' after the '\r' must have arrived too.
-        if cr + 2 > buf.len() {
-            return Ok(None);
-        }
-        let count = match parse_strict_i64(&buf[1..cr]) {
+        let count = match parse_i64(&buf[1..digits_end]) {
             Some(n) if n <= i32::MAX as i64 => n,
             _ => return Err(ProtocolError::InvalidMultibulkLength),
         };
         if count > UNAUTH_MAX_ARGS && !authenticated {
             return Err(ProtocolError::UnauthenticatedMultibulkLength);
         }
-        buf.advance(cr + 2);
+        buf.advance(digits_end + 2);
         Ok(Some(count.max(0) as usize))
     }
 
+    /// Read `$N\r\n`; returns the length of the bulk that follows.
     fn read_bulk_header(
         &mut self,
         buf: &mut BytesMut,
         authenticated: bool,
     ) -> Result<Option<usize>, ProtocolError> {
-        let Some(cr) = buf.iter().position(|&b| b == b'\r') else {
-            if buf.len() > INLINE_MAX {
-                return Err(ProtocolError::TooBigBulkCount);
-            }
+        let Some(digits_end) = header_line(buf, ProtocolError::TooBigBulkCount)? else {
             return Ok(None);
         };
-        if cr + 2 > buf.len() {
-            return Ok(None);
-        }
         if buf[0] != b'$' {
             return Err(ProtocolError::ExpectedDollar(buf[0]));
         }
-        let len = match parse_strict_i64(&buf[1..cr]) {
+        let len = match parse_i64(&buf[1..digits_end]) {
             Some(n) if (0..=MAX_BULK_LEN).contains(&n) => n,
             _ => return Err(ProtocolError::InvalidBulkLength),
         };
         if len > UNAUTH_MAX_BULK && !authenticated {
             return Err(ProtocolError::UnauthenticatedBulkLength);
         }
-        buf.advance(cr + 2);
+        buf.advance(digits_end + 2);
         Ok(Some(len as usize))
     }
+}
+
+/// Where the `\r` of a `*N` / `$N` header line at the front of `buf` is, once the whole line
+/// (with its `\n`) has arrived; `Ok(None)` until then. A header longer than `INLINE_MAX`
+/// without a `\r` is `too_big`, as Redis refuses it.
+fn header_line(buf: &[u8], too_big: ProtocolError) -> Result<Option<usize>, ProtocolError> {
+    let Some(cr) = buf.iter().position(|&b| b == b'\r') else {
+        if buf.len() > INLINE_MAX {
+            return Err(too_big);
+        }
+        return Ok(None);
+    };
+    // The '\n' after the '\r' must have arrived too.
+    if cr + 2 > buf.len() {
+        return Ok(None);
+    }
+    Ok(Some(cr))
 }
 
 /// An inline request: one line, split like redis-cli input (quotes and escapes).
@@ -205,42 +212,12 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Vec<Bytes>>, ProtocolError>
     Ok(Some(args))
 }
 
-/// Split an inline request into arguments: Redis's `sdssplitargs`, shared with the config
-/// tokenizer. `None` for unbalanced quotes.
+/// Split an inline request into arguments: Redis's `sdssplitargs`, as config lines are split.
+/// `None` for unbalanced quotes.
 pub fn split_args(line: &[u8]) -> Option<Vec<Bytes>> {
-    crate::config::tokenize::split_args(line)
+    super::words::split_args(line)
         .ok()
         .map(|words| words.into_iter().map(Bytes::from).collect())
-}
-
-/// Redis's `string2ll`: an optional `-`, then digits without leading zeros, no spaces, no
-/// `+`, and no overflow.
-pub fn parse_strict_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match s[0] {
-        b'-' => (true, &s[1..]),
-        _ => (false, s),
-    };
-    if digits.is_empty()
-        || !(b'1'..=b'9').contains(&digits[0])
-        || !digits.iter().all(u8::is_ascii_digit)
-    {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for d in digits {
-        v = v * 10 + (d - b'0') as i128;
-        if v > i64::MAX as i128 + 1 {
-            return None;
-        }
-    }
-    let v = if neg { -v } else { v };
-    i64::try_from(v).ok()
 }
 
 #[cfg(test)]
@@ -333,21 +310,5 @@ mod tests {
         assert_eq!(err, Some(ProtocolError::UnauthenticatedMultibulkLength));
         let (_, err) = parse_all(b"*1\r\n$16385\r\n", false);
         assert_eq!(err, Some(ProtocolError::UnauthenticatedBulkLength));
-    }
-
-    #[test]
-    fn strict_integers() {
-        assert_eq!(parse_strict_i64(b"0"), Some(0));
-        assert_eq!(parse_strict_i64(b"-12"), Some(-12));
-        for bad in [
-            &b""[..],
-            b"-0",
-            b"01",
-            b"+1",
-            b" 1",
-            b"99999999999999999999",
-        ] {
-            assert_eq!(parse_strict_i64(bad), None, "{bad:?}");
-        }
     }
 }

@@ -9,7 +9,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use redis_protocol::resp2::types::OwnedFrame as Frame2;
 use redis_protocol::resp3::types::OwnedFrame as Frame3;
 
-use crate::value::Value;
+use super::value::Value;
 
 /// The protocol a connection speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -95,6 +95,50 @@ fn from_resp3(frame: Frame3) -> Value {
         Frame3::Hello { .. } => Value::Error("ERR unexpected HELLO frame".into()),
         Frame3::ChunkedString(data) => Value::Bulk(Bytes::from(data)),
     }
+}
+
+/// A small RESP3 reader that keeps the order of maps and sets, which the `redis-protocol`
+/// decoder does not guarantee for sets: for data whose order is part of a reply (the
+/// COMMAND INFO / COMMAND DOCS data the server embeds). `None` on anything it does not read.
+pub fn decode_resp3_in_order(buf: &[u8]) -> Option<(Value, usize)> {
+    let line_end = buf.windows(2).position(|w| w == b"\r\n")?;
+    let line = std::str::from_utf8(&buf[1..line_end]).ok()?;
+    let mut used = line_end + 2;
+    let count = || line.parse::<i64>().ok();
+    let items = |n: i64, used: &mut usize| -> Option<Vec<Value>> {
+        let mut out = Vec::with_capacity(n.max(0) as usize);
+        for _ in 0..n {
+            let (v, u) = decode_resp3_in_order(&buf[*used..])?;
+            *used += u;
+            out.push(v);
+        }
+        Some(out)
+    };
+    let v = match buf.first()? {
+        b'+' => Value::Simple(line.to_string()),
+        b'-' => Value::Error(line.to_string()),
+        b':' => Value::Int(count()?),
+        b'$' => {
+            let n = count()? as usize;
+            let data = buf.get(used..used + n)?;
+            used += n + 2;
+            Value::Bulk(Bytes::copy_from_slice(data))
+        }
+        b'_' => Value::Nil,
+        b'*' => Value::Array(items(count()?, &mut used)?),
+        b'~' => Value::Set(items(count()?, &mut used)?),
+        b'%' => {
+            let flat = items(2 * count()?, &mut used)?;
+            let mut pairs = Vec::new();
+            let mut it = flat.into_iter();
+            while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                pairs.push((k, v));
+            }
+            Value::Map(pairs)
+        }
+        _ => return None,
+    };
+    Some((v, used))
 }
 
 /// Encode a command as a RESP array of bulk strings, as clients send it.

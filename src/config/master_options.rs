@@ -1,0 +1,302 @@
+//! The per-master options, once: how each is named, read from a `sentinel <option> <master>
+//! <value>` line, read from `SENTINEL SET <master> <option> <value>`, stored in
+//! `MasterSettings`, and written back by CONFIG REWRITE.
+//!
+//! The two readers differ on purpose, as Redis's do: config lines are read with C's `atoi`
+//! (garbage is 0, then refused as "negative or zero"), SENTINEL SET with `string2ll` (garbage
+//! is an invalid argument), and their error texts differ.
+//!
+//! Not here: `quorum` (part of the `monitor` line; SET-only as an option), `rename-command`
+//! (two values), and the state lines (`config-epoch`, `leader-epoch`, `known-*`).
+
+use std::path::Path;
+
+use super::model::MasterSettings;
+use super::tokenize::word;
+use crate::proto::num::{atoi, parse_i64};
+
+/// How an option's value is read and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueKind {
+    /// Milliseconds, more than 0.
+    PositiveMillis,
+    /// Milliseconds, 0 or more.
+    Millis,
+    /// A count: at least 1 from SENTINEL SET; the config reads a negative one as 0.
+    Count,
+    /// The path of an executable script; `what` starts the error text.
+    Script { what: &'static str },
+    /// Any text (a password, a user name).
+    Text,
+}
+
+/// An option's value, whatever its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OptionValue {
+    Number(u64),
+    /// `None`: unset (SENTINEL SET with an empty value).
+    Text(Option<String>),
+}
+
+/// Why SENTINEL SET refuses a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetRefusal {
+    /// Redis's "ERR Invalid argument '<value>' for SENTINEL SET '<option>'".
+    BadArgument,
+    /// A refusal with its own text (a script that is not executable).
+    Refused(String),
+}
+
+/// One per-master option.
+pub struct MasterOption {
+    /// The name in config lines and in SENTINEL SET (lower case).
+    pub name: &'static str,
+    pub kind: ValueKind,
+    /// Shown as `******` in the `+set` event.
+    pub secret: bool,
+    /// The value a new master has; a config rewrite leaves out a numeric option at its default.
+    default: u64,
+    get: fn(&MasterSettings) -> OptionValue,
+    set: fn(&mut MasterSettings, OptionValue),
+}
+
+fn number(v: OptionValue) -> u64 {
+    match v {
+        OptionValue::Number(n) => n,
+        OptionValue::Text(_) => 0,
+    }
+}
+
+fn text(v: OptionValue) -> Option<String> {
+    match v {
+        OptionValue::Text(t) => t,
+        OptionValue::Number(n) => Some(n.to_string()),
+    }
+}
+
+/// The options, in the order CONFIG REWRITE writes them after a master's `monitor` line.
+pub static MASTER_OPTIONS: &[MasterOption] = &[
+    MasterOption {
+        name: "down-after-milliseconds",
+        kind: ValueKind::PositiveMillis,
+        secret: false,
+        default: 30_000,
+        get: |m| OptionValue::Number(m.down_after_ms),
+        set: |m, v| m.down_after_ms = number(v),
+    },
+    MasterOption {
+        name: "failover-timeout",
+        kind: ValueKind::PositiveMillis,
+        secret: false,
+        default: 180_000,
+        get: |m| OptionValue::Number(m.failover_timeout_ms),
+        set: |m, v| m.failover_timeout_ms = number(v),
+    },
+    MasterOption {
+        name: "parallel-syncs",
+        kind: ValueKind::Count,
+        secret: false,
+        default: 1,
+        get: |m| OptionValue::Number(u64::from(m.parallel_syncs)),
+        // Redis keeps it in a C int: larger values wrap as they do there.
+        set: |m, v| m.parallel_syncs = number(v) as u32,
+    },
+    MasterOption {
+        name: "notification-script",
+        kind: ValueKind::Script {
+            what: "Notification script",
+        },
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Text(m.notification_script.clone()),
+        set: |m, v| m.notification_script = text(v),
+    },
+    MasterOption {
+        name: "client-reconfig-script",
+        kind: ValueKind::Script {
+            what: "Client reconfiguration script",
+        },
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Text(m.client_reconfig_script.clone()),
+        set: |m, v| m.client_reconfig_script = text(v),
+    },
+    MasterOption {
+        name: "auth-pass",
+        kind: ValueKind::Text,
+        secret: true,
+        default: 0,
+        get: |m| OptionValue::Text(m.auth_pass.clone()),
+        set: |m, v| m.auth_pass = text(v),
+    },
+    MasterOption {
+        name: "auth-user",
+        kind: ValueKind::Text,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Text(m.auth_user.clone()),
+        set: |m, v| m.auth_user = text(v),
+    },
+    MasterOption {
+        name: "master-reboot-down-after-period",
+        kind: ValueKind::Millis,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Number(m.master_reboot_down_after_period_ms),
+        set: |m, v| m.master_reboot_down_after_period_ms = number(v),
+    },
+];
+
+/// The option called `name`, in any case.
+pub fn lookup(name: &str) -> Option<&'static MasterOption> {
+    MASTER_OPTIONS
+        .iter()
+        .find(|o| o.name.eq_ignore_ascii_case(name))
+}
+
+/// Can we execute `path`? Checked as Redis checks scripts: access(2) with X_OK.
+pub fn is_executable(path: &Path) -> bool {
+    let Ok(c_path) = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid NUL-terminated path that outlives the call.
+    unsafe { libc::access(c_path.as_ptr(), libc::X_OK) == 0 }
+}
+
+impl MasterOption {
+    /// Read the value of a config line; `dir` is the directory relative script paths are
+    /// checked against. `Err` is Redis's reason (printed under the offending line).
+    pub fn parse_config(&self, value: &str, dir: &Path) -> Result<OptionValue, String> {
+        match self.kind {
+            ValueKind::PositiveMillis => match atoi(value) {
+                v if v <= 0 => Err("negative or zero time parameter.".into()),
+                v => Ok(OptionValue::Number(v as u64)),
+            },
+            ValueKind::Millis => match atoi(value) {
+                v if v < 0 => Err("negative time parameter.".into()),
+                v => Ok(OptionValue::Number(v as u64)),
+            },
+            // Redis takes any number here; a negative one would stop all reconfiguration,
+            // which is what 0 does.
+            ValueKind::Count => Ok(OptionValue::Number(atoi(value).max(0) as u64)),
+            ValueKind::Script { what } => {
+                if !is_executable(&dir.join(value)) {
+                    return Err(format!("{what} seems non existing or non executable."));
+                }
+                Ok(OptionValue::Text(Some(value.to_string())))
+            }
+            ValueKind::Text => Ok(OptionValue::Text(Some(value.to_string()))),
+        }
+    }
+
+    /// Read the value of `SENTINEL SET <master> <option> <value>`. An empty text or script
+    /// path unsets the option. (Whether scripts may be changed at all, deny-scripts-reconfig,
+    /// is the caller's check.)
+    pub fn parse_set(&self, value: &[u8]) -> Result<OptionValue, SetRefusal> {
+        let at_least = |min: i64| {
+            parse_i64(value)
+                .filter(|v| *v >= min)
+                .map(|v| OptionValue::Number(v as u64))
+                .ok_or(SetRefusal::BadArgument)
+        };
+        match self.kind {
+            ValueKind::PositiveMillis | ValueKind::Count => at_least(1),
+            ValueKind::Millis => at_least(0),
+            ValueKind::Script { .. } | ValueKind::Text if value.is_empty() => {
+                Ok(OptionValue::Text(None))
+            }
+            ValueKind::Script { what } => {
+                let path = String::from_utf8_lossy(value).into_owned();
+                if !is_executable(Path::new(&path)) {
+                    return Err(SetRefusal::Refused(format!(
+                        "ERR {what} seems non existing or non executable"
+                    )));
+                }
+                Ok(OptionValue::Text(Some(path)))
+            }
+            ValueKind::Text => Ok(OptionValue::Text(Some(
+                String::from_utf8_lossy(value).into_owned(),
+            ))),
+        }
+    }
+
+    pub fn get(&self, m: &MasterSettings) -> OptionValue {
+        (self.get)(m)
+    }
+
+    pub fn set(&self, m: &mut MasterSettings, value: OptionValue) {
+        (self.set)(m, value)
+    }
+
+    /// The value as CONFIG REWRITE writes it after `sentinel <option> <master>`, or `None` when
+    /// the line is left out (a number at its default, an unset text).
+    pub fn rewrite_value(&self, m: &MasterSettings) -> Option<String> {
+        match self.get(m) {
+            OptionValue::Number(n) if n == self.default => None,
+            OptionValue::Number(n) => Some(n.to_string()),
+            OptionValue::Text(t) => t.map(|t| word(&t)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_and_set_read_values_as_redis_does() {
+        let dir = Path::new("/");
+        let down = lookup("DOWN-AFTER-MILLISECONDS").expect("known option");
+        assert_eq!(
+            down.parse_config("5000x", dir),
+            Ok(OptionValue::Number(5000))
+        );
+        assert_eq!(
+            down.parse_config("abc", dir),
+            Err("negative or zero time parameter.".into())
+        );
+        assert_eq!(down.parse_set(b"5000x"), Err(SetRefusal::BadArgument));
+        assert_eq!(down.parse_set(b"0"), Err(SetRefusal::BadArgument));
+        let syncs = lookup("parallel-syncs").unwrap();
+        assert_eq!(syncs.parse_config("-3", dir), Ok(OptionValue::Number(0)));
+        let reboot = lookup("master-reboot-down-after-period").unwrap();
+        assert_eq!(reboot.parse_set(b"0"), Ok(OptionValue::Number(0)));
+        assert_eq!(
+            reboot.parse_config("-1", dir),
+            Err("negative time parameter.".into())
+        );
+        let pass = lookup("auth-pass").unwrap();
+        assert!(pass.secret);
+        assert_eq!(pass.parse_set(b""), Ok(OptionValue::Text(None)));
+        assert_eq!(
+            pass.parse_config("", dir),
+            Ok(OptionValue::Text(Some(String::new())))
+        );
+        let script = lookup("notification-script").unwrap();
+        assert_eq!(
+            script.parse_config("/nonexistent/script.sh", dir),
+            Err("Notification script seems non existing or non executable.".into())
+        );
+        assert_eq!(
+            script.parse_set(b"/nonexistent/script.sh"),
+            Err(SetRefusal::Refused(
+                "ERR Notification script seems non existing or non executable".into()
+            ))
+        );
+        assert!(lookup("quorum").is_none());
+    }
+
+    #[test]
+    fn rewrite_leaves_out_defaults_and_quotes_text() {
+        let mut m = MasterSettings::new("m", "127.0.0.1", 6379, 2);
+        let values: Vec<Option<String>> =
+            MASTER_OPTIONS.iter().map(|o| o.rewrite_value(&m)).collect();
+        assert!(values.iter().all(Option::is_none), "{values:?}");
+        let down = lookup("down-after-milliseconds").unwrap();
+        down.set(&mut m, OptionValue::Number(5000));
+        assert_eq!(down.rewrite_value(&m).as_deref(), Some("5000"));
+        let pass = lookup("auth-pass").unwrap();
+        pass.set(&mut m, OptionValue::Text(Some("a b".into())));
+        assert_eq!(pass.rewrite_value(&m).as_deref(), Some("\"a b\""));
+    }
+}
