@@ -1,7 +1,8 @@
 //! rsentinel: a drop-in reimplementation of Redis Sentinel 7.0.
 //!
 //! Layout (see docs/ARCHITECTURE.md):
-//! - `core`: the sans-IO sentinel brain (state, rules, elections, failover): events in, actions out.
+//! - `core`: the sans-IO sentinel brain (state, rules, elections, failover): inputs in, batches out.
+//! - `driver`: carries a batch out (actions, save, then what waited for the save) for any shell.
 //! - `config`: sentinel.conf tokenizer, parser, model and crash-safe rewriter.
 //! - `value`, `resp`: reply values and RESP2/RESP3 framing.
 //! - the tokio shell: `server` (client port), `links` (connections to instances), `scripts`,
@@ -10,6 +11,7 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod driver;
 pub mod glob;
 pub mod links;
 pub mod logging;

@@ -4,8 +4,9 @@
 
 use bytes::Bytes;
 
+use super::output::{Answer, Needs};
 use super::Action;
-use super::{CommandOutcome, Millis, Sentinel};
+use super::{Millis, Sentinel};
 use crate::config::model::LogLevel;
 use crate::value::Value;
 
@@ -28,14 +29,14 @@ fn parse_i64(b: &[u8]) -> Option<i64> {
 impl Sentinel {
     /// `SENTINEL IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid|*>`; `args` are the
     /// four arguments after the subcommand.
-    pub fn cmd_is_master_down_by_addr(&mut self, now: Millis, args: &[Bytes]) -> CommandOutcome {
+    pub(crate) fn cmd_is_master_down_by_addr(&mut self, now: Millis, args: &[Bytes]) -> Answer {
         let [ip, port, epoch, runid] = args else {
-            return CommandOutcome::reply(Value::err(
+            return Answer::reply(Value::err(
                 "ERR wrong number of arguments for 'sentinel|is-master-down-by-addr' command",
             ));
         };
         let (Some(port), Some(req_epoch)) = (parse_i64(port), parse_i64(epoch)) else {
-            return CommandOutcome::reply(Value::err(NOT_AN_INTEGER));
+            return Answer::reply(Value::err(NOT_AN_INTEGER));
         };
         let ip = String::from_utf8_lossy(ip).into_owned();
         let runid = String::from_utf8_lossy(runid).into_owned();
@@ -52,35 +53,49 @@ impl Sentinel {
             })
             .map(|(k, _)| k.clone());
         let tilt = self.tilt;
-        let reply = match name {
-            None => Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]),
-            Some(name) => self
-                .with_master(&name, |s, m| {
-                    let down = !tilt && m.inst.flags.s_down;
-                    let (leader, leader_epoch) = if runid != "*" {
-                        // A negative epoch wraps, as the C cast does.
-                        s.vote_leader(now, m, req_epoch as u64, &runid)
-                    } else {
-                        (None, 0)
-                    };
-                    Value::Array(vec![
-                        Value::Int(down as i64),
-                        Value::bulk(leader.as_deref().unwrap_or("*")),
-                        Value::Int(leader_epoch as i64),
-                    ])
-                })
-                .unwrap_or(Value::NilArray),
+        let Some(name) = name else {
+            return Answer::reply(Value::Array(vec![
+                Value::Int(0),
+                Value::bulk("*"),
+                Value::Int(0),
+            ]));
         };
-        // Any vote cast above queued a PersistConfig, which the shell carries out before it
-        // writes this reply.
-        CommandOutcome::reply(reply)
+        let answer = self.with_master(&name, |s, m| {
+            let down = !tilt && m.inst.flags.s_down;
+            let (leader, leader_epoch) = if runid != "*" {
+                // A negative epoch wraps, as the C cast does.
+                s.vote_leader(now, m, req_epoch as u64, &runid)
+            } else {
+                (None, 0)
+            };
+            let reply = |leader: Option<&str>, epoch: u64| {
+                Value::Array(vec![
+                    Value::Int(down as i64),
+                    Value::bulk(leader.unwrap_or("*")),
+                    Value::Int(epoch as i64),
+                ])
+            };
+            match leader {
+                // Our vote leaves only once it is on disk (see `output`).
+                Some(leader) => Answer {
+                    reply: reply(Some(&leader), leader_epoch),
+                    needs: Needs::Vote {
+                        master: name.clone(),
+                        epoch: leader_epoch,
+                        without: reply(None, 0),
+                    },
+                },
+                None => Answer::reply(reply(None, leader_epoch)),
+            }
+        });
+        answer.unwrap_or(Answer::reply(Value::NilArray))
     }
 
     /// `SENTINEL CKQUORUM <name>`.
-    pub fn cmd_ckquorum(&mut self, now: Millis, name: &str) -> CommandOutcome {
+    pub(crate) fn cmd_ckquorum(&mut self, now: Millis, name: &str) -> Answer {
         let _ = now;
         let Some(m) = self.masters.get(name) else {
-            return CommandOutcome::reply(Value::err("ERR No such master with that name"));
+            return Answer::reply(Value::err("ERR No such master with that name"));
         };
         let voters = m.sentinels.len() + 1;
         let usable = 1 + m
@@ -91,7 +106,7 @@ impl Sentinel {
         let no_quorum = usable < m.quorum as usize;
         let no_auth = usable < voters / 2 + 1;
         if !no_quorum && !no_auth {
-            return CommandOutcome::reply(Value::Simple(format!(
+            return Answer::reply(Value::Simple(format!(
                 "OK {usable} usable Sentinels. Quorum and failover authorization can be reached"
             )));
         }
@@ -109,19 +124,19 @@ impl Sentinel {
                 "Not enough available Sentinels to reach the majority and authorize a failover",
             );
         }
-        CommandOutcome::reply(Value::err(e))
+        Answer::reply(Value::err(e))
     }
 
     /// `SENTINEL FAILOVER <name>`: start a failover without asking the others.
-    pub fn cmd_failover(&mut self, now: Millis, name: &str) -> CommandOutcome {
+    pub(crate) fn cmd_failover(&mut self, now: Millis, name: &str) -> Answer {
         let Some(m) = self.masters.get(name) else {
-            return CommandOutcome::reply(Value::err("ERR No such master with that name"));
+            return Answer::reply(Value::err("ERR No such master with that name"));
         };
         if m.inst.flags.failover_in_progress {
-            return CommandOutcome::reply(Value::err("INPROG Failover already in progress"));
+            return Answer::reply(Value::err("INPROG Failover already in progress"));
         }
         if self.select_replica(now, m).is_none() {
-            return CommandOutcome::reply(Value::err("NOGOODSLAVE No suitable replica to promote"));
+            return Answer::reply(Value::err("NOGOODSLAVE No suitable replica to promote"));
         }
         self.push(Action::Log {
             level: LogLevel::Warning,
@@ -131,11 +146,11 @@ impl Sentinel {
             s.start_failover(now, m);
             m.inst.flags.force_failover = true;
         });
-        CommandOutcome::reply(Value::ok())
+        Answer::reply(Value::ok())
     }
 
     /// `SENTINEL SIMULATE-FAILURE <flag> ...`; `args` are the arguments after the subcommand.
-    pub fn cmd_simulate_failure(&mut self, args: &[Bytes]) -> CommandOutcome {
+    pub(crate) fn cmd_simulate_failure(&mut self, args: &[Bytes]) -> Answer {
         self.simfailure = Default::default();
         for arg in args {
             let a = String::from_utf8_lossy(arg).to_ascii_lowercase();
@@ -155,18 +170,14 @@ impl Sentinel {
                     });
                 }
                 "help" => {
-                    return CommandOutcome::reply(Value::Array(vec![
+                    return Answer::reply(Value::Array(vec![
                         Value::bulk("crash-after-election"),
                         Value::bulk("crash-after-promotion"),
                     ]))
                 }
-                _ => {
-                    return CommandOutcome::reply(Value::err(
-                        "ERR Unknown failure simulation specified",
-                    ))
-                }
+                _ => return Answer::reply(Value::err("ERR Unknown failure simulation specified")),
             }
         }
-        CommandOutcome::reply(Value::ok())
+        Answer::reply(Value::ok())
     }
 }

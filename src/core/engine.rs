@@ -13,7 +13,7 @@ use rand::Rng;
 use super::hello::{Hello, HELLO_CHANNEL};
 use super::info::parse_info;
 use super::state::{Addr, Channel, FailoverState, Instance, LinkId, Master, Role};
-use super::{Action, Event, Input, Millis, Sentinel};
+use super::{Action, Event, Input, Millis, Ready, Sentinel};
 use crate::config::model::LogLevel;
 use crate::value::Value;
 
@@ -34,6 +34,9 @@ pub struct PendingCommand {
     pub(crate) link: LinkId,
     pub(crate) channel: Channel,
     pub(crate) purpose: Purpose,
+    /// A request for votes: (master, epoch). It announces our own vote in that epoch, so it
+    /// waits for that vote to be on disk.
+    pub(crate) asks_vote: Option<(String, u64)>,
 }
 
 /// One instance inside a master's record.
@@ -73,8 +76,13 @@ pub(crate) fn elapsed(now: Millis, since: Millis) -> i64 {
 }
 
 impl Sentinel {
-    /// Feed the core one input at time `now`. Resulting actions are queued for `poll_action`.
-    pub fn handle(&mut self, now: Millis, input: Input) {
+    /// Feed the core one input at time `now`; returns what the shell must do about it.
+    pub fn handle(&mut self, now: Millis, input: Input) -> Ready {
+        self.apply(now, input);
+        self.ready(None)
+    }
+
+    fn apply(&mut self, now: Millis, input: Input) {
         match input {
             Input::Tick => self.tick(now),
             Input::Connected {
@@ -100,6 +108,7 @@ impl Sentinel {
                 exit_code,
                 signal,
             } => self.script_exited(now, id, exit_code, signal),
+            Input::ScriptStarted { id, pid } => self.script_started(id, pid),
         }
     }
 
@@ -236,11 +245,9 @@ impl Sentinel {
         }));
     }
 
-    /// Queue a config rewrite (once: the shell writes the state as it is when it gets there).
+    /// Ask for a config save before anything queued from now on (see `output`).
     pub(crate) fn persist(&mut self) {
-        if !self.outbox.contains(&Action::PersistConfig) {
-            self.push(Action::PersistConfig);
-        }
+        self.outbox.save();
     }
 
     // ---------------------------------------------------------------- the tick
@@ -434,22 +441,28 @@ impl Sentinel {
         purpose: Purpose,
         args: &[&str],
     ) -> bool {
-        let Some(first) = args.first() else {
-            return false;
-        };
+        self.send_tagged(m, who, channel, purpose, args).is_some()
+    }
+
+    /// `send`, returning the command's tag.
+    pub(crate) fn send_tagged(
+        &mut self,
+        m: &mut Master,
+        who: &Who,
+        channel: Channel,
+        purpose: Purpose,
+        args: &[&str],
+    ) -> Option<u64> {
+        let first = args.first()?;
         let mapped = Self::map_command(m, first);
-        let Some(inst) = instance_mut(m, who) else {
-            return false;
-        };
+        let inst = instance_mut(m, who)?;
         let open = match channel {
             Channel::Cmd => inst.link.cmd_connected,
             Channel::PubSub => inst.link.pubsub_connected,
         };
-        let Some(link) = inst.link.id else {
-            return false;
-        };
+        let link = inst.link.id?;
         if !open {
-            return false;
+            return None;
         }
         if channel == Channel::Cmd {
             inst.link.pending_commands += 1;
@@ -468,6 +481,7 @@ impl Sentinel {
                 link,
                 channel,
                 purpose,
+                asks_vote: None,
             },
         );
         self.push(Action::Send {
@@ -476,7 +490,27 @@ impl Sentinel {
             tag,
             args: out,
         });
-        true
+        Some(tag)
+    }
+
+    /// Take back a `Send` the shell will never carry out (a request for votes withheld by a
+    /// failed save): as if it had never been queued.
+    pub(crate) fn unsend(&mut self, tag: u64) {
+        let Some(p) = self.pending.remove(&tag) else {
+            return;
+        };
+        if p.channel != Channel::Cmd {
+            return;
+        }
+        if let Some((name, who)) = self.locate(p.link) {
+            if let Some(inst) = self
+                .masters
+                .get_mut(&name)
+                .and_then(|m| instance_mut(m, &who))
+            {
+                inst.link.pending_commands = inst.link.pending_commands.saturating_sub(1);
+            }
+        }
     }
 
     /// Close one connection of an instance's link and forget what was pending on it.
@@ -1327,7 +1361,7 @@ impl Sentinel {
             let since_reply = p.last_master_down_reply_time.map(|t| elapsed(now, t));
             if since_reply.is_none_or(|e| e > ask_period * 5) {
                 p.inst.flags.master_down = false;
-                p.leader = None;
+                p.vote.leader = None;
             }
             if !m.inst.flags.s_down {
                 continue;
@@ -1357,7 +1391,8 @@ impl Sentinel {
             } else {
                 (self.current_epoch.to_string(), "*".to_string())
             };
-            self.send(
+            let asks_vote = (runid != "*").then(|| (m.inst.name.clone(), m.failover_epoch));
+            let tag = self.send_tagged(
                 m,
                 &Who::Peer(key.clone()),
                 Channel::Cmd,
@@ -1371,6 +1406,9 @@ impl Sentinel {
                     &runid,
                 ],
             );
+            if let Some(p) = tag.and_then(|t| self.pending.get_mut(&t)) {
+                p.asks_vote = asks_vote;
+            }
         }
     }
 
@@ -1392,15 +1430,15 @@ impl Sentinel {
         p.last_master_down_reply_time = Some(now);
         p.inst.flags.master_down = *down == 1;
         if leader != "*" {
-            if p.leader_epoch != *epoch as u64 {
+            if p.vote.epoch != *epoch as u64 {
                 let text = format!("{} voted for {} {}", p.inst.name, leader, epoch);
                 self.push(Action::Log {
                     level: LogLevel::Warning,
                     text,
                 });
             }
-            p.leader = Some(leader);
-            p.leader_epoch = *epoch as u64;
+            p.vote.leader = Some(leader);
+            p.vote.epoch = *epoch as u64;
         }
     }
 
@@ -1668,7 +1706,7 @@ impl Sentinel {
         self.close_connection(m, &Who::Master, Channel::Cmd);
         self.close_connection(m, &Who::Master, Channel::PubSub);
         m.inst.flags = Default::default();
-        m.leader = None;
+        m.vote.leader = None;
         m.failover_state = FailoverState::None;
         m.failover_state_change_time = now;
         m.failover_start_time = None;

@@ -34,22 +34,21 @@ impl Sentinel {
             let text = self.current_epoch.to_string();
             self.emit(now, LogLevel::Warning, "+new-epoch", Some(m), text);
         }
-        if (m.leader_epoch < req_epoch || self.double_vote_fault())
-            && self.current_epoch <= req_epoch
+        if (m.vote.epoch < req_epoch || self.double_vote_fault()) && self.current_epoch <= req_epoch
         {
-            m.leader = Some(req_runid.to_string());
-            m.leader_epoch = self.current_epoch;
+            m.vote.leader = Some(req_runid.to_string());
+            m.vote.epoch = self.current_epoch;
             // The vote must be on disk before anyone hears of it: the shell carries out this
             // persist before sending the reply that carries the vote.
             self.persist();
-            let text = format!("{} {}", req_runid, m.leader_epoch);
+            let text = format!("{} {}", req_runid, m.vote.epoch);
             self.emit(now, LogLevel::Warning, "+vote-for-leader", Some(m), text);
             // Having voted for someone else, hold back our own attempt for a while.
             if !req_runid.eq_ignore_ascii_case(&self.myid) {
                 m.failover_start_time = Some(now + self.rng.gen_range(0..MAX_DESYNC_MS));
             }
         }
-        (m.leader.clone(), m.leader_epoch)
+        (m.vote.leader.clone(), m.vote.epoch)
     }
 
     /// Count the votes for `epoch` (ours included, cast now if not yet cast) and return the
@@ -62,8 +61,8 @@ impl Sentinel {
         // sentinel "elected" for epoch 4 with one vote from epoch 4 and two from epoch 5,
         // while another sentinel legitimately won epoch 5 (two leaders at once).
         for p in m.sentinels.values() {
-            if let Some(leader) = &p.leader {
-                if p.leader_epoch == epoch {
+            if let Some(leader) = &p.vote.leader {
+                if p.vote.epoch == epoch {
                     incr(&mut counters, leader);
                 }
             }
@@ -138,16 +137,16 @@ impl Sentinel {
     /// Every known sentinel (us included) has a vote on record for `epoch`, and no candidate
     /// has the majority and quorum it would need: this election can no longer be won.
     fn split_vote_is_certain(&self, m: &Master, epoch: u64) -> bool {
-        if m.leader_epoch != epoch || m.leader.is_none() {
+        if m.vote.epoch != epoch || m.vote.leader.is_none() {
             return false;
         }
         let mut counters: Vec<(String, u64)> = Vec::new();
-        if let Some(mine) = &m.leader {
+        if let Some(mine) = &m.vote.leader {
             incr(&mut counters, mine);
         }
         for p in m.sentinels.values() {
-            match &p.leader {
-                Some(leader) if p.leader_epoch == epoch => {
+            match &p.vote.leader {
+                Some(leader) if p.vote.epoch == epoch => {
                     incr(&mut counters, leader);
                 }
                 _ => return false,

@@ -1,16 +1,14 @@
 //! The sentinel's brain, free of I/O.
 //!
 //! The shell feeds the core `Input`s (a timer tick, a connection came up or went down, a reply
-//! arrived, a pub/sub message arrived, a script ended) and client commands, always with the
-//! current time; the core changes its state and queues `Action`s (connect, send a command,
-//! emit an event, persist the config, run a script) that the shell drains with
-//! `poll_action`. The core never reads a clock, opens a socket or spawns a process, so any
-//! schedule of inputs can be replayed exactly: that is what the simulator in `tests/` relies on.
-//!
-//! Ordering contract with the shell: actions queued while handling a client command must be
-//! carried out *before* the command's reply is written (a vote must be on disk before the
-//! voter answers), and `CommandOutcome::flush` says whether the reply depends on the config
-//! being saved.
+//! arrived, a pub/sub message arrived, a script started or ended) and client commands, always
+//! with the current time; the core changes its state and answers with one `Ready` batch: the
+//! actions to carry out (connect, send a command, emit an event, run a script), and, when
+//! something must survive a crash, a `Save` whose snapshot the shell writes before it may
+//! have the rest (see `output`). `driver::drive` carries a batch out in that order for every
+//! shell (the tokio runtime, the simulator, the tests). The core never reads a clock, opens a
+//! socket or spawns a process, so any schedule of inputs can be replayed exactly: that is what
+//! the simulator in `tests/sim` relies on.
 
 pub mod agreement;
 pub mod commands;
@@ -18,22 +16,26 @@ pub mod engine;
 pub mod failover;
 pub mod hello;
 pub mod info;
+pub mod output;
 pub mod scripts;
 pub mod state;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::model::{Config, LogLevel, MasterSettings, SentinelSettings};
+use crate::config::model::{Config, KnownSentinel, LogLevel, MasterSettings, SentinelSettings};
 use crate::value::Value;
+pub use output::{HardState, MasterHardState, Ready, Released, Save, Snapshot, SAVE_FAILED};
 pub use state::{
-    Addr, Channel, FailoverState, Flags, Instance, Link, LinkId, Master, Peer, Replica, Role,
+    Addr, Channel, FailoverState, Flags, Instance, Link, LinkId, Master, Peer, Replica, Role, Vote,
 };
+
+use output::{Answer, Outbox};
 
 /// Milliseconds on the shell's monotonic clock.
 pub type Millis = u64;
@@ -112,9 +114,6 @@ pub enum Action {
     Event(Event),
     /// A log line that is not an event (start-up notes, warnings).
     Log { level: LogLevel, text: String },
-    /// Rewrite the config file from `Sentinel::persisted_state()` (and the shell's server
-    /// settings). Carried out before any reply queued after it.
-    PersistConfig,
     /// Start a user script (notification or client-reconfig). The shell answers with
     /// `Input::ScriptExited`.
     RunScript {
@@ -159,34 +158,14 @@ pub enum Input {
         channel: Bytes,
         payload: Bytes,
     },
+    /// A script the core asked for (`Action::RunScript`) is running as process `pid`.
+    ScriptStarted { id: u64, pid: u32 },
     /// A script ended: its exit code, or the signal that killed it.
     ScriptExited {
         id: u64,
         exit_code: Option<i32>,
         signal: Option<i32>,
     },
-}
-
-/// What a client command produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommandOutcome {
-    pub reply: Value,
-    /// The config must be saved before replying; if saving fails the reply becomes
-    /// `-ERR Failed to save config file. Check server logs.` (Redis's `sentinelFlushConfigAndReply`).
-    pub flush: bool,
-}
-
-impl CommandOutcome {
-    pub fn reply(reply: Value) -> Self {
-        CommandOutcome {
-            reply,
-            flush: false,
-        }
-    }
-
-    pub fn flushed(reply: Value) -> Self {
-        CommandOutcome { reply, flush: true }
-    }
 }
 
 /// Name resolution, supplied by the shell so that the core stays free of I/O (and tests can
@@ -235,7 +214,10 @@ pub struct Sentinel {
     pub(crate) simfailure: SimFailure,
     pub(crate) resolver: Box<dyn Resolver>,
     pub(crate) rng: StdRng,
-    pub(crate) outbox: VecDeque<Action>,
+    pub(crate) outbox: Outbox,
+    /// What we know is on disk: the config we were started from, then each snapshot the
+    /// shell reported saved. Votes not in here are not told to anyone.
+    pub(crate) durable: HardState,
     /// Commands sent and not yet answered, by tag: what to do with each reply.
     pub(crate) pending: BTreeMap<u64, engine::PendingCommand>,
     /// Our own requirepass: used to authenticate to peers when sentinel-pass is not set.
@@ -255,6 +237,8 @@ pub struct Sentinel {
 pub struct Faults {
     /// Vote again in an epoch we already voted in.
     pub double_vote: bool,
+    /// Let a vote's answer leave before the save that makes the vote durable.
+    pub vote_before_save: bool,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` switches.
@@ -265,14 +249,15 @@ pub struct SimFailure {
 }
 
 impl Sentinel {
-    /// Build the core from a loaded config. A missing myid is generated (and a
-    /// `PersistConfig` queued so that it is written at once, as Redis does).
+    /// Build the core from a loaded config, with its start-up batch: in Redis's order, a
+    /// generated myid saved at once, then "Sentinel ID is ...", then a `+monitor` event per
+    /// master.
     pub fn new(
         config: &Config,
         resolver: Box<dyn Resolver>,
         seed: u64,
         now: Millis,
-    ) -> Result<Sentinel, (String, SetupError)> {
+    ) -> Result<(Sentinel, Ready), (String, SetupError)> {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut settings = config.sentinel.clone();
         let generated = settings.myid.is_none();
@@ -296,7 +281,8 @@ impl Sentinel {
             simfailure: SimFailure::default(),
             resolver,
             rng,
-            outbox: VecDeque::new(),
+            outbox: Outbox::default(),
+            durable: HardState::of_config(&config.sentinel, &config.masters),
             pending: BTreeMap::new(),
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
@@ -311,9 +297,35 @@ impl Sentinel {
                 .map_err(|e| (m.name.clone(), e))?;
         }
         if generated {
-            sentinel.outbox.push_back(Action::PersistConfig);
+            sentinel.outbox.save();
         }
-        Ok(sentinel)
+        sentinel.push(Action::Log {
+            level: LogLevel::Warning,
+            text: format!("Sentinel ID is {}", sentinel.myid),
+        });
+        let announce = sentinel.settings.announce_hostnames;
+        let monitors: Vec<Action> = sentinel
+            .masters
+            .values()
+            .map(|m| {
+                // Only the event: Redis would also run the notification script here, which
+                // this sentinel has never done at start-up (kept as it was).
+                Action::Event(Event {
+                    level: LogLevel::Warning,
+                    kind: "+monitor".into(),
+                    text: commands::instance_event_text(
+                        commands::EventSubject::Master(&m.inst),
+                        announce,
+                        &format!("quorum {}", m.quorum),
+                    ),
+                })
+            })
+            .collect();
+        for action in monitors {
+            sentinel.push(action);
+        }
+        let ready = sentinel.ready(None);
+        Ok((sentinel, ready))
     }
 
     pub fn myid(&self) -> &str {
@@ -344,13 +356,8 @@ impl Sentinel {
         &self.settings
     }
 
-    /// Take the next action the shell must carry out.
-    pub fn poll_action(&mut self) -> Option<Action> {
-        self.outbox.pop_front()
-    }
-
     pub(crate) fn push(&mut self, action: Action) {
-        self.outbox.push_back(action);
+        self.outbox.push(action);
     }
 
     pub(crate) fn new_link_id(&mut self) -> LinkId {
@@ -366,7 +373,7 @@ impl Sentinel {
     }
 
     /// Add a master from its settings (config load and SENTINEL MONITOR).
-    pub fn add_master(&mut self, m: &MasterSettings, now: Millis) -> Result<(), SetupError> {
+    pub(crate) fn add_master(&mut self, m: &MasterSettings, now: Millis) -> Result<(), SetupError> {
         if self.masters.contains_key(&m.name) {
             return Err(SetupError::Duplicate);
         }
@@ -401,8 +408,10 @@ impl Sentinel {
             master_reboot_since: None,
             replicas: BTreeMap::new(),
             sentinels: BTreeMap::new(),
-            leader: None,
-            leader_epoch: m.leader_epoch,
+            vote: Vote {
+                leader: None,
+                epoch: m.leader_epoch,
+            },
             failover_epoch: 0,
             failover_state: FailoverState::None,
             failover_state_change_time: now,
@@ -465,76 +474,93 @@ impl Sentinel {
             inst,
             last_hello_time: None,
             last_master_down_reply_time: None,
-            leader: None,
-            leader_epoch: 0,
+            vote: Vote::default(),
+        }
+    }
+
+    /// What must survive a crash, as it is now.
+    pub fn hard_state(&self) -> HardState {
+        let announce = self.settings.announce_hostnames;
+        let masters = self
+            .masters
+            .values()
+            .map(|m| {
+                // Once the promoted replica has accepted its role, the config must already
+                // name it as the master (with the old master among the replicas): a crash
+                // before +switch-master must not bring back the old address with the new
+                // config epoch, or this sentinel and the others would never agree again.
+                let current = Sentinel::current_master_addr(m);
+                let known_replicas = m
+                    .replicas
+                    .values()
+                    .map(|r| {
+                        let a = if r.inst.addr.same_endpoint(current) {
+                            &m.inst.addr
+                        } else {
+                            &r.inst.addr
+                        };
+                        (a.announced(announce).to_string(), a.port)
+                    })
+                    .collect();
+                let known_sentinels = m
+                    .sentinels
+                    .values()
+                    .filter_map(|p| {
+                        p.inst.runid.as_ref().map(|runid| KnownSentinel {
+                            host: p.inst.addr.announced(announce).to_string(),
+                            port: p.inst.addr.port,
+                            runid: runid.clone(),
+                        })
+                    })
+                    .collect();
+                let hard = MasterHardState {
+                    host: current.announced(announce).to_string(),
+                    port: current.port,
+                    config_epoch: m.config_epoch,
+                    vote_epoch: m.vote.epoch,
+                    known_replicas,
+                    known_sentinels,
+                };
+                (m.inst.name.clone(), hard)
+            })
+            .collect();
+        HardState {
+            myid: self.myid.clone(),
+            current_epoch: self.current_epoch,
+            masters,
         }
     }
 
     /// Everything Redis persists in sentinel.conf, in the shape the config writer renders.
-    pub fn persisted_state(&self) -> (SentinelSettings, Vec<MasterSettings>) {
-        let mut settings = self.settings.clone();
-        settings.myid = Some(self.myid.clone());
-        settings.current_epoch = self.current_epoch;
-        let announce = self.settings.announce_hostnames;
-        let masters =
-            self.masters
-                .values()
-                .map(|m| {
-                    // Once the promoted replica has accepted its role, the config must already
-                    // name it as the master (with the old master among the replicas): a crash
-                    // before +switch-master must not bring back the old address with the new
-                    // config epoch, or this sentinel and the others would never agree again.
-                    let current = Sentinel::current_master_addr(m);
-                    let known_replicas = m
-                        .replicas
-                        .values()
-                        .map(|r| {
-                            let a = if r.inst.addr.same_endpoint(current) {
-                                &m.inst.addr
-                            } else {
-                                &r.inst.addr
-                            };
-                            (a.announced(announce).to_string(), a.port)
-                        })
-                        .collect();
-                    MasterSettings {
-                        name: m.inst.name.clone(),
-                        host: current.announced(announce).to_string(),
-                        port: current.port,
-                        quorum: m.quorum,
-                        down_after_ms: m.inst.down_after_ms,
-                        failover_timeout_ms: m.failover_timeout_ms,
-                        parallel_syncs: m.parallel_syncs,
-                        auth_pass: m.auth_pass.clone(),
-                        auth_user: m.auth_user.clone(),
-                        notification_script: m.notification_script.clone(),
-                        client_reconfig_script: m.client_reconfig_script.clone(),
-                        renamed_commands: m
-                            .renamed_commands
-                            .iter()
-                            .map(|(a, b)| (a.clone(), b.clone()))
-                            .collect(),
-                        master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
-                        known_replicas,
-                        known_sentinels: m
-                            .sentinels
-                            .values()
-                            .filter_map(|p| {
-                                p.inst.runid.as_ref().map(|runid| {
-                                    crate::config::model::KnownSentinel {
-                                        host: p.inst.addr.announced(announce).to_string(),
-                                        port: p.inst.addr.port,
-                                        runid: runid.clone(),
-                                    }
-                                })
-                            })
-                            .collect(),
-                        config_epoch: m.config_epoch,
-                        leader_epoch: m.leader_epoch,
-                    }
-                })
-                .collect();
-        (settings, masters)
+    pub fn snapshot(&self) -> Snapshot {
+        let masters = self
+            .masters
+            .values()
+            .map(|m| MasterSettings {
+                name: m.inst.name.clone(),
+                host: String::new(),
+                port: 0,
+                quorum: m.quorum,
+                down_after_ms: m.inst.down_after_ms,
+                failover_timeout_ms: m.failover_timeout_ms,
+                parallel_syncs: m.parallel_syncs,
+                auth_pass: m.auth_pass.clone(),
+                auth_user: m.auth_user.clone(),
+                notification_script: m.notification_script.clone(),
+                client_reconfig_script: m.client_reconfig_script.clone(),
+                renamed_commands: m
+                    .renamed_commands
+                    .iter()
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect(),
+                master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+                known_replicas: Vec::new(),
+                known_sentinels: Vec::new(),
+                config_epoch: 0,
+                leader_epoch: 0,
+            })
+            .collect();
+        Snapshot::new(self.hard_state(), self.settings.clone(), masters)
     }
 }
 

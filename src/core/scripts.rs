@@ -253,19 +253,20 @@ impl Sentinel {
 
     /// Start waiting scripts (queues `Action::RunScript`); called from the timer.
     pub(crate) fn run_pending_scripts(&mut self, now: Millis) {
-        self.scripts.run_pending(now, &mut self.outbox);
+        self.scripts.run_pending(now, &mut self.outbox.queue);
     }
 
     /// Kill scripts that outlived `script-max-runtime`; called from the timer.
     pub(crate) fn check_script_timeouts(&mut self, now: Millis) {
         let max = self.timing.script_max_runtime;
-        self.scripts.check_timeouts(now, max, &mut self.outbox);
+        self.scripts
+            .check_timeouts(now, max, &mut self.outbox.queue);
     }
 
     /// The shell started the process for `RunScript { id }`: record its pid (shown by events
     /// and PENDING-SCRIPTS) and announce `+script-child`.
-    pub fn script_started(&mut self, id: u64, pid: u32) {
-        self.scripts.started(id, pid, &mut self.outbox);
+    pub(crate) fn script_started(&mut self, id: u64, pid: u32) {
+        self.scripts.started(id, pid, &mut self.outbox.queue);
     }
 
     /// A script ended (from `Input::ScriptExited`).
@@ -278,7 +279,7 @@ impl Sentinel {
     ) {
         let base = self.timing.script_retry_delay;
         self.scripts
-            .exited(now, id, exit_code, signal, base, &mut self.outbox);
+            .exited(now, id, exit_code, signal, base, &mut self.outbox.queue);
     }
 
     /// SENTINEL PENDING-SCRIPTS, with run times measured at the latest time the queue saw.
@@ -309,14 +310,15 @@ mod tests {
     use crate::core::LiteralResolver;
 
     fn sentinel() -> Sentinel {
-        let mut s = Sentinel::new(&Config::default(), Box::new(LiteralResolver), 7, 0)
+        let (s, _start_up) = Sentinel::new(&Config::default(), Box::new(LiteralResolver), 7, 0)
             .unwrap_or_else(|(name, e)| panic!("{name}: {e}"));
-        drain(&mut s);
         s
     }
 
+    /// What the queue asked for since the last call (the queue's own output, without the
+    /// batching the driver does).
     fn drain(s: &mut Sentinel) -> Vec<Action> {
-        std::iter::from_fn(|| s.poll_action()).collect()
+        s.outbox.queue.drain(..).collect()
     }
 
     fn events(actions: &[Action]) -> Vec<(String, String)> {

@@ -231,9 +231,15 @@ pub struct Peer {
     pub inst: Instance,
     pub last_hello_time: Option<Millis>,
     pub last_master_down_reply_time: Option<Millis>,
-    /// The leader this peer voted for, as it told us in IS-MASTER-DOWN-BY-ADDR.
+    /// The vote this peer told us it cast, in its IS-MASTER-DOWN-BY-ADDR answer.
+    pub vote: Vote,
+}
+
+/// A vote for a failover leader: for whom (a run id), and in which epoch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vote {
     pub leader: Option<String>,
-    pub leader_epoch: u64,
+    pub epoch: u64,
 }
 
 /// A monitored master and everything attached to it.
@@ -256,9 +262,8 @@ pub struct Master {
     pub replicas: BTreeMap<String, Replica>,
     /// Keyed by the peer's name (`ip:port`).
     pub sentinels: BTreeMap<String, Peer>,
-    /// Our vote: the runid we voted for as failover leader, and in which epoch.
-    pub leader: Option<String>,
-    pub leader_epoch: u64,
+    /// Our own vote for this master's failover leader (its epoch is saved; whom is not).
+    pub vote: Vote,
     pub failover_epoch: u64,
     pub failover_state: FailoverState,
     pub failover_state_change_time: Millis,

@@ -7,6 +7,7 @@ use bytes::Bytes;
 
 use super::*;
 use crate::config::model::{Config, KnownSentinel, MasterSettings};
+use crate::core::output::SAVE_FAILED;
 
 const MASTER: &str = "10.0.0.1:6379";
 const R1: &str = "10.0.0.2:6379";
@@ -92,13 +93,100 @@ struct World {
     links: BTreeMap<LinkId, String>,
     events: Vec<Event>,
     sent: Vec<(String, Vec<String>)>,
+    /// Successful saves.
     persisted: usize,
+    /// Saves fail while this is set (a full or read-only disk).
+    fail_saves: bool,
+    /// The order saves and command replies were carried out in: "save", "failed save", "reply".
+    steps: Vec<&'static str>,
+    /// The last snapshot saved.
+    saved: Option<Snapshot>,
+}
+
+/// The scripted world as the driver's effects: connections succeed to fakes that are up, and
+/// commands are answered at once from the fakes.
+struct FakeIo<'a> {
+    now: Millis,
+    fakes: &'a mut BTreeMap<String, Fake>,
+    links: &'a mut BTreeMap<LinkId, String>,
+    events: &'a mut Vec<Event>,
+    sent: &'a mut Vec<(String, Vec<String>)>,
+    persisted: &'a mut usize,
+    fail_saves: bool,
+    steps: &'a mut Vec<&'static str>,
+    saved: &'a mut Option<Snapshot>,
+    reply: Option<Value>,
+    inputs: std::collections::VecDeque<Input>,
+}
+
+impl crate::driver::Effects for FakeIo<'_> {
+    fn now(&mut self) -> Millis {
+        self.now
+    }
+    fn persist(&mut self, snapshot: &Snapshot) -> bool {
+        if self.fail_saves {
+            self.steps.push("failed save");
+            return false;
+        }
+        *self.persisted += 1;
+        *self.saved = Some(snapshot.clone());
+        self.steps.push("save");
+        true
+    }
+    fn connect(&mut self, link: LinkId, channel: Channel, ip: &str, port: u16) {
+        let addr = format!("{ip}:{port}");
+        self.links.insert(link, addr.clone());
+        let up = self.fakes.get(&addr).is_some_and(|f| f.up);
+        self.inputs.push_back(if up {
+            Input::Connected {
+                link,
+                channel,
+                local_ip: Some("10.0.0.100".into()),
+            }
+        } else {
+            Input::Disconnected { link, channel }
+        });
+    }
+    fn send(&mut self, link: LinkId, channel: Channel, tag: u64, args: Vec<Bytes>) {
+        let addr = self.links[&link].clone();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        self.sent.push((addr.clone(), args.clone()));
+        if let Some(reply) = answer(self.fakes, &addr, &args) {
+            self.inputs.push_back(Input::Reply {
+                link,
+                channel,
+                tag,
+                reply,
+            });
+        }
+    }
+    fn disconnect(&mut self, _link: LinkId, _channel: Channel) {}
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn log(&mut self, _level: LogLevel, _text: &str) {}
+    fn run_script(&mut self, _id: u64, _path: &str, _args: &[String]) -> Option<u32> {
+        None
+    }
+    fn kill_script(&mut self, _id: u64) {}
+    fn set_log_level(&mut self, _level: LogLevel) {}
+    fn crash(&mut self, _reason: &str) {}
+    fn reply(&mut self, reply: Value) {
+        self.steps.push("reply");
+        self.reply = Some(reply);
+    }
+    fn next_input(&mut self) -> Option<Input> {
+        self.inputs.pop_front()
+    }
 }
 
 impl World {
     fn new(config: Config) -> World {
-        let s = Sentinel::new(&config, Box::new(LiteralResolver), 7, 1_000).unwrap();
-        World {
+        let (s, start_up) = Sentinel::new(&config, Box::new(LiteralResolver), 7, 1_000).unwrap();
+        let mut w = World {
             s,
             now: 1_000,
             fakes: BTreeMap::new(),
@@ -106,7 +194,67 @@ impl World {
             events: Vec::new(),
             sent: Vec::new(),
             persisted: 0,
-        }
+            fail_saves: false,
+            steps: Vec::new(),
+            saved: None,
+        };
+        w.drive(start_up);
+        w.events.clear();
+        w
+    }
+
+    /// Carry out a batch with the driver, answering from the fakes; returns the reply.
+    fn drive(&mut self, ready: Ready) -> Option<Value> {
+        let World {
+            s,
+            now,
+            fakes,
+            links,
+            events,
+            sent,
+            persisted,
+            fail_saves,
+            steps,
+            saved,
+        } = self;
+        let mut io = FakeIo {
+            now: *now,
+            fakes,
+            links,
+            events,
+            sent,
+            persisted,
+            fail_saves: *fail_saves,
+            steps,
+            saved,
+            reply: None,
+            inputs: Default::default(),
+        };
+        crate::driver::drive(s, ready, &mut io);
+        io.reply
+    }
+
+    fn handle(&mut self, input: Input) {
+        let ready = self.s.handle(self.now, input);
+        self.drive(ready);
+    }
+
+    /// Run a client command (`SENTINEL ...`) and return its reply.
+    fn command(&mut self, args: &[&str]) -> Value {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
+        let ready = self.s.command(self.now, &args);
+        self.drive(ready).expect("every command is answered")
+    }
+
+    /// Carry out what internal calls made by a test queued.
+    fn drain(&mut self) {
+        let ready = self.s.ready(None);
+        self.drive(ready);
+    }
+
+    /// What sentinel.conf would say now.
+    fn persisted_masters(&self) -> Vec<MasterSettings> {
+        self.s.snapshot().masters
     }
 
     fn config(quorum: u32, peers: &[(u8, &str)]) -> Config {
@@ -130,104 +278,12 @@ impl World {
         c
     }
 
-    /// Carry out every queued action, answering commands from the fakes.
-    fn drain(&mut self) {
-        while let Some(action) = self.s.poll_action() {
-            match action {
-                Action::Connect {
-                    link,
-                    channel,
-                    ip,
-                    port,
-                } => {
-                    let addr = format!("{ip}:{port}");
-                    self.links.insert(link, addr.clone());
-                    let up = self.fakes.get(&addr).is_some_and(|f| f.up);
-                    let input = if up {
-                        Input::Connected {
-                            link,
-                            channel,
-                            local_ip: Some("10.0.0.100".into()),
-                        }
-                    } else {
-                        Input::Disconnected { link, channel }
-                    };
-                    self.s.handle(self.now, input);
-                }
-                Action::Send {
-                    link,
-                    channel,
-                    tag,
-                    args,
-                } => {
-                    let addr = self.links[&link].clone();
-                    let args: Vec<String> = args
-                        .iter()
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .collect();
-                    self.sent.push((addr.clone(), args.clone()));
-                    if let Some(reply) = self.answer(&addr, &args) {
-                        self.s.handle(
-                            self.now,
-                            Input::Reply {
-                                link,
-                                channel,
-                                tag,
-                                reply,
-                            },
-                        );
-                    }
-                }
-                Action::Event(e) => self.events.push(e),
-                Action::PersistConfig => self.persisted += 1,
-                _ => {}
-            }
-        }
-    }
-
-    fn answer(&mut self, addr: &str, args: &[String]) -> Option<Value> {
-        let fake = self.fakes.get_mut(addr)?;
-        if !fake.up {
-            return None;
-        }
-        let cmd = args[0].to_ascii_uppercase();
-        if fake.stuck_on_slaveof && cmd == "SLAVEOF" {
-            fake.up = false;
-            return None;
-        }
-        Some(match cmd.as_str() {
-            "PING" => Value::Simple("PONG".into()),
-            "INFO" => Value::bulk(fake.info()),
-            "SLAVEOF" => {
-                if args[1] == "NO" {
-                    fake.role = Role::Master;
-                    fake.master = None;
-                } else {
-                    fake.role = Role::Replica;
-                    fake.master = Some(format!("{}:{}", args[1], args[2]));
-                }
-                Value::Simple("QUEUED".into())
-            }
-            "SENTINEL" => Value::Array(vec![
-                Value::Int(fake.peer_down as i64),
-                Value::bulk(fake.peer_votes_for.clone().unwrap_or_else(|| "*".into())),
-                Value::Int(if fake.peer_votes_for.is_some() {
-                    args[4].parse().unwrap()
-                } else {
-                    0
-                }),
-            ]),
-            _ => Value::ok(),
-        })
-    }
-
     /// Advance time in 100 ms ticks.
     fn run_for(&mut self, ms: u64) {
         let end = self.now + ms;
         while self.now < end {
             self.now += 100;
-            self.s.handle(self.now, Input::Tick);
-            self.drain();
+            self.handle(Input::Tick);
         }
     }
 
@@ -244,6 +300,43 @@ impl World {
     fn first_index(&self, kind: &str) -> Option<usize> {
         self.events.iter().position(|e| e.kind == kind)
     }
+}
+
+/// How the fake at `addr` answers `args` (None: no answer).
+fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Option<Value> {
+    let fake = fakes.get_mut(addr)?;
+    if !fake.up {
+        return None;
+    }
+    let cmd = args[0].to_ascii_uppercase();
+    if fake.stuck_on_slaveof && cmd == "SLAVEOF" {
+        fake.up = false;
+        return None;
+    }
+    Some(match cmd.as_str() {
+        "PING" => Value::Simple("PONG".into()),
+        "INFO" => Value::bulk(fake.info()),
+        "SLAVEOF" => {
+            if args[1] == "NO" {
+                fake.role = Role::Master;
+                fake.master = None;
+            } else {
+                fake.role = Role::Replica;
+                fake.master = Some(format!("{}:{}", args[1], args[2]));
+            }
+            Value::Simple("QUEUED".into())
+        }
+        "SENTINEL" => Value::Array(vec![
+            Value::Int(fake.peer_down as i64),
+            Value::bulk(fake.peer_votes_for.clone().unwrap_or_else(|| "*".into())),
+            Value::Int(if fake.peer_votes_for.is_some() {
+                args[4].parse().unwrap()
+            } else {
+                0
+            }),
+        ]),
+        _ => Value::ok(),
+    })
 }
 
 fn standard_world(quorum: u32, peers: &[(u8, &str)]) -> World {
@@ -282,7 +375,7 @@ fn discovers_replicas_from_master_info_and_persists_them() {
     ));
     assert!(w.has("+slave", "10.0.0.3:6379"));
     assert!(w.persisted > 0);
-    let (_, masters) = w.s.persisted_state();
+    let masters = w.saved.clone().expect("saved").masters;
     assert_eq!(masters[0].known_replicas.len(), 2);
     // Links are named as Redis names them.
     assert!(w
@@ -341,17 +434,15 @@ fn loading_and_masterdown_replies_count_as_alive_but_busy_does_not() {
                 link,
                 channel: Channel::Cmd,
                 purpose: engine::Purpose::Ping,
+                asks_vote: None,
             },
         );
-        w.s.handle(
-            w.now,
-            Input::Reply {
-                link,
-                channel: Channel::Cmd,
-                tag,
-                reply: Value::Error(reply.into()),
-            },
-        );
+        w.handle(Input::Reply {
+            link,
+            channel: Channel::Cmd,
+            tag,
+            reply: Value::Error(reply.into()),
+        });
         let act = w.s.master("mymaster").unwrap().inst.link.act_ping_time;
         assert_eq!(act.is_none(), alive, "{reply}");
     }
@@ -378,113 +469,155 @@ fn quorum_of_peers_makes_odown_and_stale_answers_expire() {
     assert!(asked >= 1);
 }
 
+/// `SENTINEL is-master-down-by-addr <ip> <port> <epoch> <runid>`.
+fn ask(ip: &str, port: &str, epoch: &str, runid: &str) -> [String; 6] {
+    [
+        "SENTINEL".into(),
+        "is-master-down-by-addr".into(),
+        ip.into(),
+        port.into(),
+        epoch.into(),
+        runid.into(),
+    ]
+}
+
+fn ask_vote(w: &mut World, epoch: &str, runid: &str) -> Value {
+    let args = ask("10.0.0.1", "6379", epoch, runid);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    w.command(&args)
+}
+
+fn vote_reply(down: bool, leader: &str, epoch: i64) -> Value {
+    Value::Array(vec![
+        Value::Int(down as i64),
+        Value::bulk(leader),
+        Value::Int(epoch),
+    ])
+}
+
 #[test]
-fn one_vote_per_epoch_and_the_vote_is_persisted_before_the_reply() {
+fn one_vote_per_epoch_and_the_vote_is_saved_before_the_reply() {
     let mut w = standard_world(2, &[]);
     w.run_for(1_000);
-    while w.s.poll_action().is_some() {}
-    let ask = |runid: &str, epoch: &str| {
-        vec![
-            Bytes::from("10.0.0.1"),
-            Bytes::from("6379"),
-            Bytes::from(epoch.to_string()),
-            Bytes::from(runid.to_string()),
-        ]
-    };
-    let r =
-        w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(1), "5"));
+    w.steps.clear();
+    let saves = w.persisted;
     assert_eq!(
-        r.reply,
-        Value::Array(vec![Value::Int(0), Value::bulk(peer_id(1)), Value::Int(5)])
+        ask_vote(&mut w, "5", &peer_id(1)),
+        vote_reply(false, &peer_id(1), 5)
     );
-    let actions: Vec<Action> = std::iter::from_fn(|| w.s.poll_action()).collect();
-    assert!(
-        actions.contains(&Action::PersistConfig),
-        "vote must be persisted: {actions:?}"
-    );
+    assert_eq!(w.steps, ["save", "reply"], "the vote is on disk first");
+    assert_eq!(w.persisted, saves + 1);
+    assert_eq!(w.saved.as_ref().unwrap().hard.vote_epoch("mymaster"), 5);
     assert_eq!(w.s.current_epoch(), 5);
-    // Another candidate in the same epoch gets our earlier vote back.
-    let r =
-        w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(2), "5"));
+    // Another candidate in the same epoch gets our earlier vote back (nothing new to save).
+    w.steps.clear();
     assert_eq!(
-        r.reply,
-        Value::Array(vec![Value::Int(0), Value::bulk(peer_id(1)), Value::Int(5)])
+        ask_vote(&mut w, "5", &peer_id(2)),
+        vote_reply(false, &peer_id(1), 5)
     );
+    assert_eq!(w.steps, ["reply"]);
     // A later epoch gets a new vote.
-    let r =
-        w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(2), "6"));
     assert_eq!(
-        r.reply,
-        Value::Array(vec![Value::Int(0), Value::bulk(peer_id(2)), Value::Int(6)])
+        ask_vote(&mut w, "6", &peer_id(2)),
+        vote_reply(false, &peer_id(2), 6)
     );
     // An older epoch never gets one.
-    let r =
-        w.s.cmd_is_master_down_by_addr(w.now, &ask(&peer_id(1), "4"));
     assert_eq!(
-        r.reply,
-        Value::Array(vec![Value::Int(0), Value::bulk(peer_id(2)), Value::Int(6)])
+        ask_vote(&mut w, "4", &peer_id(1)),
+        vote_reply(false, &peer_id(2), 6)
     );
     assert_eq!(w.s.current_epoch(), 6, "epochs never go back");
-    let (_, masters) = w.s.persisted_state();
-    assert_eq!(masters[0].leader_epoch, 6);
+    assert_eq!(w.persisted_masters()[0].leader_epoch, 6);
     // Not a master we know: not down, no vote.
-    let r = w.s.cmd_is_master_down_by_addr(
-        w.now,
-        &[
-            Bytes::from("10.9.9.9"),
-            Bytes::from("1"),
-            Bytes::from("9"),
-            Bytes::from(peer_id(1)),
-        ],
-    );
+    let args = ask("10.9.9.9", "1", "9", &peer_id(1));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert_eq!(w.command(&args), vote_reply(false, "*", 0));
+    let args = ask("10.0.0.1", "x", "9", "*");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     assert_eq!(
-        r.reply,
-        Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)])
-    );
-    let r = w.s.cmd_is_master_down_by_addr(
-        w.now,
-        &[
-            Bytes::from("10.0.0.1"),
-            Bytes::from("x"),
-            Bytes::from("9"),
-            Bytes::from("*"),
-        ],
-    );
-    assert_eq!(
-        r.reply,
+        w.command(&args),
         Value::err("ERR value is not an integer or out of range")
     );
 }
 
 #[test]
-fn vote_survives_a_restart_from_the_persisted_state() {
+fn a_vote_that_cannot_be_saved_is_withheld_until_it_can() {
+    let mut w = standard_world(2, &[]);
+    w.run_for(1_000);
+    w.fail_saves = true;
+    w.steps.clear();
+    // The vote is cast (we will not vote for anyone else in epoch 5) but not told.
+    assert_eq!(
+        ask_vote(&mut w, "5", &peer_id(1)),
+        vote_reply(false, "*", 0)
+    );
+    assert_eq!(w.steps, ["failed save", "reply"]);
+    assert_eq!(
+        ask_vote(&mut w, "5", &peer_id(2)),
+        vote_reply(false, "*", 0),
+        "a vote not on disk is never told, and no second vote is cast"
+    );
+    // Once a save works, the vote cast earlier is told.
+    w.fail_saves = false;
+    w.steps.clear();
+    assert_eq!(
+        ask_vote(&mut w, "5", &peer_id(2)),
+        vote_reply(false, &peer_id(1), 5)
+    );
+    assert_eq!(w.steps, ["save", "reply"]);
+    // Commands that promise a saved config answer Redis's error when it is not.
+    w.fail_saves = true;
+    assert_eq!(
+        w.command(&["SENTINEL", "FLUSHCONFIG"]),
+        Value::err(SAVE_FAILED)
+    );
+    w.fail_saves = false;
+    assert_eq!(w.command(&["SENTINEL", "FLUSHCONFIG"]), Value::ok());
+}
+
+#[test]
+fn requests_for_votes_wait_for_our_own_vote_to_be_saved() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
+    w.fail_saves = true;
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.run_for(15_000);
+    assert!(w.has("+try-failover", ""), "{:?}", w.kinds());
+    let asked_for_votes = w
+        .sent
+        .iter()
+        .any(|(_, a)| a[0] == "SENTINEL" && a[5] == "a".repeat(40));
+    assert!(
+        !asked_for_votes,
+        "no request announcing an unsaved vote may leave"
+    );
+    assert!(!w.has("+elected-leader", ""));
+    // The disk recovers: the next attempt is saved, asked for and won.
+    w.fail_saves = false;
+    w.run_for(150_000);
+    assert!(w.has("+elected-leader", ""), "{:?}", w.kinds());
+    assert!(w.has("+switch-master", ""));
+}
+
+#[test]
+fn vote_survives_a_restart_from_the_saved_config() {
     let mut w = standard_world(2, &[]);
     w.run_for(500);
-    let args = [
-        Bytes::from("10.0.0.1"),
-        Bytes::from("6379"),
-        Bytes::from("3"),
-        Bytes::from(peer_id(1)),
-    ];
-    w.s.cmd_is_master_down_by_addr(w.now, &args);
-    // Restart from exactly what was persisted.
-    let (settings, masters) = w.s.persisted_state();
+    ask_vote(&mut w, "3", &peer_id(1));
+    // Restart from exactly what was saved.
+    let saved = w.saved.clone().expect("the vote was saved");
     let config = Config {
-        sentinel: settings,
-        masters,
+        sentinel: saved.sentinel,
+        masters: saved.masters,
         ..Config::default()
     };
-    let mut restarted = Sentinel::new(&config, Box::new(LiteralResolver), 8, 0).unwrap();
-    let args = [
-        Bytes::from("10.0.0.1"),
-        Bytes::from("6379"),
-        Bytes::from("3"),
-        Bytes::from(peer_id(2)),
-    ];
-    let r = restarted.cmd_is_master_down_by_addr(0, &args);
+    let (restarted, _start_up) = Sentinel::new(&config, Box::new(LiteralResolver), 8, 0).unwrap();
+    w.s = restarted;
     assert_eq!(
-        r.reply,
-        Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(3)]),
+        ask_vote(&mut w, "3", &peer_id(2)),
+        vote_reply(false, "*", 3),
         "no second vote in epoch 3 after a restart"
     );
 }
@@ -508,10 +641,10 @@ fn leader_needs_majority_and_quorum() {
     let votes_for = |m: &mut Master, n: usize| {
         for (i, p) in m.sentinels.values_mut().enumerate() {
             if i < n {
-                p.leader = Some("a".repeat(40));
-                p.leader_epoch = epoch;
+                p.vote.leader = Some("a".repeat(40));
+                p.vote.epoch = epoch;
             } else {
-                p.leader = None;
+                p.vote.leader = None;
             }
         }
     };
@@ -535,7 +668,7 @@ fn leader_needs_majority_and_quorum() {
     assert_eq!(w.s.get_leader(w.now, &mut m, epoch), Some(me));
     // Votes from another epoch do not count.
     for p in m.sentinels.values_mut() {
-        p.leader_epoch = epoch + 7;
+        p.vote.epoch = epoch + 7;
     }
     assert_eq!(w.s.get_leader(w.now, &mut m, epoch), None);
 }
@@ -547,22 +680,13 @@ fn tilt_on_clock_jump_suspends_acting_then_exits() {
     w.fakes.get_mut(MASTER).unwrap().up = false;
     // The process stalls for 10 s: a jump.
     w.now += 10_000;
-    w.s.handle(w.now, Input::Tick);
-    w.drain();
+    w.handle(Input::Tick);
     assert!(w.has("+tilt", "#tilt mode entered"));
     w.run_for(25_000);
     assert!(!w.has("+sdown", "master"), "nothing is judged during TILT");
-    let mut cmd = w.s.cmd_is_master_down_by_addr(
-        w.now,
-        &[
-            Bytes::from("10.0.0.1"),
-            Bytes::from("6379"),
-            Bytes::from("0"),
-            Bytes::from("*"),
-        ],
-    );
+    let mut cmd = ask_vote(&mut w, "0", "*");
     assert_eq!(
-        cmd.reply,
+        cmd,
         Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)])
     );
     w.run_for(6_000);
@@ -570,20 +694,11 @@ fn tilt_on_clock_jump_suspends_acting_then_exits() {
     assert!(w.has("+sdown", "master mymaster"));
     // Clock backwards is a jump too.
     w.now -= 500;
-    w.s.handle(w.now, Input::Tick);
-    w.drain();
+    w.handle(Input::Tick);
     assert_eq!(w.events.iter().filter(|e| e.kind == "+tilt").count(), 2);
-    cmd = w.s.cmd_is_master_down_by_addr(
-        w.now,
-        &[
-            Bytes::from("10.0.0.1"),
-            Bytes::from("6379"),
-            Bytes::from("0"),
-            Bytes::from("*"),
-        ],
-    );
+    cmd = ask_vote(&mut w, "0", "*");
     assert_eq!(
-        cmd.reply,
+        cmd,
         Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(0)]),
         "TILT answers 0"
     );
@@ -707,13 +822,9 @@ fn hello_discovers_peers_and_adopts_newer_config() {
     let mut w = standard_world(2, &[]);
     w.run_for(1_000);
     let hello = format!("10.0.1.1,26379,{},3,mymaster,10.0.0.1,6379,0", peer_id(1));
-    w.s.handle(
-        w.now,
-        Input::HelloPublished {
-            payload: Bytes::from(hello),
-        },
-    );
-    w.drain();
+    w.handle(Input::HelloPublished {
+        payload: Bytes::from(hello),
+    });
     // Redis 7.0 names sentinels by run id.
     assert!(w.has(
         "+sentinel",
@@ -726,13 +837,9 @@ fn hello_discovers_peers_and_adopts_newer_config() {
     assert_eq!(w.s.current_epoch(), 3);
     // A newer config epoch with a new address: we follow.
     let hello = format!("10.0.1.1,26379,{},4,mymaster,10.0.0.2,6379,4", peer_id(1));
-    w.s.handle(
-        w.now,
-        Input::HelloPublished {
-            payload: Bytes::from(hello),
-        },
-    );
-    w.drain();
+    w.handle(Input::HelloPublished {
+        payload: Bytes::from(hello),
+    });
     assert!(w.has(
         "+config-update-from",
         &format!("sentinel {} 10.0.1.1 26379", peer_id(1))
@@ -743,23 +850,15 @@ fn hello_discovers_peers_and_adopts_newer_config() {
     assert_eq!(m.config_epoch, 4);
     // An older config epoch changes nothing.
     let hello = format!("10.0.1.1,26379,{},4,mymaster,10.0.0.9,6379,2", peer_id(1));
-    w.s.handle(
-        w.now,
-        Input::HelloPublished {
-            payload: Bytes::from(hello),
-        },
-    );
-    w.drain();
+    w.handle(Input::HelloPublished {
+        payload: Bytes::from(hello),
+    });
     assert_eq!(w.s.master("mymaster").unwrap().inst.addr.ip, "10.0.0.2");
     // The same runid at a new address: an address switch, not a new sentinel.
     let hello = format!("10.0.1.7,26379,{},4,mymaster,10.0.0.2,6379,4", peer_id(1));
-    w.s.handle(
-        w.now,
-        Input::HelloPublished {
-            payload: Bytes::from(hello),
-        },
-    );
-    w.drain();
+    w.handle(Input::HelloPublished {
+        payload: Bytes::from(hello),
+    });
     assert!(w.has("+sentinel-address-switch", "ip 10.0.1.7 port 26379 for"));
     assert_eq!(w.s.master("mymaster").unwrap().sentinels.len(), 1);
     // Hellos are published with our own view.
@@ -790,7 +889,7 @@ fn ckquorum_and_manual_failover() {
     let mut w = standard_world(2, &peers);
     w.run_for(3_000);
     assert_eq!(
-        w.s.cmd_ckquorum(w.now, "mymaster").reply,
+        w.command(&["SENTINEL", "CKQUORUM", "mymaster"]),
         Value::Simple(
             "OK 3 usable Sentinels. Quorum and failover authorization can be reached".into()
         )
@@ -805,7 +904,7 @@ fn ckquorum_and_manual_failover() {
         p.inst.flags.s_down = true;
     }
     assert_eq!(
-        w.s.cmd_ckquorum(w.now, "mymaster").reply,
+        w.command(&["SENTINEL", "CKQUORUM", "mymaster"]),
         Value::err("NOQUORUM 1 usable Sentinels. Not enough available Sentinels to reach the specified quorum for this master. Not enough available Sentinels to reach the majority and authorize a failover")
     );
     for p in
@@ -818,12 +917,15 @@ fn ckquorum_and_manual_failover() {
         p.inst.flags.s_down = false;
     }
     assert_eq!(
-        w.s.cmd_failover(w.now, "nope").reply,
+        w.command(&["SENTINEL", "FAILOVER", "nope"]),
         Value::err("ERR No such master with that name")
     );
-    assert_eq!(w.s.cmd_failover(w.now, "mymaster").reply, Value::ok());
     assert_eq!(
-        w.s.cmd_failover(w.now, "mymaster").reply,
+        w.command(&["SENTINEL", "FAILOVER", "mymaster"]),
+        Value::ok()
+    );
+    assert_eq!(
+        w.command(&["SENTINEL", "FAILOVER", "mymaster"]),
         Value::err("INPROG Failover already in progress")
     );
     w.run_for(10_000);
@@ -855,7 +957,7 @@ fn config_saved_after_promotion_names_the_promoted_replica() {
     }
     let m = w.s.master("mymaster").unwrap();
     assert_eq!(m.inst.addr.ip, "10.0.0.1", "still switching");
-    let (_, saved) = w.s.persisted_state();
+    let saved = w.saved.clone().expect("saved").masters;
     assert_eq!((saved[0].host.as_str(), saved[0].port), ("10.0.0.3", 6379));
     assert_eq!(saved[0].config_epoch, m.failover_epoch);
     let mut replicas: Vec<String> = saved[0]
@@ -889,34 +991,31 @@ fn votes_cast_in_a_newer_epoch_never_elect_an_older_failover() {
     w.s.current_epoch = 6;
     for (i, p) in m.sentinels.values_mut().enumerate() {
         if i < 2 {
-            p.leader = Some(me.clone());
-            p.leader_epoch = 6;
+            p.vote.leader = Some(me.clone());
+            p.vote.epoch = 6;
         }
     }
     assert_eq!(w.s.get_leader(w.now, &mut m, 5), None);
     // The same two votes cast in the failover's own epoch do elect.
     for p in m.sentinels.values_mut().take(2) {
-        p.leader_epoch = 5;
+        p.vote.epoch = 5;
     }
     w.s.current_epoch = 5;
-    m.leader = Some(me.clone());
-    m.leader_epoch = 5;
+    m.vote.leader = Some(me.clone());
+    m.vote.epoch = 5;
     assert_eq!(w.s.get_leader(w.now, &mut m, 5), Some(me));
     // And the votes are sought in the failover's epoch.
     w.s.current_epoch = 9;
     m.inst.flags.s_down = true;
     w.s.ask_master_state_to_peers(w.now, &mut m, true);
     w.s.masters.insert("mymaster".into(), m);
-    let asks: Vec<Vec<String>> = std::iter::from_fn(|| w.s.poll_action())
-        .filter_map(|a| match a {
-            Action::Send { args, .. } => Some(
-                args.iter()
-                    .map(|b| String::from_utf8_lossy(b).into_owned())
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .filter(|a: &Vec<String>| a[0] == "SENTINEL")
+    w.sent.clear();
+    w.drain();
+    let asks: Vec<Vec<String>> = w
+        .sent
+        .iter()
+        .map(|(_, a)| a.clone())
+        .filter(|a| a[0] == "SENTINEL")
         .collect();
     assert!(!asks.is_empty());
     assert!(
@@ -939,20 +1038,13 @@ fn a_peer_that_moves_is_updated_under_every_master() {
     w.fakes.insert(MASTER.into(), Fake::master(RUNID_M, &[]));
     w.run_for(500);
     let hello = format!("10.0.1.1,26379,{},0,mymaster,10.0.0.1,6379,0", peer_id(1));
-    w.s.handle(
-        w.now,
-        Input::HelloPublished {
-            payload: Bytes::from(hello),
-        },
-    );
+    w.handle(Input::HelloPublished {
+        payload: Bytes::from(hello),
+    });
     let hello = format!("10.0.1.5,26380,{},0,mymaster,10.0.0.1,6379,0", peer_id(1));
-    w.s.handle(
-        w.now,
-        Input::HelloPublished {
-            payload: Bytes::from(hello),
-        },
-    );
-    w.drain();
+    w.handle(Input::HelloPublished {
+        payload: Bytes::from(hello),
+    });
     assert!(w.has("+sentinel-address-switch", "ip 10.0.1.5 port 26380 for"));
     assert!(
         w.has(

@@ -185,9 +185,9 @@ impl Sentinel {
         ));
         f.push((
             "voted-leader",
-            Value::bulk(p.leader.as_deref().unwrap_or("?")),
+            Value::bulk(p.vote.leader.as_deref().unwrap_or("?")),
         ));
-        f.push(("voted-leader-epoch", num(p.leader_epoch)));
+        f.push(("voted-leader-epoch", num(p.vote.epoch)));
         Value::map_of(f)
     }
 
