@@ -10,17 +10,22 @@
 //! socket or spawns a process, so any schedule of inputs can be replayed exactly: that is what
 //! the simulator in `tests/sim` relies on.
 
-pub mod agreement;
 pub mod commands;
-pub mod engine;
+pub mod election;
+pub mod events;
 pub mod failover;
-pub mod hello;
-pub mod info;
+pub mod gossip;
+pub mod masters;
+pub mod monitoring;
 pub mod output;
 pub mod scripts;
 pub mod state;
 #[cfg(test)]
 mod tests;
+
+// The pure parsers, where the fuzz targets have always found them.
+pub use gossip::hello;
+pub use monitoring::info_parse as info;
 
 use std::collections::BTreeMap;
 
@@ -28,7 +33,7 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::model::{Config, KnownSentinel, LogLevel, MasterSettings, SentinelSettings};
+use crate::config::model::{Config, LogLevel, SentinelSettings};
 use crate::value::Value;
 pub use output::{HardState, MasterHardState, Ready, Released, Save, Snapshot, SAVE_FAILED};
 pub use state::{
@@ -219,7 +224,7 @@ pub struct Sentinel {
     /// shell reported saved. Votes not in here are not told to anyone.
     pub(crate) durable: HardState,
     /// Commands sent and not yet answered, by tag: what to do with each reply.
-    pub(crate) pending: BTreeMap<u64, engine::PendingCommand>,
+    pub(crate) pending: BTreeMap<u64, monitoring::links::PendingCommand>,
     /// Our own requirepass: used to authenticate to peers when sentinel-pass is not set.
     pub(crate) requirepass: Option<String>,
     pub(crate) next_link: u64,
@@ -313,8 +318,8 @@ impl Sentinel {
                 Action::Event(Event {
                     level: LogLevel::Warning,
                     kind: "+monitor".into(),
-                    text: commands::instance_event_text(
-                        commands::EventSubject::Master(&m.inst),
+                    text: events::instance_event_text(
+                        events::EventSubject::Master(&m.inst),
                         announce,
                         &format!("quorum {}", m.quorum),
                     ),
@@ -370,197 +375,6 @@ impl Sentinel {
         let t = self.next_tag;
         self.next_tag += 1;
         t
-    }
-
-    /// Add a master from its settings (config load and SENTINEL MONITOR).
-    pub(crate) fn add_master(&mut self, m: &MasterSettings, now: Millis) -> Result<(), SetupError> {
-        if self.masters.contains_key(&m.name) {
-            return Err(SetupError::Duplicate);
-        }
-        let resolve_only_ip = !self.settings.resolve_hostnames;
-        let ip = self
-            .resolver
-            .resolve(&m.host, resolve_only_ip)
-            .ok_or(SetupError::Unresolvable)?;
-        let addr = Addr {
-            host: m.host.clone(),
-            ip,
-            port: m.port,
-        };
-        let mut inst = Instance::new(m.name.clone(), addr, Role::Master, m.down_after_ms, now);
-        inst.link.id = Some(self.new_link_id());
-        let mut master = Master {
-            inst,
-            config_epoch: m.config_epoch,
-            quorum: m.quorum,
-            parallel_syncs: m.parallel_syncs,
-            failover_timeout_ms: m.failover_timeout_ms,
-            auth_pass: m.auth_pass.clone(),
-            auth_user: m.auth_user.clone(),
-            notification_script: m.notification_script.clone(),
-            client_reconfig_script: m.client_reconfig_script.clone(),
-            renamed_commands: m
-                .renamed_commands
-                .iter()
-                .map(|(from, to)| (from.to_ascii_lowercase(), to.clone()))
-                .collect(),
-            master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
-            master_reboot_since: None,
-            replicas: BTreeMap::new(),
-            sentinels: BTreeMap::new(),
-            vote: Vote {
-                leader: None,
-                epoch: m.leader_epoch,
-            },
-            failover_epoch: 0,
-            failover_state: FailoverState::None,
-            failover_state_change_time: now,
-            failover_start_time: None,
-            failover_delay_logged: None,
-            promoted_replica: None,
-            failover_start_not_before: None,
-        };
-        for (host, port) in &m.known_replicas {
-            if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
-                let addr = Addr {
-                    host: host.clone(),
-                    ip,
-                    port: *port,
-                };
-                let replica = self.new_replica(addr, m.down_after_ms, now);
-                master.replicas.insert(replica.inst.name.clone(), replica);
-            }
-        }
-        for known in &m.known_sentinels {
-            if let Some(ip) = self.resolver.resolve(&known.host, resolve_only_ip) {
-                let addr = Addr {
-                    host: known.host.clone(),
-                    ip,
-                    port: known.port,
-                };
-                let mut peer = self.new_peer(addr, m.down_after_ms, now);
-                peer.inst.runid = Some(known.runid.clone());
-                master.sentinels.insert(peer.inst.name.clone(), peer);
-            }
-        }
-        self.masters.insert(m.name.clone(), master);
-        Ok(())
-    }
-
-    pub(crate) fn new_replica(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Replica {
-        let name = addr.name(self.settings.announce_hostnames);
-        let mut inst = Instance::new(name, addr, Role::Replica, down_after_ms, now);
-        inst.link.id = Some(self.new_link_id());
-        Replica {
-            inst,
-            master_link_down_time: 0,
-            slave_priority: 100,
-            replica_announced: true,
-            slave_reconf_sent_time: None,
-            slave_master_host: None,
-            slave_master_port: 0,
-            slave_master_link_up: false,
-            slave_repl_offset: 0,
-            slave_conf_change_time: None,
-            info_asked_at: None,
-        }
-    }
-
-    pub(crate) fn new_peer(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Peer {
-        let name = addr.name(self.settings.announce_hostnames);
-        let mut inst = Instance::new(name, addr, Role::Master, down_after_ms, now);
-        inst.link.id = Some(self.new_link_id());
-        Peer {
-            inst,
-            last_hello_time: None,
-            last_master_down_reply_time: None,
-            vote: Vote::default(),
-        }
-    }
-
-    /// What must survive a crash, as it is now.
-    pub fn hard_state(&self) -> HardState {
-        let announce = self.settings.announce_hostnames;
-        let masters = self
-            .masters
-            .values()
-            .map(|m| {
-                // Once the promoted replica has accepted its role, the config must already
-                // name it as the master (with the old master among the replicas): a crash
-                // before +switch-master must not bring back the old address with the new
-                // config epoch, or this sentinel and the others would never agree again.
-                let current = Sentinel::current_master_addr(m);
-                let known_replicas = m
-                    .replicas
-                    .values()
-                    .map(|r| {
-                        let a = if r.inst.addr.same_endpoint(current) {
-                            &m.inst.addr
-                        } else {
-                            &r.inst.addr
-                        };
-                        (a.announced(announce).to_string(), a.port)
-                    })
-                    .collect();
-                let known_sentinels = m
-                    .sentinels
-                    .values()
-                    .filter_map(|p| {
-                        p.inst.runid.as_ref().map(|runid| KnownSentinel {
-                            host: p.inst.addr.announced(announce).to_string(),
-                            port: p.inst.addr.port,
-                            runid: runid.clone(),
-                        })
-                    })
-                    .collect();
-                let hard = MasterHardState {
-                    host: current.announced(announce).to_string(),
-                    port: current.port,
-                    config_epoch: m.config_epoch,
-                    vote_epoch: m.vote.epoch,
-                    known_replicas,
-                    known_sentinels,
-                };
-                (m.inst.name.clone(), hard)
-            })
-            .collect();
-        HardState {
-            myid: self.myid.clone(),
-            current_epoch: self.current_epoch,
-            masters,
-        }
-    }
-
-    /// Everything Redis persists in sentinel.conf, in the shape the config writer renders.
-    pub fn snapshot(&self) -> Snapshot {
-        let masters = self
-            .masters
-            .values()
-            .map(|m| MasterSettings {
-                name: m.inst.name.clone(),
-                host: String::new(),
-                port: 0,
-                quorum: m.quorum,
-                down_after_ms: m.inst.down_after_ms,
-                failover_timeout_ms: m.failover_timeout_ms,
-                parallel_syncs: m.parallel_syncs,
-                auth_pass: m.auth_pass.clone(),
-                auth_user: m.auth_user.clone(),
-                notification_script: m.notification_script.clone(),
-                client_reconfig_script: m.client_reconfig_script.clone(),
-                renamed_commands: m
-                    .renamed_commands
-                    .iter()
-                    .map(|(a, b)| (a.clone(), b.clone()))
-                    .collect(),
-                master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
-                known_replicas: Vec::new(),
-                known_sentinels: Vec::new(),
-                config_epoch: 0,
-                leader_epoch: 0,
-            })
-            .collect();
-        Snapshot::new(self.hard_state(), self.settings.clone(), masters)
     }
 }
 

@@ -219,6 +219,96 @@ impl Outbox {
 }
 
 impl Sentinel {
+    /// Ask for a config save before anything queued from now on (see `output`).
+    pub(crate) fn persist(&mut self) {
+        self.outbox.save();
+    }
+
+    /// What must survive a crash, as it is now.
+    pub fn hard_state(&self) -> HardState {
+        let announce = self.settings.announce_hostnames;
+        let masters = self
+            .masters
+            .values()
+            .map(|m| {
+                // Once the promoted replica has accepted its role, the config must already
+                // name it as the master (with the old master among the replicas): a crash
+                // before +switch-master must not bring back the old address with the new
+                // config epoch, or this sentinel and the others would never agree again.
+                let current = Sentinel::current_master_addr(m);
+                let known_replicas = m
+                    .replicas
+                    .values()
+                    .map(|r| {
+                        let a = if r.inst.addr.same_endpoint(current) {
+                            &m.inst.addr
+                        } else {
+                            &r.inst.addr
+                        };
+                        (a.announced(announce).to_string(), a.port)
+                    })
+                    .collect();
+                let known_sentinels = m
+                    .sentinels
+                    .values()
+                    .filter_map(|p| {
+                        p.inst.runid.as_ref().map(|runid| KnownSentinel {
+                            host: p.inst.addr.announced(announce).to_string(),
+                            port: p.inst.addr.port,
+                            runid: runid.clone(),
+                        })
+                    })
+                    .collect();
+                let hard = MasterHardState {
+                    host: current.announced(announce).to_string(),
+                    port: current.port,
+                    config_epoch: m.config_epoch,
+                    vote_epoch: m.vote.epoch,
+                    known_replicas,
+                    known_sentinels,
+                };
+                (m.inst.name.clone(), hard)
+            })
+            .collect();
+        HardState {
+            myid: self.myid.clone(),
+            current_epoch: self.current_epoch,
+            masters,
+        }
+    }
+
+    /// Everything Redis persists in sentinel.conf, in the shape the config writer renders.
+    pub fn snapshot(&self) -> Snapshot {
+        let masters = self
+            .masters
+            .values()
+            .map(|m| MasterSettings {
+                name: m.inst.name.clone(),
+                host: String::new(),
+                port: 0,
+                quorum: m.quorum,
+                down_after_ms: m.inst.down_after_ms,
+                failover_timeout_ms: m.failover_timeout_ms,
+                parallel_syncs: m.parallel_syncs,
+                auth_pass: m.auth_pass.clone(),
+                auth_user: m.auth_user.clone(),
+                notification_script: m.notification_script.clone(),
+                client_reconfig_script: m.client_reconfig_script.clone(),
+                renamed_commands: m
+                    .renamed_commands
+                    .iter()
+                    .map(|(a, b)| (a.clone(), b.clone()))
+                    .collect(),
+                master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+                known_replicas: Vec::new(),
+                known_sentinels: Vec::new(),
+                config_epoch: 0,
+                leader_epoch: 0,
+            })
+            .collect();
+        Snapshot::new(self.hard_state(), self.settings.clone(), masters)
+    }
+
     /// Hand out what the last input or command produced. `answer` is the command's reply.
     pub(crate) fn ready(&mut self, answer: Option<Answer>) -> Ready {
         let mut answer = answer;

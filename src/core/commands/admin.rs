@@ -11,7 +11,7 @@ use crate::config::model::{LogLevel, MasterSettings};
 use crate::glob::glob_match;
 use std::collections::BTreeMap;
 
-use crate::core::engine::PendingCommand;
+use crate::core::monitoring::links::PendingCommand;
 use crate::core::state::{Channel, Link, Master};
 use crate::core::{Action, Answer, Millis, Sentinel, SetupError};
 use crate::value::Value;

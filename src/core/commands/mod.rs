@@ -8,8 +8,8 @@
 //! Redis's pattern and number rules.
 
 mod admin;
+mod agreement;
 mod config;
-pub(crate) mod events;
 
 pub(crate) mod parse;
 mod replies;
@@ -22,10 +22,6 @@ use bytes::Bytes;
 use super::output::Answer;
 use super::{Millis, Ready, Sentinel};
 use crate::value::Value;
-
-// The engine formats its instance events with these.
-#[allow(unused_imports)]
-pub(crate) use events::{instance_event_text, EventSubject};
 
 /// The SENTINEL subcommands of Redis 7.0 and their arity as its command table gives it
 /// (counting `SENTINEL` and the subcommand; negative means "at least").

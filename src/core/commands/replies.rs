@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 
-use super::events::display_name;
 use super::text;
+use crate::core::events::display_name;
 use crate::core::state::{FailoverState, Flags, Instance, Master, Peer, Replica};
 use crate::core::{Millis, Sentinel};
 use crate::value::Value;

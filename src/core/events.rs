@@ -2,12 +2,13 @@
 //! `%@` subject: `<type> <name> <ip> <port>`, followed for replicas and sentinels by
 //! ` @ <master-name> <master-ip> <master-port>`, then the event's own details.
 //!
-//! Shared by the command layer and the engine: every event about an instance goes through
-//! `instance_event_text`, so subscribers and log readers always see one format.
+//! Every event goes out through `emit` (or `emit_at` for one about an instance), and every
+//! instance is described by `instance_event_text`, so subscribers and log readers always see
+//! one format.
 
 use crate::config::model::LogLevel;
-use crate::core::state::Instance;
-use crate::core::Sentinel;
+use crate::core::state::{Instance, Master, Who};
+use crate::core::{Action, Event, Millis, Sentinel};
 
 /// Redis formats event messages into a 1024-byte buffer, so longer payloads are cut at 1023.
 const MAX_EVENT_TEXT: usize = 1023;
@@ -101,6 +102,83 @@ fn truncate_at_char_boundary(text: &mut String, max: usize) {
 }
 
 impl Sentinel {
+    /// The event payload about one instance (Redis's `%@`), from the one formatter events
+    /// share (`commands::events`); `extra` follows it.
+    pub(crate) fn describe(&self, m: &Master, who: &Who, extra: &str) -> String {
+        let subject = match who {
+            Who::Master => EventSubject::Master(&m.inst),
+            Who::Replica(k) => match m.replicas.get(k) {
+                Some(r) => EventSubject::Replica {
+                    replica: &r.inst,
+                    master: &m.inst,
+                },
+                None => return String::new(),
+            },
+            Who::Peer(k) => match m.sentinels.get(k) {
+                Some(p) => EventSubject::Sentinel {
+                    peer: &p.inst,
+                    master: &m.inst,
+                },
+                None => return String::new(),
+            },
+        };
+        instance_event_text(
+            subject,
+            self.settings.announce_hostnames,
+            extra.trim_start(),
+        )
+    }
+
+    /// Emit an event about an instance: `%@` description followed by `extra`.
+    pub(crate) fn emit_at(
+        &mut self,
+        now: Millis,
+        level: LogLevel,
+        kind: &str,
+        m: &Master,
+        who: &Who,
+        extra: &str,
+    ) {
+        let text = self.describe(m, who, extra);
+        self.emit(now, level, kind, Some(m), text);
+    }
+
+    /// Emit an event: logged, published on the channel `kind` (unless debug level), and, at
+    /// warning level for an event about a master's instances, passed to its notification
+    /// script.
+    pub(crate) fn emit(
+        &mut self,
+        now: Millis,
+        level: LogLevel,
+        kind: &str,
+        m: Option<&Master>,
+        text: String,
+    ) {
+        let script = m.and_then(|m| m.notification_script.clone());
+        self.emit_with_script(now, level, kind, text, script);
+    }
+
+    /// `emit` for callers that hold the script path rather than the master.
+    pub(crate) fn emit_with_script(
+        &mut self,
+        now: Millis,
+        level: LogLevel,
+        kind: &str,
+        text: String,
+        notification_script: Option<String>,
+    ) {
+        if level == LogLevel::Warning {
+            if let Some(script) = notification_script {
+                self.schedule_user_script(now, script, vec![kind.to_string(), text.clone()]);
+            }
+        }
+        self.push(Action::Event(Event {
+            level,
+            kind: kind.to_string(),
+            text,
+        }));
+    }
+
     /// Queue an event about the monitored master `master` (a no-op for an unknown name).
     ///
     /// As in Redis, a warning-level event also goes to the master's notification script.

@@ -1,96 +1,14 @@
-//! Sentinel commands about agreement and failover, answered from the engine's state:
-//! IS-MASTER-DOWN-BY-ADDR (how peers ask us for our view and our vote), CKQUORUM, FAILOVER,
-//! SIMULATE-FAILURE. Arity is checked by the command layer; argument values here.
+//! SENTINEL CKQUORUM, FAILOVER and SIMULATE-FAILURE: agreement and failover as an operator
+//! sees them. (IS-MASTER-DOWN-BY-ADDR, how peers ask for our vote, is `election::vote`.)
 
 use bytes::Bytes;
 
-use super::output::{Answer, Needs};
-use super::Action;
-use super::{Millis, Sentinel};
 use crate::config::model::LogLevel;
+use crate::core::output::Answer;
+use crate::core::{Action, Millis, Sentinel};
 use crate::value::Value;
 
-const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
-
-fn parse_i64(b: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(b).ok()?;
-    // Redis's string2ll: no spaces, no '+', no leading zeros except "0".
-    if s.is_empty()
-        || s.starts_with('+')
-        || s.trim() != s
-        || (s.len() > 1 && s.starts_with('0'))
-        || s.starts_with("-0")
-    {
-        return None;
-    }
-    s.parse().ok()
-}
-
 impl Sentinel {
-    /// `SENTINEL IS-MASTER-DOWN-BY-ADDR <ip> <port> <current-epoch> <runid|*>`; `args` are the
-    /// four arguments after the subcommand.
-    pub(crate) fn cmd_is_master_down_by_addr(&mut self, now: Millis, args: &[Bytes]) -> Answer {
-        let [ip, port, epoch, runid] = args else {
-            return Answer::reply(Value::err(
-                "ERR wrong number of arguments for 'sentinel|is-master-down-by-addr' command",
-            ));
-        };
-        let (Some(port), Some(req_epoch)) = (parse_i64(port), parse_i64(epoch)) else {
-            return Answer::reply(Value::err(NOT_AN_INTEGER));
-        };
-        let ip = String::from_utf8_lossy(ip).into_owned();
-        let runid = String::from_utf8_lossy(runid).into_owned();
-        let resolved = self.resolver.resolve(&ip, !self.settings.resolve_hostnames);
-        let name = self
-            .masters
-            .iter()
-            .find(|(_, m)| {
-                i64::from(m.inst.addr.port) == port
-                    && (resolved
-                        .as_deref()
-                        .is_some_and(|r| m.inst.addr.ip.eq_ignore_ascii_case(r))
-                        || m.inst.addr.host.eq_ignore_ascii_case(&ip))
-            })
-            .map(|(k, _)| k.clone());
-        let tilt = self.tilt;
-        let Some(name) = name else {
-            return Answer::reply(Value::Array(vec![
-                Value::Int(0),
-                Value::bulk("*"),
-                Value::Int(0),
-            ]));
-        };
-        let answer = self.with_master(&name, |s, m| {
-            let down = !tilt && m.inst.flags.s_down;
-            let (leader, leader_epoch) = if runid != "*" {
-                // A negative epoch wraps, as the C cast does.
-                s.vote_leader(now, m, req_epoch as u64, &runid)
-            } else {
-                (None, 0)
-            };
-            let reply = |leader: Option<&str>, epoch: u64| {
-                Value::Array(vec![
-                    Value::Int(down as i64),
-                    Value::bulk(leader.unwrap_or("*")),
-                    Value::Int(epoch as i64),
-                ])
-            };
-            match leader {
-                // Our vote leaves only once it is on disk (see `output`).
-                Some(leader) => Answer {
-                    reply: reply(Some(&leader), leader_epoch),
-                    needs: Needs::Vote {
-                        master: name.clone(),
-                        epoch: leader_epoch,
-                        without: reply(None, 0),
-                    },
-                },
-                None => Answer::reply(reply(None, leader_epoch)),
-            }
-        });
-        answer.unwrap_or(Answer::reply(Value::NilArray))
-    }
-
     /// `SENTINEL CKQUORUM <name>`.
     pub(crate) fn cmd_ckquorum(&mut self, now: Millis, name: &str) -> Answer {
         let _ = now;
