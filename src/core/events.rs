@@ -13,6 +13,180 @@ use crate::core::{Action, Event, Millis, Sentinel};
 /// Redis formats event messages into a 1024-byte buffer, so longer payloads are cut at 1023.
 const MAX_EVENT_TEXT: usize = 1023;
 
+/// Every kind of event the sentinel announces (Redis's `sentinelEvent` types); `as_str` is
+/// the name subscribers see as the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventKind {
+    /// `+monitor`
+    Monitor,
+    /// `-monitor`
+    Unmonitor,
+    /// `+set`
+    Set,
+    /// `+reset-master`
+    ResetMaster,
+    /// `+slave`
+    Slave,
+    /// `+sentinel`
+    Sentinel,
+    /// `+sentinel-address-switch`
+    SentinelAddressSwitch,
+    /// `+sentinel-address-update`
+    SentinelAddressUpdate,
+    /// `+sentinel-invalid-addr`
+    SentinelInvalidAddr,
+    /// `+reboot`
+    Reboot,
+    /// `+role-change`
+    RoleChange,
+    /// `-role-change`
+    WrongRoleChange,
+    /// `-cmd-link-reconnection`
+    CmdLinkReconnection,
+    /// `-pubsub-link-reconnection`
+    PubsubLinkReconnection,
+    /// `+sdown`
+    Sdown,
+    /// `-sdown`
+    SdownEnd,
+    /// `+odown`
+    Odown,
+    /// `-odown`
+    OdownEnd,
+    /// `+tilt`
+    Tilt,
+    /// `-tilt`
+    TiltEnd,
+    /// `+new-epoch`
+    NewEpoch,
+    /// `+vote-for-leader`
+    VoteForLeader,
+    /// `+try-failover`
+    TryFailover,
+    /// `+elected-leader`
+    ElectedLeader,
+    /// `-failover-abort-not-elected`
+    FailoverAbortNotElected,
+    /// `+failover-state-select-slave`
+    FailoverStateSelectSlave,
+    /// `-failover-abort-no-good-slave`
+    FailoverAbortNoGoodSlave,
+    /// `+selected-slave`
+    SelectedSlave,
+    /// `+failover-state-send-slaveof-noone`
+    FailoverStateSendSlaveofNoone,
+    /// `+failover-state-wait-promotion`
+    FailoverStateWaitPromotion,
+    /// `-failover-abort-slave-timeout`
+    FailoverAbortSlaveTimeout,
+    /// `+promoted-slave`
+    PromotedSlave,
+    /// `+failover-state-reconf-slaves`
+    FailoverStateReconfSlaves,
+    /// `+slave-reconf-sent`
+    SlaveReconfSent,
+    /// `-slave-reconf-sent-timeout`
+    SlaveReconfSentTimeout,
+    /// `+slave-reconf-inprog`
+    SlaveReconfInprog,
+    /// `+slave-reconf-done`
+    SlaveReconfDone,
+    /// `+slave-reconf-sent-be`
+    SlaveReconfSentBe,
+    /// `+failover-end-for-timeout`
+    FailoverEndForTimeout,
+    /// `+failover-end`
+    FailoverEnd,
+    /// `+switch-master`
+    SwitchMaster,
+    /// `+config-update-from`
+    ConfigUpdateFrom,
+    /// `+convert-to-slave`
+    ConvertToSlave,
+    /// `+fix-slave-config`
+    FixSlaveConfig,
+    /// `+script-child`
+    ScriptChild,
+    /// `-script-child`
+    ScriptChildEnd,
+    /// `-script-error`
+    ScriptError,
+    /// `-script-timeout`
+    ScriptTimeout,
+}
+
+impl EventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Monitor => "+monitor",
+            EventKind::Unmonitor => "-monitor",
+            EventKind::Set => "+set",
+            EventKind::ResetMaster => "+reset-master",
+            EventKind::Slave => "+slave",
+            EventKind::Sentinel => "+sentinel",
+            EventKind::SentinelAddressSwitch => "+sentinel-address-switch",
+            EventKind::SentinelAddressUpdate => "+sentinel-address-update",
+            EventKind::SentinelInvalidAddr => "+sentinel-invalid-addr",
+            EventKind::Reboot => "+reboot",
+            EventKind::RoleChange => "+role-change",
+            EventKind::WrongRoleChange => "-role-change",
+            EventKind::CmdLinkReconnection => "-cmd-link-reconnection",
+            EventKind::PubsubLinkReconnection => "-pubsub-link-reconnection",
+            EventKind::Sdown => "+sdown",
+            EventKind::SdownEnd => "-sdown",
+            EventKind::Odown => "+odown",
+            EventKind::OdownEnd => "-odown",
+            EventKind::Tilt => "+tilt",
+            EventKind::TiltEnd => "-tilt",
+            EventKind::NewEpoch => "+new-epoch",
+            EventKind::VoteForLeader => "+vote-for-leader",
+            EventKind::TryFailover => "+try-failover",
+            EventKind::ElectedLeader => "+elected-leader",
+            EventKind::FailoverAbortNotElected => "-failover-abort-not-elected",
+            EventKind::FailoverStateSelectSlave => "+failover-state-select-slave",
+            EventKind::FailoverAbortNoGoodSlave => "-failover-abort-no-good-slave",
+            EventKind::SelectedSlave => "+selected-slave",
+            EventKind::FailoverStateSendSlaveofNoone => "+failover-state-send-slaveof-noone",
+            EventKind::FailoverStateWaitPromotion => "+failover-state-wait-promotion",
+            EventKind::FailoverAbortSlaveTimeout => "-failover-abort-slave-timeout",
+            EventKind::PromotedSlave => "+promoted-slave",
+            EventKind::FailoverStateReconfSlaves => "+failover-state-reconf-slaves",
+            EventKind::SlaveReconfSent => "+slave-reconf-sent",
+            EventKind::SlaveReconfSentTimeout => "-slave-reconf-sent-timeout",
+            EventKind::SlaveReconfInprog => "+slave-reconf-inprog",
+            EventKind::SlaveReconfDone => "+slave-reconf-done",
+            EventKind::SlaveReconfSentBe => "+slave-reconf-sent-be",
+            EventKind::FailoverEndForTimeout => "+failover-end-for-timeout",
+            EventKind::FailoverEnd => "+failover-end",
+            EventKind::SwitchMaster => "+switch-master",
+            EventKind::ConfigUpdateFrom => "+config-update-from",
+            EventKind::ConvertToSlave => "+convert-to-slave",
+            EventKind::FixSlaveConfig => "+fix-slave-config",
+            EventKind::ScriptChild => "+script-child",
+            EventKind::ScriptChildEnd => "-script-child",
+            EventKind::ScriptError => "-script-error",
+            EventKind::ScriptTimeout => "-script-timeout",
+        }
+    }
+}
+
+impl Event {
+    /// The one way the core makes an event: its kind is always one of `EventKind`.
+    pub(crate) fn new(level: LogLevel, kind: EventKind, text: String) -> Event {
+        Event {
+            level,
+            kind: kind.as_str().to_string(),
+            text,
+        }
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which instance an event is about. Replicas and sentinels carry the master they belong to,
 /// because their payload names it too.
 // Replica and Sentinel subjects are the engine's (+sdown slave, +sentinel...).
@@ -134,7 +308,7 @@ impl Sentinel {
         &mut self,
         now: Millis,
         level: LogLevel,
-        kind: &str,
+        kind: EventKind,
         m: &Master,
         who: &Who,
         extra: &str,
@@ -150,7 +324,7 @@ impl Sentinel {
         &mut self,
         now: Millis,
         level: LogLevel,
-        kind: &str,
+        kind: EventKind,
         m: Option<&Master>,
         text: String,
     ) {
@@ -163,7 +337,7 @@ impl Sentinel {
         &mut self,
         now: Millis,
         level: LogLevel,
-        kind: &str,
+        kind: EventKind,
         text: String,
         notification_script: Option<String>,
     ) {
@@ -172,17 +346,19 @@ impl Sentinel {
                 self.schedule_user_script(now, script, vec![kind.to_string(), text.clone()]);
             }
         }
-        self.push(Action::Event(Event {
-            level,
-            kind: kind.to_string(),
-            text,
-        }));
+        self.push(Action::Event(Event::new(level, kind, text)));
     }
 
     /// Queue an event about the monitored master `master` (a no-op for an unknown name).
     ///
     /// As in Redis, a warning-level event also goes to the master's notification script.
-    pub(crate) fn master_event(&mut self, level: LogLevel, kind: &str, master: &str, detail: &str) {
+    pub(crate) fn master_event(
+        &mut self,
+        level: LogLevel,
+        kind: EventKind,
+        master: &str,
+        detail: &str,
+    ) {
         let Some(m) = self.masters.get(master) else {
             return;
         };

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::config::model::{LogLevel, MasterSettings};
+use crate::core::events::EventKind;
 use crate::core::state::{
     Addr, Channel, FailoverState, Instance, Master, Peer, Replica, Role, Vote, Who,
 };
@@ -152,7 +153,14 @@ impl Sentinel {
         m.inst.role_reported = Role::Master;
         m.inst.role_reported_time = now;
         if generate_event {
-            self.emit_at(now, LogLevel::Warning, "+reset-master", m, &Who::Master, "");
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                EventKind::ResetMaster,
+                m,
+                &Who::Master,
+                "",
+            );
         }
     }
 
@@ -197,7 +205,14 @@ impl Sentinel {
             let replica = self.new_replica(addr, m.inst.down_after_ms, now);
             let key = replica.inst.name.clone();
             m.replicas.insert(key.clone(), replica);
-            self.emit_at(now, LogLevel::Notice, "+slave", m, &Who::Replica(key), "");
+            self.emit_at(
+                now,
+                LogLevel::Notice,
+                EventKind::Slave,
+                m,
+                &Who::Replica(key),
+                "",
+            );
         }
         self.persist();
         true

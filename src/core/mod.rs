@@ -34,6 +34,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::config::model::{Config, LogLevel, SentinelSettings};
+use crate::core::events::EventKind;
 use crate::value::Value;
 pub use output::{HardState, MasterHardState, Ready, Released, Save, Snapshot, SAVE_FAILED};
 pub use state::{
@@ -315,15 +316,15 @@ impl Sentinel {
             .map(|m| {
                 // Only the event: Redis would also run the notification script here, which
                 // this sentinel has never done at start-up (kept as it was).
-                Action::Event(Event {
-                    level: LogLevel::Warning,
-                    kind: "+monitor".into(),
-                    text: events::instance_event_text(
+                Action::Event(Event::new(
+                    LogLevel::Warning,
+                    EventKind::Monitor,
+                    events::instance_event_text(
                         events::EventSubject::Master(&m.inst),
                         announce,
                         &format!("quorum {}", m.quorum),
                     ),
-                })
+                ))
             })
             .collect();
         for action in monitors {

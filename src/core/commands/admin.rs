@@ -11,6 +11,7 @@ use crate::config::model::{LogLevel, MasterSettings};
 use crate::glob::glob_match;
 use std::collections::BTreeMap;
 
+use crate::core::events::EventKind;
 use crate::core::monitoring::links::PendingCommand;
 use crate::core::state::{Channel, Link, Master};
 use crate::core::{Action, Answer, Millis, Sentinel, SetupError};
@@ -121,7 +122,7 @@ impl Sentinel {
         }
         self.master_event(
             LogLevel::Warning,
-            "+monitor",
+            EventKind::Monitor,
             &name,
             &format!("quorum {}", quorum as i32),
         );
@@ -134,7 +135,7 @@ impl Sentinel {
         if !self.masters.contains_key(name) {
             return no_such_master();
         }
-        self.master_event(LogLevel::Warning, "-monitor", name, "");
+        self.master_event(LogLevel::Warning, EventKind::Unmonitor, name, "");
         if let Some(m) = self.masters.remove(name) {
             self.forget_link(&m.inst, true);
             for r in m.replicas.values() {

@@ -24,8 +24,9 @@ use super::{Millis, Ready, Sentinel};
 use crate::value::Value;
 
 /// The SENTINEL subcommands of Redis 7.0 and their arity as its command table gives it
-/// (counting `SENTINEL` and the subcommand; negative means "at least").
-const SUBCOMMANDS: &[(&str, i32)] = &[
+/// (counting `SENTINEL` and the subcommand; negative means "at least"). The one table: the
+/// core checks arity with it, and the shell's COMMAND can list it (hence public).
+pub const SENTINEL_SUBCOMMANDS: &[(&str, i32)] = &[
     ("ckquorum", 3),
     ("config", -3),
     ("debug", -2),
@@ -180,7 +181,7 @@ impl Sentinel {
             return arity_error("sentinel");
         }
         let sub = text(&args[1]).to_ascii_lowercase();
-        let Some(&(sub_name, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
+        let Some(&(sub_name, arity)) = SENTINEL_SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
             return Answer::reply(error_reply(format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 at_most_128(&text(&args[1])),
@@ -246,7 +247,7 @@ impl Sentinel {
             "config" => self.cmd_config(args),
             "info-cache" => reply(self.info_cache_reply(now, &args[2..])),
             "debug" => self.cmd_debug(&args[2..]),
-            // Every name in SUBCOMMANDS has an arm above.
+            // Every name in SENTINEL_SUBCOMMANDS has an arm above.
             _ => reply(Value::err(format!(
                 "ERR unknown subcommand '{sub}'. Try SENTINEL HELP."
             ))),

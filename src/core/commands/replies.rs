@@ -346,7 +346,7 @@ impl Sentinel {
     }
 
     /// The `# Sentinel` section of INFO at time `now`, without the header line.
-    pub fn info_section_at(&self, now: Millis) -> String {
+    pub(crate) fn info_section_at(&self, now: Millis) -> String {
         let tilt_since = if self.tilt {
             since(now, self.tilt_start_time) / 1000
         } else {

@@ -11,6 +11,7 @@ use super::admin::close_master_and_replica_links;
 use super::parse::parse_i64;
 use super::{error_reply, no_such_master, text};
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::{Answer, Sentinel};
 use crate::value::Value;
 
@@ -65,7 +66,7 @@ impl Sentinel {
                         2 => format!("{option} {} {}", text(&args[j + 1]), text(&args[j + 2])),
                         _ => option.clone(),
                     };
-                    self.master_event(LogLevel::Warning, "+set", &name, &detail);
+                    self.master_event(LogLevel::Warning, EventKind::Set, &name, &detail);
                     j += used + 1;
                 }
                 Err(e) => {

@@ -4,6 +4,7 @@
 use rand::Rng;
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::state::{Master, Who};
 use crate::core::{Millis, Sentinel};
 
@@ -24,10 +25,24 @@ impl Sentinel {
             m.inst.o_down_since = Some(now);
             m.failover_start_not_before = Some(now + self.failover_start_delay(m));
             let extra = format!(" #quorum {}/{}", agreeing, m.quorum);
-            self.emit_at(now, LogLevel::Warning, "+odown", m, &Who::Master, &extra);
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                EventKind::Odown,
+                m,
+                &Who::Master,
+                &extra,
+            );
         } else if !odown && m.inst.flags.o_down {
             m.inst.flags.o_down = false;
-            self.emit_at(now, LogLevel::Warning, "-odown", m, &Who::Master, "");
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                EventKind::OdownEnd,
+                m,
+                &Who::Master,
+                "",
+            );
         }
     }
 

@@ -7,6 +7,7 @@ use bytes::Bytes;
 use rand::Rng;
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::output::{Answer, Needs};
 use crate::core::state::Master;
 use crate::core::{Millis, Sentinel};
@@ -46,7 +47,7 @@ impl Sentinel {
             self.current_epoch = req_epoch;
             self.persist();
             let text = self.current_epoch.to_string();
-            self.emit(now, LogLevel::Warning, "+new-epoch", Some(m), text);
+            self.emit(now, LogLevel::Warning, EventKind::NewEpoch, Some(m), text);
         }
         if (m.vote.epoch < req_epoch || self.double_vote_fault()) && self.current_epoch <= req_epoch
         {
@@ -56,7 +57,13 @@ impl Sentinel {
             // persist before sending the reply that carries the vote.
             self.persist();
             let text = format!("{} {}", req_runid, m.vote.epoch);
-            self.emit(now, LogLevel::Warning, "+vote-for-leader", Some(m), text);
+            self.emit(
+                now,
+                LogLevel::Warning,
+                EventKind::VoteForLeader,
+                Some(m),
+                text,
+            );
             // Having voted for someone else, hold back our own attempt for a while.
             if !req_runid.eq_ignore_ascii_case(&self.myid) {
                 m.failover_start_time = Some(now + self.rng.gen_range(0..MAX_DESYNC_MS));

@@ -11,6 +11,7 @@ use rand::Rng;
 
 use crate::config::model::LogLevel;
 use crate::core::election::vote::MAX_DESYNC_MS;
+use crate::core::events::EventKind;
 use crate::core::state::{elapsed, FailoverState, Master, Who};
 use crate::core::{Action, Millis, Sentinel};
 
@@ -49,8 +50,15 @@ impl Sentinel {
         // Persist the new epoch at once: after a crash we must never reuse it.
         self.persist();
         let text = self.current_epoch.to_string();
-        self.emit(now, LogLevel::Warning, "+new-epoch", Some(m), text);
-        self.emit_at(now, LogLevel::Warning, "+try-failover", m, &Who::Master, "");
+        self.emit(now, LogLevel::Warning, EventKind::NewEpoch, Some(m), text);
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            EventKind::TryFailover,
+            m,
+            &Who::Master,
+            "",
+        );
         m.failover_start_time = Some(now + self.rng.gen_range(0..MAX_DESYNC_MS));
         m.failover_state_change_time = now;
     }
@@ -102,7 +110,7 @@ impl Sentinel {
                 self.emit_at(
                     now,
                     LogLevel::Warning,
-                    "-failover-abort-not-elected",
+                    EventKind::FailoverAbortNotElected,
                     m,
                     &Who::Master,
                     "",
@@ -118,7 +126,7 @@ impl Sentinel {
                 self.emit_at(
                     now,
                     LogLevel::Warning,
-                    "-failover-abort-not-elected",
+                    EventKind::FailoverAbortNotElected,
                     m,
                     &Who::Master,
                     "",
@@ -130,7 +138,7 @@ impl Sentinel {
         self.emit_at(
             now,
             LogLevel::Warning,
-            "+elected-leader",
+            EventKind::ElectedLeader,
             m,
             &Who::Master,
             "",
@@ -146,7 +154,7 @@ impl Sentinel {
         self.emit_at(
             now,
             LogLevel::Warning,
-            "+failover-state-select-slave",
+            EventKind::FailoverStateSelectSlave,
             m,
             &Who::Master,
             "",
@@ -160,7 +168,7 @@ impl Sentinel {
             self.emit_at(
                 now,
                 LogLevel::Warning,
-                "-failover-abort-slave-timeout",
+                EventKind::FailoverAbortSlaveTimeout,
                 m,
                 &Who::Master,
                 "",

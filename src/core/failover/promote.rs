@@ -2,6 +2,7 @@
 //! confirmation, the point of no return where the failover epoch becomes the config epoch.
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{instance, link_disconnected, Addr, Channel, FailoverState, Master, Who};
 use crate::core::{Action, Millis, Sentinel};
@@ -28,7 +29,7 @@ impl Sentinel {
         self.emit_at(
             now,
             LogLevel::Notice,
-            "+failover-state-wait-promotion",
+            EventKind::FailoverStateWaitPromotion,
             m,
             &who,
             "",
@@ -46,7 +47,14 @@ impl Sentinel {
         m.failover_state_change_time = now;
         self.persist();
         let who = Who::Replica(key.to_string());
-        self.emit_at(now, LogLevel::Warning, "+promoted-slave", m, &who, "");
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            EventKind::PromotedSlave,
+            m,
+            &who,
+            "",
+        );
         if self.simfailure.crash_after_promotion {
             self.push(Action::Crash {
                 reason: "Sentinel CRASH because of SENTINEL simulate-failure".into(),
@@ -56,7 +64,7 @@ impl Sentinel {
         self.emit_at(
             now,
             LogLevel::Warning,
-            "+failover-state-reconf-slaves",
+            EventKind::FailoverStateReconfSlaves,
             m,
             &Who::Master,
             "",

@@ -3,6 +3,7 @@
 //! (+switch-master: our record now names the promoted replica).
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{elapsed, link_disconnected, Addr, Channel, FailoverState, Master, Who};
 use crate::core::{Millis, Sentinel};
@@ -43,7 +44,7 @@ impl Sentinel {
                 self.emit_at(
                     now,
                     LogLevel::Notice,
-                    "-slave-reconf-sent-timeout",
+                    EventKind::SlaveReconfSentTimeout,
                     m,
                     &who,
                     "",
@@ -68,7 +69,14 @@ impl Sentinel {
                     r.inst.flags.reconf_sent = true;
                     r.slave_reconf_sent_time = Some(now);
                 }
-                self.emit_at(now, LogLevel::Notice, "+slave-reconf-sent", m, &who, "");
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    EventKind::SlaveReconfSent,
+                    m,
+                    &who,
+                    "",
+                );
                 in_progress += 1;
             }
         }
@@ -101,14 +109,21 @@ impl Sentinel {
             self.emit_at(
                 now,
                 LogLevel::Warning,
-                "+failover-end-for-timeout",
+                EventKind::FailoverEndForTimeout,
                 m,
                 &Who::Master,
                 "",
             );
         }
         if not_reconfigured == 0 {
-            self.emit_at(now, LogLevel::Warning, "+failover-end", m, &Who::Master, "");
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                EventKind::FailoverEnd,
+                m,
+                &Who::Master,
+                "",
+            );
             m.failover_state = FailoverState::UpdateConfig;
             m.failover_state_change_time = now;
         }
@@ -126,7 +141,14 @@ impl Sentinel {
                     continue;
                 }
                 if self.send_slaveof(m, &who, Some(promoted_addr)) {
-                    self.emit_at(now, LogLevel::Notice, "+slave-reconf-sent-be", m, &who, "");
+                    self.emit_at(
+                        now,
+                        LogLevel::Notice,
+                        EventKind::SlaveReconfSentBe,
+                        m,
+                        &who,
+                        "",
+                    );
                     if let Some(r) = m.replicas.get_mut(&key) {
                         r.inst.flags.reconf_sent = true;
                     }
@@ -154,7 +176,14 @@ impl Sentinel {
                         r.inst.flags.reconf_sent = false;
                         r.inst.flags.reconf_inprog = true;
                     }
-                    self.emit_at(now, LogLevel::Notice, "+slave-reconf-inprog", m, &who, "");
+                    self.emit_at(
+                        now,
+                        LogLevel::Notice,
+                        EventKind::SlaveReconfInprog,
+                        m,
+                        &who,
+                        "",
+                    );
                 }
             }
         }
@@ -164,7 +193,14 @@ impl Sentinel {
                 r.inst.flags.reconf_inprog = false;
                 r.inst.flags.reconf_done = true;
             }
-            self.emit_at(now, LogLevel::Notice, "+slave-reconf-done", m, &who, "");
+            self.emit_at(
+                now,
+                LogLevel::Notice,
+                EventKind::SlaveReconfDone,
+                m,
+                &who,
+                "",
+            );
         }
     }
 
@@ -185,7 +221,13 @@ impl Sentinel {
             to.announced(announce),
             to.port
         );
-        self.emit(now, LogLevel::Warning, "+switch-master", Some(m), text);
+        self.emit(
+            now,
+            LogLevel::Warning,
+            EventKind::SwitchMaster,
+            Some(m),
+            text,
+        );
         self.reset_master_and_change_address(now, m, &to.host, to.port);
     }
 }

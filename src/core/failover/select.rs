@@ -1,6 +1,7 @@
 //! Choosing the replica to promote, by Redis's rules, on fresh INFO.
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{
     elapsed, link_disconnected, Channel, FailoverState, Master, Replica, Who,
@@ -21,7 +22,7 @@ impl Sentinel {
                 self.emit_at(
                     now,
                     LogLevel::Warning,
-                    "-failover-abort-no-good-slave",
+                    EventKind::FailoverAbortNoGoodSlave,
                     m,
                     &Who::Master,
                     "",
@@ -30,7 +31,14 @@ impl Sentinel {
             }
             Some(key) => {
                 let who = Who::Replica(key.clone());
-                self.emit_at(now, LogLevel::Warning, "+selected-slave", m, &who, "");
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    EventKind::SelectedSlave,
+                    m,
+                    &who,
+                    "",
+                );
                 if let Some(r) = m.replicas.get_mut(&key) {
                     r.inst.flags.promoted = true;
                 }
@@ -40,7 +48,7 @@ impl Sentinel {
                 self.emit_at(
                     now,
                     LogLevel::Notice,
-                    "+failover-state-send-slaveof-noone",
+                    EventKind::FailoverStateSendSlaveofNoone,
                     m,
                     &who,
                     "",

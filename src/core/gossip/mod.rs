@@ -6,6 +6,7 @@
 pub mod hello;
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::gossip::hello::{Hello, HELLO_CHANNEL};
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{instance, link_disconnected, Addr, Channel, FailoverState, Master, Who};
@@ -144,7 +145,7 @@ impl Sentinel {
                         s.emit_at(
                             now,
                             LogLevel::Notice,
-                            "+sentinel-address-switch",
+                            EventKind::SentinelAddressSwitch,
                             m,
                             &Who::Master,
                             &extra,
@@ -163,7 +164,7 @@ impl Sentinel {
                             s.emit_at(
                                 now,
                                 LogLevel::Notice,
-                                "+sentinel-invalid-addr",
+                                EventKind::SentinelInvalidAddr,
                                 m,
                                 &Who::Peer(other_key.clone()),
                                 "",
@@ -192,7 +193,7 @@ impl Sentinel {
                                 s.emit_at(
                                     now,
                                     LogLevel::Notice,
-                                    "+sentinel",
+                                    EventKind::Sentinel,
                                     m,
                                     &Who::Peer(k.clone()),
                                     "",
@@ -210,7 +211,7 @@ impl Sentinel {
                 s.current_epoch = hello.current_epoch;
                 s.persist();
                 let text = s.current_epoch.to_string();
-                s.emit(now, LogLevel::Warning, "+new-epoch", Some(m), text);
+                s.emit(now, LogLevel::Warning, EventKind::NewEpoch, Some(m), text);
             }
 
             let Some(key) = key else { return };
@@ -224,7 +225,7 @@ impl Sentinel {
                     s.emit_at(
                         now,
                         LogLevel::Warning,
-                        "+config-update-from",
+                        EventKind::ConfigUpdateFrom,
                         m,
                         &Who::Peer(key.clone()),
                         "",
@@ -238,7 +239,13 @@ impl Sentinel {
                         hello.master_ip,
                         hello.master_port
                     );
-                    s.emit(now, LogLevel::Warning, "+switch-master", Some(m), text);
+                    s.emit(
+                        now,
+                        LogLevel::Warning,
+                        EventKind::SwitchMaster,
+                        Some(m),
+                        text,
+                    );
                     if s.reset_master_and_change_address(
                         now,
                         m,
@@ -324,7 +331,7 @@ impl Sentinel {
                 s.emit_at(
                     now,
                     LogLevel::Notice,
-                    "+sentinel-address-update",
+                    EventKind::SentinelAddressUpdate,
                     m,
                     &Who::Peer(key.to_string()),
                     &extra,

@@ -3,6 +3,7 @@
 //! (+convert-to-slave, +fix-slave-config). The parsing itself is `info_parse`.
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::monitoring::info_parse::parse_info;
 use crate::core::state::{
     elapsed, instance, instance_mut, no_down_for, Addr, FailoverState, Master, Role, Who,
@@ -39,7 +40,7 @@ impl Sentinel {
                     }
                 }
                 Some(prev) if prev != *run_id => {
-                    self.emit_at(now, LogLevel::Notice, "+reboot", m, who, "");
+                    self.emit_at(now, LogLevel::Notice, EventKind::Reboot, m, who, "");
                     if *who == Who::Master && m.master_reboot_down_after_period_ms != 0 {
                         m.inst.flags.master_reboot = true;
                         m.master_reboot_since = Some(now);
@@ -71,7 +72,14 @@ impl Sentinel {
                 let replica = self.new_replica(addr, m.inst.down_after_ms, now);
                 let key = replica.inst.name.clone();
                 m.replicas.insert(key.clone(), replica);
-                self.emit_at(now, LogLevel::Notice, "+slave", m, &Who::Replica(key), "");
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    EventKind::Slave,
+                    m,
+                    &Who::Replica(key),
+                    "",
+                );
                 self.persist();
             }
         }
@@ -135,9 +143,9 @@ impl Sentinel {
                 now,
                 LogLevel::Verbose,
                 if coherent {
-                    "+role-change"
+                    EventKind::RoleChange
                 } else {
-                    "-role-change"
+                    EventKind::WrongRoleChange
                 },
                 m,
                 who,
@@ -181,7 +189,7 @@ impl Sentinel {
                 self.emit_at(
                     now,
                     LogLevel::Notice,
-                    "+convert-to-slave",
+                    EventKind::ConvertToSlave,
                     m,
                     &Who::Replica(key.to_string()),
                     "",
@@ -215,7 +223,7 @@ impl Sentinel {
                 self.emit_at(
                     now,
                     LogLevel::Notice,
-                    "+fix-slave-config",
+                    EventKind::FixSlaveConfig,
                     m,
                     &Who::Replica(key.to_string()),
                     "",

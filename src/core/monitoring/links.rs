@@ -4,6 +4,7 @@
 use bytes::Bytes;
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::gossip::hello::HELLO_CHANNEL;
 use crate::core::state::{
     elapsed, instance, instance_mut, link_disconnected, Channel, Instance, LinkId, Master, Who,
@@ -355,8 +356,8 @@ impl Sentinel {
             };
             if was_connecting {
                 let kind = match channel {
-                    Channel::Cmd => "-cmd-link-reconnection",
-                    Channel::PubSub => "-pubsub-link-reconnection",
+                    Channel::Cmd => EventKind::CmdLinkReconnection,
+                    Channel::PubSub => EventKind::PubsubLinkReconnection,
                 };
                 s.emit_at(
                     now,

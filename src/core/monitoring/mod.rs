@@ -15,11 +15,10 @@ pub(crate) mod periodic;
 pub(crate) mod sdown;
 pub(crate) mod tilt;
 
-use crate::config::model::LogLevel;
 use crate::core::gossip::hello::HELLO_CHANNEL;
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{
-    elapsed, instance_mut, link_disconnected, Channel, FailoverState, LinkId, Master, Who,
+    instance_mut, link_disconnected, Channel, FailoverState, LinkId, Master, Who,
 };
 use crate::core::{Input, Millis, Ready, Sentinel};
 use crate::value::Value;
@@ -158,28 +157,24 @@ impl Sentinel {
         self.send_periodic_commands(now, m, who);
 
         // Acting half.
-        if self.tilt {
-            if elapsed(now, self.tilt_start_time) < self.timing.tilt_period as i64 {
-                return;
-            }
-            self.tilt = false;
-            self.emit(
-                now,
-                LogLevel::Warning,
-                "-tilt",
-                None,
-                "#tilt mode exited".into(),
-            );
+        if self.stays_in_tilt(now) {
+            return;
         }
         self.check_subjectively_down(now, m, who);
         if *who == Who::Master {
-            self.check_objectively_down(now, m);
-            if self.start_failover_if_needed(now, m) {
-                self.ask_master_state_to_peers(now, m, true);
-            }
-            self.failover_state_machine(now, m);
-            self.ask_master_state_to_peers(now, m, false);
+            self.act(now, m);
         }
+    }
+
+    /// The acting half for one master, from its ODOWN to the failover's next step: run by the
+    /// tick, and at once when an answer allows progress (`react`).
+    fn act(&mut self, now: Millis, m: &mut Master) {
+        self.check_objectively_down(now, m);
+        if self.start_failover_if_needed(now, m) {
+            self.ask_master_state_to_peers(now, m, true);
+        }
+        self.failover_state_machine(now, m);
+        self.ask_master_state_to_peers(now, m, false);
     }
 
     pub(crate) fn on_reply(
@@ -249,12 +244,7 @@ impl Sentinel {
         if self.tilt {
             return;
         }
-        self.check_objectively_down(now, m);
-        if self.start_failover_if_needed(now, m) {
-            self.ask_master_state_to_peers(now, m, true);
-        }
-        self.failover_state_machine(now, m);
-        self.ask_master_state_to_peers(now, m, false);
+        self.act(now, m);
         if m.failover_state == FailoverState::UpdateConfig {
             self.switch_to_promoted(now, m);
         }

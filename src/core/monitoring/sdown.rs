@@ -2,6 +2,7 @@
 //! where a connection that looks open but stays silent is recycled.
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::state::{
     elapsed, instance, instance_mut, link_disconnected, Channel, Master, Role, Who,
 };
@@ -62,13 +63,13 @@ impl Sentinel {
                 inst.flags.s_down = true;
                 inst.s_down_since = Some(now);
             }
-            self.emit_at(now, LogLevel::Warning, "+sdown", m, who, "");
+            self.emit_at(now, LogLevel::Warning, EventKind::Sdown, m, who, "");
         } else if !down && was_down {
             if let Some(inst) = instance_mut(m, who) {
                 inst.flags.s_down = false;
                 inst.flags.script_kill_sent = false;
             }
-            self.emit_at(now, LogLevel::Warning, "-sdown", m, who, "");
+            self.emit_at(now, LogLevel::Warning, EventKind::SdownEnd, m, who, "");
         }
     }
 }

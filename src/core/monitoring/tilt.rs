@@ -2,6 +2,7 @@
 //! cannot be trusted; the acting half is suspended for tilt-period (`monitoring::act`).
 
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::core::state::elapsed;
 use crate::core::{Millis, Sentinel};
 
@@ -17,12 +18,32 @@ impl Sentinel {
                 self.emit(
                     now,
                     LogLevel::Warning,
-                    "+tilt",
+                    EventKind::Tilt,
                     None,
                     "#tilt mode entered".into(),
                 );
             }
         }
         self.previous_time = Some(now);
+    }
+
+    /// Whether the acting half stays suspended now; TILT ends (`-tilt`) once tilt-period has
+    /// passed since it began.
+    pub(crate) fn stays_in_tilt(&mut self, now: Millis) -> bool {
+        if !self.tilt {
+            return false;
+        }
+        if elapsed(now, self.tilt_start_time) < self.timing.tilt_period as i64 {
+            return true;
+        }
+        self.tilt = false;
+        self.emit(
+            now,
+            LogLevel::Warning,
+            EventKind::TiltEnd,
+            None,
+            "#tilt mode exited".into(),
+        );
+        false
     }
 }

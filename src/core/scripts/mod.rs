@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use super::state::{Addr, Master};
 use super::{Action, Event, Millis, Sentinel};
 use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
 use crate::value::Value;
 
 /// Scripts allowed to run at the same time.
@@ -60,12 +61,8 @@ pub struct ScriptQueue {
     last_now: Millis,
 }
 
-fn event(out: &mut VecDeque<Action>, level: LogLevel, kind: &str, text: String) {
-    out.push_back(Action::Event(Event {
-        level,
-        kind: kind.to_string(),
-        text,
-    }));
+fn event(out: &mut VecDeque<Action>, level: LogLevel, kind: EventKind, text: String) {
+    out.push_back(Action::Event(Event::new(level, kind, text)));
 }
 
 /// The wait before attempt `retry_num + 1`: the base delay, doubled for every attempt after the
@@ -146,7 +143,12 @@ impl ScriptQueue {
     pub fn started(&mut self, id: u64, pid: u32, out: &mut VecDeque<Action>) {
         if let Some(job) = self.jobs.iter_mut().find(|j| j.id == id && j.running()) {
             job.pid = pid;
-            event(out, LogLevel::Debug, "+script-child", pid.to_string());
+            event(
+                out,
+                LogLevel::Debug,
+                EventKind::ScriptChild,
+                pid.to_string(),
+            );
         }
     }
 
@@ -164,7 +166,7 @@ impl ScriptQueue {
             event(
                 out,
                 LogLevel::Warning,
-                "-script-timeout",
+                EventKind::ScriptTimeout,
                 format!("{} {}", job.path, job.pid),
             );
             out.push_back(Action::KillScript { id: job.id });
@@ -198,7 +200,7 @@ impl ScriptQueue {
         event(
             out,
             LogLevel::Debug,
-            "-script-child",
+            EventKind::ScriptChildEnd,
             format!("{} {} {}", job.pid, code, by_signal),
         );
         if (by_signal != 0 || code == 1) && job.retry_num != MAX_RETRY {
@@ -212,7 +214,7 @@ impl ScriptQueue {
             event(
                 out,
                 LogLevel::Warning,
-                "-script-error",
+                EventKind::ScriptError,
                 format!("{} {} {}", job.path, by_signal, code),
             );
         }
@@ -330,22 +332,23 @@ impl Sentinel {
     }
 
     /// SENTINEL PENDING-SCRIPTS, with run times measured at the latest time the queue saw.
-    pub fn pending_scripts_reply(&self) -> Value {
+    pub(crate) fn pending_scripts_reply(&self) -> Value {
         self.scripts.reply(self.scripts.last_now)
     }
 
     /// SENTINEL PENDING-SCRIPTS at time `now`.
-    pub fn pending_scripts_reply_at(&self, now: Millis) -> Value {
+    #[cfg(test)]
+    pub(crate) fn pending_scripts_reply_at(&self, now: Millis) -> Value {
         self.scripts.reply(now.max(self.scripts.last_now))
     }
 
     /// INFO `sentinel_running_scripts`.
-    pub fn running_scripts(&self) -> usize {
+    pub(crate) fn running_scripts(&self) -> usize {
         self.scripts.running()
     }
 
     /// INFO `sentinel_scripts_queue_length` (running scripts included, as in Redis).
-    pub fn queued_scripts(&self) -> usize {
+    pub(crate) fn queued_scripts(&self) -> usize {
         self.scripts.len()
     }
 }
