@@ -2,6 +2,10 @@
 //!
 //!     cargo run --release --example sim -- --seeds 100000 [--sentinels 5 --quorum 3]
 //!     SIM_TRACE=1 cargo run --release --example sim -- --seed 66
+//!
+//! Test-only faults (to see what the checks catch): `--broken-vote` votes twice in an epoch,
+//! `--vote-before-save` answers a vote before saving it, `--no-durability-check` leaves only
+//! the consequences (a double vote after a crash) to catch the latter.
 #[path = "../tests/sim/world.rs"]
 mod world;
 
@@ -24,6 +28,10 @@ fn main() {
     if let Some(q) = get("--quorum") {
         cfg.quorum = q as u32;
     }
+    let flag = |name: &str| args.iter().any(|a| a == name);
+    cfg.broken_vote = flag("--broken-vote");
+    cfg.vote_before_save = flag("--vote-before-save");
+    cfg.check_durability = !flag("--no-durability-check");
     let (first, count) = match get("--seed") {
         Some(seed) => (seed, 1),
         None => (get("--first").unwrap_or(0), get("--seeds").unwrap_or(1000)),

@@ -1,7 +1,8 @@
 //! rsentinel: a drop-in reimplementation of Redis Sentinel 7.0.
 //!
 //! Layout (see docs/ARCHITECTURE.md):
-//! - `core`: the sans-IO sentinel brain (state, rules, elections, failover): events in, actions out.
+//! - `core`: the sans-IO sentinel brain (state, rules, elections, failover): inputs in, batches out.
+//! - `driver`: carries a batch out (actions, save, then what waited for the save) for any shell.
 //! - `proto`: Redis's wire and argument rules, once: reply values, RESP codecs, the request
 //!   parser, word splitting, number parsing, glob matching.
 //! - `config`: sentinel.conf directives, loader, model and crash-safe rewriter.
@@ -11,6 +12,7 @@
 pub mod cli;
 pub mod config;
 pub mod core;
+pub mod driver;
 pub mod links;
 pub mod logging;
 pub mod proto;

@@ -1,10 +1,10 @@
 //! The tokio shell: owns the core, runs its 100 ms tick, and routes its actions to the links,
 //! the event log and subscribers, the config writer and the script runner.
 //!
-//! The core and everything that carries out its actions live in one `Driver` behind a mutex:
+//! The core and everything that carries out its output live in one `Driver` behind a mutex:
 //! the tick, inputs from links and scripts, and client commands each take it in turn, feed the
-//! core, and carry out every queued action before letting go. So actions queued by a client
-//! command are done before that command's reply is written, as the core's contract asks.
+//! core, and carry out its batch with `driver::drive` before letting go. So a command's reply
+//! is written only after the save it depends on, as the core's contract asks.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -14,7 +14,8 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::model::{Config, LogLevel, ServerSettings};
-use crate::core::{Action, Input, Millis, Resolver, Sentinel};
+use crate::core::{Action, Channel, Event, Input, LinkId, Millis, Resolver, Sentinel, Snapshot};
+use crate::driver::{self, Effects};
 use crate::links::Links;
 use crate::logging::{self, log};
 use crate::scripts::ScriptRunner;
@@ -57,16 +58,22 @@ impl Resolver for SystemResolver {
     }
 }
 
-const SAVE_FAILED: &str = "ERR Failed to save config file. Check server logs.";
-
-/// The core and the parts that carry out its actions.
+/// The core, and the parts of the process that carry out its output.
 pub struct Driver {
     sentinel: Sentinel,
+    io: ProcessIo,
+}
+
+/// The process's effects: links to instances, the event log and subscribers, the config file,
+/// the script runner.
+struct ProcessIo {
     links: Links,
     scripts: ScriptRunner,
     server_settings: ServerSettings,
     config_path: Option<PathBuf>,
     pubsub: Arc<PubSub>,
+    /// The reply to the command being handled, once the driver releases it.
+    reply: Option<Value>,
 }
 
 impl Driver {
@@ -76,76 +83,65 @@ impl Driver {
 
     /// Feed the core one input and carry out what it decided.
     pub fn handle(&mut self, input: Input) {
-        self.sentinel.handle(monotonic_ms(), input);
-        self.drain();
+        let ready = self.sentinel.handle(monotonic_ms(), input);
+        driver::drive(&mut self.sentinel, ready, &mut self.io);
     }
 
-    /// Carry out every queued action, in order. Returns the result of the last config save
-    /// among them (None when none was asked for).
-    pub fn drain(&mut self) -> Option<bool> {
-        let mut saved = None;
-        while let Some(action) = self.sentinel.poll_action() {
-            if let Some(ok) = self.execute(action) {
-                saved = Some(ok);
-            }
+    /// Carry out one action as if the core had asked for it (tests of the shell use this).
+    pub fn execute(&mut self, action: Action) {
+        if let Some(input) = driver::carry_out_action(action, &mut self.io) {
+            self.handle(input);
         }
-        saved
-    }
-
-    /// Carry out one action; for `PersistConfig`, returns whether the save worked.
-    pub fn execute(&mut self, action: Action) -> Option<bool> {
-        match action {
-            a @ (Action::Connect { .. } | Action::Send { .. } | Action::Disconnect { .. }) => {
-                self.links.execute(a)
-            }
-            Action::Event(ev) => {
-                log(ev.level, &format!("{} {}", ev.kind, ev.text));
-                // Debug-level events are only logged, as in Redis.
-                if ev.level != LogLevel::Debug {
-                    self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
-                }
-            }
-            Action::Log { level, text } => log(level, &text),
-            Action::PersistConfig => return Some(self.save_config()),
-            Action::RunScript { id, path, args } => {
-                // The pid goes back to the core for +script-child and PENDING-SCRIPTS.
-                if let Some(pid) = self.scripts.start(id, &path, &args) {
-                    self.sentinel.script_started(id, pid);
-                }
-            }
-            Action::Crash { reason } => {
-                // SENTINEL SIMULATE-FAILURE: die here, as Redis does (exit code 99).
-                log(LogLevel::Warning, &reason);
-                std::process::exit(99);
-            }
-            Action::KillScript { id } => self.scripts.kill(id),
-            Action::SetLogLevel(level) => {
-                self.server_settings.loglevel = level;
-                logging::set_level(level);
-            }
-        }
-        None
     }
 
     /// Where the config is saved (tests point it somewhere unwritable).
     pub fn set_config_path(&mut self, path: Option<PathBuf>) {
-        self.config_path = path;
+        self.io.config_path = path;
     }
 
     /// The config as it must be on disk now: our server settings plus the core's state.
     pub fn config_to_save(&self) -> Config {
-        let (sentinel, masters) = self.sentinel.persisted_state();
+        self.io.config_of(self.sentinel.snapshot())
+    }
+
+    /// Rewrite the config file from the core's state as it is now (at shutdown).
+    pub fn save_config(&mut self) -> bool {
+        let snapshot = self.sentinel.snapshot();
+        self.io.persist(&snapshot)
+    }
+
+    /// A client's SENTINEL/ROLE command: run it and carry out what it decided; the reply is
+    /// the one the driver releases (after the save it depends on, if any).
+    pub fn command(&mut self, args: &[Bytes]) -> Value {
+        let ready = self.sentinel.command(monotonic_ms(), args);
+        self.io.reply = None;
+        driver::drive(&mut self.sentinel, ready, &mut self.io);
+        self.io
+            .reply
+            .take()
+            .unwrap_or_else(|| Value::err("ERR the command produced no reply"))
+    }
+}
+
+impl ProcessIo {
+    fn config_of(&self, snapshot: Snapshot) -> Config {
         Config {
             path: self.config_path.clone(),
             server: self.server_settings.clone(),
-            sentinel,
-            masters,
+            sentinel: snapshot.sentinel,
+            masters: snapshot.masters,
         }
+    }
+}
+
+impl Effects for ProcessIo {
+    fn now(&mut self) -> Millis {
+        monotonic_ms()
     }
 
     /// Rewrite the config file; a failure is logged and reported, and nothing else changes.
-    pub fn save_config(&mut self) -> bool {
-        match crate::config::save(&self.config_to_save()) {
+    fn persist(&mut self, snapshot: &Snapshot) -> bool {
+        match crate::config::save(&self.config_of(snapshot.clone())) {
             Ok(()) => {
                 log(LogLevel::Notice, "Sentinel new configuration saved on disk");
                 true
@@ -160,21 +156,62 @@ impl Driver {
         }
     }
 
-    /// A client's SENTINEL/ROLE command: run it, carry out its actions, save first when the
-    /// outcome needs it (answering Redis's error if that fails).
-    pub fn command(&mut self, args: &[Bytes]) -> Value {
-        let outcome = self.sentinel.command(monotonic_ms(), args);
-        let saved = self.drain();
-        if outcome.flush {
-            let ok = match saved {
-                Some(ok) => ok,
-                None => self.save_config(),
-            };
-            if !ok {
-                return Value::err(SAVE_FAILED);
-            }
+    fn connect(&mut self, link: LinkId, channel: Channel, ip: &str, port: u16) {
+        self.links.execute(Action::Connect {
+            link,
+            channel,
+            ip: ip.to_string(),
+            port,
+        });
+    }
+
+    fn send(&mut self, link: LinkId, channel: Channel, tag: u64, args: Vec<Bytes>) {
+        self.links.execute(Action::Send {
+            link,
+            channel,
+            tag,
+            args,
+        });
+    }
+
+    fn disconnect(&mut self, link: LinkId, channel: Channel) {
+        self.links.execute(Action::Disconnect { link, channel });
+    }
+
+    fn event(&mut self, ev: Event) {
+        log(ev.level, &format!("{} {}", ev.kind, ev.text));
+        // Debug-level events are only logged, as in Redis.
+        if ev.level != LogLevel::Debug {
+            self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
         }
-        outcome.reply
+    }
+
+    fn log(&mut self, level: LogLevel, text: &str) {
+        log(level, text);
+    }
+
+    fn run_script(&mut self, id: u64, path: &str, args: &[String]) -> Option<u32> {
+        // The pid goes back to the core for +script-child and PENDING-SCRIPTS.
+        self.scripts.start(id, path, args)
+    }
+
+    fn kill_script(&mut self, id: u64) {
+        self.scripts.kill(id);
+    }
+
+    fn set_log_level(&mut self, level: LogLevel) {
+        self.server_settings.loglevel = level;
+        logging::set_level(level);
+    }
+
+    fn crash(&mut self, reason: &str) {
+        // SENTINEL SIMULATE-FAILURE: die here, as Redis does (exit code 99).
+        log(LogLevel::Warning, reason);
+        std::process::exit(99);
+    }
+
+    fn reply(&mut self, reply: Value) {
+        self.reply = Some(reply);
     }
 }
 
@@ -257,11 +294,7 @@ impl Running {
 
     /// Save the config and stop serving (also used by in-process tests).
     pub fn stop(&mut self) {
-        {
-            let mut d = self.host.driver();
-            d.drain();
-            d.save_config();
-        }
+        self.host.driver().save_config();
         for t in self.tasks.drain(..) {
             t.abort();
         }
@@ -285,18 +318,22 @@ impl Drop for Running {
 pub async fn start(config: Config) -> Result<Running, String> {
     let (inputs_tx, mut inputs_rx) = mpsc::unbounded_channel::<Input>();
     let seed: u64 = rand::random();
-    let sentinel = Sentinel::new(&config, Box::new(SystemResolver), seed, monotonic_ms())
-        .map_err(|(name, e)| format!("Can't set up master '{name}': {e}"))?;
+    let (sentinel, start_up) =
+        Sentinel::new(&config, Box::new(SystemResolver), seed, monotonic_ms())
+            .map_err(|(name, e)| format!("Can't set up master '{name}': {e}"))?;
     let listeners = server::bind_listeners(&config.server.bind, config.server.port)?;
     let pubsub = Arc::new(PubSub::new());
     let dir = config.server.dir.clone();
     let driver = Driver {
         sentinel,
-        links: Links::new(inputs_tx.clone()),
-        scripts: ScriptRunner::new(inputs_tx.clone(), dir),
-        server_settings: config.server.clone(),
-        config_path: config.path.clone(),
-        pubsub: pubsub.clone(),
+        io: ProcessIo {
+            links: Links::new(inputs_tx.clone()),
+            scripts: ScriptRunner::new(inputs_tx.clone(), dir),
+            server_settings: config.server.clone(),
+            config_path: config.path.clone(),
+            pubsub: pubsub.clone(),
+            reply: None,
+        },
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let host = Arc::new(CoreHost {
@@ -318,49 +355,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
     };
     let srv = Server::new(opts, acl, pubsub, host.clone());
 
-    // Start-up, in Redis's order: a new myid is saved at once, then "Sentinel ID is ...",
-    // then one +monitor event per configured master. If the core queues those +monitor
-    // events itself, they are held back until after the ID line; otherwise they are made here.
+    // Start-up, in Redis's order (the core's first batch): a new myid saved at once, then
+    // "Sentinel ID is ...", then one +monitor event per configured master.
     {
         let mut d = host.driver();
-        let mut monitor_events = Vec::new();
-        while let Some(action) = d.sentinel.poll_action() {
-            match action {
-                Action::Event(ev) if ev.kind == "+monitor" => {
-                    monitor_events.push(Action::Event(ev))
-                }
-                other => {
-                    d.execute(other);
-                }
-            }
-        }
-        log(
-            LogLevel::Warning,
-            &format!("Sentinel ID is {}", d.sentinel().myid()),
-        );
-        if monitor_events.is_empty() {
-            let announce = d.sentinel().settings().announce_hostnames;
-            monitor_events = d
-                .sentinel()
-                .masters()
-                .map(|m| {
-                    Action::Event(crate::core::Event {
-                        level: LogLevel::Warning,
-                        kind: "+monitor".into(),
-                        text: format!(
-                            "master {} {} {} quorum {}",
-                            m.inst.name,
-                            m.inst.addr.announced(announce),
-                            m.inst.addr.port,
-                            m.quorum
-                        ),
-                    })
-                })
-                .collect();
-        }
-        for ev in monitor_events {
-            d.execute(ev);
-        }
+        let Driver { sentinel, io } = &mut *d;
+        driver::drive(sentinel, start_up, io);
     }
 
     let mut tasks = Vec::new();

@@ -1,39 +1,47 @@
 //! The sentinel's brain, free of I/O.
 //!
 //! The shell feeds the core `Input`s (a timer tick, a connection came up or went down, a reply
-//! arrived, a pub/sub message arrived, a script ended) and client commands, always with the
-//! current time; the core changes its state and queues `Action`s (connect, send a command,
-//! emit an event, persist the config, run a script) that the shell drains with
-//! `poll_action`. The core never reads a clock, opens a socket or spawns a process, so any
-//! schedule of inputs can be replayed exactly: that is what the simulator in `tests/` relies on.
-//!
-//! Ordering contract with the shell: actions queued while handling a client command must be
-//! carried out *before* the command's reply is written (a vote must be on disk before the
-//! voter answers), and `CommandOutcome::flush` says whether the reply depends on the config
-//! being saved.
+//! arrived, a pub/sub message arrived, a script started or ended) and client commands, always
+//! with the current time; the core changes its state and answers with one `Ready` batch: the
+//! actions to carry out (connect, send a command, emit an event, run a script), and, when
+//! something must survive a crash, a `Save` whose snapshot the shell writes before it may
+//! have the rest (see `output`). `driver::drive` carries a batch out in that order for every
+//! shell (the tokio runtime, the simulator, the tests). The core never reads a clock, opens a
+//! socket or spawns a process, so any schedule of inputs can be replayed exactly: that is what
+//! the simulator in `tests/sim` relies on.
 
-pub mod agreement;
 pub mod commands;
-pub mod engine;
+pub mod election;
+pub mod events;
 pub mod failover;
-pub mod hello;
-pub mod info;
+pub mod gossip;
+pub mod masters;
+pub mod monitoring;
+pub mod output;
 pub mod scripts;
 pub mod state;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, VecDeque};
+// The pure parsers, where the fuzz targets have always found them.
+pub use gossip::hello;
+pub use monitoring::info_parse as info;
+
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::config::model::{Config, LogLevel, MasterSettings, SentinelSettings};
+use crate::config::model::{Config, LogLevel, SentinelSettings};
+use crate::core::events::EventKind;
 use crate::value::Value;
+pub use output::{HardState, MasterHardState, Ready, Released, Save, Snapshot, SAVE_FAILED};
 pub use state::{
-    Addr, Channel, FailoverState, Flags, Instance, Link, LinkId, Master, Peer, Replica, Role,
+    Addr, Channel, FailoverState, Flags, Instance, Link, LinkId, Master, Peer, Replica, Role, Vote,
 };
+
+use output::{Answer, Outbox};
 
 /// Milliseconds on the shell's monotonic clock.
 pub type Millis = u64;
@@ -112,9 +120,6 @@ pub enum Action {
     Event(Event),
     /// A log line that is not an event (start-up notes, warnings).
     Log { level: LogLevel, text: String },
-    /// Rewrite the config file from `Sentinel::persisted_state()` (and the shell's server
-    /// settings). Carried out before any reply queued after it.
-    PersistConfig,
     /// Start a user script (notification or client-reconfig). The shell answers with
     /// `Input::ScriptExited`.
     RunScript {
@@ -159,34 +164,14 @@ pub enum Input {
         channel: Bytes,
         payload: Bytes,
     },
+    /// A script the core asked for (`Action::RunScript`) is running as process `pid`.
+    ScriptStarted { id: u64, pid: u32 },
     /// A script ended: its exit code, or the signal that killed it.
     ScriptExited {
         id: u64,
         exit_code: Option<i32>,
         signal: Option<i32>,
     },
-}
-
-/// What a client command produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CommandOutcome {
-    pub reply: Value,
-    /// The config must be saved before replying; if saving fails the reply becomes
-    /// `-ERR Failed to save config file. Check server logs.` (Redis's `sentinelFlushConfigAndReply`).
-    pub flush: bool,
-}
-
-impl CommandOutcome {
-    pub fn reply(reply: Value) -> Self {
-        CommandOutcome {
-            reply,
-            flush: false,
-        }
-    }
-
-    pub fn flushed(reply: Value) -> Self {
-        CommandOutcome { reply, flush: true }
-    }
 }
 
 /// Name resolution, supplied by the shell so that the core stays free of I/O (and tests can
@@ -235,9 +220,12 @@ pub struct Sentinel {
     pub(crate) simfailure: SimFailure,
     pub(crate) resolver: Box<dyn Resolver>,
     pub(crate) rng: StdRng,
-    pub(crate) outbox: VecDeque<Action>,
+    pub(crate) outbox: Outbox,
+    /// What we know is on disk: the config we were started from, then each snapshot the
+    /// shell reported saved. Votes not in here are not told to anyone.
+    pub(crate) durable: HardState,
     /// Commands sent and not yet answered, by tag: what to do with each reply.
-    pub(crate) pending: BTreeMap<u64, engine::PendingCommand>,
+    pub(crate) pending: BTreeMap<u64, monitoring::links::PendingCommand>,
     /// Our own requirepass: used to authenticate to peers when sentinel-pass is not set.
     pub(crate) requirepass: Option<String>,
     pub(crate) next_link: u64,
@@ -255,6 +243,8 @@ pub struct Sentinel {
 pub struct Faults {
     /// Vote again in an epoch we already voted in.
     pub double_vote: bool,
+    /// Let a vote's answer leave before the save that makes the vote durable.
+    pub vote_before_save: bool,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` switches.
@@ -265,14 +255,15 @@ pub struct SimFailure {
 }
 
 impl Sentinel {
-    /// Build the core from a loaded config. A missing myid is generated (and a
-    /// `PersistConfig` queued so that it is written at once, as Redis does).
+    /// Build the core from a loaded config, with its start-up batch: in Redis's order, a
+    /// generated myid saved at once, then "Sentinel ID is ...", then a `+monitor` event per
+    /// master.
     pub fn new(
         config: &Config,
         resolver: Box<dyn Resolver>,
         seed: u64,
         now: Millis,
-    ) -> Result<Sentinel, (String, SetupError)> {
+    ) -> Result<(Sentinel, Ready), (String, SetupError)> {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut settings = config.sentinel.clone();
         let generated = settings.myid.is_none();
@@ -296,7 +287,8 @@ impl Sentinel {
             simfailure: SimFailure::default(),
             resolver,
             rng,
-            outbox: VecDeque::new(),
+            outbox: Outbox::default(),
+            durable: HardState::of_config(&config.sentinel, &config.masters),
             pending: BTreeMap::new(),
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
@@ -311,9 +303,35 @@ impl Sentinel {
                 .map_err(|e| (m.name.clone(), e))?;
         }
         if generated {
-            sentinel.outbox.push_back(Action::PersistConfig);
+            sentinel.outbox.save();
         }
-        Ok(sentinel)
+        sentinel.push(Action::Log {
+            level: LogLevel::Warning,
+            text: format!("Sentinel ID is {}", sentinel.myid),
+        });
+        let announce = sentinel.settings.announce_hostnames;
+        let monitors: Vec<Action> = sentinel
+            .masters
+            .values()
+            .map(|m| {
+                // Only the event: Redis would also run the notification script here, which
+                // this sentinel has never done at start-up (kept as it was).
+                Action::Event(Event::new(
+                    LogLevel::Warning,
+                    EventKind::Monitor,
+                    events::instance_event_text(
+                        events::EventSubject::Master(&m.inst),
+                        announce,
+                        &format!("quorum {}", m.quorum),
+                    ),
+                ))
+            })
+            .collect();
+        for action in monitors {
+            sentinel.push(action);
+        }
+        let ready = sentinel.ready(None);
+        Ok((sentinel, ready))
     }
 
     pub fn myid(&self) -> &str {
@@ -344,13 +362,8 @@ impl Sentinel {
         &self.settings
     }
 
-    /// Take the next action the shell must carry out.
-    pub fn poll_action(&mut self) -> Option<Action> {
-        self.outbox.pop_front()
-    }
-
     pub(crate) fn push(&mut self, action: Action) {
-        self.outbox.push_back(action);
+        self.outbox.push(action);
     }
 
     pub(crate) fn new_link_id(&mut self) -> LinkId {
@@ -363,178 +376,6 @@ impl Sentinel {
         let t = self.next_tag;
         self.next_tag += 1;
         t
-    }
-
-    /// Add a master from its settings (config load and SENTINEL MONITOR).
-    pub fn add_master(&mut self, m: &MasterSettings, now: Millis) -> Result<(), SetupError> {
-        if self.masters.contains_key(&m.name) {
-            return Err(SetupError::Duplicate);
-        }
-        let resolve_only_ip = !self.settings.resolve_hostnames;
-        let ip = self
-            .resolver
-            .resolve(&m.host, resolve_only_ip)
-            .ok_or(SetupError::Unresolvable)?;
-        let addr = Addr {
-            host: m.host.clone(),
-            ip,
-            port: m.port,
-        };
-        let mut inst = Instance::new(m.name.clone(), addr, Role::Master, m.down_after_ms, now);
-        inst.link.id = Some(self.new_link_id());
-        let mut master = Master {
-            inst,
-            config_epoch: m.config_epoch,
-            quorum: m.quorum,
-            parallel_syncs: m.parallel_syncs,
-            failover_timeout_ms: m.failover_timeout_ms,
-            auth_pass: m.auth_pass.clone(),
-            auth_user: m.auth_user.clone(),
-            notification_script: m.notification_script.clone(),
-            client_reconfig_script: m.client_reconfig_script.clone(),
-            renamed_commands: m
-                .renamed_commands
-                .iter()
-                .map(|(from, to)| (from.to_ascii_lowercase(), to.clone()))
-                .collect(),
-            master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
-            master_reboot_since: None,
-            replicas: BTreeMap::new(),
-            sentinels: BTreeMap::new(),
-            leader: None,
-            leader_epoch: m.leader_epoch,
-            failover_epoch: 0,
-            failover_state: FailoverState::None,
-            failover_state_change_time: now,
-            failover_start_time: None,
-            failover_delay_logged: None,
-            promoted_replica: None,
-            failover_start_not_before: None,
-        };
-        for (host, port) in &m.known_replicas {
-            if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
-                let addr = Addr {
-                    host: host.clone(),
-                    ip,
-                    port: *port,
-                };
-                let replica = self.new_replica(addr, m.down_after_ms, now);
-                master.replicas.insert(replica.inst.name.clone(), replica);
-            }
-        }
-        for known in &m.known_sentinels {
-            if let Some(ip) = self.resolver.resolve(&known.host, resolve_only_ip) {
-                let addr = Addr {
-                    host: known.host.clone(),
-                    ip,
-                    port: known.port,
-                };
-                let mut peer = self.new_peer(addr, m.down_after_ms, now);
-                peer.inst.runid = Some(known.runid.clone());
-                master.sentinels.insert(peer.inst.name.clone(), peer);
-            }
-        }
-        self.masters.insert(m.name.clone(), master);
-        Ok(())
-    }
-
-    pub(crate) fn new_replica(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Replica {
-        let name = addr.name(self.settings.announce_hostnames);
-        let mut inst = Instance::new(name, addr, Role::Replica, down_after_ms, now);
-        inst.link.id = Some(self.new_link_id());
-        Replica {
-            inst,
-            master_link_down_time: 0,
-            slave_priority: 100,
-            replica_announced: true,
-            slave_reconf_sent_time: None,
-            slave_master_host: None,
-            slave_master_port: 0,
-            slave_master_link_up: false,
-            slave_repl_offset: 0,
-            slave_conf_change_time: None,
-            info_asked_at: None,
-        }
-    }
-
-    pub(crate) fn new_peer(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Peer {
-        let name = addr.name(self.settings.announce_hostnames);
-        let mut inst = Instance::new(name, addr, Role::Master, down_after_ms, now);
-        inst.link.id = Some(self.new_link_id());
-        Peer {
-            inst,
-            last_hello_time: None,
-            last_master_down_reply_time: None,
-            leader: None,
-            leader_epoch: 0,
-        }
-    }
-
-    /// Everything Redis persists in sentinel.conf, in the shape the config writer renders.
-    pub fn persisted_state(&self) -> (SentinelSettings, Vec<MasterSettings>) {
-        let mut settings = self.settings.clone();
-        settings.myid = Some(self.myid.clone());
-        settings.current_epoch = self.current_epoch;
-        let announce = self.settings.announce_hostnames;
-        let masters =
-            self.masters
-                .values()
-                .map(|m| {
-                    // Once the promoted replica has accepted its role, the config must already
-                    // name it as the master (with the old master among the replicas): a crash
-                    // before +switch-master must not bring back the old address with the new
-                    // config epoch, or this sentinel and the others would never agree again.
-                    let current = Sentinel::current_master_addr(m);
-                    let known_replicas = m
-                        .replicas
-                        .values()
-                        .map(|r| {
-                            let a = if r.inst.addr.same_endpoint(current) {
-                                &m.inst.addr
-                            } else {
-                                &r.inst.addr
-                            };
-                            (a.announced(announce).to_string(), a.port)
-                        })
-                        .collect();
-                    MasterSettings {
-                        name: m.inst.name.clone(),
-                        host: current.announced(announce).to_string(),
-                        port: current.port,
-                        quorum: m.quorum,
-                        down_after_ms: m.inst.down_after_ms,
-                        failover_timeout_ms: m.failover_timeout_ms,
-                        parallel_syncs: m.parallel_syncs,
-                        auth_pass: m.auth_pass.clone(),
-                        auth_user: m.auth_user.clone(),
-                        notification_script: m.notification_script.clone(),
-                        client_reconfig_script: m.client_reconfig_script.clone(),
-                        renamed_commands: m
-                            .renamed_commands
-                            .iter()
-                            .map(|(a, b)| (a.clone(), b.clone()))
-                            .collect(),
-                        master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
-                        known_replicas,
-                        known_sentinels: m
-                            .sentinels
-                            .values()
-                            .filter_map(|p| {
-                                p.inst.runid.as_ref().map(|runid| {
-                                    crate::config::model::KnownSentinel {
-                                        host: p.inst.addr.announced(announce).to_string(),
-                                        port: p.inst.addr.port,
-                                        runid: runid.clone(),
-                                    }
-                                })
-                            })
-                            .collect(),
-                        config_epoch: m.config_epoch,
-                        leader_epoch: m.leader_epoch,
-                    }
-                })
-                .collect();
-        (settings, masters)
     }
 }
 

@@ -231,9 +231,15 @@ pub struct Peer {
     pub inst: Instance,
     pub last_hello_time: Option<Millis>,
     pub last_master_down_reply_time: Option<Millis>,
-    /// The leader this peer voted for, as it told us in IS-MASTER-DOWN-BY-ADDR.
+    /// The vote this peer told us it cast, in its IS-MASTER-DOWN-BY-ADDR answer.
+    pub vote: Vote,
+}
+
+/// A vote for a failover leader: for whom (a run id), and in which epoch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Vote {
     pub leader: Option<String>,
-    pub leader_epoch: u64,
+    pub epoch: u64,
 }
 
 /// A monitored master and everything attached to it.
@@ -256,9 +262,8 @@ pub struct Master {
     pub replicas: BTreeMap<String, Replica>,
     /// Keyed by the peer's name (`ip:port`).
     pub sentinels: BTreeMap<String, Peer>,
-    /// Our vote: the runid we voted for as failover leader, and in which epoch.
-    pub leader: Option<String>,
-    pub leader_epoch: u64,
+    /// Our own vote for this master's failover leader (its epoch is saved; whom is not).
+    pub vote: Vote,
     pub failover_epoch: u64,
     pub failover_state: FailoverState,
     pub failover_state_change_time: Millis,
@@ -268,4 +273,49 @@ pub struct Master {
     pub promoted_replica: Option<String>,
     /// After ODOWN, no failover attempt before this (the randomized start delay).
     pub failover_start_not_before: Option<Millis>,
+}
+
+/// One instance inside a master's record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Who {
+    Master,
+    Replica(String),
+    Peer(String),
+}
+
+pub(crate) fn instance<'a>(m: &'a Master, who: &Who) -> Option<&'a Instance> {
+    match who {
+        Who::Master => Some(&m.inst),
+        Who::Replica(k) => m.replicas.get(k).map(|r| &r.inst),
+        Who::Peer(k) => m.sentinels.get(k).map(|p| &p.inst),
+    }
+}
+
+pub(crate) fn instance_mut<'a>(m: &'a mut Master, who: &Who) -> Option<&'a mut Instance> {
+    match who {
+        Who::Master => Some(&mut m.inst),
+        Who::Replica(k) => m.replicas.get_mut(k).map(|r| &mut r.inst),
+        Who::Peer(k) => m.sentinels.get_mut(k).map(|p| &mut p.inst),
+    }
+}
+
+/// Whether an instance's link counts as disconnected: the command connection is down, or (for
+/// masters and replicas) the pub/sub connection is.
+pub(crate) fn link_disconnected(inst: &Instance, who: &Who) -> bool {
+    inst.link.disconnected(!matches!(who, Who::Peer(_)))
+}
+
+/// Milliseconds from `since` to `now`, which may be negative (Redis compares signed times,
+/// and failover_start_time is set in the future on purpose).
+pub(crate) fn elapsed(now: Millis, since: Millis) -> i64 {
+    now as i64 - since as i64
+}
+
+/// No SDOWN or ODOWN began within the last `ms` milliseconds.
+pub(crate) fn no_down_for(inst: &Instance, now: Millis, ms: u64) -> bool {
+    let most_recent = match (inst.s_down_since, inst.o_down_since) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    };
+    most_recent.is_none_or(|t| elapsed(now, t) > ms as i64)
 }

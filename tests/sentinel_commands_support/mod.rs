@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use rsentinel::config::model::{Config, KnownSentinel, MasterSettings};
 use rsentinel::core::{Action, Resolver, Sentinel};
+use rsentinel::driver::Recorder;
 use rsentinel::resp::{decode_reply, encode_command, encode_to_vec, Proto};
 use rsentinel::value::Value;
 
@@ -313,42 +314,35 @@ pub struct CoreTarget {
 impl CoreTarget {
     pub fn new(cfg: &Config) -> CoreTarget {
         let now = 1_000_000;
-        let core = match Sentinel::new(cfg, Box::new(TestResolver), 7, now) {
-            Ok(core) => core,
+        let (mut core, start_up) = match Sentinel::new(cfg, Box::new(TestResolver), 7, now) {
+            Ok(started) => started,
             Err((name, e)) => panic!("core refused master {name}: {e}"),
         };
-        let mut target = CoreTarget {
+        Recorder::run(&mut core, now, start_up);
+        CoreTarget {
             core,
             now,
             actions: Vec::new(),
-        };
-        target.drain();
-        target.actions.clear();
-        target
-    }
-
-    fn drain(&mut self) {
-        while let Some(a) = self.core.poll_action() {
-            self.actions.push(a);
         }
     }
 
-    /// Run a command and return the reply value (actions are kept in `actions`).
-    pub fn run(&mut self, args: &[&str]) -> rsentinel::core::CommandOutcome {
+    /// Run a command and return its reply (actions are kept in `actions`).
+    pub fn run(&mut self, args: &[&str]) -> Value {
         self.now += 1;
         let args: Vec<Bytes> = args
             .iter()
             .map(|a| Bytes::copy_from_slice(a.as_bytes()))
             .collect();
-        let outcome = self.core.command(self.now, &args);
-        self.drain();
-        outcome
+        let ready = self.core.command(self.now, &args);
+        let done = Recorder::run(&mut self.core, self.now, ready);
+        self.actions.extend(done.actions());
+        done.reply().expect("every command is answered")
     }
 }
 
 impl Target for CoreTarget {
     fn call(&mut self, proto: Proto, args: &[&str]) -> Vec<u8> {
-        encode_to_vec(&self.run(args).reply, proto)
+        encode_to_vec(&self.run(args), proto)
     }
 
     fn take_events(&mut self) -> Vec<SeenEvent> {

@@ -3,8 +3,10 @@
 //! Several real `rsentinel::core::Sentinel`s run against a small model of Redis instances over
 //! a simulated network: per-connection FIFO delivery with random delay, connections that break
 //! or silently stall, partitions that form and heal, crashes and restarts of sentinels (from
-//! exactly what their core asked to persist) and of Redis instances, and clock jumps that
-//! trigger TILT. One seed drives everything, so a failure replays exactly.
+//! exactly what they saved; some crashes strike in the middle of carrying out a batch, right
+//! before or right after its save) and of Redis instances, and clock jumps that trigger TILT.
+//! Every batch is carried out by the same `driver::drive` the real process uses. One seed
+//! drives everything, so a failure replays exactly.
 //!
 //! Safety invariants are checked after every step; liveness (everyone agrees on one master
 //! once the network heals) at the end of a run.
@@ -17,8 +19,11 @@ use bytes::Bytes;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use rsentinel::config::model::{Config, MasterSettings};
-use rsentinel::core::{Action, Channel, Input, LinkId, LiteralResolver, Role, Sentinel};
+use rsentinel::config::model::{Config, LogLevel, MasterSettings};
+use rsentinel::core::{
+    Action, Channel, Event, Input, LinkId, LiteralResolver, Ready, Role, Sentinel, Snapshot,
+};
+use rsentinel::driver::{drive, Effects};
 use rsentinel::value::Value;
 
 pub const MASTER_NAME: &str = "mymaster";
@@ -43,6 +48,12 @@ pub struct SimConfig {
     pub max_delay_ms: u64,
     /// Deliberately break the vote rule (to prove the checker catches it).
     pub broken_vote: bool,
+    /// Deliberately let a vote's answer leave before its save (to prove the checks catch it).
+    pub vote_before_save: bool,
+    /// Check, whenever a vote leaves a sentinel, that it is already in that sentinel's saved
+    /// config. Off, only the consequences of a broken durability rule can be caught (a
+    /// sentinel that crashed before its save votes again after the restart).
+    pub check_durability: bool,
 }
 
 impl Default for SimConfig {
@@ -58,6 +69,8 @@ impl Default for SimConfig {
             fault_every_ms: 3_000,
             max_delay_ms: 30,
             broken_vote: false,
+            vote_before_save: false,
+            check_durability: true,
         }
     }
 }
@@ -94,7 +107,7 @@ pub struct Stats {
 
 struct SentinelNode {
     core: Option<Sentinel>,
-    /// What the core last asked to persist: a restart begins from exactly this.
+    /// What the core last had saved: a restart begins from exactly this.
     persisted: Config,
     /// Added to the simulated time to give this sentinel's clock (clock jumps move it).
     clock_offset: i64,
@@ -168,6 +181,15 @@ enum Msg {
     Writes,
 }
 
+/// Where a sentinel dies while carrying out a batch that saves (the mid-batch crash fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CrashPoint {
+    /// After the batch's first actions, before the save: nothing of the save is on disk.
+    BeforeSave,
+    /// Right after the save, before what waited for it is carried out.
+    AfterSave,
+}
+
 pub struct World {
     cfg: SimConfig,
     seed: u64,
@@ -183,6 +205,8 @@ pub struct World {
     /// Partition groups: nodes talk only within a group.
     group: Vec<u32>,
     wake_gen: Vec<u64>,
+    /// A sentinel armed to crash in the middle of its next batch that saves.
+    crash_in_batch: Option<(NodeId, CrashPoint)>,
     trace: VecDeque<String>,
     // --- invariant bookkeeping
     /// epoch -> sentinel elected in it.
@@ -252,6 +276,7 @@ impl World {
             next_conn: 1,
             group: vec![0; n],
             wake_gen: vec![0; n],
+            crash_in_batch: None,
             trace: VecDeque::new(),
             elected: BTreeMap::new(),
             votes: BTreeMap::new(),
@@ -331,22 +356,22 @@ impl World {
         let NodeKind::Sentinel(s) = &mut self.nodes[id].kind else {
             return;
         };
-        let core = Sentinel::new(&s.persisted, Box::new(LiteralResolver), s.seed, now)
-            .expect("sim config is valid");
+        let (mut core, start_up) =
+            Sentinel::new(&s.persisted, Box::new(LiteralResolver), s.seed, now)
+                .expect("sim config is valid");
         s.seed = s.seed.wrapping_add(1);
-        let mut core = core;
         #[cfg(feature = "fault-injection")]
         {
             core.faults.double_vote = self.cfg.broken_vote;
+            core.faults.vote_before_save = self.cfg.vote_before_save;
         }
         let _ = &mut core;
-        s.core = Some(core);
         self.nodes[id].alive = true;
         self.wake_gen[id] += 1;
         let jitter = self.rng.gen_range(0..100);
         self.schedule(jitter, Msg::Tick(id));
         self.log(format!("sentinel {id} started"));
-        self.run_actions(id);
+        self.drive_core(id, core, start_up, None);
     }
 
     fn crash_sentinel(&mut self, id: NodeId) {
@@ -368,10 +393,57 @@ impl World {
     }
 
     fn feed(&mut self, id: NodeId, input: Input) {
-        if self.with_core(id, |c, now| c.handle(now, input)).is_some() {
-            self.run_actions(id);
-            self.schedule_wakeup(id);
+        self.run_core(id, |c, now| c.handle(now, input), None);
+    }
+
+    /// Give sentinel `id` an input or a command (`f`) and carry out its output; a command's
+    /// reply goes back on `reply_to`.
+    fn run_core(
+        &mut self,
+        id: NodeId,
+        f: impl FnOnce(&mut Sentinel, u64) -> Ready,
+        reply_to: Option<(ConnId, u64)>,
+    ) {
+        let now = self.sentinel_now(id);
+        let NodeKind::Sentinel(s) = &mut self.nodes[id].kind else {
+            return;
+        };
+        let Some(mut core) = s.core.take() else {
+            return;
+        };
+        let ready = f(&mut core, now);
+        self.drive_core(id, core, ready, reply_to);
+    }
+
+    /// Carry out a batch of sentinel `id` with the one driver every shell uses, then put its
+    /// core back (unless it died on the way).
+    fn drive_core(
+        &mut self,
+        id: NodeId,
+        mut core: Sentinel,
+        ready: Ready,
+        reply_to: Option<(ConnId, u64)>,
+    ) {
+        let mut fx = SimIo {
+            w: self,
+            id,
+            reply_to,
+            inputs: VecDeque::new(),
+            dead: false,
+        };
+        drive(&mut core, ready, &mut fx);
+        if fx.dead {
+            drop(core);
+            self.crash_sentinel(id);
+            return;
         }
+        if let NodeKind::Sentinel(s) = &mut self.nodes[id].kind {
+            s.core = Some(core);
+        }
+        if let Err(v) = self.check_monotonic(id) {
+            park_violation(v);
+        }
+        self.schedule_wakeup(id);
     }
 
     /// Tick a sentinel when its core says something falls due (as the shell does).
@@ -383,92 +455,6 @@ impl World {
         if due > local_now && due - local_now < 100 {
             let gen = self.wake_gen[id];
             self.schedule(due - local_now, Msg::Wake(id, gen));
-        }
-    }
-
-    /// Carry out everything sentinel `id` queued, in order.
-    fn run_actions(&mut self, id: NodeId) {
-        loop {
-            let Some(action) = self.with_core(id, |c, _| c.poll_action()).flatten() else {
-                break;
-            };
-            self.stats.steps += 1;
-            match action {
-                Action::Connect {
-                    link,
-                    channel,
-                    ip,
-                    port,
-                } => {
-                    let conn = self.next_conn;
-                    self.next_conn += 1;
-                    let target = self.node_by_addr(&ip, port);
-                    let ok = target.is_some_and(|t| self.nodes[t].alive && self.reachable(id, t));
-                    self.conns.insert(
-                        conn,
-                        Conn {
-                            from: id,
-                            to: target.unwrap_or(usize::MAX),
-                            link,
-                            channel,
-                            open: false,
-                            stalled: false,
-                            last_to: 0,
-                            last_from: 0,
-                        },
-                    );
-                    self.by_link.insert((id, link, channel), conn);
-                    let d = self.delay();
-                    self.schedule(d, Msg::ConnectResult { conn, ok });
-                }
-                Action::Send {
-                    link,
-                    channel,
-                    tag,
-                    args,
-                } => {
-                    let args: Vec<String> = args
-                        .iter()
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .collect();
-                    if let Err(v) = self.check_slaveof_rule(id, &args) {
-                        park_violation(v);
-                    }
-                    let conn = self.by_link.get(&(id, link, channel)).copied();
-                    let open = conn
-                        .and_then(|c| self.conns.get(&c))
-                        .is_some_and(|c| c.open);
-                    match conn {
-                        Some(c) if open => self.send_request(c, tag, args),
-                        _ => self.feed(id, Input::Disconnected { link, channel }),
-                    }
-                }
-                Action::Disconnect { link, channel } => {
-                    if let Some(c) = self.by_link.remove(&(id, link, channel)) {
-                        self.close_conn(c);
-                    }
-                }
-                Action::Event(e) => {
-                    self.log(format!("s{id} {} {}", e.kind, e.text));
-                    if let Err(v) = self.record_event(id, &e.kind, &e.text) {
-                        park_violation(v);
-                    }
-                }
-                Action::PersistConfig => {
-                    let snapshot = self.with_core(id, |c, _| c.persisted_state());
-                    if let (Some((settings, masters)), NodeKind::Sentinel(s)) =
-                        (snapshot, &mut self.nodes[id].kind)
-                    {
-                        s.persisted.sentinel = settings;
-                        s.persisted.masters = masters;
-                    }
-                }
-                Action::Crash { .. } => self.crash_sentinel(id),
-                _ => {}
-            }
-        }
-        if let Err(v) = self.check_monotonic(id) {
-            park_violation(v);
         }
     }
 
@@ -586,7 +572,7 @@ impl World {
                     }
                     return Ok(());
                 }
-                let reply = self.serve(to, conn, &args);
+                let reply = self.serve(to, conn, tag, &args);
                 if let Some(value) = reply {
                     self.send_back(conn, Msg::Reply { conn, tag, value });
                 }
@@ -649,8 +635,8 @@ impl World {
         Ok(())
     }
 
-    /// Answer a request at node `to`.
-    fn serve(&mut self, to: NodeId, conn: ConnId, args: &[String]) -> Option<Value> {
+    /// Answer a request at node `to` (None: no answer now, or one sent by other means).
+    fn serve(&mut self, to: NodeId, conn: ConnId, tag: u64, args: &[String]) -> Option<Value> {
         let cmd = args.first()?.to_ascii_uppercase();
         if matches!(self.nodes[to].kind, NodeKind::Sentinel(_)) {
             return Some(match cmd.as_str() {
@@ -664,11 +650,10 @@ impl World {
                     if args.len() == 6
                         && args[1].eq_ignore_ascii_case("is-master-down-by-addr") =>
                 {
-                    let a: Vec<Bytes> = args[2..].iter().map(|s| Bytes::from(s.clone())).collect();
-                    let out = self.with_core(to, |c, now| c.cmd_is_master_down_by_addr(now, &a))?;
-                    // The voter's actions (its persist) happen before its reply leaves.
-                    self.run_actions(to);
-                    out.reply
+                    let a: Vec<Bytes> = args.iter().map(|s| Bytes::from(s.clone())).collect();
+                    // The driver releases the reply (after the voter's save) onto the conn.
+                    self.run_core(to, |c, now| c.command(now, &a), Some((conn, tag)));
+                    return None;
                 }
                 _ => Value::ok(),
             });
@@ -833,7 +818,13 @@ impl World {
             20..=34 => {
                 let s = sentinels[self.rng.gen_range(0..sentinels.len())];
                 if self.nodes[s].alive {
-                    self.crash_sentinel(s);
+                    // Half the crashes strike in the middle of carrying out a batch: right
+                    // before, or right after, the next save.
+                    match self.rng.gen_range(0..4) {
+                        0 => self.crash_in_batch = Some((s, CrashPoint::BeforeSave)),
+                        1 => self.crash_in_batch = Some((s, CrashPoint::AfterSave)),
+                        _ => self.crash_sentinel(s),
+                    }
                 } else {
                     self.start_sentinel(s);
                 }
@@ -876,6 +867,7 @@ impl World {
 
     fn heal_everything(&mut self) {
         self.group.iter_mut().for_each(|g| *g = 0);
+        self.crash_in_batch = None;
         for i in 0..self.nodes.len() {
             if !self.nodes[i].alive {
                 match self.nodes[i].kind {
@@ -903,7 +895,13 @@ impl World {
         }
     }
 
-    fn record_event(&mut self, id: NodeId, kind: &str, text: &str) -> Result<(), Violation> {
+    fn record_event(
+        &mut self,
+        id: NodeId,
+        core: &Sentinel,
+        kind: &str,
+        text: &str,
+    ) -> Result<(), Violation> {
         let me = self.myid(id);
         match kind {
             "+vote-for-leader" => {
@@ -921,16 +919,9 @@ impl World {
             }
             "+elected-leader" => {
                 self.stats.elections += 1;
-                let epoch = self
-                    .with_core(id, |c, _| c.master(MASTER_NAME).map(|m| m.failover_epoch))
-                    .flatten()
-                    .unwrap_or(0);
-                let forced = self
-                    .with_core(id, |c, _| {
-                        c.master(MASTER_NAME).map(|m| m.inst.flags.force_failover)
-                    })
-                    .flatten()
-                    .unwrap_or(false);
+                let master = core.master(MASTER_NAME);
+                let epoch = master.map_or(0, |m| m.failover_epoch);
+                let forced = master.is_some_and(|m| m.inst.flags.force_failover);
                 if let Some(other) = self.elected.get(&epoch) {
                     if *other != me {
                         return Err(self
@@ -959,7 +950,12 @@ impl World {
     }
 
     /// SLAVEOF NO ONE only from the elected leader of the failover epoch it is in.
-    fn check_slaveof_rule(&mut self, id: NodeId, args: &[String]) -> Result<(), Violation> {
+    fn check_slaveof_rule(
+        &mut self,
+        id: NodeId,
+        core: &Sentinel,
+        args: &[String],
+    ) -> Result<(), Violation> {
         if !(args.len() == 3
             && args[0].eq_ignore_ascii_case("SLAVEOF")
             && args[1].eq_ignore_ascii_case("NO"))
@@ -967,12 +963,9 @@ impl World {
             return Ok(());
         }
         let me = self.myid(id);
-        let state = self
-            .with_core(id, |c, _| {
-                c.master(MASTER_NAME)
-                    .map(|m| (m.failover_epoch, m.inst.flags.force_failover))
-            })
-            .flatten();
+        let state = core
+            .master(MASTER_NAME)
+            .map(|m| (m.failover_epoch, m.inst.flags.force_failover));
         let Some((epoch, forced)) = state else {
             return Err(self.violation(format!(
                 "sentinel {id} sent SLAVEOF NO ONE with no master record"
@@ -1101,6 +1094,191 @@ impl World {
             "no convergence {} ms after healing: {last_err}",
             self.cfg.heal_ms
         )))
+    }
+}
+
+/// The simulator's effects for one batch of sentinel `id`: connections and messages go
+/// through the network model, saves into the sentinel's `persisted` config.
+struct SimIo<'w> {
+    w: &'w mut World,
+    id: NodeId,
+    /// Where the reply to the command being handled goes.
+    reply_to: Option<(ConnId, u64)>,
+    /// Inputs the network produced at once (a send on a connection that is gone).
+    inputs: VecDeque<Input>,
+    dead: bool,
+}
+
+impl SimIo<'_> {
+    fn die(&mut self, how: &str) {
+        self.w.log(format!("sentinel {} dies {how}", self.id));
+        self.dead = true;
+    }
+}
+
+/// The vote a reply to IS-MASTER-DOWN-BY-ADDR carries: (leader, epoch).
+fn vote_in(reply: &Value) -> Option<(String, u64)> {
+    let Value::Array(items) = reply else {
+        return None;
+    };
+    match items.as_slice() {
+        [Value::Int(_), Value::Bulk(leader), Value::Int(epoch)] if leader.as_ref() != b"*" => {
+            Some((String::from_utf8_lossy(leader).into_owned(), *epoch as u64))
+        }
+        _ => None,
+    }
+}
+
+impl Effects for SimIo<'_> {
+    fn now(&mut self) -> u64 {
+        self.w.sentinel_now(self.id)
+    }
+
+    fn persist(&mut self, snapshot: &Snapshot) -> bool {
+        let armed = match self.w.crash_in_batch {
+            Some((n, point)) if n == self.id => {
+                self.w.crash_in_batch = None;
+                Some(point)
+            }
+            _ => None,
+        };
+        if armed == Some(CrashPoint::BeforeSave) {
+            self.die("before its save");
+            return false;
+        }
+        if let NodeKind::Sentinel(s) = &mut self.w.nodes[self.id].kind {
+            s.persisted.sentinel = snapshot.sentinel.clone();
+            s.persisted.masters = snapshot.masters.clone();
+        }
+        if armed == Some(CrashPoint::AfterSave) {
+            self.die("right after its save");
+        }
+        true
+    }
+
+    fn connect(&mut self, link: LinkId, channel: Channel, ip: &str, port: u16) {
+        let (w, id) = (&mut *self.w, self.id);
+        let conn = w.next_conn;
+        w.next_conn += 1;
+        let target = w.node_by_addr(ip, port);
+        let ok = target.is_some_and(|t| w.nodes[t].alive && w.reachable(id, t));
+        w.conns.insert(
+            conn,
+            Conn {
+                from: id,
+                to: target.unwrap_or(usize::MAX),
+                link,
+                channel,
+                open: false,
+                stalled: false,
+                last_to: 0,
+                last_from: 0,
+            },
+        );
+        w.by_link.insert((id, link, channel), conn);
+        let d = w.delay();
+        w.schedule(d, Msg::ConnectResult { conn, ok });
+    }
+
+    fn send(&mut self, link: LinkId, channel: Channel, tag: u64, args: Vec<Bytes>) {
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let conn = self.w.by_link.get(&(self.id, link, channel)).copied();
+        let open = conn
+            .and_then(|c| self.w.conns.get(&c))
+            .is_some_and(|c| c.open);
+        match conn {
+            Some(c) if open => self.w.send_request(c, tag, args),
+            _ => self.inputs.push_back(Input::Disconnected { link, channel }),
+        }
+    }
+
+    fn disconnect(&mut self, link: LinkId, channel: Channel) {
+        if let Some(c) = self.w.by_link.remove(&(self.id, link, channel)) {
+            self.w.close_conn(c);
+        }
+    }
+
+    /// Events are logged and checked in `observe`, where the core's state is at hand.
+    fn event(&mut self, _event: Event) {}
+
+    fn log(&mut self, _level: LogLevel, _text: &str) {}
+
+    /// The simulated sentinels run no scripts.
+    fn run_script(&mut self, _id: u64, _path: &str, _args: &[String]) -> Option<u32> {
+        None
+    }
+
+    fn kill_script(&mut self, _id: u64) {}
+
+    fn set_log_level(&mut self, _level: LogLevel) {}
+
+    fn crash(&mut self, _reason: &str) {
+        self.die("as SIMULATE-FAILURE asked");
+    }
+
+    fn reply(&mut self, reply: Value) {
+        if self.w.cfg.check_durability {
+            if let (Some((leader, epoch)), NodeKind::Sentinel(s)) =
+                (vote_in(&reply), &self.w.nodes[self.id].kind)
+            {
+                let saved = rsentinel::core::HardState::of_config(
+                    &s.persisted.sentinel,
+                    &s.persisted.masters,
+                )
+                .vote_epoch(MASTER_NAME);
+                if saved < epoch {
+                    let v = self.w.violation(format!(
+                        "sentinel {} told its vote for {leader} in epoch {epoch} before saving it (saved vote epoch {saved})",
+                        self.id
+                    ));
+                    park_violation(v);
+                }
+            }
+        }
+        if let Some((conn, tag)) = self.reply_to {
+            self.w.send_back(
+                conn,
+                Msg::Reply {
+                    conn,
+                    tag,
+                    value: reply,
+                },
+            );
+        }
+    }
+
+    fn next_input(&mut self) -> Option<Input> {
+        self.inputs.pop_front()
+    }
+
+    fn dead(&self) -> bool {
+        self.dead
+    }
+
+    fn observe(&mut self, core: &Sentinel, action: &Action) {
+        self.w.stats.steps += 1;
+        let id = self.id;
+        match action {
+            Action::Send { args, .. } => {
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                if let Err(v) = self.w.check_slaveof_rule(id, core, &args) {
+                    park_violation(v);
+                }
+            }
+            Action::Event(e) => {
+                self.w.log(format!("s{id} {} {}", e.kind, e.text));
+                if let Err(v) = self.w.record_event(id, core, &e.kind, &e.text) {
+                    park_violation(v);
+                }
+            }
+            _ => {}
+        }
     }
 }
 

@@ -11,9 +11,10 @@ use crate::config::model::{LogLevel, MasterSettings};
 use crate::glob::glob_match;
 use std::collections::BTreeMap;
 
-use crate::core::engine::PendingCommand;
+use crate::core::events::EventKind;
+use crate::core::monitoring::links::PendingCommand;
 use crate::core::state::{Channel, Link, Master};
-use crate::core::{Action, CommandOutcome, Millis, Sentinel, SetupError};
+use crate::core::{Action, Answer, Millis, Sentinel, SetupError};
 use crate::value::Value;
 
 /// Close the open connections of a link that stays known (it will reconnect): queue the
@@ -88,8 +89,8 @@ fn timing_knob<'a>(t: &'a mut crate::core::Timing, name: &str) -> Option<&'a mut
 
 impl Sentinel {
     /// SENTINEL MONITOR <name> <ip> <port> <quorum>, with Redis's checks in Redis's order.
-    pub(crate) fn cmd_monitor(&mut self, now: Millis, args: &[Bytes]) -> CommandOutcome {
-        let fail = |msg: &str| CommandOutcome::reply(Value::err(format!("ERR {msg}")));
+    pub(crate) fn cmd_monitor(&mut self, now: Millis, args: &[Bytes]) -> Answer {
+        let fail = |msg: &str| Answer::reply(Value::err(format!("ERR {msg}")));
         let Some(quorum) = parse_i64(&args[5]) else {
             return fail("Invalid quorum");
         };
@@ -121,20 +122,20 @@ impl Sentinel {
         }
         self.master_event(
             LogLevel::Warning,
-            "+monitor",
+            EventKind::Monitor,
             &name,
             &format!("quorum {}", quorum as i32),
         );
-        CommandOutcome::flushed(Value::ok())
+        Answer::saved(Value::ok())
     }
 
     /// SENTINEL REMOVE <name>: `-monitor`, then the master and everything attached to it is
     /// forgotten and its connections closed.
-    pub(crate) fn cmd_remove(&mut self, name: &str) -> CommandOutcome {
+    pub(crate) fn cmd_remove(&mut self, name: &str) -> Answer {
         if !self.masters.contains_key(name) {
             return no_such_master();
         }
-        self.master_event(LogLevel::Warning, "-monitor", name, "");
+        self.master_event(LogLevel::Warning, EventKind::Unmonitor, name, "");
         if let Some(m) = self.masters.remove(name) {
             self.forget_link(&m.inst, true);
             for r in m.replicas.values() {
@@ -144,12 +145,12 @@ impl Sentinel {
                 self.forget_link(&p.inst, false);
             }
         }
-        CommandOutcome::flushed(Value::ok())
+        Answer::saved(Value::ok())
     }
 
     /// SENTINEL RESET <pattern>: reset every master whose name matches (case-sensitively);
     /// the reply is how many were reset.
-    pub(crate) fn cmd_reset(&mut self, now: Millis, pattern: &[u8]) -> CommandOutcome {
+    pub(crate) fn cmd_reset(&mut self, now: Millis, pattern: &[u8]) -> Answer {
         let names: Vec<String> = self
             .masters
             .keys()
@@ -159,14 +160,14 @@ impl Sentinel {
         for name in &names {
             self.with_master(name, |s, m| s.reset_master(now, m, false, true));
         }
-        CommandOutcome::reply(Value::Int(names.len() as i64))
+        Answer::reply(Value::Int(names.len() as i64))
     }
 
     /// SENTINEL DEBUG [<knob> <milliseconds> ...]: list the timing knobs, or change them.
     /// Knobs are applied one by one, so those before a bad one stay changed (as in Redis).
-    pub(crate) fn cmd_debug(&mut self, args: &[Bytes]) -> CommandOutcome {
+    pub(crate) fn cmd_debug(&mut self, args: &[Bytes]) -> Answer {
         if args.is_empty() {
-            return CommandOutcome::reply(self.debug_info_reply());
+            return Answer::reply(self.debug_info_reply());
         }
         let mut i = 0;
         while i < args.len() {
@@ -175,7 +176,7 @@ impl Sentinel {
             let lower = option.to_ascii_lowercase();
             let known = timing_knob(&mut self.timing, &lower).is_some();
             if !known || !has_value {
-                return CommandOutcome::reply(error_reply(format!(
+                return Answer::reply(error_reply(format!(
                     "ERR Unknown option or number of arguments for SENTINEL DEBUG '{option}'"
                 )));
             }
@@ -187,7 +188,7 @@ impl Sentinel {
                     }
                 }
                 None => {
-                    return CommandOutcome::reply(error_reply(format!(
+                    return Answer::reply(error_reply(format!(
                         "ERR Invalid argument '{}' for SENTINEL DEBUG '{option}'",
                         text(value)
                     )))
@@ -195,6 +196,6 @@ impl Sentinel {
             }
             i += 2;
         }
-        CommandOutcome::reply(Value::ok())
+        Answer::reply(Value::ok())
     }
 }

@@ -11,7 +11,7 @@ use super::admin::close_link;
 use super::parse::{parse_i64, parse_yes_no};
 use super::{error_reply, text};
 use crate::config::model::LogLevel;
-use crate::core::{Action, CommandOutcome, Sentinel};
+use crate::core::{Action, Answer, Sentinel};
 use crate::glob::glob_match;
 use crate::value::Value;
 
@@ -80,16 +80,16 @@ fn parse_change(param: &[u8], value: &[u8]) -> Result<Change, Value> {
 }
 
 impl Sentinel {
-    pub(crate) fn cmd_config(&mut self, args: &[Bytes]) -> CommandOutcome {
+    pub(crate) fn cmd_config(&mut self, args: &[Bytes]) -> Answer {
         let action = &args[2];
         if action.eq_ignore_ascii_case(b"get") && args.len() == 4 {
-            return CommandOutcome::reply(self.config_get(&args[3]));
+            return Answer::reply(self.config_get(&args[3]));
         }
         // SET takes pairs: 7.0's single pair, or several.
         if action.eq_ignore_ascii_case(b"set") && args.len() >= 5 && args.len() % 2 == 1 {
             return self.config_set(&args[3..]);
         }
-        CommandOutcome::reply(Value::err(CONFIG_USAGE))
+        Answer::reply(Value::err(CONFIG_USAGE))
     }
 
     fn config_get(&self, pattern: &[u8]) -> Value {
@@ -125,14 +125,14 @@ impl Sentinel {
     }
 
     /// Validate every pair, then apply them all and save the config.
-    fn config_set(&mut self, pairs: &[Bytes]) -> CommandOutcome {
+    fn config_set(&mut self, pairs: &[Bytes]) -> Answer {
         let mut changes = Vec::with_capacity(pairs.len() / 2);
         let mut seen: Vec<String> = Vec::new();
         for pair in pairs.chunks(2) {
             // 7.2's order of checks: the name, then duplicates, then the value.
             let lower = text(&pair[0]).to_ascii_lowercase();
             if PARAMS.contains(&lower.as_str()) && seen.contains(&lower) {
-                return CommandOutcome::reply(error_reply(format!(
+                return Answer::reply(error_reply(format!(
                     "ERR Duplicate argument '{}' to SENTINEL CONFIG SET",
                     text(&pair[0])
                 )));
@@ -142,7 +142,7 @@ impl Sentinel {
                     seen.push(lower);
                     changes.push(change);
                 }
-                Err(reply) => return CommandOutcome::reply(reply),
+                Err(reply) => return Answer::reply(reply),
             }
         }
         let mut drop_peer_links = false;
@@ -171,10 +171,15 @@ impl Sentinel {
             // The credentials we present to other sentinels changed: reconnect to them.
             for m in self.masters.values_mut() {
                 for p in m.sentinels.values_mut() {
-                    close_link(&mut self.outbox, &mut self.pending, &mut p.inst.link, false);
+                    close_link(
+                        &mut self.outbox.queue,
+                        &mut self.pending,
+                        &mut p.inst.link,
+                        false,
+                    );
                 }
             }
         }
-        CommandOutcome::flushed(Value::ok())
+        Answer::saved(Value::ok())
     }
 }

@@ -8,8 +8,8 @@
 //! Redis's pattern and number rules.
 
 mod admin;
+mod agreement;
 mod config;
-pub(crate) mod events;
 
 pub(crate) mod parse;
 mod replies;
@@ -19,16 +19,14 @@ mod tests;
 
 use bytes::Bytes;
 
-use super::{CommandOutcome, Millis, Sentinel};
+use super::output::Answer;
+use super::{Millis, Ready, Sentinel};
 use crate::value::Value;
 
-// The engine formats its instance events with these.
-#[allow(unused_imports)]
-pub(crate) use events::{instance_event_text, EventSubject};
-
 /// The SENTINEL subcommands of Redis 7.0 and their arity as its command table gives it
-/// (counting `SENTINEL` and the subcommand; negative means "at least").
-const SUBCOMMANDS: &[(&str, i32)] = &[
+/// (counting `SENTINEL` and the subcommand; negative means "at least"). The one table: the
+/// core checks arity with it, and the shell's COMMAND can list it (hence public).
+pub const SENTINEL_SUBCOMMANDS: &[(&str, i32)] = &[
     ("ckquorum", 3),
     ("config", -3),
     ("debug", -2),
@@ -125,18 +123,18 @@ fn at_most_128(s: &str) -> &str {
     &s[..cut]
 }
 
-pub(crate) fn arity_error(fullname: &str) -> CommandOutcome {
-    CommandOutcome::reply(error_reply(format!(
+pub(crate) fn arity_error(fullname: &str) -> Answer {
+    Answer::reply(error_reply(format!(
         "ERR wrong number of arguments for '{fullname}' command"
     )))
 }
 
-pub(crate) fn no_such_master() -> CommandOutcome {
-    CommandOutcome::reply(Value::err("ERR No such master with that name"))
+pub(crate) fn no_such_master() -> Answer {
+    Answer::reply(Value::err("ERR No such master with that name"))
 }
 
 /// Redis's reply to a command name it does not know.
-fn unknown_command(args: &[Bytes]) -> CommandOutcome {
+fn unknown_command(args: &[Bytes]) -> Answer {
     let name = args.first().map(|a| text(a)).unwrap_or_default();
     let mut listed = String::new();
     for arg in args.iter().skip(1) {
@@ -151,7 +149,7 @@ fn unknown_command(args: &[Bytes]) -> CommandOutcome {
         }
         listed.push_str(&format!("'{}' ", &arg[..cut]));
     }
-    CommandOutcome::reply(error_reply(format!(
+    Answer::reply(error_reply(format!(
         "ERR unknown command '{}', with args beginning with: {listed}",
         at_most_128(&name)
     )))
@@ -159,8 +157,14 @@ fn unknown_command(args: &[Bytes]) -> CommandOutcome {
 
 impl Sentinel {
     /// Handle a client command addressed to the sentinel. `args[0]` is the command name
-    /// (`SENTINEL`, `ROLE`), matched case-insensitively.
-    pub fn command(&mut self, now: Millis, args: &[Bytes]) -> CommandOutcome {
+    /// (`SENTINEL`, `ROLE`), matched case-insensitively. The batch carries the reply, which
+    /// waits for the batch's save when it depends on it.
+    pub fn command(&mut self, now: Millis, args: &[Bytes]) -> Ready {
+        let answer = self.answer(now, args);
+        self.ready(Some(answer))
+    }
+
+    fn answer(&mut self, now: Millis, args: &[Bytes]) -> Answer {
         let Some(name) = args.first() else {
             return unknown_command(args);
         };
@@ -168,7 +172,7 @@ impl Sentinel {
             if args.len() != 1 {
                 return arity_error("role");
             }
-            return CommandOutcome::reply(self.role_reply());
+            return Answer::reply(self.role_reply());
         }
         if !name.eq_ignore_ascii_case(b"sentinel") {
             return unknown_command(args);
@@ -177,8 +181,8 @@ impl Sentinel {
             return arity_error("sentinel");
         }
         let sub = text(&args[1]).to_ascii_lowercase();
-        let Some(&(sub_name, arity)) = SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
-            return CommandOutcome::reply(error_reply(format!(
+        let Some(&(sub_name, arity)) = SENTINEL_SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
+            return Answer::reply(error_reply(format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 at_most_128(&text(&args[1])),
                 text(name).to_ascii_uppercase()
@@ -192,8 +196,8 @@ impl Sentinel {
     }
 
     /// A SENTINEL subcommand whose name and arity are already checked.
-    fn sentinel_subcommand(&mut self, now: Millis, sub: &str, args: &[Bytes]) -> CommandOutcome {
-        let reply = CommandOutcome::reply;
+    fn sentinel_subcommand(&mut self, now: Millis, sub: &str, args: &[Bytes]) -> Answer {
+        let reply = Answer::reply;
         match sub {
             "help" => reply(help_reply(&args[0])),
             "masters" => reply(self.masters_reply(now)),
@@ -237,13 +241,13 @@ impl Sentinel {
             "pending-scripts" => reply(self.pending_scripts()),
             "monitor" => self.cmd_monitor(now, args),
             "remove" => self.cmd_remove(&text(&args[2])),
-            "flushconfig" => CommandOutcome::flushed(Value::ok()),
+            "flushconfig" => Answer::saved(Value::ok()),
             "reset" => self.cmd_reset(now, &args[2]),
             "set" => self.cmd_set(args),
             "config" => self.cmd_config(args),
             "info-cache" => reply(self.info_cache_reply(now, &args[2..])),
             "debug" => self.cmd_debug(&args[2..]),
-            // Every name in SUBCOMMANDS has an arm above.
+            // Every name in SENTINEL_SUBCOMMANDS has an arm above.
             _ => reply(Value::err(format!(
                 "ERR unknown subcommand '{sub}'. Try SENTINEL HELP."
             ))),

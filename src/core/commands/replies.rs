@@ -6,8 +6,8 @@
 
 use bytes::Bytes;
 
-use super::events::display_name;
 use super::text;
+use crate::core::events::display_name;
 use crate::core::state::{FailoverState, Flags, Instance, Master, Peer, Replica};
 use crate::core::{Millis, Sentinel};
 use crate::value::Value;
@@ -185,9 +185,9 @@ impl Sentinel {
         ));
         f.push((
             "voted-leader",
-            Value::bulk(p.leader.as_deref().unwrap_or("?")),
+            Value::bulk(p.vote.leader.as_deref().unwrap_or("?")),
         ));
-        f.push(("voted-leader-epoch", num(p.leader_epoch)));
+        f.push(("voted-leader-epoch", num(p.vote.epoch)));
         Value::map_of(f)
     }
 
@@ -346,7 +346,7 @@ impl Sentinel {
     }
 
     /// The `# Sentinel` section of INFO at time `now`, without the header line.
-    pub fn info_section_at(&self, now: Millis) -> String {
+    pub(crate) fn info_section_at(&self, now: Millis) -> String {
         let tilt_since = if self.tilt {
             since(now, self.tilt_start_time) / 1000
         } else {

@@ -11,7 +11,8 @@ use super::admin::close_master_and_replica_links;
 use super::parse::parse_i64;
 use super::{error_reply, no_such_master, text};
 use crate::config::model::LogLevel;
-use crate::core::{Action, CommandOutcome, Sentinel};
+use crate::core::events::EventKind;
+use crate::core::{Answer, Sentinel};
 use crate::value::Value;
 
 const SCRIPTS_DENIED: &str = "ERR Reconfiguration of scripts path is denied for security \
@@ -40,7 +41,7 @@ enum SetError {
 }
 
 impl Sentinel {
-    pub(crate) fn cmd_set(&mut self, args: &[Bytes]) -> CommandOutcome {
+    pub(crate) fn cmd_set(&mut self, args: &[Bytes]) -> Answer {
         let name = text(&args[2]);
         if !self.masters.contains_key(&name) {
             return no_such_master();
@@ -65,7 +66,7 @@ impl Sentinel {
                         2 => format!("{option} {} {}", text(&args[j + 1]), text(&args[j + 2])),
                         _ => option.clone(),
                     };
-                    self.master_event(LogLevel::Warning, "+set", &name, &detail);
+                    self.master_event(LogLevel::Warning, EventKind::Set, &name, &detail);
                     j += used + 1;
                 }
                 Err(e) => {
@@ -82,13 +83,13 @@ impl Sentinel {
                     // What was applied before the error is kept and saved, but the reply is
                     // the error whatever the save gives.
                     if changes > 0 {
-                        self.push(Action::PersistConfig);
+                        self.persist();
                     }
-                    return CommandOutcome::reply(reply);
+                    return Answer::reply(reply);
                 }
             }
         }
-        CommandOutcome::flushed(Value::ok())
+        Answer::saved(Value::ok())
     }
 
     /// Apply the option at `args[j]` to master `name`; returns how many values it took.
@@ -148,7 +149,7 @@ impl Sentinel {
                 } else {
                     m.auth_user = value;
                 }
-                close_master_and_replica_links(&mut self.outbox, &mut self.pending, m);
+                close_master_and_replica_links(&mut self.outbox.queue, &mut self.pending, m);
             }
             "rename-command" if more > 1 => {
                 let (from, to) = (&args[j + 1], &args[j + 2]);

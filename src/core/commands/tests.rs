@@ -5,21 +5,63 @@ use bytes::Bytes;
 
 use crate::config::model::{Config, KnownSentinel, LogLevel, MasterSettings};
 use crate::core::state::{Channel, FailoverState, LinkId};
-use crate::core::{Action, CommandOutcome, Event, LiteralResolver, Sentinel};
+use crate::core::{Action, Event, LiteralResolver, Sentinel};
+use crate::driver::Recorder;
 use crate::value::Value;
 
 const NOW: u64 = 1_000_000;
 
-fn core_with(masters: Vec<MasterSettings>) -> Sentinel {
+/// A core whose commands are carried out by the driver, keeping what they did.
+struct Core {
+    s: Sentinel,
+    /// Actions carried out since the last `actions()`.
+    acts: Vec<Action>,
+}
+
+impl std::ops::Deref for Core {
+    type Target = Sentinel;
+    fn deref(&self) -> &Sentinel {
+        &self.s
+    }
+}
+
+impl std::ops::DerefMut for Core {
+    fn deref_mut(&mut self) -> &mut Sentinel {
+        &mut self.s
+    }
+}
+
+/// A command's reply, and whether a config save was carried out with it.
+#[derive(Debug, PartialEq)]
+struct Out {
+    reply: Value,
+    saved: bool,
+}
+
+fn saved(reply: Value) -> Out {
+    Out { reply, saved: true }
+}
+
+fn unsaved(reply: Value) -> Out {
+    Out {
+        reply,
+        saved: false,
+    }
+}
+
+fn core_with(masters: Vec<MasterSettings>) -> Core {
     let mut cfg = Config::default();
     cfg.sentinel.myid = Some("f".repeat(40));
     cfg.masters = masters;
-    let mut s = Sentinel::new(&cfg, Box::new(LiteralResolver), 1, NOW).expect("core");
-    while s.poll_action().is_some() {}
-    s
+    let (mut s, start_up) = Sentinel::new(&cfg, Box::new(LiteralResolver), 1, NOW).expect("core");
+    Recorder::run(&mut s, NOW, start_up);
+    Core {
+        s,
+        acts: Vec::new(),
+    }
 }
 
-fn one_master() -> Sentinel {
+fn one_master() -> Core {
     let mut m = MasterSettings::new("mymaster", "10.0.0.1", 6379, 2);
     m.known_replicas.push(("10.0.0.2".into(), 6380));
     m.known_sentinels.push(KnownSentinel {
@@ -30,16 +72,22 @@ fn one_master() -> Sentinel {
     core_with(vec![m])
 }
 
-fn run(s: &mut Sentinel, args: &[&str]) -> CommandOutcome {
+fn run(c: &mut Core, args: &[&str]) -> Out {
     let args: Vec<Bytes> = args
         .iter()
         .map(|a| Bytes::copy_from_slice(a.as_bytes()))
         .collect();
-    s.command(NOW + 500, &args)
+    let ready = c.s.command(NOW + 500, &args);
+    let done = Recorder::run(&mut c.s, NOW + 500, ready);
+    c.acts.extend(done.actions());
+    Out {
+        reply: done.reply().expect("every command is answered"),
+        saved: done.saves() > 0,
+    }
 }
 
-fn actions(s: &mut Sentinel) -> Vec<Action> {
-    std::iter::from_fn(|| s.poll_action()).collect()
+fn actions(c: &mut Core) -> Vec<Action> {
+    std::mem::take(&mut c.acts)
 }
 
 fn events(acts: &[Action]) -> Vec<(String, String)> {
@@ -184,8 +232,7 @@ fn replica_and_sentinel_replies_and_hidden_replicas() {
 #[test]
 fn get_master_addr_follows_a_promoted_replica() {
     let mut s = one_master();
-    let addr =
-        |s: &mut Sentinel| run(s, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]).reply;
+    let addr = |s: &mut Core| run(s, &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"]).reply;
     assert_eq!(
         addr(&mut s),
         Value::Array(vec![Value::bulk("10.0.0.1"), Value::bulk("6379")])
@@ -218,7 +265,7 @@ fn monitor_emits_plus_monitor_and_is_flushed() {
         &mut s,
         &["SENTINEL", "MONITOR", "new", "10.1.1.1", "7000", "2"],
     );
-    assert_eq!(out, CommandOutcome::flushed(Value::ok()));
+    assert_eq!(out, saved(Value::ok()));
     assert_eq!(
         events(&actions(&mut s)),
         [(
@@ -240,10 +287,7 @@ fn monitor_emits_plus_monitor_and_is_flushed() {
         &mut s,
         &["SENTINEL", "MONITOR", "new", "10.1.1.1", "7000", "2"],
     );
-    assert_eq!(
-        dup,
-        CommandOutcome::reply(Value::err("ERR Duplicate master name."))
-    );
+    assert_eq!(dup, unsaved(Value::err("ERR Duplicate master name.")));
     assert!(actions(&mut s).is_empty());
 }
 
@@ -256,7 +300,7 @@ fn remove_closes_every_link_of_the_master() {
     let peer_link = m.sentinels.values().next().unwrap().inst.link.id.unwrap();
     assert_eq!(
         run(&mut s, &["SENTINEL", "REMOVE", "mymaster"]),
-        CommandOutcome::flushed(Value::ok())
+        saved(Value::ok())
     );
     let acts = actions(&mut s);
     assert_eq!(
@@ -291,7 +335,7 @@ fn reset_clears_failover_state_and_known_instances() {
         m.inst.flags.failover_in_progress = true;
         m.failover_state = FailoverState::WaitPromotion;
         m.failover_start_time = Some(NOW - 10);
-        m.leader = Some("x".repeat(40));
+        m.vote.leader = Some("x".repeat(40));
         m.promoted_replica = Some("10.0.0.2:6380".into());
         m.inst.runid = Some("c".repeat(40));
         m.inst.link.cmd_connected = true;
@@ -314,7 +358,9 @@ fn reset_clears_failover_state_and_known_instances() {
     assert!(m.replicas.is_empty() && m.sentinels.is_empty());
     assert_eq!(m.inst.flags, Default::default());
     assert_eq!(m.failover_state, FailoverState::None);
-    assert!(m.failover_start_time.is_none() && m.leader.is_none() && m.promoted_replica.is_none());
+    assert!(
+        m.failover_start_time.is_none() && m.vote.leader.is_none() && m.promoted_replica.is_none()
+    );
     assert!(m.inst.runid.is_none());
     assert!(!m.inst.link.cmd_connected && !m.inst.link.pubsub_connected);
     assert_eq!(m.inst.link.act_ping_time, Some(NOW + 500));
@@ -342,7 +388,7 @@ fn set_events_redaction_partial_errors_and_link_drops() {
             "CFG",
         ],
     );
-    assert_eq!(out, CommandOutcome::flushed(Value::ok()));
+    assert_eq!(out, saved(Value::ok()));
     let acts = actions(&mut s);
     assert_eq!(
         events(&acts),
@@ -373,17 +419,17 @@ fn set_events_redaction_partial_errors_and_link_drops() {
     );
     assert_eq!(
         out,
-        CommandOutcome::reply(Value::err(
+        saved(Value::err(
             "ERR Invalid argument '0' for SENTINEL SET 'quorum'"
         ))
     );
     let acts = actions(&mut s);
     assert_eq!(events(&acts).len(), 1);
-    assert!(acts.contains(&Action::PersistConfig));
     assert_eq!(s.master("mymaster").unwrap().quorum, 5);
 
     // An error first: nothing to save.
-    run(&mut s, &["SENTINEL", "SET", "mymaster", "quorum", "x"]);
+    let out = run(&mut s, &["SENTINEL", "SET", "mymaster", "quorum", "x"]);
+    assert!(!out.saved);
     assert!(actions(&mut s).is_empty());
 
     // down-after reaches replicas and sentinels.
@@ -419,7 +465,7 @@ fn config_set_superset_several_pairs_and_loglevel() {
             "x",
         ],
     );
-    assert_eq!(out, CommandOutcome::flushed(Value::ok()));
+    assert_eq!(out, saved(Value::ok()));
     let acts = actions(&mut s);
     assert!(acts.contains(&Action::SetLogLevel(LogLevel::Warning)));
     // sentinel-pass: the links to peer sentinels reconnect with the new credentials.

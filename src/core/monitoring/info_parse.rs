@@ -3,7 +3,7 @@
 //! Parsing is a pure function from text to `InfoReport`, so it can be tested and fuzzed on its
 //! own; acting on the report is the engine's job (`engine::refresh_from_info`).
 
-use super::state::Role;
+use crate::core::state::Role;
 
 /// A replica listed in a master's INFO replication section.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,0 +1,110 @@
+//! Asking the peers: SENTINEL IS-MASTER-DOWN-BY-ADDR to every peer while the master is SDOWN
+//! (their view, for ODOWN) and, during our failover, for their vote; and recording answers.
+
+use crate::config::model::LogLevel;
+use crate::core::monitoring::links::Purpose;
+use crate::core::state::{elapsed, link_disconnected, Channel, FailoverState, Master, Who};
+use crate::core::{Action, Millis, Sentinel};
+use crate::value::Value;
+
+impl Sentinel {
+    /// Ask every peer whether it also sees the master down (and, during a failover, for its
+    /// vote). Answers older than five ask-periods no longer count.
+    pub(crate) fn ask_master_state_to_peers(&mut self, now: Millis, m: &mut Master, forced: bool) {
+        let ask_period = self.timing.ask_period as i64;
+        let keys: Vec<String> = m.sentinels.keys().cloned().collect();
+        let announce = self.settings.announce_hostnames;
+        for key in keys {
+            let Some(p) = m.sentinels.get_mut(&key) else {
+                continue;
+            };
+            let since_reply = p.last_master_down_reply_time.map(|t| elapsed(now, t));
+            if since_reply.is_none_or(|e| e > ask_period * 5) {
+                p.inst.flags.master_down = false;
+                p.vote.leader = None;
+            }
+            if !m.inst.flags.s_down {
+                continue;
+            }
+            if link_disconnected(&p.inst, &Who::Peer(key.clone())) {
+                continue;
+            }
+            // Redis re-asks once per ask-period. While a peer has not yet confirmed the
+            // failure we re-ask ten times as often: peers notice a dead master at slightly
+            // different moments, and a whole period between asks is pure delay.
+            let interval = if m.inst.flags.o_down || p.inst.flags.master_down {
+                ask_period
+            } else {
+                ask_period / 10
+            };
+            if !forced && since_reply.is_some_and(|e| e < interval) {
+                continue;
+            }
+            let ip = m.inst.addr.announced(announce).to_string();
+            let port = m.inst.addr.port.to_string();
+            // Seeking votes, we ask in our failover's epoch (Redis sends the current epoch).
+            // If the group has moved past it, peers then refuse instead of handing us votes
+            // in a newer epoch that the sentinel running that epoch's election needs; see
+            // `get_leader` for the other half of this rule.
+            let (epoch, runid) = if m.failover_state != FailoverState::None {
+                (m.failover_epoch.to_string(), self.myid.clone())
+            } else {
+                (self.current_epoch.to_string(), "*".to_string())
+            };
+            let asks_vote = (runid != "*").then(|| (m.inst.name.clone(), m.failover_epoch));
+            let tag = self.send_tagged(
+                m,
+                &Who::Peer(key.clone()),
+                Channel::Cmd,
+                Purpose::IsMasterDown,
+                &[
+                    "SENTINEL",
+                    "is-master-down-by-addr",
+                    &ip,
+                    &port,
+                    &epoch,
+                    &runid,
+                ],
+            );
+            if let Some(p) = tag.and_then(|t| self.pending.get_mut(&t)) {
+                p.asks_vote = asks_vote;
+            }
+        }
+    }
+
+    pub(crate) fn on_is_master_down_reply(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        who: &Who,
+        reply: &Value,
+    ) {
+        let Who::Peer(key) = who else { return };
+        let Value::Array(items) = reply else { return };
+        let [Value::Int(down), leader, Value::Int(epoch)] = items.as_slice() else {
+            return;
+        };
+        let Some(leader) = (match leader {
+            Value::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            _ => None,
+        }) else {
+            return;
+        };
+        let Some(p) = m.sentinels.get_mut(key) else {
+            return;
+        };
+        p.last_master_down_reply_time = Some(now);
+        p.inst.flags.master_down = *down == 1;
+        if leader != "*" {
+            if p.vote.epoch != *epoch as u64 {
+                let text = format!("{} voted for {} {}", p.inst.name, leader, epoch);
+                self.push(Action::Log {
+                    level: LogLevel::Warning,
+                    text,
+                });
+            }
+            p.vote.leader = Some(leader);
+            p.vote.epoch = *epoch as u64;
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The failover state machine, from wait-start to switch-master, with Redis Sentinel's rules
+//! and timeouts. Only the elected leader of the current failover epoch (or a forced, manual
+//! failover) gets past wait-start, so only it sends SLAVEOF NO ONE. Selection is `select`,
+//! promotion `promote`, reconfiguring the other replicas and the switch `reconf`.
+
+pub(crate) mod promote;
+pub(crate) mod reconf;
+pub(crate) mod select;
+
+use rand::Rng;
+
+use crate::config::model::LogLevel;
+use crate::core::election::vote::MAX_DESYNC_MS;
+use crate::core::events::EventKind;
+use crate::core::state::{elapsed, FailoverState, Master, Who};
+use crate::core::{Action, Millis, Sentinel};
+
+impl Sentinel {
+    /// Start a failover attempt when the master is ODOWN, none is running, and the last
+    /// attempt is more than twice failover-timeout ago.
+    pub(crate) fn start_failover_if_needed(&mut self, now: Millis, m: &mut Master) -> bool {
+        if !m.inst.flags.o_down || m.inst.flags.failover_in_progress {
+            return false;
+        }
+        if m.failover_start_not_before.is_some_and(|t| now < t) {
+            return false;
+        }
+        if let Some(start) = m.failover_start_time {
+            if elapsed(now, start) < (m.failover_timeout_ms * 2) as i64 {
+                if m.failover_delay_logged != Some(start) {
+                    m.failover_delay_logged = Some(start);
+                    let wait_ms = (start + m.failover_timeout_ms * 2).saturating_sub(now);
+                    self.push(Action::Log {
+                        level: LogLevel::Warning,
+                        text: format!("Next failover delay: I will not start a failover before {wait_ms} ms from now"),
+                    });
+                }
+                return false;
+            }
+        }
+        self.start_failover(now, m);
+        true
+    }
+
+    pub(crate) fn start_failover(&mut self, now: Millis, m: &mut Master) {
+        m.failover_state = FailoverState::WaitStart;
+        m.inst.flags.failover_in_progress = true;
+        self.current_epoch = self.current_epoch.saturating_add(1);
+        m.failover_epoch = self.current_epoch;
+        // Persist the new epoch at once: after a crash we must never reuse it.
+        self.persist();
+        let text = self.current_epoch.to_string();
+        self.emit(now, LogLevel::Warning, EventKind::NewEpoch, Some(m), text);
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            EventKind::TryFailover,
+            m,
+            &Who::Master,
+            "",
+        );
+        m.failover_start_time = Some(now + self.rng.gen_range(0..MAX_DESYNC_MS));
+        m.failover_state_change_time = now;
+    }
+
+    /// Run the failover forward as far as it can go now: a step that completes at once
+    /// (elected, then a replica selected, then SLAVEOF NO ONE sent) is followed by the next
+    /// without waiting for another tick.
+    pub(crate) fn failover_state_machine(&mut self, now: Millis, m: &mut Master) {
+        loop {
+            let before = m.failover_state;
+            self.failover_step(now, m);
+            if m.failover_state == before || !m.inst.flags.failover_in_progress {
+                return;
+            }
+        }
+    }
+
+    pub(crate) fn failover_step(&mut self, now: Millis, m: &mut Master) {
+        if !m.inst.flags.failover_in_progress {
+            return;
+        }
+        match m.failover_state {
+            FailoverState::WaitStart => self.failover_wait_start(now, m),
+            FailoverState::SelectSlave => self.failover_select_slave(now, m),
+            FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(now, m),
+            // Promotion is noticed in the promoted replica's INFO (`on_promotion_confirmed`);
+            // here only the timeout is handled.
+            FailoverState::WaitPromotion => {
+                self.abort_if_state_timed_out(now, m);
+            }
+            FailoverState::ReconfSlaves => self.failover_reconf_next_slave(now, m),
+            FailoverState::None | FailoverState::UpdateConfig => {}
+        }
+    }
+
+    pub(crate) fn failover_wait_start(&mut self, now: Millis, m: &mut Master) {
+        let epoch = m.failover_epoch;
+        let leader = self.get_leader(now, m, epoch);
+        let is_leader = leader
+            .as_deref()
+            .is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
+        if !is_leader && !m.inst.flags.force_failover {
+            if self.split_vote_is_certain(m, epoch) {
+                // Every sentinel has voted in this epoch and nobody can win it. Redis waits
+                // out the election timeout and then twice failover-timeout (21 s in the
+                // benchmark); we give up this epoch now and try again in a new one after our
+                // rank's start delay. The sentinels that voted for someone else hold back their
+                // own attempts (Redis's rule), so the first to retry collects their votes.
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    EventKind::FailoverAbortNotElected,
+                    m,
+                    &Who::Master,
+                    "",
+                );
+                self.abort_failover(now, m);
+                m.failover_start_time = None;
+                m.failover_start_not_before = Some(now + self.failover_start_delay(m));
+                return;
+            }
+            let election_timeout = self.timing.election_timeout.min(m.failover_timeout_ms);
+            let started = m.failover_start_time.unwrap_or(now);
+            if elapsed(now, started) > election_timeout as i64 {
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    EventKind::FailoverAbortNotElected,
+                    m,
+                    &Who::Master,
+                    "",
+                );
+                self.abort_failover(now, m);
+            }
+            return;
+        }
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            EventKind::ElectedLeader,
+            m,
+            &Who::Master,
+            "",
+        );
+        if self.simfailure.crash_after_election {
+            self.push(Action::Crash {
+                reason: "Sentinel CRASH because of SENTINEL simulate-failure".into(),
+            });
+            return;
+        }
+        m.failover_state = FailoverState::SelectSlave;
+        m.failover_state_change_time = now;
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            EventKind::FailoverStateSelectSlave,
+            m,
+            &Who::Master,
+            "",
+        );
+    }
+
+    /// The promoted replica did not move on within failover-timeout of entering this state:
+    /// `-failover-abort-slave-timeout`, and the failover is abandoned.
+    pub(crate) fn abort_if_state_timed_out(&mut self, now: Millis, m: &mut Master) {
+        if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                EventKind::FailoverAbortSlaveTimeout,
+                m,
+                &Who::Master,
+                "",
+            );
+            self.abort_failover(now, m);
+        }
+    }
+
+    /// Give up a failover that has not reached the point of no return (the promoted replica
+    /// accepting its role).
+    pub(crate) fn abort_failover(&mut self, now: Millis, m: &mut Master) {
+        m.inst.flags.failover_in_progress = false;
+        m.inst.flags.force_failover = false;
+        m.failover_state = FailoverState::None;
+        m.failover_state_change_time = now;
+        if let Some(key) = m.promoted_replica.take() {
+            if let Some(r) = m.replicas.get_mut(&key) {
+                r.inst.flags.promoted = false;
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Promotion: SLAVEOF NO ONE to the selected replica (as one MULTI/EXEC transaction), and its
+//! confirmation, the point of no return where the failover epoch becomes the config epoch.
+
+use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
+use crate::core::monitoring::links::Purpose;
+use crate::core::state::{instance, link_disconnected, Addr, Channel, FailoverState, Master, Who};
+use crate::core::{Action, Millis, Sentinel};
+
+impl Sentinel {
+    pub(crate) fn failover_send_slaveof_noone(&mut self, now: Millis, m: &mut Master) {
+        let Some(key) = m.promoted_replica.clone() else {
+            self.abort_failover(now, m);
+            return;
+        };
+        let who = Who::Replica(key);
+        let disconnected = instance(m, &who).is_none_or(|i| link_disconnected(i, &who));
+        if disconnected {
+            // Keep trying until failover-timeout, then give up.
+            self.abort_if_state_timed_out(now, m);
+            return;
+        }
+        if !self.send_slaveof(m, &who, None) {
+            return;
+        }
+        // Pipelined behind the transaction, this INFO already shows the new role: no waiting
+        // for the next INFO period to learn that the promotion worked.
+        self.send(m, &who, Channel::Cmd, Purpose::Info, &["INFO"]);
+        self.emit_at(
+            now,
+            LogLevel::Notice,
+            EventKind::FailoverStateWaitPromotion,
+            m,
+            &who,
+            "",
+        );
+        m.failover_state = FailoverState::WaitPromotion;
+        m.failover_state_change_time = now;
+    }
+
+    /// The promoted replica's INFO says it is a master now.
+    pub(crate) fn on_promotion_confirmed(&mut self, now: Millis, m: &mut Master, key: &str) {
+        // Our epoch becomes the master's config epoch: every other sentinel adopts the new
+        // address from our hellos, unless it already knows a newer configuration.
+        m.config_epoch = m.failover_epoch;
+        m.failover_state = FailoverState::ReconfSlaves;
+        m.failover_state_change_time = now;
+        self.persist();
+        let who = Who::Replica(key.to_string());
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            EventKind::PromotedSlave,
+            m,
+            &who,
+            "",
+        );
+        if self.simfailure.crash_after_promotion {
+            self.push(Action::Crash {
+                reason: "Sentinel CRASH because of SENTINEL simulate-failure".into(),
+            });
+            return;
+        }
+        self.emit_at(
+            now,
+            LogLevel::Warning,
+            EventKind::FailoverStateReconfSlaves,
+            m,
+            &Who::Master,
+            "",
+        );
+        let from = m.inst.addr.clone();
+        if let Some(to) = m.replicas.get(key).map(|r| r.inst.addr.clone()) {
+            self.call_client_reconfig_script(now, m, "leader", &from, &to);
+        }
+        Sentinel::force_hello_update(m);
+    }
+
+    /// Reconfigure an instance as a replica of `target` (or as a master, `None`), atomically:
+    /// MULTI, SLAVEOF, CONFIG REWRITE, CLIENT KILL of normal and pub/sub clients (so clients
+    /// reconnect and ask the sentinels again), EXEC. Replies are not read: the effect shows in
+    /// the next INFO.
+    pub(crate) fn send_slaveof(
+        &mut self,
+        m: &mut Master,
+        who: &Who,
+        target: Option<&Addr>,
+    ) -> bool {
+        let announce = self.settings.announce_hostnames;
+        let (host, port) = match target {
+            None => ("NO".to_string(), "ONE".to_string()),
+            Some(a) => (a.announced(announce).to_string(), a.port.to_string()),
+        };
+        let steps: [&[&str]; 6] = [
+            &["MULTI"],
+            &["SLAVEOF", &host, &port],
+            &["CONFIG", "REWRITE"],
+            &["CLIENT", "KILL", "TYPE", "normal"],
+            &["CLIENT", "KILL", "TYPE", "pubsub"],
+            &["EXEC"],
+        ];
+        for step in steps {
+            if !self.send(m, who, Channel::Cmd, Purpose::Discard, step) {
+                return false;
+            }
+        }
+        true
+    }
+}

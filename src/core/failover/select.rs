@@ -1,0 +1,150 @@
+//! Choosing the replica to promote, by Redis's rules, on fresh INFO.
+
+use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
+use crate::core::monitoring::links::Purpose;
+use crate::core::state::{
+    elapsed, link_disconnected, Channel, FailoverState, Master, Replica, Who,
+};
+use crate::core::{Millis, Sentinel};
+
+impl Sentinel {
+    pub(crate) fn failover_select_slave(&mut self, now: Millis, m: &mut Master) {
+        // Wait (a ping period at most) for every candidate's current INFO, so that the choice
+        // is made on final replication offsets and no candidate is dropped for old INFO.
+        if elapsed(now, m.failover_state_change_time) < self.timing.ping_period as i64
+            && self.refresh_candidates(now, m)
+        {
+            return;
+        }
+        match self.select_replica(now, m) {
+            None => {
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    EventKind::FailoverAbortNoGoodSlave,
+                    m,
+                    &Who::Master,
+                    "",
+                );
+                self.abort_failover(now, m);
+            }
+            Some(key) => {
+                let who = Who::Replica(key.clone());
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    EventKind::SelectedSlave,
+                    m,
+                    &who,
+                    "",
+                );
+                if let Some(r) = m.replicas.get_mut(&key) {
+                    r.inst.flags.promoted = true;
+                }
+                m.promoted_replica = Some(key);
+                m.failover_state = FailoverState::SendSlaveofNoone;
+                m.failover_state_change_time = now;
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    EventKind::FailoverStateSendSlaveofNoone,
+                    m,
+                    &who,
+                    "",
+                );
+            }
+        }
+    }
+
+    /// The best replica to promote, by Redis's rules: skip those down, disconnected, silent,
+    /// with stale INFO, priority 0, or cut from the master for too long; then prefer lower
+    /// priority, higher replication offset, smaller runid.
+    pub(crate) fn select_replica(&self, now: Millis, m: &Master) -> Option<String> {
+        self.replica_candidates(now, m, true).into_iter().next()
+    }
+
+    /// Before choosing, get every candidate's INFO as it is now: with the master gone their
+    /// replication offsets no longer move, so fresh figures name the replica with the most
+    /// data. Choosing on offsets a second old can promote a replica that is behind another,
+    /// which then cannot continue replicating from it (a full resync, and lost writes).
+    /// True while answers are awaited.
+    pub(crate) fn refresh_candidates(&mut self, now: Millis, m: &mut Master) -> bool {
+        let entered = m.failover_state_change_time;
+        let waiting: Vec<String> = self
+            .replica_candidates(now, m, false)
+            .into_iter()
+            .filter(|k| {
+                m.replicas
+                    .get(k)
+                    .is_some_and(|r| r.inst.info_refresh.is_none_or(|t| t < entered))
+            })
+            .collect();
+        for key in &waiting {
+            let asked = m
+                .replicas
+                .get(key)
+                .is_some_and(|r| r.info_asked_at.is_some_and(|t| t >= entered));
+            if asked {
+                continue;
+            }
+            let who = Who::Replica(key.clone());
+            if self.send(m, &who, Channel::Cmd, Purpose::Info, &["INFO"]) {
+                if let Some(r) = m.replicas.get_mut(key) {
+                    r.info_asked_at = Some(now);
+                }
+            }
+        }
+        !waiting.is_empty()
+    }
+
+    /// The replicas that may be promoted, best first; `require_fresh_info` false lists those
+    /// that would qualify with up-to-date INFO.
+    pub(crate) fn replica_candidates(
+        &self,
+        now: Millis,
+        m: &Master,
+        require_fresh_info: bool,
+    ) -> Vec<String> {
+        let ping = self.timing.ping_period as i64;
+        let mut max_master_down = 0i64;
+        if m.inst.flags.s_down {
+            max_master_down += m.inst.s_down_since.map_or(0, |t| elapsed(now, t));
+        }
+        max_master_down += m.inst.down_after_ms as i64 * 10;
+        let info_validity = if m.inst.flags.s_down {
+            ping * 5
+        } else {
+            self.timing.info_period as i64 * 3
+        };
+        let mut candidates: Vec<(&String, &Replica)> = m
+            .replicas
+            .iter()
+            .filter(|(k, r)| {
+                let who = Who::Replica((*k).clone());
+                let down = r.inst.flags.s_down || r.inst.flags.o_down;
+                let unreachable = link_disconnected(&r.inst, &who);
+                let silent = elapsed(now, r.inst.link.last_avail_time) > ping * 5;
+                let never_promote = r.slave_priority == 0;
+                let info_stale = require_fresh_info
+                    && r.inst
+                        .info_refresh
+                        .is_none_or(|t| elapsed(now, t) > info_validity);
+                let cut_off_too_long = (r.master_link_down_time as i64) > max_master_down;
+                !(down || unreachable || silent || never_promote || info_stale || cut_off_too_long)
+            })
+            .collect();
+        candidates.sort_by(|(_, a), (_, b)| {
+            a.slave_priority
+                .cmp(&b.slave_priority)
+                .then(b.slave_repl_offset.cmp(&a.slave_repl_offset))
+                .then_with(|| match (&a.inst.runid, &b.inst.runid) {
+                    (None, None) => std::cmp::Ordering::Equal,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
+                })
+        });
+        candidates.into_iter().map(|(k, _)| k.clone()).collect()
+    }
+}

@@ -1,0 +1,220 @@
+//! The master records: creating one (from config or SENTINEL MONITOR) with its known replicas
+//! and peers, creating replica and peer records, and resetting or re-pointing a master
+//! (Redis's sentinelResetMaster and sentinelResetMasterAndChangeAddress).
+
+use std::collections::BTreeMap;
+
+use crate::config::model::{LogLevel, MasterSettings};
+use crate::core::events::EventKind;
+use crate::core::state::{
+    Addr, Channel, FailoverState, Instance, Master, Peer, Replica, Role, Vote, Who,
+};
+use crate::core::{Millis, Sentinel, SetupError};
+
+impl Sentinel {
+    /// Add a master from its settings (config load and SENTINEL MONITOR).
+    pub(crate) fn add_master(&mut self, m: &MasterSettings, now: Millis) -> Result<(), SetupError> {
+        if self.masters.contains_key(&m.name) {
+            return Err(SetupError::Duplicate);
+        }
+        let resolve_only_ip = !self.settings.resolve_hostnames;
+        let ip = self
+            .resolver
+            .resolve(&m.host, resolve_only_ip)
+            .ok_or(SetupError::Unresolvable)?;
+        let addr = Addr {
+            host: m.host.clone(),
+            ip,
+            port: m.port,
+        };
+        let mut inst = Instance::new(m.name.clone(), addr, Role::Master, m.down_after_ms, now);
+        inst.link.id = Some(self.new_link_id());
+        let mut master = Master {
+            inst,
+            config_epoch: m.config_epoch,
+            quorum: m.quorum,
+            parallel_syncs: m.parallel_syncs,
+            failover_timeout_ms: m.failover_timeout_ms,
+            auth_pass: m.auth_pass.clone(),
+            auth_user: m.auth_user.clone(),
+            notification_script: m.notification_script.clone(),
+            client_reconfig_script: m.client_reconfig_script.clone(),
+            renamed_commands: m
+                .renamed_commands
+                .iter()
+                .map(|(from, to)| (from.to_ascii_lowercase(), to.clone()))
+                .collect(),
+            master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+            master_reboot_since: None,
+            replicas: BTreeMap::new(),
+            sentinels: BTreeMap::new(),
+            vote: Vote {
+                leader: None,
+                epoch: m.leader_epoch,
+            },
+            failover_epoch: 0,
+            failover_state: FailoverState::None,
+            failover_state_change_time: now,
+            failover_start_time: None,
+            failover_delay_logged: None,
+            promoted_replica: None,
+            failover_start_not_before: None,
+        };
+        for (host, port) in &m.known_replicas {
+            if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
+                let addr = Addr {
+                    host: host.clone(),
+                    ip,
+                    port: *port,
+                };
+                let replica = self.new_replica(addr, m.down_after_ms, now);
+                master.replicas.insert(replica.inst.name.clone(), replica);
+            }
+        }
+        for known in &m.known_sentinels {
+            if let Some(ip) = self.resolver.resolve(&known.host, resolve_only_ip) {
+                let addr = Addr {
+                    host: known.host.clone(),
+                    ip,
+                    port: known.port,
+                };
+                let mut peer = self.new_peer(addr, m.down_after_ms, now);
+                peer.inst.runid = Some(known.runid.clone());
+                master.sentinels.insert(peer.inst.name.clone(), peer);
+            }
+        }
+        self.masters.insert(m.name.clone(), master);
+        Ok(())
+    }
+
+    pub(crate) fn new_replica(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Replica {
+        let name = addr.name(self.settings.announce_hostnames);
+        let mut inst = Instance::new(name, addr, Role::Replica, down_after_ms, now);
+        inst.link.id = Some(self.new_link_id());
+        Replica {
+            inst,
+            master_link_down_time: 0,
+            slave_priority: 100,
+            replica_announced: true,
+            slave_reconf_sent_time: None,
+            slave_master_host: None,
+            slave_master_port: 0,
+            slave_master_link_up: false,
+            slave_repl_offset: 0,
+            slave_conf_change_time: None,
+            info_asked_at: None,
+        }
+    }
+
+    pub(crate) fn new_peer(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Peer {
+        let name = addr.name(self.settings.announce_hostnames);
+        let mut inst = Instance::new(name, addr, Role::Master, down_after_ms, now);
+        inst.link.id = Some(self.new_link_id());
+        Peer {
+            inst,
+            last_hello_time: None,
+            last_master_down_reply_time: None,
+            vote: Vote::default(),
+        }
+    }
+
+    /// Forget a master's replicas (and peers, unless `keep_peers`), its failover state and its
+    /// runtime flags, and reconnect to it: Redis's `sentinelResetMaster`.
+    pub(crate) fn reset_master(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        keep_peers: bool,
+        generate_event: bool,
+    ) {
+        let replicas = std::mem::take(&mut m.replicas);
+        for r in replicas.values() {
+            self.forget_link(&r.inst, true);
+        }
+        if !keep_peers {
+            let peers = std::mem::take(&mut m.sentinels);
+            for p in peers.values() {
+                self.forget_link(&p.inst, false);
+            }
+        }
+        self.close_connection(m, &Who::Master, Channel::Cmd);
+        self.close_connection(m, &Who::Master, Channel::PubSub);
+        m.inst.flags = Default::default();
+        m.vote.leader = None;
+        m.failover_state = FailoverState::None;
+        m.failover_state_change_time = now;
+        m.failover_start_time = None;
+        m.promoted_replica = None;
+        m.inst.runid = None;
+        m.inst.link.act_ping_time = Some(now);
+        m.inst.link.last_ping_time = None;
+        m.inst.link.last_avail_time = now;
+        m.inst.link.last_pong_time = now;
+        m.inst.role_reported = Role::Master;
+        m.inst.role_reported_time = now;
+        if generate_event {
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                EventKind::ResetMaster,
+                m,
+                &Who::Master,
+                "",
+            );
+        }
+    }
+
+    /// Point a master record at a new address (after a failover, ours or learned from a
+    /// hello): the other replicas and the old master become the new master's replicas.
+    /// False if the new address cannot be resolved (nothing changes then).
+    pub(crate) fn reset_master_and_change_address(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        host: &str,
+        port: u16,
+    ) -> bool {
+        let Some(ip) = self
+            .resolver
+            .resolve(host, !self.settings.resolve_hostnames)
+        else {
+            return false;
+        };
+        let new_addr = Addr {
+            host: host.to_string(),
+            ip,
+            port,
+        };
+        let same = |a: &Addr, b: &Addr| {
+            a.port == b.port && (a.ip == b.ip || a.host.eq_ignore_ascii_case(&b.host))
+        };
+        let mut keep: Vec<Addr> = m
+            .replicas
+            .values()
+            .map(|r| r.inst.addr.clone())
+            .filter(|a| !same(a, &new_addr))
+            .collect();
+        if !same(&new_addr, &m.inst.addr) {
+            keep.push(m.inst.addr.clone());
+        }
+        self.reset_master(now, m, true, false);
+        m.inst.addr = new_addr;
+        m.inst.o_down_since = None;
+        m.inst.s_down_since = None;
+        for addr in keep {
+            let replica = self.new_replica(addr, m.inst.down_after_ms, now);
+            let key = replica.inst.name.clone();
+            m.replicas.insert(key.clone(), replica);
+            self.emit_at(
+                now,
+                LogLevel::Notice,
+                EventKind::Slave,
+                m,
+                &Who::Replica(key),
+                "",
+            );
+        }
+        self.persist();
+        true
+    }
+}

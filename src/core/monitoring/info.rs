@@ -1,0 +1,256 @@
+//! What an INFO reply tells us: run id (reboots), replicas of a master, what a replica
+//! replicates from and how it is doing, and its role; and the corrections that follow
+//! (+convert-to-slave, +fix-slave-config). The parsing itself is `info_parse`.
+
+use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
+use crate::core::monitoring::info_parse::parse_info;
+use crate::core::state::{
+    elapsed, instance, instance_mut, no_down_for, Addr, FailoverState, Master, Role, Who,
+};
+use crate::core::{Millis, Sentinel};
+
+impl Sentinel {
+    pub(crate) fn refresh_from_info(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        who: &Who,
+        text: String,
+    ) {
+        let report = parse_info(&text);
+        let announce = self.settings.announce_hostnames;
+        {
+            let Some(inst) = instance_mut(m, who) else {
+                return;
+            };
+            inst.info = Some(text);
+        }
+        if let Who::Replica(k) = who {
+            if let Some(r) = m.replicas.get_mut(k) {
+                r.master_link_down_time = report.master_link_down_ms;
+            }
+        }
+        if let Some(run_id) = &report.run_id {
+            let previous = instance(m, who).and_then(|i| i.runid.clone());
+            match previous {
+                None => {
+                    if let Some(inst) = instance_mut(m, who) {
+                        inst.runid = Some(run_id.clone());
+                    }
+                }
+                Some(prev) if prev != *run_id => {
+                    self.emit_at(now, LogLevel::Notice, EventKind::Reboot, m, who, "");
+                    if *who == Who::Master && m.master_reboot_down_after_period_ms != 0 {
+                        m.inst.flags.master_reboot = true;
+                        m.master_reboot_since = Some(now);
+                    }
+                    if let Some(inst) = instance_mut(m, who) {
+                        inst.runid = Some(run_id.clone());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        if *who == Who::Master {
+            for listed in &report.replicas {
+                let resolve_only_ip = !self.settings.resolve_hostnames;
+                let Some(ip) = self.resolver.resolve(&listed.ip, resolve_only_ip) else {
+                    continue;
+                };
+                let addr = Addr {
+                    host: listed.ip.clone(),
+                    ip,
+                    port: listed.port,
+                };
+                if m.replicas
+                    .values()
+                    .any(|r| r.inst.addr.same_endpoint(&addr))
+                {
+                    continue;
+                }
+                let replica = self.new_replica(addr, m.inst.down_after_ms, now);
+                let key = replica.inst.name.clone();
+                m.replicas.insert(key.clone(), replica);
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    EventKind::Slave,
+                    m,
+                    &Who::Replica(key),
+                    "",
+                );
+                self.persist();
+            }
+        }
+        if let (Who::Replica(k), Some(Role::Replica)) = (who, report.role) {
+            if let Some(r) = m.replicas.get_mut(k) {
+                if let Some(host) = &report.master_host {
+                    if r.slave_master_host
+                        .as_ref()
+                        .is_none_or(|h| !h.eq_ignore_ascii_case(host))
+                    {
+                        r.slave_master_host = Some(host.clone());
+                        r.slave_conf_change_time = Some(now);
+                    }
+                }
+                if let Some(port) = report.master_port {
+                    if r.slave_master_port != port {
+                        r.slave_master_port = port;
+                        r.slave_conf_change_time = Some(now);
+                    }
+                }
+                if let Some(up) = report.master_link_up {
+                    r.slave_master_link_up = up;
+                }
+                if let Some(p) = report.slave_priority {
+                    r.slave_priority = p;
+                }
+                if let Some(o) = report.slave_repl_offset {
+                    r.slave_repl_offset = o;
+                }
+                if let Some(a) = report.replica_announced {
+                    r.replica_announced = a;
+                }
+            }
+        }
+        if let Some(inst) = instance_mut(m, who) {
+            inst.info_refresh = Some(now);
+        }
+
+        // Acting on what INFO said.
+        let Some(role) = report.role else { return };
+        let reported = instance(m, who).map(|i| i.role_reported);
+        if reported != Some(role) {
+            if let Some(inst) = instance_mut(m, who) {
+                inst.role_reported = role;
+                inst.role_reported_time = now;
+            }
+            if let (Who::Replica(k), Role::Replica) = (who, role) {
+                if let Some(r) = m.replicas.get_mut(k) {
+                    r.slave_conf_change_time = Some(now);
+                }
+            }
+            let coherent = matches!(
+                (who, role),
+                (Who::Master, Role::Master) | (Who::Replica(_), Role::Replica)
+            );
+            let role_text = match role {
+                Role::Master => "master",
+                Role::Replica => "slave",
+            };
+            self.emit_at(
+                now,
+                LogLevel::Verbose,
+                if coherent {
+                    EventKind::RoleChange
+                } else {
+                    EventKind::WrongRoleChange
+                },
+                m,
+                who,
+                &format!(" new reported role is {role_text}"),
+            );
+        }
+        if self.tilt {
+            return;
+        }
+        let Who::Replica(key) = who else { return };
+        let key = key.clone();
+        match role {
+            Role::Master => self.replica_reports_master(now, m, &key),
+            Role::Replica => {
+                self.check_replica_master_addr(now, m, &key, announce);
+                self.advance_replica_reconf(now, m, &key);
+            }
+        }
+    }
+
+    /// A replica says it is a master: either the one we are promoting finished, or someone
+    /// turned it into a master behind our back and we turn it back.
+    pub(crate) fn replica_reports_master(&mut self, now: Millis, m: &mut Master, key: &str) {
+        let promoted = m.replicas.get(key).is_some_and(|r| r.inst.flags.promoted);
+        if promoted
+            && m.inst.flags.failover_in_progress
+            && m.failover_state == FailoverState::WaitPromotion
+        {
+            self.on_promotion_confirmed(now, m, key);
+            return;
+        }
+        let wait = self.timing.publish_period * 4;
+        let Some(r) = m.replicas.get(key) else { return };
+        if !promoted
+            && self.master_looks_sane(now, m)
+            && no_down_for(&r.inst, now, wait)
+            && elapsed(now, r.inst.role_reported_time) > wait as i64
+        {
+            let target = m.inst.addr.clone();
+            if self.send_slaveof(m, &Who::Replica(key.to_string()), Some(&target)) {
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    EventKind::ConvertToSlave,
+                    m,
+                    &Who::Replica(key.to_string()),
+                    "",
+                );
+            }
+        }
+    }
+
+    /// A replica replicating from somewhere other than our master is pointed back, once the
+    /// master looks sane and the replica's setting has been stable for failover-timeout.
+    pub(crate) fn check_replica_master_addr(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        key: &str,
+        _announce: bool,
+    ) {
+        let Some(r) = m.replicas.get(key) else { return };
+        let points_elsewhere = r.slave_master_port != m.inst.addr.port
+            || !self.addr_equals_host(&m.inst.addr, r.slave_master_host.as_deref().unwrap_or(""));
+        if !points_elsewhere {
+            return;
+        }
+        let wait = m.failover_timeout_ms;
+        let stable = r
+            .slave_conf_change_time
+            .is_none_or(|t| elapsed(now, t) > wait as i64);
+        if self.master_looks_sane(now, m) && no_down_for(&r.inst, now, wait) && stable {
+            let target = m.inst.addr.clone();
+            if self.send_slaveof(m, &Who::Replica(key.to_string()), Some(&target)) {
+                self.emit_at(
+                    now,
+                    LogLevel::Notice,
+                    EventKind::FixSlaveConfig,
+                    m,
+                    &Who::Replica(key.to_string()),
+                    "",
+                );
+            }
+        }
+    }
+
+    /// Our master is a master, up, and freshly reported as such.
+    pub(crate) fn master_looks_sane(&self, now: Millis, m: &Master) -> bool {
+        m.inst.role_reported == Role::Master
+            && !m.inst.flags.s_down
+            && !m.inst.flags.o_down
+            && m.inst
+                .info_refresh
+                .is_some_and(|t| elapsed(now, t) < (self.timing.info_period * 2) as i64)
+    }
+
+    /// Does `host` (as a replica reports its master, or a hello names it) denote `addr`?
+    pub(crate) fn addr_equals_host(&mut self, addr: &Addr, host: &str) -> bool {
+        let resolve = self.settings.resolve_hostnames;
+        match self.resolver.resolve(host, !resolve) {
+            Some(ip) => addr.ip.eq_ignore_ascii_case(&ip),
+            None => {
+                let mine = if resolve { &addr.host } else { &addr.ip };
+                mine.eq_ignore_ascii_case(host)
+            }
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The links to instances: one command connection and (for masters and replicas) one pub/sub
+//! connection each; connecting, authenticating, naming, sending with a tag, and forgetting.
+
+use bytes::Bytes;
+
+use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
+use crate::core::gossip::hello::HELLO_CHANNEL;
+use crate::core::state::{
+    elapsed, instance, instance_mut, link_disconnected, Channel, Instance, LinkId, Master, Who,
+};
+use crate::core::{Action, Millis, Sentinel};
+
+/// What a reply is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Purpose {
+    /// AUTH, CLIENT SETNAME, SLAVEOF transactions, SCRIPT KILL: effects are observed via INFO.
+    Discard,
+    Ping,
+    Info,
+    Publish,
+    Subscribe,
+    IsMasterDown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCommand {
+    pub(crate) link: LinkId,
+    pub(crate) channel: Channel,
+    pub(crate) purpose: Purpose,
+    /// A request for votes: (master, epoch). It announces our own vote in that epoch, so it
+    /// waits for that vote to be on disk.
+    pub(crate) asks_vote: Option<(String, u64)>,
+}
+
+impl Sentinel {
+    pub(crate) fn reconnect(&mut self, now: Millis, m: &mut Master, who: &Who) {
+        let resolve = self.settings.resolve_hostnames;
+        let ping_period = self.timing.ping_period;
+        let Some(inst) = instance(m, who) else { return };
+        if !link_disconnected(inst, who) || inst.addr.port == 0 {
+            return;
+        }
+        if let Some(t) = inst.link.last_reconn_time {
+            if elapsed(now, t) < ping_period as i64 {
+                return;
+            }
+        }
+        let wants_cmd = !inst.link.cmd_connected && !inst.link.cmd_connecting;
+        let wants_pubsub = !matches!(who, Who::Peer(_))
+            && !inst.link.pubsub_connected
+            && !inst.link.pubsub_connecting;
+        // An instance known by hostname may have moved: resolve again before reconnecting.
+        let reresolved = if resolve && wants_cmd {
+            self.resolver.resolve(&inst.addr.host, false)
+        } else {
+            None
+        };
+        let Some(inst) = instance_mut(m, who) else {
+            return;
+        };
+        if let Some(ip) = reresolved {
+            inst.addr.ip = ip;
+        }
+        inst.link.last_reconn_time = Some(now);
+        let Some(link) = inst.link.id else { return };
+        let (ip, port) = (inst.addr.ip.clone(), inst.addr.port);
+        if wants_cmd {
+            inst.link.cmd_connecting = true;
+            inst.link.pending_commands = 0;
+            // Redis queues a PING on every reconnection attempt, so an outage is timed from
+            // when we started trying again, not from the last PONG: down-after keeps its full
+            // meaning for an instance that is restarting.
+            if inst.link.act_ping_time.is_none() {
+                inst.link.act_ping_time = Some(now);
+            }
+            self.push(Action::Connect {
+                link,
+                channel: Channel::Cmd,
+                ip: ip.clone(),
+                port,
+            });
+        }
+        if wants_pubsub {
+            if let Some(inst) = instance_mut(m, who) {
+                inst.link.pubsub_connecting = true;
+            }
+            self.push(Action::Connect {
+                link,
+                channel: Channel::PubSub,
+                ip,
+                port,
+            });
+        }
+    }
+
+    /// Find the instance a link belongs to: (master name, who).
+    pub(crate) fn locate(&self, link: LinkId) -> Option<(String, Who)> {
+        for (name, m) in &self.masters {
+            if m.inst.link.id == Some(link) {
+                return Some((name.clone(), Who::Master));
+            }
+            for (k, r) in &m.replicas {
+                if r.inst.link.id == Some(link) {
+                    return Some((name.clone(), Who::Replica(k.clone())));
+                }
+            }
+            for (k, p) in &m.sentinels {
+                if p.inst.link.id == Some(link) {
+                    return Some((name.clone(), Who::Peer(k.clone())));
+                }
+            }
+        }
+        None
+    }
+
+    /// The name to send `command` under: rename-command applies to every instance of a master,
+    /// its peers included (as in Redis).
+    pub(crate) fn map_command(m: &Master, command: &str) -> String {
+        m.renamed_commands
+            .get(&command.to_ascii_lowercase())
+            .cloned()
+            .unwrap_or_else(|| command.to_string())
+    }
+
+    /// Send a command to an instance over one of its connections. False when that connection
+    /// is not open (the command is not sent).
+    pub(crate) fn send(
+        &mut self,
+        m: &mut Master,
+        who: &Who,
+        channel: Channel,
+        purpose: Purpose,
+        args: &[&str],
+    ) -> bool {
+        self.send_tagged(m, who, channel, purpose, args).is_some()
+    }
+
+    /// `send`, returning the command's tag.
+    pub(crate) fn send_tagged(
+        &mut self,
+        m: &mut Master,
+        who: &Who,
+        channel: Channel,
+        purpose: Purpose,
+        args: &[&str],
+    ) -> Option<u64> {
+        let first = args.first()?;
+        let mapped = Self::map_command(m, first);
+        let inst = instance_mut(m, who)?;
+        let open = match channel {
+            Channel::Cmd => inst.link.cmd_connected,
+            Channel::PubSub => inst.link.pubsub_connected,
+        };
+        let link = inst.link.id?;
+        if !open {
+            return None;
+        }
+        if channel == Channel::Cmd {
+            inst.link.pending_commands += 1;
+        }
+        let mut out: Vec<Bytes> = Vec::with_capacity(args.len());
+        out.push(Bytes::from(mapped));
+        out.extend(
+            args[1..]
+                .iter()
+                .map(|a| Bytes::copy_from_slice(a.as_bytes())),
+        );
+        let tag = self.new_tag();
+        self.pending.insert(
+            tag,
+            PendingCommand {
+                link,
+                channel,
+                purpose,
+                asks_vote: None,
+            },
+        );
+        self.push(Action::Send {
+            link,
+            channel,
+            tag,
+            args: out,
+        });
+        Some(tag)
+    }
+
+    /// Take back a `Send` the shell will never carry out (a request for votes withheld by a
+    /// failed save): as if it had never been queued.
+    pub(crate) fn unsend(&mut self, tag: u64) {
+        let Some(p) = self.pending.remove(&tag) else {
+            return;
+        };
+        if p.channel != Channel::Cmd {
+            return;
+        }
+        if let Some((name, who)) = self.locate(p.link) {
+            if let Some(inst) = self
+                .masters
+                .get_mut(&name)
+                .and_then(|m| instance_mut(m, &who))
+            {
+                inst.link.pending_commands = inst.link.pending_commands.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Close one connection of an instance's link and forget what was pending on it.
+    pub(crate) fn close_connection(&mut self, m: &mut Master, who: &Who, channel: Channel) {
+        let Some(inst) = instance_mut(m, who) else {
+            return;
+        };
+        let Some(link) = inst.link.id else { return };
+        match channel {
+            Channel::Cmd => {
+                inst.link.cmd_connected = false;
+                inst.link.cmd_connecting = false;
+                inst.link.pending_commands = 0;
+            }
+            Channel::PubSub => {
+                inst.link.pubsub_connected = false;
+                inst.link.pubsub_connecting = false;
+            }
+        }
+        self.pending
+            .retain(|_, p| !(p.link == link && p.channel == channel));
+        self.push(Action::Disconnect { link, channel });
+    }
+
+    /// Close the connections of an instance that is being forgotten (peers have no pub/sub
+    /// connection: `has_pubsub` false).
+    pub(crate) fn forget_link(&mut self, inst: &Instance, has_pubsub: bool) {
+        if let Some(link) = inst.link.id {
+            self.pending.retain(|_, p| p.link != link);
+            self.push(Action::Disconnect {
+                link,
+                channel: Channel::Cmd,
+            });
+            if has_pubsub {
+                self.push(Action::Disconnect {
+                    link,
+                    channel: Channel::PubSub,
+                });
+            }
+        }
+    }
+
+    pub(crate) fn auth_for(&self, m: &Master, who: &Who) -> Option<(Option<String>, String)> {
+        match who {
+            Who::Master | Who::Replica(_) => m.auth_pass.clone().map(|p| (m.auth_user.clone(), p)),
+            Who::Peer(_) => match &self.settings.sentinel_pass {
+                Some(p) => Some((self.settings.sentinel_user.clone(), p.clone())),
+                None => self.requirepass.clone().map(|p| (None, p)),
+            },
+        }
+    }
+
+    pub(crate) fn on_connected(
+        &mut self,
+        now: Millis,
+        link: LinkId,
+        channel: Channel,
+        local_ip: Option<String>,
+    ) {
+        let Some((name, who)) = self.locate(link) else {
+            // The instance was forgotten while connecting.
+            self.push(Action::Disconnect { link, channel });
+            return;
+        };
+        let client_name = format!(
+            "sentinel-{}-{}",
+            &self.myid[..8.min(self.myid.len())],
+            channel.as_str()
+        );
+        self.with_master(&name, |s, m| {
+            let auth = s.auth_for(m, &who);
+            let Some(inst) = instance_mut(m, &who) else {
+                return;
+            };
+            match channel {
+                Channel::Cmd => {
+                    inst.link.cmd_connected = true;
+                    inst.link.cmd_connecting = false;
+                    inst.link.cmd_conn_time = Some(now);
+                    inst.link.pending_commands = 0;
+                    inst.link.local_ip = local_ip;
+                }
+                Channel::PubSub => {
+                    inst.link.pubsub_connected = true;
+                    inst.link.pubsub_connecting = false;
+                    inst.link.pubsub_conn_time = Some(now);
+                }
+            }
+            if let Some((user, pass)) = auth {
+                match user {
+                    Some(u) => s.send(m, &who, channel, Purpose::Discard, &["AUTH", &u, &pass]),
+                    None => s.send(m, &who, channel, Purpose::Discard, &["AUTH", &pass]),
+                };
+            }
+            s.send(
+                m,
+                &who,
+                channel,
+                Purpose::Discard,
+                &["CLIENT", "SETNAME", &client_name],
+            );
+            match channel {
+                Channel::Cmd => {
+                    // A PING at once on every new command connection.
+                    s.send_ping(now, m, &who);
+                }
+                Channel::PubSub => {
+                    s.send(
+                        m,
+                        &who,
+                        channel,
+                        Purpose::Subscribe,
+                        &["SUBSCRIBE", HELLO_CHANNEL],
+                    );
+                }
+            }
+        });
+    }
+
+    pub(crate) fn on_disconnected(&mut self, now: Millis, link: LinkId, channel: Channel) {
+        self.pending
+            .retain(|_, p| !(p.link == link && p.channel == channel));
+        let Some((name, who)) = self.locate(link) else {
+            return;
+        };
+        let myname = name.clone();
+        self.with_master(&myname, |s, m| {
+            let Some(inst) = instance_mut(m, &who) else {
+                return;
+            };
+            let was_connecting = match channel {
+                Channel::Cmd => {
+                    let c = inst.link.cmd_connecting;
+                    inst.link.cmd_connected = false;
+                    inst.link.cmd_connecting = false;
+                    inst.link.pending_commands = 0;
+                    // The outage is timed from the moment the connection broke (Redis starts
+                    // the clock at its next reconnection attempt, up to a tick later): every
+                    // sentinel that saw the same reset then reaches SDOWN at the same moment.
+                    if inst.link.act_ping_time.is_none() {
+                        inst.link.act_ping_time = Some(now);
+                    }
+                    c
+                }
+                Channel::PubSub => {
+                    let c = inst.link.pubsub_connecting;
+                    inst.link.pubsub_connected = false;
+                    inst.link.pubsub_connecting = false;
+                    c
+                }
+            };
+            if was_connecting {
+                let kind = match channel {
+                    Channel::Cmd => EventKind::CmdLinkReconnection,
+                    Channel::PubSub => EventKind::PubsubLinkReconnection,
+                };
+                s.emit_at(
+                    now,
+                    LogLevel::Debug,
+                    kind,
+                    m,
+                    &who,
+                    " #Failed to establish connection",
+                );
+            }
+        });
+    }
+}

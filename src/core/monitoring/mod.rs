@@ -1,0 +1,274 @@
+//! Monitoring: keeping a link to every instance, the periodic PING / INFO / hello, reading
+//! what comes back, and judging each instance (SDOWN) and our own clock (TILT). This file is
+//! the entry point: inputs are dispatched here, the timer tick walks every instance in
+//! Redis's order, and `act` is the acting half (ODOWN, election, failover) that the tick and
+//! fresh answers both run.
+//!
+//! Borrowing pattern: while a master is being worked on it is taken out of `self.masters`
+//! (`with_master`), so the rules can change it and still call `&mut self` helpers that queue
+//! actions. Nothing looks at the detached master through `self.masters`.
+
+pub(crate) mod info;
+pub mod info_parse;
+pub(crate) mod links;
+pub(crate) mod periodic;
+pub(crate) mod sdown;
+pub(crate) mod tilt;
+
+use crate::core::gossip::hello::HELLO_CHANNEL;
+use crate::core::monitoring::links::Purpose;
+use crate::core::state::{
+    instance_mut, link_disconnected, Channel, FailoverState, LinkId, Master, Who,
+};
+use crate::core::{Input, Millis, Ready, Sentinel};
+use crate::value::Value;
+
+impl Sentinel {
+    /// Feed the core one input at time `now`; returns what the shell must do about it.
+    pub fn handle(&mut self, now: Millis, input: Input) -> Ready {
+        self.apply(now, input);
+        self.ready(None)
+    }
+
+    pub(crate) fn apply(&mut self, now: Millis, input: Input) {
+        match input {
+            Input::Tick => self.tick(now),
+            Input::Connected {
+                link,
+                channel,
+                local_ip,
+            } => self.on_connected(now, link, channel, local_ip),
+            Input::Disconnected { link, channel } => self.on_disconnected(now, link, channel),
+            Input::Reply {
+                link,
+                channel,
+                tag,
+                reply,
+            } => self.on_reply(now, link, channel, tag, reply),
+            Input::Message {
+                link,
+                channel,
+                payload,
+            } => self.on_message(now, link, &channel, &payload),
+            Input::HelloPublished { payload } => self.process_hello(now, &payload),
+            Input::ScriptExited {
+                id,
+                exit_code,
+                signal,
+            } => self.script_exited(now, id, exit_code, signal),
+            Input::ScriptStarted { id, pid } => self.script_started(id, pid),
+        }
+    }
+
+    /// The next moment something is due that should not wait for a regular tick: an instance
+    /// reaching its down-after, or the end of a failover start delay. The shell ticks then.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        let mut next: Option<Millis> = None;
+        let mut consider = |t: Millis| next = Some(next.map_or(t, |n: Millis| n.min(t)));
+        for m in self.masters.values() {
+            let peers = m
+                .sentinels
+                .iter()
+                .map(|(k, p)| (Who::Peer(k.clone()), &p.inst));
+            let replicas = m
+                .replicas
+                .iter()
+                .map(|(k, r)| (Who::Replica(k.clone()), &r.inst));
+            for (who, inst) in std::iter::once((Who::Master, &m.inst))
+                .chain(replicas)
+                .chain(peers)
+            {
+                if inst.flags.s_down {
+                    continue;
+                }
+                let since = match inst.link.act_ping_time {
+                    Some(t) => Some(t),
+                    None if link_disconnected(inst, &who) => Some(inst.link.last_avail_time),
+                    None => None,
+                };
+                if let Some(t) = since {
+                    consider(t + inst.down_after_ms + 1);
+                }
+            }
+            if let (true, Some(t)) = (
+                m.inst.flags.o_down && !m.inst.flags.failover_in_progress,
+                m.failover_start_not_before,
+            ) {
+                consider(t);
+            }
+            // Replicas a failover waits on are polled faster than the tick.
+            if m.inst.flags.failover_in_progress {
+                let fast = (self.timing.ping_period / 40).max(1);
+                for r in m.replicas.values() {
+                    let waited_on = (r.inst.flags.promoted
+                        && m.failover_state == FailoverState::WaitPromotion)
+                        || r.inst.flags.reconf_sent
+                        || r.inst.flags.reconf_inprog;
+                    if let (true, Some(t)) = (waited_on, r.inst.info_refresh) {
+                        consider(t + fast + 1);
+                    }
+                }
+            }
+        }
+        next
+    }
+
+    pub(crate) fn tick(&mut self, now: Millis) {
+        self.check_tilt(now);
+        let names: Vec<String> = self.masters.keys().cloned().collect();
+        let mut switch_to_promoted = None;
+        for name in names {
+            self.with_master(&name, |s, m| {
+                s.handle_instance(now, m, &Who::Master);
+                let replicas: Vec<String> = m.replicas.keys().cloned().collect();
+                for r in replicas {
+                    s.handle_instance(now, m, &Who::Replica(r));
+                }
+                let peers: Vec<String> = m.sentinels.keys().cloned().collect();
+                for p in peers {
+                    s.handle_instance(now, m, &Who::Peer(p));
+                }
+                if m.failover_state == FailoverState::UpdateConfig {
+                    switch_to_promoted = Some(m.inst.name.clone());
+                }
+            });
+        }
+        if let Some(name) = switch_to_promoted {
+            self.with_master(&name, |s, m| s.switch_to_promoted(now, m));
+        }
+        self.scripts_tick(now);
+    }
+
+    /// Run `f` on the master called `name`, detached from `self.masters` for the duration.
+    pub(crate) fn with_master<R>(
+        &mut self,
+        name: &str,
+        f: impl FnOnce(&mut Sentinel, &mut Master) -> R,
+    ) -> Option<R> {
+        let mut m = self.masters.remove(name)?;
+        let r = f(self, &mut m);
+        self.masters.insert(name.to_string(), m);
+        Some(r)
+    }
+
+    pub(crate) fn handle_instance(&mut self, now: Millis, m: &mut Master, who: &Who) {
+        // Monitoring half: always, even in TILT.
+        self.reconnect(now, m, who);
+        self.send_periodic_commands(now, m, who);
+
+        // Acting half.
+        if self.stays_in_tilt(now) {
+            return;
+        }
+        self.check_subjectively_down(now, m, who);
+        if *who == Who::Master {
+            self.act(now, m);
+        }
+    }
+
+    /// The acting half for one master, from its ODOWN to the failover's next step: run by the
+    /// tick, and at once when an answer allows progress (`react`).
+    fn act(&mut self, now: Millis, m: &mut Master) {
+        self.check_objectively_down(now, m);
+        if self.start_failover_if_needed(now, m) {
+            self.ask_master_state_to_peers(now, m, true);
+        }
+        self.failover_state_machine(now, m);
+        self.ask_master_state_to_peers(now, m, false);
+    }
+
+    pub(crate) fn on_reply(
+        &mut self,
+        now: Millis,
+        link: LinkId,
+        channel: Channel,
+        tag: u64,
+        reply: Value,
+    ) {
+        let Some(pending) = self.pending.remove(&tag) else {
+            return; // A reply from a connection we already closed.
+        };
+        if pending.link != link || pending.channel != channel {
+            return;
+        }
+        let Some((name, who)) = self.locate(link) else {
+            return;
+        };
+        self.with_master(&name, |s, m| {
+            if let Some(inst) = instance_mut(m, &who) {
+                if channel == Channel::Cmd {
+                    inst.link.pending_commands = inst.link.pending_commands.saturating_sub(1);
+                }
+            }
+            match pending.purpose {
+                Purpose::Discard => {}
+                Purpose::Ping => s.on_ping_reply(now, m, &who, &reply),
+                Purpose::Info => {
+                    if let Some(text) = match &reply {
+                        Value::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
+                        Value::Verbatim { text, .. } => Some(text.clone()),
+                        _ => None,
+                    } {
+                        s.refresh_from_info(now, m, &who, text);
+                    }
+                }
+                Purpose::Publish => {
+                    if !reply.is_error() {
+                        if let Some(inst) = instance_mut(m, &who) {
+                            inst.last_pub_time = Some(now);
+                        }
+                    }
+                }
+                Purpose::Subscribe => {
+                    if let Some(inst) = instance_mut(m, &who) {
+                        inst.link.pubsub_last_activity = Some(now);
+                    }
+                }
+                Purpose::IsMasterDown => s.on_is_master_down_reply(now, m, &who, &reply),
+            }
+            // Answers that can move agreement or a failover forward are acted on at once,
+            // not at the next tick: this is where most of Redis's failover latency goes.
+            let in_failover = m.inst.flags.failover_in_progress;
+            if pending.purpose == Purpose::IsMasterDown
+                || (pending.purpose == Purpose::Info && in_failover)
+            {
+                s.react(now, m);
+            }
+        });
+    }
+
+    /// The acting half for one master, run outside the tick when new information arrives:
+    /// ODOWN, starting a failover, one step of the state machine, asking the peers, the
+    /// switch to the promoted replica, and any hello that a change made due.
+    pub(crate) fn react(&mut self, now: Millis, m: &mut Master) {
+        if self.tilt {
+            return;
+        }
+        self.act(now, m);
+        if m.failover_state == FailoverState::UpdateConfig {
+            self.switch_to_promoted(now, m);
+        }
+        self.publish_due_hellos(m);
+    }
+
+    pub(crate) fn on_message(&mut self, now: Millis, link: LinkId, channel: &[u8], payload: &[u8]) {
+        if let Some((name, who)) = self.locate(link) {
+            self.with_master(&name, |_, m| {
+                if let Some(inst) = instance_mut(m, &who) {
+                    inst.link.pubsub_last_activity = Some(now);
+                }
+            });
+        }
+        if channel != HELLO_CHANNEL.as_bytes() {
+            return;
+        }
+        // Our own hellos come back to us through the instances: ignore them.
+        if payload
+            .windows(self.myid.len().max(1))
+            .any(|w| w == self.myid.as_bytes())
+        {
+            return;
+        }
+        self.process_hello(now, payload);
+    }
+}

@@ -1,0 +1,117 @@
+//! The periodic commands every linked instance gets: PING (and what its answer says about
+//! availability) and INFO; the hello is `gossip`'s.
+
+use crate::core::monitoring::links::Purpose;
+use crate::core::state::{
+    elapsed, instance, instance_mut, link_disconnected, Channel, FailoverState, Master, Who,
+};
+use crate::core::{Millis, Sentinel};
+use crate::value::Value;
+
+impl Sentinel {
+    pub(crate) fn send_ping(&mut self, now: Millis, m: &mut Master, who: &Who) -> bool {
+        if !self.send(m, who, Channel::Cmd, Purpose::Ping, &["PING"]) {
+            return false;
+        }
+        if let Some(inst) = instance_mut(m, who) {
+            inst.link.last_ping_time = Some(now);
+            // Keep the time of the oldest unanswered PING: down-time counts from there.
+            if inst.link.act_ping_time.is_none() {
+                inst.link.act_ping_time = Some(now);
+            }
+        }
+        true
+    }
+
+    pub(crate) fn send_periodic_commands(&mut self, now: Millis, m: &mut Master, who: &Who) {
+        let Some(inst) = instance(m, who) else { return };
+        if link_disconnected(inst, who) {
+            return;
+        }
+        // Bound memory on a link that stopped answering; the link is recycled elsewhere.
+        if inst.link.pending_commands >= 100 {
+            return;
+        }
+        let info_period = match who {
+            // A replica the failover is waiting on (being promoted, or being re-pointed) is
+            // polled every 25 ms: its next INFO is what moves the failover on.
+            Who::Replica(k)
+                if m.inst.flags.failover_in_progress
+                    && m.replicas.get(k).is_some_and(|r| {
+                        (r.inst.flags.promoted && m.failover_state == FailoverState::WaitPromotion)
+                            || r.inst.flags.reconf_sent
+                            || r.inst.flags.reconf_inprog
+                    }) =>
+            {
+                (self.timing.ping_period / 40).max(1)
+            }
+            Who::Replica(k)
+                if m.inst.flags.o_down
+                    || m.inst.flags.failover_in_progress
+                    || m.replicas
+                        .get(k)
+                        .is_some_and(|r| r.master_link_down_time != 0) =>
+            {
+                1000
+            }
+            _ => self.timing.info_period,
+        };
+        let ping_period = inst.down_after_ms.min(self.timing.ping_period);
+        let wants_info = !matches!(who, Who::Peer(_))
+            && inst
+                .info_refresh
+                .is_none_or(|t| elapsed(now, t) > info_period as i64);
+        let wants_ping = elapsed(now, inst.link.last_pong_time) > ping_period as i64
+            && inst
+                .link
+                .last_ping_time
+                .is_none_or(|t| elapsed(now, t) > (ping_period / 2) as i64);
+        let wants_hello = inst
+            .last_pub_time
+            .is_none_or(|t| elapsed(now, t) > self.timing.publish_period as i64);
+        if wants_info {
+            self.send(m, who, Channel::Cmd, Purpose::Info, &["INFO"]);
+        }
+        if wants_ping {
+            self.send_ping(now, m, who);
+        }
+        if wants_hello {
+            self.send_hello(m, who);
+        }
+    }
+
+    pub(crate) fn on_ping_reply(&mut self, now: Millis, m: &mut Master, who: &Who, reply: &Value) {
+        let text = match reply {
+            Value::Simple(s) | Value::Error(s) => Some(s.as_str()),
+            _ => None,
+        };
+        let s_down = instance(m, who).is_some_and(|i| i.flags.s_down);
+        if let Some(text) = text {
+            // LOADING and MASTERDOWN mean the process is alive and working: not down.
+            if text.starts_with("PONG")
+                || text.starts_with("LOADING")
+                || text.starts_with("MASTERDOWN")
+            {
+                if let Some(inst) = instance_mut(m, who) {
+                    inst.link.last_avail_time = now;
+                    inst.link.act_ping_time = None;
+                    if text.starts_with("PONG") && *who == Who::Master {
+                        inst.flags.master_reboot = false;
+                    }
+                }
+            } else if text.starts_with("BUSY")
+                && s_down
+                && !instance(m, who).is_some_and(|i| i.flags.script_kill_sent)
+            {
+                // Down only because a script is stuck: try to unstick it, once.
+                self.send(m, who, Channel::Cmd, Purpose::Discard, &["SCRIPT", "KILL"]);
+                if let Some(inst) = instance_mut(m, who) {
+                    inst.flags.script_kill_sent = true;
+                }
+            }
+        }
+        if let Some(inst) = instance_mut(m, who) {
+            inst.link.last_pong_time = now;
+        }
+    }
+}

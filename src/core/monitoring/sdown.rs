@@ -1,0 +1,75 @@
+//! Subjectively down (SDOWN): where an instance is judged down from our own point of view, and
+//! where a connection that looks open but stays silent is recycled.
+
+use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
+use crate::core::state::{
+    elapsed, instance, instance_mut, link_disconnected, Channel, Master, Role, Who,
+};
+use crate::core::{Millis, Sentinel};
+
+impl Sentinel {
+    pub(crate) fn check_subjectively_down(&mut self, now: Millis, m: &mut Master, who: &Who) {
+        let timing = self.timing.clone();
+        let Some(inst) = instance(m, who) else { return };
+        let down_after = inst.down_after_ms as i64;
+        let disconnected = link_disconnected(inst, who);
+        let idle = match inst.link.act_ping_time {
+            Some(t) => elapsed(now, t),
+            None if disconnected => elapsed(now, inst.link.last_avail_time),
+            None => 0,
+        };
+        // A connection that looks open but lets PINGs go unanswered for half the down-after
+        // time is recycled: the peer may be gone without a FIN (crashed host, partition).
+        let stale_cmd = inst.link.cmd_connected
+            && inst
+                .link
+                .cmd_conn_time
+                .is_some_and(|t| elapsed(now, t) > timing.min_link_reconnect_period as i64)
+            && inst
+                .link
+                .act_ping_time
+                .is_some_and(|t| elapsed(now, t) > down_after / 2)
+            && elapsed(now, inst.link.last_pong_time) > down_after / 2;
+        // A pub/sub connection that hears nothing (not even our own hellos) for three publish
+        // periods is recycled too.
+        let stale_pubsub = inst.link.pubsub_connected
+            && inst
+                .link
+                .pubsub_conn_time
+                .is_some_and(|t| elapsed(now, t) > timing.min_link_reconnect_period as i64)
+            && inst
+                .link
+                .pubsub_last_activity
+                .is_none_or(|t| elapsed(now, t) > (timing.publish_period * 3) as i64);
+        if stale_cmd {
+            self.close_connection(m, who, Channel::Cmd);
+        }
+        if stale_pubsub {
+            self.close_connection(m, who, Channel::PubSub);
+        }
+        let Some(inst) = instance(m, who) else { return };
+        let wrong_role = *who == Who::Master
+            && inst.role_reported == Role::Replica
+            && elapsed(now, inst.role_reported_time) > down_after + (timing.info_period * 2) as i64;
+        let reboot_too_long = *who == Who::Master
+            && inst.flags.master_reboot
+            && m.master_reboot_since
+                .is_some_and(|t| elapsed(now, t) > m.master_reboot_down_after_period_ms as i64);
+        let down = idle > down_after || wrong_role || reboot_too_long;
+        let was_down = inst.flags.s_down;
+        if down && !was_down {
+            if let Some(inst) = instance_mut(m, who) {
+                inst.flags.s_down = true;
+                inst.s_down_since = Some(now);
+            }
+            self.emit_at(now, LogLevel::Warning, EventKind::Sdown, m, who, "");
+        } else if !down && was_down {
+            if let Some(inst) = instance_mut(m, who) {
+                inst.flags.s_down = false;
+                inst.flags.script_kill_sent = false;
+            }
+            self.emit_at(now, LogLevel::Warning, EventKind::SdownEnd, m, who, "");
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Core tests on a fake clock: a tiny scripted world answers the core's commands, so every
+//! rule runs without sockets or sleeping. The world carries out every batch with the same
+//! `driver::drive` the process uses. Tests are grouped by the folder they exercise.
+
+mod election;
+mod failover;
+mod gossip;
+mod monitoring;
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::*;
+use crate::config::model::{Config, KnownSentinel, MasterSettings};
+use crate::core::output::SAVE_FAILED;
+
+const MASTER: &str = "10.0.0.1:6379";
+const R1: &str = "10.0.0.2:6379";
+const R2: &str = "10.0.0.3:6379";
+const RUNID_M: &str = "m000000000000000000000000000000000000000";
+
+fn peer_id(n: u8) -> String {
+    format!("{n}").repeat(40)
+}
+
+/// How a scripted instance behaves.
+#[derive(Clone)]
+struct Fake {
+    up: bool,
+    role: Role,
+    runid: String,
+    /// For replicas: the master they replicate from.
+    master: Option<String>,
+    offset: u64,
+    priority: u32,
+    replicas: Vec<String>,
+    /// For peer sentinels: answer to IS-MASTER-DOWN-BY-ADDR (down?, vote for).
+    peer_down: bool,
+    peer_votes_for: Option<String>,
+    /// Swallows SLAVEOF (and everything after it) without answering or obeying.
+    stuck_on_slaveof: bool,
+}
+
+impl Fake {
+    fn master(runid: &str, replicas: &[&str]) -> Fake {
+        Fake {
+            up: true,
+            role: Role::Master,
+            runid: runid.into(),
+            master: None,
+            offset: 0,
+            priority: 100,
+            replicas: replicas.iter().map(|s| s.to_string()).collect(),
+            peer_down: false,
+            peer_votes_for: None,
+            stuck_on_slaveof: false,
+        }
+    }
+
+    fn replica(runid: &str, of: &str, offset: u64) -> Fake {
+        Fake {
+            role: Role::Replica,
+            master: Some(of.into()),
+            offset,
+            ..Fake::master(runid, &[])
+        }
+    }
+
+    fn info(&self) -> String {
+        let mut s = format!("# Server\r\nrun_id:{}\r\n# Replication\r\n", self.runid);
+        match self.role {
+            Role::Master => {
+                s.push_str("role:master\r\n");
+                for (i, r) in self.replicas.iter().enumerate() {
+                    let (ip, port) = r.rsplit_once(':').unwrap();
+                    s.push_str(&format!(
+                        "slave{i}:ip={ip},port={port},state=online,offset=0,lag=0\r\n"
+                    ));
+                }
+            }
+            Role::Replica => {
+                let (ip, port) = self.master.as_deref().unwrap().rsplit_once(':').unwrap();
+                s.push_str(&format!(
+                    "role:slave\r\nmaster_host:{ip}\r\nmaster_port:{port}\r\nmaster_link_status:up\r\nslave_repl_offset:{}\r\nslave_priority:{}\r\n",
+                    self.offset, self.priority
+                ));
+            }
+        }
+        s
+    }
+}
+
+struct World {
+    s: Sentinel,
+    now: Millis,
+    fakes: BTreeMap<String, Fake>,
+    /// link -> address, learned from Connect actions.
+    links: BTreeMap<LinkId, String>,
+    events: Vec<Event>,
+    sent: Vec<(String, Vec<String>)>,
+    /// Successful saves.
+    persisted: usize,
+    /// Saves fail while this is set (a full or read-only disk).
+    fail_saves: bool,
+    /// The order saves and command replies were carried out in: "save", "failed save", "reply".
+    steps: Vec<&'static str>,
+    /// The last snapshot saved.
+    saved: Option<Snapshot>,
+}
+
+/// The scripted world as the driver's effects: connections succeed to fakes that are up, and
+/// commands are answered at once from the fakes.
+struct FakeIo<'a> {
+    now: Millis,
+    fakes: &'a mut BTreeMap<String, Fake>,
+    links: &'a mut BTreeMap<LinkId, String>,
+    events: &'a mut Vec<Event>,
+    sent: &'a mut Vec<(String, Vec<String>)>,
+    persisted: &'a mut usize,
+    fail_saves: bool,
+    steps: &'a mut Vec<&'static str>,
+    saved: &'a mut Option<Snapshot>,
+    reply: Option<Value>,
+    inputs: std::collections::VecDeque<Input>,
+}
+
+impl crate::driver::Effects for FakeIo<'_> {
+    fn now(&mut self) -> Millis {
+        self.now
+    }
+    fn persist(&mut self, snapshot: &Snapshot) -> bool {
+        if self.fail_saves {
+            self.steps.push("failed save");
+            return false;
+        }
+        *self.persisted += 1;
+        *self.saved = Some(snapshot.clone());
+        self.steps.push("save");
+        true
+    }
+    fn connect(&mut self, link: LinkId, channel: Channel, ip: &str, port: u16) {
+        let addr = format!("{ip}:{port}");
+        self.links.insert(link, addr.clone());
+        let up = self.fakes.get(&addr).is_some_and(|f| f.up);
+        self.inputs.push_back(if up {
+            Input::Connected {
+                link,
+                channel,
+                local_ip: Some("10.0.0.100".into()),
+            }
+        } else {
+            Input::Disconnected { link, channel }
+        });
+    }
+    fn send(&mut self, link: LinkId, channel: Channel, tag: u64, args: Vec<Bytes>) {
+        let addr = self.links[&link].clone();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        self.sent.push((addr.clone(), args.clone()));
+        if let Some(reply) = answer(self.fakes, &addr, &args) {
+            self.inputs.push_back(Input::Reply {
+                link,
+                channel,
+                tag,
+                reply,
+            });
+        }
+    }
+    fn disconnect(&mut self, _link: LinkId, _channel: Channel) {}
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+    fn log(&mut self, _level: LogLevel, _text: &str) {}
+    fn run_script(&mut self, _id: u64, _path: &str, _args: &[String]) -> Option<u32> {
+        None
+    }
+    fn kill_script(&mut self, _id: u64) {}
+    fn set_log_level(&mut self, _level: LogLevel) {}
+    fn crash(&mut self, _reason: &str) {}
+    fn reply(&mut self, reply: Value) {
+        self.steps.push("reply");
+        self.reply = Some(reply);
+    }
+    fn next_input(&mut self) -> Option<Input> {
+        self.inputs.pop_front()
+    }
+}
+
+impl World {
+    fn new(config: Config) -> World {
+        let (s, start_up) = Sentinel::new(&config, Box::new(LiteralResolver), 7, 1_000).unwrap();
+        let mut w = World {
+            s,
+            now: 1_000,
+            fakes: BTreeMap::new(),
+            links: BTreeMap::new(),
+            events: Vec::new(),
+            sent: Vec::new(),
+            persisted: 0,
+            fail_saves: false,
+            steps: Vec::new(),
+            saved: None,
+        };
+        w.drive(start_up);
+        w.events.clear();
+        w
+    }
+
+    /// Carry out a batch with the driver, answering from the fakes; returns the reply.
+    fn drive(&mut self, ready: Ready) -> Option<Value> {
+        let World {
+            s,
+            now,
+            fakes,
+            links,
+            events,
+            sent,
+            persisted,
+            fail_saves,
+            steps,
+            saved,
+        } = self;
+        let mut io = FakeIo {
+            now: *now,
+            fakes,
+            links,
+            events,
+            sent,
+            persisted,
+            fail_saves: *fail_saves,
+            steps,
+            saved,
+            reply: None,
+            inputs: Default::default(),
+        };
+        crate::driver::drive(s, ready, &mut io);
+        io.reply
+    }
+
+    fn handle(&mut self, input: Input) {
+        let ready = self.s.handle(self.now, input);
+        self.drive(ready);
+    }
+
+    /// Run a client command (`SENTINEL ...`) and return its reply.
+    fn command(&mut self, args: &[&str]) -> Value {
+        let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
+        let ready = self.s.command(self.now, &args);
+        self.drive(ready).expect("every command is answered")
+    }
+
+    /// Carry out what internal calls made by a test queued.
+    fn drain(&mut self) {
+        let ready = self.s.ready(None);
+        self.drive(ready);
+    }
+
+    /// What sentinel.conf would say now.
+    fn persisted_masters(&self) -> Vec<MasterSettings> {
+        self.s.snapshot().masters
+    }
+
+    fn config(quorum: u32, peers: &[(u8, &str)]) -> Config {
+        let mut m = MasterSettings::new("mymaster", "10.0.0.1", 6379, quorum);
+        m.down_after_ms = 5_000;
+        m.failover_timeout_ms = 60_000;
+        m.known_sentinels = peers
+            .iter()
+            .map(|(n, addr)| {
+                let (host, port) = addr.rsplit_once(':').unwrap();
+                KnownSentinel {
+                    host: host.into(),
+                    port: port.parse().unwrap(),
+                    runid: peer_id(*n),
+                }
+            })
+            .collect();
+        let mut c = Config::default();
+        c.sentinel.myid = Some("a".repeat(40));
+        c.masters.push(m);
+        c
+    }
+
+    /// Advance time in 100 ms ticks.
+    fn run_for(&mut self, ms: u64) {
+        let end = self.now + ms;
+        while self.now < end {
+            self.now += 100;
+            self.handle(Input::Tick);
+        }
+    }
+
+    fn kinds(&self) -> Vec<String> {
+        self.events.iter().map(|e| e.kind.clone()).collect()
+    }
+
+    fn has(&self, kind: &str, text_contains: &str) -> bool {
+        self.events
+            .iter()
+            .any(|e| e.kind == kind && e.text.contains(text_contains))
+    }
+
+    fn first_index(&self, kind: &str) -> Option<usize> {
+        self.events.iter().position(|e| e.kind == kind)
+    }
+}
+
+/// How the fake at `addr` answers `args` (None: no answer).
+fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Option<Value> {
+    let fake = fakes.get_mut(addr)?;
+    if !fake.up {
+        return None;
+    }
+    let cmd = args[0].to_ascii_uppercase();
+    if fake.stuck_on_slaveof && cmd == "SLAVEOF" {
+        fake.up = false;
+        return None;
+    }
+    Some(match cmd.as_str() {
+        "PING" => Value::Simple("PONG".into()),
+        "INFO" => Value::bulk(fake.info()),
+        "SLAVEOF" => {
+            if args[1] == "NO" {
+                fake.role = Role::Master;
+                fake.master = None;
+            } else {
+                fake.role = Role::Replica;
+                fake.master = Some(format!("{}:{}", args[1], args[2]));
+            }
+            Value::Simple("QUEUED".into())
+        }
+        "SENTINEL" => Value::Array(vec![
+            Value::Int(fake.peer_down as i64),
+            Value::bulk(fake.peer_votes_for.clone().unwrap_or_else(|| "*".into())),
+            Value::Int(if fake.peer_votes_for.is_some() {
+                args[4].parse().unwrap()
+            } else {
+                0
+            }),
+        ]),
+        _ => Value::ok(),
+    })
+}
+
+fn standard_world(quorum: u32, peers: &[(u8, &str)]) -> World {
+    let mut w = World::new(World::config(quorum, peers));
+    w.fakes
+        .insert(MASTER.into(), Fake::master(RUNID_M, &[R1, R2]));
+    w.fakes
+        .insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
+    w.fakes
+        .insert(R2.into(), Fake::replica(&"2".repeat(40), MASTER, 200));
+    for (n, addr) in peers {
+        let mut f = Fake::master(&peer_id(*n), &[]);
+        f.role = Role::Master;
+        w.fakes.insert(addr.to_string(), f);
+    }
+    w
+}
+
+/// Both standard peers (10.0.1.1 and 10.0.1.2) answer that the master is down and vote for
+/// `runid`.
+fn peers_see_it_down_and_vote_for(w: &mut World, runid: &str) {
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        let f = w.fakes.get_mut(p).unwrap();
+        f.peer_down = true;
+        f.peer_votes_for = Some(runid.to_string());
+    }
+}
+
+/// `SENTINEL is-master-down-by-addr <ip> <port> <epoch> <runid>`.
+fn ask(ip: &str, port: &str, epoch: &str, runid: &str) -> [String; 6] {
+    [
+        "SENTINEL".into(),
+        "is-master-down-by-addr".into(),
+        ip.into(),
+        port.into(),
+        epoch.into(),
+        runid.into(),
+    ]
+}
+
+fn ask_vote(w: &mut World, epoch: &str, runid: &str) -> Value {
+    let args = ask("10.0.0.1", "6379", epoch, runid);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    w.command(&args)
+}
+
+fn vote_reply(down: bool, leader: &str, epoch: i64) -> Value {
+    Value::Array(vec![
+        Value::Int(down as i64),
+        Value::bulk(leader),
+        Value::Int(epoch),
+    ])
+}
