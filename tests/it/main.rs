@@ -1,0 +1,38 @@
+//! The integration tests: one test binary (so the support library and the test code compile
+//! once, not once per file), one module per subject, over one support library
+//! (`support/`). Every test starts the real processes it needs on ports chosen at run time
+//! and kills them when it ends; tests run in parallel.
+
+mod support;
+
+mod agreement;
+mod cli_args;
+mod cli_daemonize;
+mod config_bad_differential;
+mod config_directive_table_differential;
+mod config_directives;
+mod config_fuzz_differential;
+mod config_roundtrip;
+mod config_save_safety;
+mod crash_failover;
+mod deploy_haproxy;
+mod deploy_migration;
+mod deploy_netns;
+mod deploy_recipes;
+mod failover;
+mod fuzz_regressions;
+mod harness;
+mod links_bad_peer;
+mod links_redis;
+mod monitor;
+mod partition_netns;
+mod scripts_env;
+mod scripts_queue;
+mod scripts_runner;
+mod sentinel_commands;
+mod server_cli;
+mod server_diff;
+mod server_limits;
+mod server_logging;
+mod server_process;
+mod server_runtime;
