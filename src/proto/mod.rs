@@ -8,8 +8,11 @@
 //!   inline requests);
 //! - `num`: number parsing, strict (`string2ll`) and lenient (C's `atoi`/`strtoull`);
 //! - `glob`: `stringmatchlen`, the glob matching of PSUBSCRIBE, SENTINEL RESET, CONFIG GET;
+//! - `command_table`: the commands a sentinel answers, with their arity (what requests are
+//!   checked against) and the COMMAND INFO/DOCS data of redis-sentinel 7.0.15;
 //! - `errors`: reply texts that several layers give (unknown command, arity).
 
+pub mod command_table;
 pub mod errors;
 pub mod glob;
 pub mod num;

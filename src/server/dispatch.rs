@@ -10,12 +10,12 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::command_table::{CommandTable, Lookup};
 use super::commands::Request;
 use super::session::{err, lower, Flow, Session};
 use super::Server;
 use crate::config::model::LogLevel;
 use crate::logging::log;
+use crate::proto::command_table::{CommandTable, Lookup};
 use crate::proto::errors::{unknown_command, unknown_subcommand, wrong_arity};
 
 /// The commands a RESP2 client in the pub/sub context may still send.

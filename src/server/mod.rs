@@ -6,11 +6,11 @@
 //! - `commands`: the typed `Request` and one module per command family;
 //! - `session`: per-connection state and reply helpers;
 //! - `clients`: the registry CLIENT LIST/KILL read; `pubsub`: subscriptions and delivery;
-//! - `acl`: requirepass and `user` lines; `info`: INFO sections; `command_table`: COMMAND data.
+//! - `acl`: requirepass and `user` lines; `info`: INFO sections. The command table (names,
+//!   arity, COMMAND's data) is `proto::command_table`.
 
 pub mod acl;
 pub mod clients;
-pub mod command_table;
 pub mod commands;
 pub mod connection;
 pub mod dispatch;
@@ -19,6 +19,8 @@ mod listen;
 pub mod pubsub;
 pub mod session;
 
+/// The command table's old path.
+pub use crate::proto::command_table;
 /// The request parser's old path.
 pub use crate::proto::request as protocol;
 pub use listen::{bind_listeners, raise_open_files_limit};

@@ -5,9 +5,9 @@
 
 use bytes::Bytes;
 
-use super::super::command_table::CommandTable;
 use super::super::session::{err, help, lower, one, valid_name, Flow, Session, SYNTAX_ERROR};
 use super::super::Server;
+use crate::proto::command_table::CommandTable;
 use crate::proto::num::parse_i64;
 use crate::resp::Proto;
 use crate::value::Value;

@@ -3,9 +3,9 @@
 
 use bytes::Bytes;
 
-use super::super::command_table::{CommandSpec, CommandTable, Lookup};
 use super::super::session::{err, help, lower, one, Flow, SYNTAX_ERROR};
 use crate::glob::glob_match;
+use crate::proto::command_table::{CommandSpec, CommandTable, Lookup};
 use crate::proto::errors::unknown_subcommand;
 use crate::value::Value;
 

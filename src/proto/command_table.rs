@@ -11,8 +11,8 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::proto::resp::decode_resp3_in_order;
-use crate::value::Value;
+use super::resp::decode_resp3_in_order;
+use super::value::Value;
 
 const INFO_DATA: &[u8] = include_bytes!("data/info.resp");
 const DOCS_DATA: &[u8] = include_bytes!("data/docs.resp");
