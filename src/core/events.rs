@@ -328,7 +328,7 @@ impl Sentinel {
         m: Option<&Master>,
         text: String,
     ) {
-        let script = m.and_then(|m| m.notification_script.clone());
+        let script = m.and_then(|m| m.settings.notification_script.clone());
         self.emit_with_script(now, level, kind, text, script);
     }
 
@@ -367,7 +367,7 @@ impl Sentinel {
             self.settings.announce_hostnames,
             detail,
         );
-        let script = m.notification_script.clone();
+        let script = m.settings.notification_script.clone();
         // Commands carry no clock; the last tick's time is within a tick of now, which is
         // all the script queue needs (it orders and delays jobs).
         let now = self.previous_time.unwrap_or(0);

@@ -247,6 +247,23 @@ pub struct Vote {
 pub struct Master {
     pub inst: Instance,
     pub config_epoch: u64,
+    /// What the operator set (sentinel monitor, SENTINEL SET).
+    pub settings: MasterOptions,
+    pub master_reboot_since: Option<Millis>,
+    /// Keyed by the replica's name (`ip:port`).
+    pub replicas: BTreeMap<String, Replica>,
+    /// Keyed by the peer's name (`ip:port`).
+    pub sentinels: BTreeMap<String, Peer>,
+    /// Our own vote for this master's failover leader (its epoch is saved; whom is not).
+    pub vote: Vote,
+    /// The failover of this master: where it is, and since when.
+    pub failover: Failover,
+}
+
+/// A master's options as the operator set them (`sentinel monitor` and the per-master
+/// directives, SENTINEL MONITOR and SET). down-after lives on each instance record.
+#[derive(Debug, Clone)]
+pub struct MasterOptions {
     pub quorum: u32,
     pub parallel_syncs: u32,
     pub failover_timeout_ms: u64,
@@ -257,22 +274,25 @@ pub struct Master {
     /// Lower-cased original name -> name to send.
     pub renamed_commands: BTreeMap<String, String>,
     pub master_reboot_down_after_period_ms: u64,
-    pub master_reboot_since: Option<Millis>,
-    /// Keyed by the replica's name (`ip:port`).
-    pub replicas: BTreeMap<String, Replica>,
-    /// Keyed by the peer's name (`ip:port`).
-    pub sentinels: BTreeMap<String, Peer>,
-    /// Our own vote for this master's failover leader (its epoch is saved; whom is not).
-    pub vote: Vote,
-    pub failover_epoch: u64,
-    pub failover_state: FailoverState,
-    pub failover_state_change_time: Millis,
-    pub failover_start_time: Option<Millis>,
-    pub failover_delay_logged: Option<Millis>,
+}
+
+/// Where this master's failover is (Redis's `failover_*` fields, together).
+#[derive(Debug, Clone, Default)]
+pub struct Failover {
+    pub state: FailoverState,
+    /// The epoch the failover runs in (ours, taken at +try-failover).
+    pub epoch: u64,
+    /// When `state` last changed.
+    pub state_since: Millis,
+    /// When the last attempt started (plus its random delay): the next waits twice
+    /// failover-timeout from here.
+    pub start_time: Option<Millis>,
+    /// The attempt whose "Next failover delay" line was logged (logged once per attempt).
+    pub delay_logged: Option<Millis>,
     /// Name of the replica chosen for promotion.
-    pub promoted_replica: Option<String>,
-    /// After ODOWN, no failover attempt before this (the randomized start delay).
-    pub failover_start_not_before: Option<Millis>,
+    pub promoted: Option<String>,
+    /// After ODOWN, no failover attempt before this (the staggered start delay).
+    pub not_before: Option<Millis>,
 }
 
 /// One instance inside a master's record.

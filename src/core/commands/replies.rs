@@ -137,18 +137,18 @@ impl Sentinel {
 
     /// SENTINEL MASTER <name>: one master as a map.
     pub(crate) fn master_reply(&self, now: Millis, m: &Master) -> Value {
-        let mut f = self.common_fields(now, &m.inst, InstanceKind::Master, m.failover_state, 1);
+        let mut f = self.common_fields(now, &m.inst, InstanceKind::Master, m.failover.state, 1);
         f.push(("config-epoch", num(m.config_epoch)));
         f.push(("num-slaves", num(m.replicas.len())));
         f.push(("num-other-sentinels", num(m.sentinels.len())));
-        f.push(("quorum", num(m.quorum)));
-        f.push(("failover-timeout", num(m.failover_timeout_ms)));
+        f.push(("quorum", num(m.settings.quorum)));
+        f.push(("failover-timeout", num(m.settings.failover_timeout_ms)));
         // Redis keeps parallel-syncs in a C int.
-        f.push(("parallel-syncs", num(m.parallel_syncs as i32)));
-        if let Some(script) = &m.notification_script {
+        f.push(("parallel-syncs", num(m.settings.parallel_syncs as i32)));
+        if let Some(script) = &m.settings.notification_script {
             f.push(("notification-script", Value::bulk(script)));
         }
-        if let Some(script) = &m.client_reconfig_script {
+        if let Some(script) = &m.settings.client_reconfig_script {
             f.push(("client-reconfig-script", Value::bulk(script)));
         }
         Value::map_of(f)
@@ -247,13 +247,14 @@ impl Sentinel {
         };
         let announce = self.settings.announce_hostnames;
         let promoted = m
-            .promoted_replica
+            .failover
+            .promoted
             .as_ref()
             .and_then(|p| m.replicas.get(p))
             .filter(|_| {
                 m.inst.flags.failover_in_progress
                     && matches!(
-                        m.failover_state,
+                        m.failover.state,
                         FailoverState::ReconfSlaves | FailoverState::UpdateConfig
                     )
             });

@@ -16,8 +16,8 @@ impl Sentinel {
     /// The address clients should use for the master now: the promoted replica's once it has
     /// accepted the role (reconf-slaves onwards), the configured one otherwise.
     pub(crate) fn current_master_addr(m: &Master) -> &Addr {
-        if m.inst.flags.failover_in_progress && m.failover_state >= FailoverState::ReconfSlaves {
-            if let Some(r) = m.promoted_replica.as_ref().and_then(|k| m.replicas.get(k)) {
+        if m.inst.flags.failover_in_progress && m.failover.state >= FailoverState::ReconfSlaves {
+            if let Some(r) = m.failover.promoted.as_ref().and_then(|k| m.replicas.get(k)) {
                 return &r.inst.addr;
             }
         }
