@@ -334,8 +334,8 @@ fn dry_run(server: &Server, user: &str, args: &[Bytes]) -> Flow {
             "This user has no permissions to run the '{}' command",
             spec.fullname
         ))),
-        Err(Denied::Channel(_)) => one(Value::bulk(
-            "This user has no permissions to access one of the channels used as arguments",
-        )),
+        Err(Denied::Channel(channel)) => one(Value::bulk(format!(
+            "This user has no permissions to access the '{channel}' channel"
+        ))),
     }
 }

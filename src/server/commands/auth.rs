@@ -15,17 +15,21 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 /// AUTH's arguments: `AUTH <password>` is the default user's.
 #[derive(Debug)]
 pub struct AuthRequest {
+    /// The command's name as sent: ACL LOG names a failed login so.
+    command: String,
     user: Option<Bytes>,
     password: Bytes,
 }
 
 pub fn parse_auth(args: &[Bytes]) -> Result<AuthRequest, String> {
     match args {
-        [_, password] => Ok(AuthRequest {
+        [command, password] => Ok(AuthRequest {
+            command: String::from_utf8_lossy(command).into_owned(),
             user: None,
             password: password.clone(),
         }),
-        [_, user, password] => Ok(AuthRequest {
+        [command, user, password] => Ok(AuthRequest {
+            command: String::from_utf8_lossy(command).into_owned(),
             user: Some(user.clone()),
             password: password.clone(),
         }),
@@ -61,7 +65,7 @@ pub fn auth(server: &Server, s: &mut Session, req: AuthRequest) -> Flow {
         log_in(s, user);
         one(Value::ok())
     } else {
-        refused_login(server, s, "auth", user)
+        refused_login(server, s, &req.command, user)
     }
 }
 
@@ -80,6 +84,8 @@ pub enum HelloStep {
 
 #[derive(Debug)]
 pub struct HelloRequest {
+    /// The command's name as sent (see `AuthRequest`).
+    command: String,
     version: Option<u8>,
     steps: Vec<HelloStep>,
 }
@@ -118,7 +124,11 @@ pub fn parse_hello(args: &[Bytes]) -> Result<HelloRequest, String> {
             }
         }
     }
-    Ok(HelloRequest { version, steps })
+    Ok(HelloRequest {
+        command: String::from_utf8_lossy(&args[0]).into_owned(),
+        version,
+        steps,
+    })
 }
 
 pub fn hello(server: &Server, s: &mut Session, req: HelloRequest) -> Flow {
@@ -126,7 +136,7 @@ pub fn hello(server: &Server, s: &mut Session, req: HelloRequest) -> Flow {
         match step {
             HelloStep::Auth { user, password } => {
                 if !server.acl().authenticate(&user, &password) {
-                    return refused_login(server, s, "hello", &user);
+                    return refused_login(server, s, &req.command, &user);
                 }
                 log_in(s, &user);
             }
