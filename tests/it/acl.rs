@@ -551,3 +551,76 @@ fn a_group_with_requirepass_and_acl_users_fails_over() {
 fn a_mixed_group_with_requirepass_and_acl_users_fails_over() {
     authed_group(&[Flavor::Ours, Flavor::Reference, Flavor::Ours]);
 }
+
+/// The read-only monitoring user of docs/SECURITY.md: every read served as redis-sentinel
+/// serves it, every change refused.
+#[test]
+fn the_documented_monitoring_user_reads_and_changes_nothing() {
+    let monitor =
+        "user monitor on >mpw -@all +ping +info +role +sentinel|masters +sentinel|master \
+        +sentinel|replicas +sentinel|slaves +sentinel|sentinels +sentinel|get-master-addr-by-name \
+        +sentinel|ckquorum +sentinel|myid +sentinel|info-cache +sentinel|pending-scripts \
+        +subscribe +psubscribe &*\n";
+    let conf = format!(
+        "sentinel monitor mymaster 127.0.0.1 {} 2\n{USERS}{monitor}",
+        dead_port()
+    );
+    let p = Pair {
+        reference: Server::sentinel(Flavor::Reference, &conf),
+        ours: Server::sentinel(Flavor::Ours, &conf),
+    };
+    let who = Some(("monitor", "mpw"));
+    for args in [
+        &["PING"][..],
+        &["ROLE"],
+        &["SENTINEL", "REPLICAS", "mymaster"],
+        &["SENTINEL", "SENTINELS", "mymaster"],
+        &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"],
+        &["SENTINEL", "CKQUORUM", "mymaster"],
+        &["SENTINEL", "PENDING-SCRIPTS"],
+        &["SUBSCRIBE", "+switch-master"],
+        &["PSUBSCRIBE", "*"],
+    ] {
+        // Served (CKQUORUM's -NOQUORUM is its answer, not a refusal).
+        let reply = p.same(who, args);
+        assert!(!reply.starts_with(b"-NOPERM"), "{args:?}: {reply:?}");
+    }
+    for args in [
+        &["SENTINEL", "SET", "mymaster", "quorum", "1"][..],
+        &["SENTINEL", "FAILOVER", "mymaster"],
+        &["SENTINEL", "RESET", "*"],
+        &["SENTINEL", "REMOVE", "mymaster"],
+        &["SENTINEL", "CONFIG", "SET", "resolve-hostnames", "yes"],
+        &["SENTINEL", "FLUSHCONFIG"],
+        &["PUBLISH", "__sentinel__:hello", "forged"],
+        &["ACL", "SETUSER", "monitor", "+@all"],
+        &["CLIENT", "KILL", "USER", "admin"],
+        &["SHUTDOWN"],
+    ] {
+        let reply = p.same(who, args);
+        assert!(reply.starts_with(b"-NOPERM "), "{args:?}: {reply:?}");
+    }
+}
+
+/// A subscriber whose user loses the channel it listens on is disconnected, as in Redis.
+#[test]
+fn a_subscriber_that_loses_its_channel_is_disconnected() {
+    let p = pair();
+    let mut subs: Vec<Client> = [&p.reference, &p.ours]
+        .iter()
+        .map(|s| {
+            let mut c = login(s, Some(CHAN));
+            c.call_raw(&["SUBSCRIBE", "allowed1"]);
+            c
+        })
+        .collect();
+    p.same(
+        Some(ADMIN),
+        &["ACL", "SETUSER", "chan", "resetchannels", "&other"],
+    );
+    for (c, name) in subs.iter_mut().zip(["reference", "ours"]) {
+        c.send(&["PING"]);
+        let got = c.read_reply_bytes(Duration::from_secs(2));
+        assert!(got.is_none(), "{name}: still subscribed: {got:?}");
+    }
+}
