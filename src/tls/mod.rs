@@ -255,16 +255,18 @@ fn unusable_pair(cert_directive: &str, key_directive: &str, e: &rustls::Error) -
     format!("{cert_directive}: the certificate and the {key_directive} key cannot be used together: {e}{hint}")
 }
 
-fn read(path: &str, directive: &str) -> Result<Vec<u8>, String> {
+/// The file's bytes; an error as Redis words it ("Failed to load certificate: path: why"),
+/// after the directive.
+fn read(path: &str, directive: &str, what: &str) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| {
         let reason = e.to_string();
         let reason = reason.split(" (os error").next().unwrap_or("").to_string();
-        format!("{directive}: Failed to load {path}: {reason}")
+        format!("{directive}: Failed to load {what}: {path}: {reason}")
     })
 }
 
 fn load_certs(path: &str, directive: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = read(path, directive)?;
+    let pem = read(path, directive, "certificate")?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<_, _>>()
         .map_err(|e| format!("{directive}: Failed to load certificate: {path}: {e}"))?;
@@ -279,7 +281,7 @@ fn load_certs(path: &str, directive: &str) -> Result<Vec<CertificateDer<'static>
 /// The private key of `path`. An encrypted PEM key is refused: rustls reads only plain keys,
 /// so with a `-pass` directive the operator is told to store the key decrypted (mode 0600).
 fn load_key(path: &str, directive: &str, has_pass: bool) -> Result<PrivateKeyDer<'static>, String> {
-    let pem = read(path, directive)?;
+    let pem = read(path, directive, "private key")?;
     let text = String::from_utf8_lossy(&pem);
     if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----")
         || text.contains("Proc-Type: 4,ENCRYPTED")
