@@ -383,6 +383,23 @@ mod tests {
     }
 
     #[test]
+    fn hellos_announce_the_tls_port_only_when_the_links_are_tls() {
+        use crate::config::model::ServerSettings;
+        let with = |lines: &[(&str, &str)]| ServerSettings {
+            port: 26379,
+            tls: lines
+                .iter()
+                .map(|(n, v)| (n.to_string(), vec![v.to_string()]))
+                .collect(),
+            ..ServerSettings::default()
+        };
+        let tls_links = with(&[("tls-port", "6380"), ("tls-replication", "yes")]);
+        assert_eq!(tls_links.hello_port(), 6380);
+        assert_eq!(with(&[("tls-port", "6380")]).hello_port(), 26379);
+        assert_eq!(with(&[("tls-replication", "yes")]).hello_port(), 26379);
+    }
+
+    #[test]
     fn old_protocols_and_unknown_words_are_refused_naming_the_directive() {
         for bad in ["TLSv1", "TLSv1.1 TLSv1.2", "tlsv1"] {
             let e = settings(&[("tls-protocols", bad)]).check().unwrap_err();
