@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_apt=()
-for bin in redis-server redis-sentinel redis-cli ip haproxy; do
+for bin in redis-server redis-sentinel redis-cli ip haproxy openssl; do
     command -v "$bin" >/dev/null 2>&1 || need_apt+=("$bin")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -12,7 +12,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
     # haproxy: the HAProxy deployment scenarios (tests/it/deploy_haproxy.rs); Debian 12 ships 2.6.
-    apt-get install -y redis-server redis-sentinel redis-tools iproute2 haproxy
+    # openssl: the TLS tests make their certificates with it (tests/it/tls.rs).
+    apt-get install -y redis-server redis-sentinel redis-tools iproute2 haproxy openssl
 fi
 
 if ! python3 -c 'import redis' >/dev/null 2>&1; then

@@ -7,7 +7,7 @@
 //!   parser, word splitting, number parsing, glob matching.
 //! - `config`: sentinel.conf directives, loader, model and crash-safe rewriter.
 //! - the tokio shell: `server` (client port), `links` (connections to instances), `scripts`,
-//!   `runtime` (drives the core), `cli` (process entry).
+//!   `runtime` (drives the core), `cli` (process entry), `tls` (rustls configs from `tls-*`).
 
 pub mod cli;
 pub mod config;
@@ -19,6 +19,7 @@ pub mod proto;
 pub mod runtime;
 pub mod scripts;
 pub mod server;
+pub mod tls;
 
 // The paths these modules had before they moved under `proto`.
 pub use proto::{glob, resp, value};

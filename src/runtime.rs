@@ -325,13 +325,30 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let (sentinel, start_up) =
         Sentinel::new(&config, Box::new(SystemResolver), seed, monotonic_ms())
             .map_err(|(name, e)| format!("Can't set up master '{name}': {e}"))?;
-    let listeners = server::bind_listeners(&config.server.bind, config.server.port)?;
+    let tls_settings = crate::tls::TlsSettings::from_directives(&config.server.tls);
+    let tls = crate::tls::setup(&tls_settings)?;
+    // As Redis: `port 0` opens no plaintext listener, and a sentinel with neither port refuses
+    // to start.
+    if config.server.port == 0 && tls_settings.port == 0 {
+        return Err("Configured to not listen anywhere, exiting.".into());
+    }
+    let mut listeners = Vec::new();
+    if config.server.port != 0 {
+        for l in server::bind_listeners(&config.server.bind, config.server.port)? {
+            listeners.push((l, None));
+        }
+    }
+    if let Some(acceptor) = &tls.acceptor {
+        for l in server::bind_listeners(&config.server.bind, tls_settings.port)? {
+            listeners.push((l, Some(acceptor.clone())));
+        }
+    }
     let pubsub = Arc::new(PubSub::new());
     let dir = config.server.dir.clone();
     let driver = Driver {
         sentinel,
         io: ProcessIo {
-            links: Links::new(inputs_tx.clone()),
+            links: Links::new(inputs_tx.clone()).with_tls(tls.connector.clone()),
             scripts: ScriptRunner::new(inputs_tx.clone(), dir),
             server_settings: config.server.clone(),
             config_path: config.path.clone(),
@@ -366,10 +383,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
     }
 
     let mut tasks = Vec::new();
-    for l in listeners {
+    for (l, acceptor) in listeners {
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;
-        tasks.push(tokio::spawn(srv.clone().serve(l)));
+        tasks.push(tokio::spawn(srv.clone().serve(l, acceptor)));
     }
     let tick_host = host.clone();
     tasks.push(tokio::spawn(async move {

@@ -64,7 +64,7 @@ pub struct ServerSettings {
     pub syslog_enabled: bool,
     pub syslog_ident: String,
     pub syslog_facility: String,
-    /// `tls-*` directives, validated but not yet acted on: (name, args).
+    /// `tls-*` directives as written: (name, args); `tls::TlsSettings` reads them.
     pub tls: Vec<(String, Vec<String>)>,
     /// Directives Redis accepts that have no effect in sentinel mode: (name, args).
     pub other: Vec<(String, Vec<String>)>,
@@ -79,6 +79,34 @@ impl ServerSettings {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .and_then(|(_, v)| v.first())
             .map(String::as_str)
+    }
+
+    /// The last value of a `tls-*` directive, if set.
+    pub fn tls_value(&self, name: &str) -> Option<&str> {
+        self.tls
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| v.first())
+            .map(String::as_str)
+    }
+
+    /// The port hellos announce (before `sentinel announce-port`), as Redis's
+    /// sentinelSendHello chooses it: the TLS port when the links are TLS
+    /// (`tls-replication yes` and a `tls-port`), so that peers dial the port they can speak to.
+    pub fn hello_port(&self) -> u16 {
+        let tls_links = self
+            .tls_value("tls-replication")
+            .is_some_and(|v| v.eq_ignore_ascii_case("yes"));
+        let tls_port = self
+            .tls_value("tls-port")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        if tls_links && tls_port != 0 {
+            tls_port
+        } else {
+            self.port
+        }
     }
 }
 

@@ -279,7 +279,8 @@ impl Sentinel {
             settings,
             loglevel: config.server.loglevel,
             timing: Timing::default(),
-            listen_port: config.server.port,
+            // What hellos announce: the TLS port when the links are TLS (Redis's rule).
+            listen_port: config.server.hello_port(),
             tilt: false,
             tilt_start_time: 0,
             // As Redis: the TILT clock starts with the sentinel, so a stall right after

@@ -13,13 +13,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::frame::FrameScanner;
 use crate::core::{Channel, Input, LinkId};
 use crate::resp::{decode_reply, encode_command, Proto};
+use crate::tls::TlsConnector;
 use crate::value::Value;
 
 /// A reply larger than this drops the connection: nothing a sentinel asks for (PING, INFO,
@@ -98,22 +99,35 @@ impl Reporter {
     }
 }
 
-/// The task body: connect within `connect_timeout`, then pump commands and replies until the
-/// connection breaks or `commands` is closed.
+/// The task body: connect (and, with `tls`, finish the TLS handshake) within
+/// `connect_timeout`, then pump commands and replies until the connection breaks or
+/// `commands` is closed.
 pub(crate) async fn run(
     reporter: Reporter,
     ip: String,
     port: u16,
     connect_timeout: Duration,
-    mut commands: UnboundedReceiver<Outgoing>,
+    tls: Option<TlsConnector>,
+    commands: UnboundedReceiver<Outgoing>,
 ) {
-    let stream = match tokio::time::timeout(
-        connect_timeout,
-        TcpStream::connect((ip.as_str(), port)),
-    )
-    .await
-    {
-        Ok(Ok(stream)) => stream,
+    let opened = tokio::time::timeout(connect_timeout, async {
+        let stream = TcpStream::connect((ip.as_str(), port)).await?;
+        let _ = stream.set_nodelay(true);
+        // Our end's address: what hellos announce when announce-ip is not set.
+        let local_ip = stream.local_addr().ok().map(|a| a.ip().to_string());
+        let stream = match &tls {
+            Some(connector) => Stream::Tls(Box::new(
+                connector
+                    .connect(crate::tls::server_name(&ip), stream)
+                    .await?,
+            )),
+            None => Stream::Plain(stream),
+        };
+        Ok::<_, std::io::Error>((stream, local_ip))
+    })
+    .await;
+    let (stream, local_ip) = match opened {
+        Ok(Ok(opened)) => opened,
         Ok(Err(e)) => {
             tracing::debug!("link {}:{port} {}: {e}", ip, reporter.channel.as_str());
             reporter.close();
@@ -129,9 +143,6 @@ pub(crate) async fn run(
             return;
         }
     };
-    let _ = stream.set_nodelay(true);
-    // Our end's address: what hellos announce when announce-ip is not set.
-    let local_ip = stream.local_addr().ok().map(|a| a.ip().to_string());
     let connected = Input::Connected {
         link: reporter.link,
         channel: reporter.channel,
@@ -140,17 +151,41 @@ pub(crate) async fn run(
     if !reporter.report(connected) {
         return;
     }
-    let (mut reader, mut writer) = stream.into_split();
+    match stream {
+        Stream::Plain(s) => pump(reporter, s, commands).await,
+        Stream::Tls(s) => pump(reporter, *s, commands).await,
+    }
+}
+
+/// A link's connection: plaintext, or TLS with `tls-replication yes`.
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+/// Write the commands and deliver the replies until the connection breaks or `Links` drops
+/// the command queue.
+async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
+    reporter: Reporter,
+    stream: S,
+    mut commands: UnboundedReceiver<Outgoing>,
+) {
+    let (mut reader, mut writer) = tokio::io::split(stream);
     let mut outgoing = BytesMut::new();
     let mut incoming = BytesMut::with_capacity(16 * 1024);
     // Tags of the commands written or queued for writing, oldest first.
     let mut waiting: VecDeque<u64> = VecDeque::new();
     let mut scanner = FrameScanner::default();
+    let mut unflushed = false;
     loop {
         // Keep room for a full read (a full BytesMut would otherwise grow 64 bytes a time).
         if incoming.capacity() - incoming.len() < 4096 {
             incoming.reserve(16 * 1024);
         }
+        // A write interrupted by another branch may have left TLS records unflushed: the
+        // write branch stays on until a write and its flush have both completed.
+        unflushed |= !outgoing.is_empty();
+        let want_write = unflushed;
         tokio::select! {
             command = commands.recv() => {
                 let Some((tag, args)) = command else {
@@ -165,10 +200,18 @@ pub(crate) async fn run(
                     waiting.push_back(tag);
                 }
             }
-            written = writer.write_buf(&mut outgoing), if !outgoing.is_empty() => {
+            written = async {
+                if !outgoing.is_empty() && writer.write_buf(&mut outgoing).await? == 0 {
+                    return Ok(false);
+                }
+                // For TLS: records rustls could not write yet go out now, not with the next
+                // command (which may never come while we wait for this reply).
+                writer.flush().await?;
+                Ok::<_, std::io::Error>(true)
+            }, if want_write => {
                 match written {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
+                    Ok(false) | Err(_) => break,
+                    Ok(true) => unflushed = false,
                 }
             }
             read = reader.read_buf(&mut incoming) => {

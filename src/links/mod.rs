@@ -60,6 +60,9 @@ pub struct Links {
     inputs: UnboundedSender<Input>,
     conns: HashMap<(LinkId, Channel), Conn>,
     connect_timeout: Duration,
+    /// With `tls-replication yes`: every connection is TLS (masters, replicas and peer
+    /// sentinels alike, as in Redis).
+    tls: Option<crate::tls::TlsConnector>,
 }
 
 impl Links {
@@ -77,7 +80,14 @@ impl Links {
             inputs,
             conns: HashMap::new(),
             connect_timeout,
+            tls: None,
         }
+    }
+
+    /// Open every later connection with TLS through `connector` (`tls-replication yes`).
+    pub fn with_tls(mut self, connector: Option<crate::tls::TlsConnector>) -> Links {
+        self.tls = connector;
+        self
     }
 
     /// Carry out a `Connect`, `Send` or `Disconnect` action (others are ignored). Must be
@@ -130,6 +140,7 @@ impl Links {
             ip,
             port,
             self.connect_timeout,
+            self.tls.clone(),
             queue,
         ));
         self.conns.insert(

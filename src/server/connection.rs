@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -25,17 +25,63 @@ use crate::value::Value;
 
 const DENIED: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-/// Serve one client until it disconnects, is killed, or breaks the protocol.
-pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
-    server.stats.connections.fetch_add(1, Ordering::Relaxed);
+/// Serve one plaintext client until it disconnects, is killed, or breaks the protocol.
+pub async fn run(server: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().unwrap_or(peer);
+    let fd = stream.as_raw_fd();
+    serve(server, stream, peer, local, fd).await
+}
+
+/// Serve one client of the TLS port: the handshake first (as Redis, which checks protected
+/// mode only once the TLS connection is accepted), then the same loop as plaintext.
+pub async fn run_tls(
+    server: Arc<Server>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    acceptor: crate::tls::TlsAcceptor,
+) {
+    let _ = stream.set_nodelay(true);
+    let local = stream.local_addr().unwrap_or(peer);
+    let fd = stream.as_raw_fd();
+    let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            log(
+                LogLevel::Verbose,
+                &format!("Error accepting a client connection: {e} (addr={peer} laddr={local})"),
+            );
+            return;
+        }
+        Err(_) => {
+            log(
+                LogLevel::Verbose,
+                &format!("Error accepting a client connection: TLS handshake timed out (addr={peer} laddr={local})"),
+            );
+            return;
+        }
+    };
+    serve(server, tls, peer, local, fd).await
+}
+
+/// A client that opens a TCP connection to the TLS port and never completes the handshake
+/// would otherwise hold its slot forever; ten seconds cover a slow network many times over.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    server: Arc<Server>,
+    mut stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    fd: i32,
+) {
+    server.stats.connections.fetch_add(1, Ordering::Relaxed);
     if protected_mode_denies(server.opts.protected_mode, &server.acl(), &peer) {
         server.stats.rejected.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(DENIED.as_bytes()).await;
+        let _ = stream.shutdown().await;
         return;
     }
-    let local = stream.local_addr().unwrap_or(peer);
-    let fd = stream.as_raw_fd();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handle = server
         .clients
@@ -149,10 +195,10 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
 
 /// Write `out`; false when the connection is gone or the client was killed meanwhile (a
 /// client that stopped reading must not keep its task stuck here).
-async fn write_out(
+async fn write_out<S: AsyncWrite + Unpin>(
     server: &Server,
     handle: &ClientHandle,
-    stream: &mut TcpStream,
+    stream: &mut S,
     out: &mut BytesMut,
 ) -> bool {
     server.stats.writes.fetch_add(1, Ordering::Relaxed);
@@ -161,7 +207,8 @@ async fn write_out(
         .net_output
         .fetch_add(out.len() as u64, Ordering::Relaxed);
     let ok = tokio::select! {
-        r = stream.write_all(out) => r.is_ok(),
+        // The flush matters for TLS only: records rustls could not write yet are sent.
+        r = async { stream.write_all(out).await?; stream.flush().await } => r.is_ok(),
         _ = handle.killed() => false,
     };
     out.clear();

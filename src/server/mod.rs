@@ -125,8 +125,13 @@ impl Server {
         })
     }
 
-    /// Accept connections on `listener` until the task is dropped.
-    pub async fn serve(self: Arc<Server>, listener: TcpListener) {
+    /// Accept connections on `listener` until the task is dropped; with `tls`, each client
+    /// is served once its TLS handshake succeeds (the `tls-port` listeners).
+    pub async fn serve(
+        self: Arc<Server>,
+        listener: TcpListener,
+        tls: Option<crate::tls::TlsAcceptor>,
+    ) {
         loop {
             match listener.accept().await {
                 Ok((mut stream, peer)) => {
@@ -143,8 +148,14 @@ impl Server {
                     }
                     self.connected.fetch_add(1, Ordering::Relaxed);
                     let server = self.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        connection::run(server.clone(), stream, peer).await;
+                        match tls {
+                            Some(acceptor) => {
+                                connection::run_tls(server.clone(), stream, peer, acceptor).await
+                            }
+                            None => connection::run(server.clone(), stream, peer).await,
+                        }
                         server.connected.fetch_sub(1, Ordering::Relaxed);
                     });
                 }

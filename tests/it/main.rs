@@ -37,3 +37,4 @@ mod server_limits;
 mod server_logging;
 mod server_process;
 mod server_runtime;
+mod tls;
