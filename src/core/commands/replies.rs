@@ -82,7 +82,9 @@ impl Sentinel {
         let link = &inst.link;
         let disconnected = link.disconnected(kind != InstanceKind::Sentinel);
         let announce = self.settings.announce_hostnames;
-        let mut f: Vec<(&'static str, Value)> = vec![
+        // Sized for the longest reply (a replica's), so the pushes below never reallocate.
+        let mut f: Vec<(&'static str, Value)> = Vec::with_capacity(40);
+        f.extend([
             (
                 "name",
                 Value::bulk(display_name(inst, kind == InstanceKind::Sentinel)),
@@ -96,9 +98,12 @@ impl Sentinel {
             ),
             ("link-pending-commands", num(link.pending_commands)),
             ("link-refcount", num(refcount)),
-        ];
+        ]);
         if inst.flags.failover_in_progress {
-            f.push(("failover-state", Value::bulk(failover_state.as_str())));
+            f.push((
+                "failover-state",
+                Value::static_bulk(failover_state.as_str()),
+            ));
         }
         f.push((
             "last-ping-sent",
@@ -160,7 +165,7 @@ impl Sentinel {
         let mut f = self.common_fields(now, &r.inst, InstanceKind::Replica, FailoverState::None, 1);
         f.push(("master-link-down-time", num(r.master_link_down_time)));
         let status = if r.slave_master_link_up { "ok" } else { "err" };
-        f.push(("master-link-status", Value::bulk(status)));
+        f.push(("master-link-status", Value::static_bulk(status)));
         f.push((
             "master-host",
             Value::bulk(r.slave_master_host.as_deref().unwrap_or("?")),
