@@ -230,6 +230,8 @@ pub struct Sentinel {
     /// Our own requirepass: used to authenticate to peers when sentinel-pass is not set.
     pub(crate) requirepass: Option<String>,
     pub(crate) next_link: u64,
+    /// Which instance record each link belongs to (a cache over `masters`).
+    pub(crate) links: monitoring::links::LinkIndex,
     pub(crate) next_tag: u64,
     /// User scripts waiting, running or waiting for a retry.
     pub(crate) scripts: scripts::ScriptQueue,
@@ -294,6 +296,7 @@ impl Sentinel {
             pending: BTreeMap::new(),
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
+            links: Default::default(),
             next_tag: 1,
             scripts: scripts::ScriptQueue::default(),
             #[cfg(feature = "fault-injection")]

@@ -65,15 +65,25 @@ impl CommandTable {
 
     /// Find the command or subcommand `args` names, as Redis's `lookupCommand` does.
     pub fn lookup(&self, args: &[Bytes]) -> Lookup<'_> {
-        let name = String::from_utf8_lossy(&args[0]).to_ascii_lowercase();
-        let Some(cmd) = self.command(&name) else {
+        // No allocation per request: a name that is not UTF-8 names nothing, and a
+        // subcommand is lower-cased on the stack (none is near 64 bytes long).
+        let Some(cmd) = std::str::from_utf8(&args[0])
+            .ok()
+            .and_then(|name| self.command(name))
+        else {
             return Lookup::Unknown;
         };
         if cmd.subcommands.is_empty() || args.len() < 2 {
             return Lookup::Found(cmd);
         }
-        let sub = String::from_utf8_lossy(&args[1]).to_ascii_lowercase();
-        match cmd.subcommands.get(&sub) {
+        let mut lower = [0u8; 64];
+        let sub = &args[1];
+        let found = lower.get_mut(..sub.len()).and_then(|buf| {
+            buf.copy_from_slice(sub);
+            buf.make_ascii_lowercase();
+            cmd.subcommands.get(std::str::from_utf8(buf).ok()?)
+        });
+        match found {
             Some(s) => Lookup::Found(s),
             None => Lookup::UnknownSubcommand,
         }

@@ -247,3 +247,72 @@ mod tests {
         assert_eq!(parse_yes_no(""), None);
     }
 }
+
+/// `n` in decimal as `Bytes`, formatted on the stack rather than through a `String`.
+pub fn decimal_bytes(n: impl std::fmt::Display) -> bytes::Bytes {
+    let mut w = StackText::default();
+    // Writing a number into 40 bytes cannot fail for the integer types this is used with.
+    let _ = std::fmt::Write::write_fmt(&mut w, format_args!("{n}"));
+    bytes::Bytes::copy_from_slice(&w.buf[..w.len])
+}
+
+/// The decimal digits of `n` in `buf` (RESP length and integer headers), with no allocation.
+pub fn i64_digits(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut i = buf.len();
+    let mut u = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+/// A fixed buffer `write!` can format short texts into.
+struct StackText {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        StackText {
+            buf: [0; 40],
+            len: 0,
+        }
+    }
+}
+
+impl std::fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        if end > self.buf.len() {
+            return Err(std::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod digits_tests {
+    use super::*;
+
+    #[test]
+    fn digits_are_those_of_to_string() {
+        let mut buf = [0u8; 20];
+        for n in [0, 7, -7, 10, 1234567890, i64::MAX, i64::MIN, -1] {
+            assert_eq!(i64_digits(n, &mut buf), n.to_string().as_bytes());
+            assert_eq!(decimal_bytes(n), n.to_string().as_bytes());
+        }
+        assert_eq!(decimal_bytes(u64::MAX), u64::MAX.to_string().as_bytes());
+    }
+}

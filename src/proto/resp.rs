@@ -245,13 +245,10 @@ fn put_bulk(out: &mut BytesMut, data: &[u8]) {
 }
 
 fn put_decimal(out: &mut BytesMut, n: i64) {
-    let mut buf = itoa_buf(n);
-    buf.push_str("\r\n");
-    out.put_slice(buf.as_bytes());
-}
-
-fn itoa_buf(n: i64) -> String {
-    n.to_string()
+    // On the stack: this runs for every bulk string's length header.
+    let mut buf = [0u8; 20];
+    out.put_slice(crate::proto::num::i64_digits(n, &mut buf));
+    out.put_slice(b"\r\n");
 }
 
 /// Redis formats doubles with `%.17g`, with `inf`/`-inf`/`nan` spelled out.

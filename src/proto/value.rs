@@ -52,12 +52,18 @@ impl Value {
         Value::Error(text.into())
     }
 
-    /// A map of bulk-string keys to values: the shape of SENTINEL MASTER and friends.
-    pub fn map_of(pairs: Vec<(&str, Value)>) -> Value {
+    /// A bulk string that is a constant: no copy, no allocation.
+    pub fn static_bulk(s: &'static str) -> Value {
+        Value::Bulk(Bytes::from_static(s.as_bytes()))
+    }
+
+    /// A map of bulk-string keys to values: the shape of SENTINEL MASTER and friends. The
+    /// keys are constants and stay uncopied.
+    pub fn map_of(pairs: Vec<(&'static str, Value)>) -> Value {
         Value::Map(
             pairs
                 .into_iter()
-                .map(|(k, v)| (Value::bulk(k), v))
+                .map(|(k, v)| (Value::static_bulk(k), v))
                 .collect(),
         )
     }

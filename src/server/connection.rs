@@ -212,6 +212,11 @@ async fn write_out<S: AsyncWrite + Unpin>(
         _ = handle.killed() => false,
     };
     out.clear();
+    // A large reply (SENTINEL MASTERS of 1,000 masters is hundreds of KB) is not kept as the
+    // client's buffer for good.
+    if out.capacity() > 64 * 1024 {
+        *out = BytesMut::new();
+    }
     ok
 }
 

@@ -27,6 +27,7 @@ mod links_bad_peer;
 mod links_redis;
 mod monitor;
 mod partition_netns;
+mod scale;
 mod scripts_env;
 mod scripts_queue;
 mod scripts_runner;

@@ -181,8 +181,10 @@ impl Sentinel {
         if args.len() < 2 {
             return arity_error("sentinel");
         }
-        let sub = text(&args[1]).to_ascii_lowercase();
-        let Some(&(sub_name, arity)) = SENTINEL_SUBCOMMANDS.iter().find(|(n, _)| *n == sub) else {
+        let Some(&(sub_name, arity)) = SENTINEL_SUBCOMMANDS
+            .iter()
+            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(&args[1]))
+        else {
             return Answer::reply(error_reply(format!(
                 "ERR unknown subcommand '{}'. Try {} HELP.",
                 at_most_128(&text(&args[1])),
@@ -202,7 +204,7 @@ impl Sentinel {
         match sub {
             "help" => reply(help_reply(&args[0])),
             "masters" => reply(self.masters_reply(now)),
-            "master" => match self.masters.get(&text(&args[2])) {
+            "master" => match self.masters.get(&*String::from_utf8_lossy(&args[2])) {
                 Some(m) => reply(self.master_reply(now, m)),
                 None => no_such_master(),
             },
@@ -215,7 +217,9 @@ impl Sentinel {
                 None => no_such_master(),
             },
             "myid" => reply(Value::bulk(&self.myid)),
-            "get-master-addr-by-name" => reply(self.master_addr_reply(&text(&args[2]))),
+            "get-master-addr-by-name" => {
+                reply(self.master_addr_reply(&String::from_utf8_lossy(&args[2])))
+            }
             "is-master-down-by-addr" => {
                 // Redis parses port and epoch before it looks anything up; the vote itself
                 // is `election::vote`'s.

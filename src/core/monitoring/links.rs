@@ -23,6 +23,21 @@ pub(crate) enum Purpose {
     IsMasterDown,
 }
 
+/// Which record each link belongs to (see `Sentinel::locate`). Rebuilt from the masters when a
+/// lookup misses after new links were handed out, or hits a record that no longer holds it.
+#[derive(Debug, Default)]
+pub(crate) struct LinkIndex {
+    by_link: std::collections::HashMap<LinkId, (String, Who)>,
+    /// `Sentinel::next_link` when this was built: ids below it that are missing are forgotten.
+    built_at: u64,
+}
+
+impl LinkIndex {
+    fn get(&self, link: LinkId) -> Option<&(String, Who)> {
+        self.by_link.get(&link)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingCommand {
     pub(crate) link: LinkId,
@@ -95,23 +110,54 @@ impl Sentinel {
     }
 
     /// Find the instance a link belongs to: (master name, who).
-    pub(crate) fn locate(&self, link: LinkId) -> Option<(String, Who)> {
+    ///
+    /// Called for every input from an instance, so it goes through `LinkIndex` instead of
+    /// walking every master (which made each input O(masters)). The index is a cache checked
+    /// on every hit, so no code that creates, moves or drops an instance has to maintain it.
+    pub(crate) fn locate(&mut self, link: LinkId) -> Option<(String, Who)> {
+        if let Some(found) = self.links.get(link) {
+            if self.link_at(found) == Some(link) {
+                return Some(found.clone());
+            }
+        } else if self.links.built_at == self.next_link {
+            // Nothing new was created since the last rebuild: a link we forgot.
+            return None;
+        }
+        self.rebuild_link_index();
+        self.links.get(link).cloned()
+    }
+
+    /// The link id the record at `(name, who)` holds now.
+    fn link_at(&self, (name, who): &(String, Who)) -> Option<LinkId> {
+        let m = self.masters.get(name)?;
+        instance(m, who)?.link.id
+    }
+
+    fn rebuild_link_index(&mut self) {
+        let mut by_link = std::collections::HashMap::with_capacity(self.links.by_link.len());
         for (name, m) in &self.masters {
-            if m.inst.link.id == Some(link) {
-                return Some((name.clone(), Who::Master));
-            }
-            for (k, r) in &m.replicas {
-                if r.inst.link.id == Some(link) {
-                    return Some((name.clone(), Who::Replica(k.clone())));
-                }
-            }
-            for (k, p) in &m.sentinels {
-                if p.inst.link.id == Some(link) {
-                    return Some((name.clone(), Who::Peer(k.clone())));
+            let replicas = m
+                .replicas
+                .iter()
+                .map(|(k, r)| (r.inst.link.id, Who::Replica(k.clone())));
+            let peers = m
+                .sentinels
+                .iter()
+                .map(|(k, p)| (p.inst.link.id, Who::Peer(k.clone())));
+            for (id, who) in std::iter::once((m.inst.link.id, Who::Master))
+                .chain(replicas)
+                .chain(peers)
+            {
+                // The first record holding an id wins, as the scan it replaces did.
+                if let Some(id) = id {
+                    by_link.entry(id).or_insert_with(|| (name.clone(), who));
                 }
             }
         }
-        None
+        self.links = LinkIndex {
+            by_link,
+            built_at: self.next_link,
+        };
     }
 
     /// The name to send `command` under: rename-command applies to every instance of a master,

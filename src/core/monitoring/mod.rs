@@ -17,9 +17,7 @@ pub(crate) mod tilt;
 
 use crate::core::gossip::hello::HELLO_CHANNEL;
 use crate::core::monitoring::links::Purpose;
-use crate::core::state::{
-    instance_mut, link_disconnected, Channel, FailoverState, LinkId, Master, Who,
-};
+use crate::core::state::{instance_mut, Channel, FailoverState, LinkId, Master, Who};
 use crate::core::{Input, Millis, Ready, Sentinel};
 use crate::value::Value;
 
@@ -66,15 +64,10 @@ impl Sentinel {
         let mut next: Option<Millis> = None;
         let mut consider = |t: Millis| next = Some(next.map_or(t, |n: Millis| n.min(t)));
         for m in self.masters.values() {
-            let peers = m
-                .sentinels
-                .iter()
-                .map(|(k, p)| (Who::Peer(k.clone()), &p.inst));
-            let replicas = m
-                .replicas
-                .iter()
-                .map(|(k, r)| (Who::Replica(k.clone()), &r.inst));
-            for (who, inst) in std::iter::once((Who::Master, &m.inst))
+            // (instance, whether it has a pub/sub connection): peers have none.
+            let peers = m.sentinels.values().map(|p| (&p.inst, false));
+            let replicas = m.replicas.values().map(|r| (&r.inst, true));
+            for (inst, has_pubsub) in std::iter::once((&m.inst, true))
                 .chain(replicas)
                 .chain(peers)
             {
@@ -83,7 +76,7 @@ impl Sentinel {
                 }
                 let since = match inst.link.act_ping_time {
                     Some(t) => Some(t),
-                    None if link_disconnected(inst, &who) => Some(inst.link.last_avail_time),
+                    None if inst.link.disconnected(has_pubsub) => Some(inst.link.last_avail_time),
                     None => None,
                 };
                 if let Some(t) = since {
@@ -145,9 +138,10 @@ impl Sentinel {
         name: &str,
         f: impl FnOnce(&mut Sentinel, &mut Master) -> R,
     ) -> Option<R> {
-        let mut m = self.masters.remove(name)?;
+        // The removed key goes back in: no new String per call (this runs for every input).
+        let (key, mut m) = self.masters.remove_entry(name)?;
         let r = f(self, &mut m);
-        self.masters.insert(name.to_string(), m);
+        self.masters.insert(key, m);
         Some(r)
     }
 
@@ -183,7 +177,7 @@ impl Sentinel {
         link: LinkId,
         channel: Channel,
         tag: u64,
-        reply: Value,
+        mut reply: Value,
     ) {
         let Some(pending) = self.pending.remove(&tag) else {
             return; // A reply from a connection we already closed.
@@ -204,9 +198,10 @@ impl Sentinel {
                 Purpose::Discard => {}
                 Purpose::Ping => s.on_ping_reply(now, m, &who, &reply),
                 Purpose::Info => {
-                    if let Some(text) = match &reply {
-                        Value::Bulk(b) => Some(String::from_utf8_lossy(b).into_owned()),
-                        Value::Verbatim { text, .. } => Some(text.clone()),
+                    // Taken out of the reply, not copied: INFO is the largest reply there is.
+                    if let Some(text) = match std::mem::replace(&mut reply, Value::Nil) {
+                        Value::Bulk(b) => Some(text_of(b)),
+                        Value::Verbatim { text, .. } => Some(text),
                         _ => None,
                     } {
                         s.refresh_from_info(now, m, &who, text);
@@ -262,13 +257,17 @@ impl Sentinel {
         if channel != HELLO_CHANNEL.as_bytes() {
             return;
         }
-        // Our own hellos come back to us through the instances: ignore them.
-        if payload
-            .windows(self.myid.len().max(1))
-            .any(|w| w == self.myid.as_bytes())
-        {
+        // Our own hellos come back to us through the instances: ignore them. As Redis, by the
+        // run id field (the third), without parsing the rest.
+        if payload.split(|&b| b == b',').nth(2) == Some(self.myid.as_bytes()) {
             return;
         }
         self.process_hello(now, payload);
     }
+}
+
+/// A bulk reply as text, reusing its buffer when it is valid UTF-8 and not shared.
+fn text_of(b: bytes::Bytes) -> String {
+    String::from_utf8(Vec::from(b))
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
