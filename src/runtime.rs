@@ -99,7 +99,8 @@ impl Driver {
                 self.links.execute(a)
             }
             Action::Event(ev) => {
-                log(ev.level, &format!("{} {}", ev.kind, ev.text));
+                let epoch = self.sentinel.current_epoch();
+                logging::log_event(ev.level, &ev.kind, &ev.text, epoch);
                 // Debug-level events are only logged, as in Redis.
                 if ev.level != LogLevel::Debug {
                     self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
@@ -423,6 +424,7 @@ pub fn run(config: Config) -> i32 {
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+    logging::set_format(config.server.extensions.log_format);
     if let Err(e) = logging::init(
         config.server.loglevel,
         &config.server.logfile,

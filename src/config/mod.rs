@@ -7,6 +7,7 @@
 //! - `write`: replacing the file crash-safely.
 
 pub mod directives;
+pub mod extensions;
 pub mod model;
 mod parse;
 mod rewrite;
