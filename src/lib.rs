@@ -13,6 +13,7 @@ pub mod core;
 pub mod glob;
 pub mod links;
 pub mod logging;
+pub mod metrics;
 pub mod resp;
 pub mod runtime;
 pub mod scripts;

@@ -67,6 +67,8 @@ pub struct Driver {
     server_settings: ServerSettings,
     config_path: Option<PathBuf>,
     pubsub: Arc<PubSub>,
+    /// Watches actions and inputs for the metrics endpoint.
+    observer: Arc<crate::metrics::Observer>,
 }
 
 impl Driver {
@@ -76,6 +78,7 @@ impl Driver {
 
     /// Feed the core one input and carry out what it decided.
     pub fn handle(&mut self, input: Input) {
+        self.observer.input(&input);
         self.sentinel.handle(monotonic_ms(), input);
         self.drain();
     }
@@ -94,6 +97,7 @@ impl Driver {
 
     /// Carry out one action; for `PersistConfig`, returns whether the save worked.
     pub fn execute(&mut self, action: Action) -> Option<bool> {
+        self.observer.action(&action);
         match action {
             a @ (Action::Connect { .. } | Action::Send { .. } | Action::Disconnect { .. }) => {
                 self.links.execute(a)
@@ -291,6 +295,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let listeners = server::bind_listeners(&config.server.bind, config.server.port)?;
     let pubsub = Arc::new(PubSub::new());
     let dir = config.server.dir.clone();
+    let observer = Arc::new(crate::metrics::Observer::new(
+        config.server.extensions.metrics_port.is_some(),
+    ));
     let driver = Driver {
         sentinel,
         links: Links::new(inputs_tx.clone()),
@@ -298,6 +305,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         server_settings: config.server.clone(),
         config_path: config.path.clone(),
         pubsub: pubsub.clone(),
+        observer: observer.clone(),
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let host = Arc::new(CoreHost {
@@ -364,7 +372,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         }
     }
 
-    let mut tasks = Vec::new();
+    let mut tasks = crate::metrics::start(&config, host.clone(), observer)?;
     for l in listeners {
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;
