@@ -268,3 +268,36 @@ pub fn render(sentinel: &Sentinel, observer: &Observer, openmetrics: bool) -> St
     };
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::model::{Config, MasterSettings};
+    use crate::core::LiteralResolver;
+
+    #[test]
+    fn a_fresh_sentinel_is_scraped_and_not_ready_until_linked() {
+        let config = Config {
+            masters: vec![MasterSettings::new("m", "10.0.0.1", 6379, 2)],
+            ..Config::default()
+        };
+        let s = Sentinel::new(&config, Box::new(LiteralResolver), 1, 0).unwrap();
+        assert_eq!(not_ready_reasons(&s), ["master m is not linked"]);
+        let text = render(&s, &Observer::new(true), false);
+        for line in [
+            r#"rsentinel_master_quorum{master="m"} 2.0"#,
+            r#"rsentinel_master_up{master="m"} 0.0"#,
+            r#"rsentinel_master_failover_state{master="m",state="none"} 1.0"#,
+            r#"rsentinel_master_failover_state{master="m",state="reconf_slaves"} 0.0"#,
+            r#"rsentinel_master_address_info{master="m",address="10.0.0.1:6379"} 1.0"#,
+            r#"rsentinel_failovers_total{master="m"} 0"#,
+            "rsentinel_ready 0.0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
+        }
+        // No round trip measured yet: no series rather than a made-up 0.
+        assert!(!text.contains("rsentinel_ping_rtt_seconds{"));
+        let om = render(&s, &Observer::new(true), true);
+        assert!(om.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+    }
+}
