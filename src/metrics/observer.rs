@@ -25,6 +25,10 @@ pub struct FailoverRecord {
     pub total: u64,
     /// When this sentinel's current failover attempt started (`+try-failover`).
     pub started: Option<Instant>,
+    /// This sentinel won the election for the attempt in progress (`+elected-leader`): only
+    /// then is the failover its own to time (a sentinel that tried and lost also sees the
+    /// winner's +switch-master).
+    pub elected: bool,
     /// From `+try-failover` to `+switch-master` of the last failover this sentinel led.
     pub last_duration: Option<Duration>,
 }
@@ -112,14 +116,22 @@ impl Observer {
         let mut t = self.tracking();
         let record = t.failovers.entry(master).or_default();
         match kind {
-            "+try-failover" => record.started = Some(now),
+            "+try-failover" => {
+                record.started = Some(now);
+                record.elected = false;
+            }
+            "+elected-leader" => record.elected = true,
             "+switch-master" => {
                 record.total += 1;
-                if let Some(start) = record.started.take() {
+                if let (Some(start), true) = (record.started.take(), record.elected) {
                     record.last_duration = Some(now.saturating_duration_since(start));
                 }
+                record.elected = false;
             }
-            k if k.starts_with("-failover-abort") => record.started = None,
+            k if k.starts_with("-failover-abort") => {
+                record.started = None;
+                record.elected = false;
+            }
             _ => {}
         }
     }
@@ -215,19 +227,27 @@ mod tests {
         let at = |ms| t0 + Duration::from_millis(ms);
         let switch =
             |from: &str, to: &str| event("+switch-master", &format!("m {from} 6379 {to} 6379"));
-        o.action_at(&event("+try-failover", "master m 10.0.0.1 6379"), at(5000));
+        let try_failover = event("+try-failover", "master m 10.0.0.1 6379");
+        o.action_at(&try_failover, at(5000));
+        o.action_at(
+            &event("+elected-leader", "master m 10.0.0.1 6379"),
+            at(5100),
+        );
         o.action_at(&switch("10.0.0.1", "10.0.0.2"), at(6500));
         // One we only observed: counted, not timed.
         o.action_at(&switch("10.0.0.2", "10.0.0.1"), at(9000));
+        // One we tried and another sentinel won: counted, not timed either.
+        o.action_at(&try_failover, at(10_000));
+        o.action_at(&switch("10.0.0.1", "10.0.0.2"), at(10_400));
         let f = &o.failovers()["m"];
-        assert_eq!(f.total, 2);
+        assert_eq!(f.total, 3);
         assert_eq!(f.last_duration, Some(Duration::from_millis(1500)));
         assert!(f.started.is_none());
         let labels = vec![
             ("type".to_string(), "+switch-master".to_string()),
             ("master".to_string(), "m".to_string()),
         ];
-        assert_eq!(o.events.get_or_create(&labels).get(), 2);
+        assert_eq!(o.events.get_or_create(&labels).get(), 3);
     }
 
     #[test]

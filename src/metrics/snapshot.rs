@@ -161,7 +161,7 @@ pub fn render(sentinel: &Sentinel, observer: &Observer, openmetrics: bool) -> St
     );
     let duration = s.gauges(
         "rsentinel_last_failover_duration_seconds",
-        "From +try-failover to +switch-master of the last failover this sentinel led",
+        "From +try-failover to +switch-master of the last failover this sentinel led (was elected for)",
     );
     let inst_sdown = s.gauges(
         "rsentinel_instance_sdown",
