@@ -32,7 +32,10 @@ fn route(host: &CoreHost, observer: &Observer, req: &Request) -> Response {
     match req.path.as_str() {
         "/metrics" => {
             let openmetrics = req.accept.contains("application/openmetrics-text");
-            let body = snapshot::render(host.driver().sentinel(), observer, openmetrics);
+            // Only the collection holds the core's lock.
+            let process = process::read();
+            let registry = snapshot::collect(host.driver().sentinel(), observer, process);
+            let body = snapshot::encode(&registry, openmetrics);
             Response {
                 status: 200,
                 content_type: if openmetrics {

@@ -83,7 +83,18 @@ fn instances(m: &crate::core::Master) -> impl Iterator<Item = (&'static str, &In
 }
 
 /// The whole scrape, in OpenMetrics text (`openmetrics`) or Prometheus text 0.0.4.
+#[cfg(test)]
 pub fn render(sentinel: &Sentinel, observer: &Observer, openmetrics: bool) -> String {
+    encode(&collect(sentinel, observer, process::read()), openmetrics)
+}
+
+/// One scrape's metrics. Only this part needs the core (the caller holds its lock); /proc is
+/// read before and the encoding done after.
+pub fn collect(
+    sentinel: &Sentinel,
+    observer: &Observer,
+    process: Option<process::ProcessStats>,
+) -> Registry {
     let mut s = Sheet {
         registry: Registry::default(),
     };
@@ -227,7 +238,7 @@ pub fn render(sentinel: &Sentinel, observer: &Observer, openmetrics: bool) -> St
         observer.events.clone(),
     );
 
-    if let Some(p) = process::read() {
+    if let Some(p) = process {
         let cpu = Counter::<f64, AtomicU64>::default();
         cpu.inc_by(p.cpu_seconds);
         s.registry.register(
@@ -259,12 +270,17 @@ pub fn render(sentinel: &Sentinel, observer: &Observer, openmetrics: bool) -> St
         s.gauge("process_threads", "OS threads in the process", p.threads);
     }
 
+    s.registry
+}
+
+/// The registry in OpenMetrics text (`openmetrics`) or Prometheus text 0.0.4.
+pub fn encode(registry: &Registry, openmetrics: bool) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail.
     let _ = if openmetrics {
-        text::encode(&mut out, &s.registry)
+        text::encode(&mut out, registry)
     } else {
-        prometheus_text::encode(&mut out, &s.registry)
+        prometheus_text::encode(&mut out, registry)
     };
     out
 }
