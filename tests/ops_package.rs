@@ -90,6 +90,7 @@ fn the_deb_holds_the_service_and_its_installed_binary_checks_the_installed_confi
         ("lib/systemd/system/rsentinel.service", "-rw-r--r--"),
         ("usr/share/doc/rsentinel/copyright", "-rw-r--r--"),
         ("usr/share/doc/rsentinel/OPERATIONS.md", "-rw-r--r--"),
+        ("usr/share/doc/rsentinel/changelog.gz", "-rw-r--r--"),
         ("etc/rsentinel", "drwxr-xr-x"),
         ("", "drwxr-xr-x"),
     ];
