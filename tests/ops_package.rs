@@ -1,8 +1,9 @@
 //! The Debian package (scripts/package-deb): built from the test build's binary, its file
-//! list, modes, owners, control fields and conffiles checked with dpkg-deb, then unpacked
-//! into a scratch root with `dpkg-deb -x` (not `dpkg -i` on this machine: its postinst
-//! creates a system user) and the unpacked `rsentinel --test-config` run on the unpacked
-//! default config. Also: the committed man page is what the clap definition renders.
+//! list, modes, owners, control fields and conffiles checked with dpkg-deb, unpacked with
+//! `dpkg-deb -x`, then installed for real with `dpkg --root` into a scratch root (its
+//! maintainer scripts create the service user there, not on this machine) and purged; the
+//! installed `rsentinel --test-config` accepts the installed config. Also: the committed man
+//! page is what the clap definition renders.
 
 mod common;
 
@@ -172,4 +173,107 @@ fn the_deb_holds_the_service_and_its_installed_binary_checks_the_installed_confi
     );
     let rotate = std::fs::read_to_string(root.join("etc/logrotate.d/rsentinel")).unwrap();
     assert!(rotate.contains("/var/log/rsentinel/*.log") && rotate.contains("copytruncate"));
+
+    install_into_a_scratch_root_and_purge(&deb, &work.path().join("dpkg-root"));
+}
+
+fn mode_and_owner(p: &Path) -> (u32, u32, u32) {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    (m.mode() & 0o7777, m.uid(), m.gid())
+}
+
+/// `dpkg -i` for real, with its own database, into `root` (`--root`), the maintainer scripts
+/// run without chroot (`--force-script-chrootless`: they see DPKG_ROOT and work under it;
+/// `--force-depends`: the scratch root has no libc6 or adduser package). The service user
+/// lands in the scratch root's /etc/passwd and this machine's stays as it was.
+fn install_into_a_scratch_root_and_purge(deb: &Path, root: &Path) {
+    for d in ["var/lib/dpkg/info", "var/lib/dpkg/updates", "etc"] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    for (file, text) in [
+        ("var/lib/dpkg/status", ""),
+        ("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+        ("etc/group", "root:x:0:\n"),
+        ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
+        ("etc/gshadow", "root:*::\n"),
+    ] {
+        std::fs::write(root.join(file), text).unwrap();
+    }
+    let host_passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let host_had_user = host_passwd.lines().any(|l| l.starts_with("rsentinel:"));
+    let dpkg = |args: &[&str]| {
+        run(Command::new("dpkg")
+            .arg(format!("--root={}", root.display()))
+            .arg("--force-script-chrootless")
+            .args(args))
+    };
+    dpkg(&["--force-depends", "-i", deb.to_str().unwrap()]);
+
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    let user: Vec<&str> = passwd
+        .lines()
+        .find(|l| l.starts_with("rsentinel:"))
+        .unwrap_or_else(|| panic!("no rsentinel user in the scratch root: {passwd}"))
+        .split(':')
+        .collect();
+    let (uid, gid): (u32, u32) = (user[2].parse().unwrap(), user[3].parse().unwrap());
+    assert!(uid > 0 && uid < 1000, "a system user: {user:?}");
+    assert_eq!(user[5], "/var/lib/rsentinel");
+    assert_eq!(
+        mode_and_owner(&root.join("etc/rsentinel")),
+        (0o2770, uid, gid)
+    );
+    assert_eq!(
+        mode_and_owner(&root.join("etc/rsentinel/sentinel.conf")),
+        (0o640, uid, gid)
+    );
+    for d in ["var/lib/rsentinel", "var/log/rsentinel"] {
+        assert_eq!(mode_and_owner(&root.join(d)), (0o750, uid, gid), "{d}");
+    }
+    assert_eq!(
+        mode_and_owner(&root.join("usr/bin/rsentinel")),
+        (0o755, 0, 0)
+    );
+    let status = run(Command::new("dpkg-query")
+        .arg(format!(
+            "--admindir={}",
+            root.join("var/lib/dpkg").display()
+        ))
+        .args(["-W", "-f=${Status} ${Version}\n${Conffiles}\n", "rsentinel"]));
+    assert!(
+        status.starts_with(&format!(
+            "install ok installed {}",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{status}"
+    );
+    assert!(
+        status.contains(" /etc/rsentinel/sentinel.conf ")
+            && status.contains(" /etc/logrotate.d/rsentinel "),
+        "{status}"
+    );
+    assert!(dpkg(&["-L", "rsentinel"])
+        .lines()
+        .any(|l| l == "/usr/bin/rsentinel"));
+    // The installed binary accepts the installed config, as the unit's ExecStartPre runs it.
+    let verdict = run(Command::new(root.join("usr/bin/rsentinel"))
+        .arg("--test-config")
+        .arg(root.join("etc/rsentinel/sentinel.conf")));
+    assert!(verdict.contains("is valid"), "{verdict}");
+
+    dpkg(&["--purge", "rsentinel"]);
+    for gone in [
+        "usr/bin/rsentinel",
+        "etc/rsentinel",
+        "var/lib/rsentinel",
+        "var/log/rsentinel",
+    ] {
+        assert!(!root.join(gone).exists(), "{gone} left after purge");
+    }
+    // This machine was not touched.
+    assert_eq!(std::fs::read_to_string("/etc/passwd").unwrap(), host_passwd);
+    if !host_had_user {
+        assert!(!Path::new("/var/lib/rsentinel").exists());
+    }
 }
