@@ -75,6 +75,15 @@ LOGGING AND EVENTS
     sentinel's port, on a channel named after it:
         redis-cli -p 26379 psubscribe '*'
 
+RSENTINEL'S OWN DIRECTIVES
+    Not in Redis, and off unless set (a file without them behaves as with redis-sentinel):
+    log-format redis|json   Redis's log lines (default), or one JSON object per line with
+                            time, level, pid, role, message and, for events, type, instance,
+                            master, address, epoch.
+    metrics-port <port>     serve /metrics (Prometheus), /healthz and /readyz over HTTP;
+                            0 (the default) for none. Also --metrics-port <port>.
+    metrics-bind <addr>...  where the metrics port listens (default: the bind addresses).
+
 SIGNALS
     SIGTERM, SIGINT  shut down and exit 0, as SHUTDOWN does. The config file is already up to
                      date (every state change is saved when it happens); the pid file, if

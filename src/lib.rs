@@ -15,6 +15,7 @@ pub mod core;
 pub mod driver;
 pub mod links;
 pub mod logging;
+pub mod metrics;
 pub mod proto;
 pub mod runtime;
 pub mod scripts;

@@ -74,6 +74,11 @@ struct ProcessIo {
     pubsub: Arc<PubSub>,
     /// The reply to the command being handled, once the driver releases it.
     reply: Option<Value>,
+    /// Watches actions and inputs for the metrics endpoint.
+    observer: Arc<crate::metrics::Observer>,
+    /// The core's current epoch as of the action being carried out: the epoch JSON event
+    /// lines report when the event text names none.
+    current_epoch: u64,
 }
 
 impl Driver {
@@ -83,6 +88,7 @@ impl Driver {
 
     /// Feed the core one input and carry out what it decided.
     pub fn handle(&mut self, input: Input) {
+        self.io.observer.input(&input);
         let ready = self.sentinel.handle(monotonic_ms(), input);
         driver::drive(&mut self.sentinel, ready, &mut self.io);
     }
@@ -179,7 +185,7 @@ impl Effects for ProcessIo {
     }
 
     fn event(&mut self, ev: Event) {
-        log(ev.level, &format!("{} {}", ev.kind, ev.text));
+        logging::log_event(ev.level, &ev.kind, &ev.text, self.current_epoch);
         // Debug-level events are only logged, as in Redis.
         if ev.level != LogLevel::Debug {
             self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
@@ -212,6 +218,11 @@ impl Effects for ProcessIo {
 
     fn reply(&mut self, reply: Value) {
         self.reply = Some(reply);
+    }
+
+    fn observe(&mut self, core: &Sentinel, action: &Action) {
+        self.observer.action(action);
+        self.current_epoch = core.current_epoch();
     }
 }
 
@@ -324,6 +335,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let listeners = server::bind_listeners(&config.server.bind, config.server.port)?;
     let pubsub = Arc::new(PubSub::new());
     let dir = config.server.dir.clone();
+    let observer = Arc::new(crate::metrics::Observer::new(
+        config.server.extensions.metrics_port.is_some(),
+    ));
     let driver = Driver {
         sentinel,
         io: ProcessIo {
@@ -333,6 +347,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
             config_path: config.path.clone(),
             pubsub: pubsub.clone(),
             reply: None,
+            observer: observer.clone(),
+            current_epoch: 0,
         },
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -363,7 +379,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         driver::drive(sentinel, start_up, io);
     }
 
-    let mut tasks = Vec::new();
+    let mut tasks = crate::metrics::start(&config, host.clone(), observer)?;
     for l in listeners {
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;
@@ -423,6 +439,7 @@ pub fn run(config: Config) -> i32 {
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+    logging::set_format(config.server.extensions.log_format);
     if let Err(e) = logging::init(
         config.server.loglevel,
         &config.server.logfile,

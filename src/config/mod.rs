@@ -8,6 +8,7 @@
 
 pub mod acl_rule;
 pub mod directives;
+pub mod extensions;
 mod loader;
 pub mod master_options;
 pub mod model;

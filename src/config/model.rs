@@ -65,6 +65,8 @@ pub struct ServerSettings {
     pub tls: Vec<(String, Vec<String>)>,
     /// Directives Redis accepts that have no effect in sentinel mode: (name, args).
     pub other: Vec<(String, Vec<String>)>,
+    /// rsentinel's own directives (log-format, metrics-*).
+    pub extensions: super::extensions::Extensions,
 }
 
 impl Default for ServerSettings {
@@ -87,6 +89,7 @@ impl Default for ServerSettings {
             syslog_facility: "local0".into(),
             tls: Vec::new(),
             other: Vec::new(),
+            extensions: Default::default(),
         }
     }
 }

@@ -73,7 +73,10 @@ impl RewriteState {
             };
             let first = to_text(&words[0]).to_ascii_lowercase();
             let known = directives::lookup(&first);
-            if known.is_none() && !OTHER_KEYWORDS.contains(&first.as_str()) {
+            if known.is_none()
+                && !OTHER_KEYWORDS.contains(&first.as_str())
+                && !super::extensions::NAMES.contains(&first.as_str())
+            {
                 state.lines.push(disarmed(&line));
                 continue;
             }
