@@ -297,7 +297,7 @@ mod tests {
             masters: vec![MasterSettings::new("m", "10.0.0.1", 6379, 2)],
             ..Config::default()
         };
-        let s = Sentinel::new(&config, Box::new(LiteralResolver), 1, 0).unwrap();
+        let (s, _start_up) = Sentinel::new(&config, Box::new(LiteralResolver), 1, 0).unwrap();
         assert_eq!(not_ready_reasons(&s), ["master m is not linked"]);
         let text = render(&s, &Observer::new(true), false);
         for line in [
