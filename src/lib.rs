@@ -17,6 +17,7 @@ pub mod links;
 pub mod logging;
 pub mod metrics;
 pub mod proto;
+pub mod proxy;
 pub mod runtime;
 pub mod scripts;
 pub mod server;

@@ -76,6 +76,8 @@ struct ProcessIo {
     reply: Option<Value>,
     /// Watches actions and inputs for the metrics endpoint.
     observer: Arc<crate::metrics::Observer>,
+    /// Tells the proxy ports' connections about +switch-master.
+    switches: crate::proxy::Switches,
     /// The core's current epoch as of the action being carried out: the epoch JSON event
     /// lines report when the event text names none.
     current_epoch: u64,
@@ -186,6 +188,11 @@ impl Effects for ProcessIo {
 
     fn event(&mut self, ev: Event) {
         logging::log_event(ev.level, &ev.kind, &ev.text, self.current_epoch);
+        if ev.kind == "+switch-master" {
+            let master = ev.text.split(' ').next().unwrap_or_default();
+            // No receiver (no proxied connection) is not an error.
+            let _ = self.switches.send(master.to_string());
+        }
         // Debug-level events are only logged, as in Redis.
         if ev.level != LogLevel::Debug {
             self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
@@ -335,6 +342,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let listeners = server::bind_listeners(&config.server.bind, config.server.port)?;
     let pubsub = Arc::new(PubSub::new());
     let dir = config.server.dir.clone();
+    let switches = crate::proxy::switches();
     let observer = Arc::new(crate::metrics::Observer::new(
         config.server.extensions.metrics_port.is_some(),
     ));
@@ -348,6 +356,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             pubsub: pubsub.clone(),
             reply: None,
             observer: observer.clone(),
+            switches: switches.clone(),
             current_epoch: 0,
         },
     };
@@ -380,6 +389,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     }
 
     let mut tasks = crate::metrics::start(&config, host.clone(), observer)?;
+    tasks.extend(crate::proxy::start(&config, host.clone(), &switches)?);
     for l in listeners {
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;
@@ -462,6 +472,16 @@ pub fn run(config: Config) -> i32 {
         ),
     );
     log(LogLevel::Warning, "Configuration loaded");
+    if let (Some(state), Some(conf)) = (&config.server.state_file, &config.path) {
+        log(
+            LogLevel::Warning,
+            &format!(
+                "Sentinel config file {} is not writable: the state is kept in {} instead",
+                conf.display(),
+                state.display()
+            ),
+        );
+    }
     let limit = server::raise_open_files_limit();
     if limit < 10_032 {
         log(

@@ -399,6 +399,15 @@ pub(crate) fn render(old: &[u8], cfg: &Config, dir: &Path) -> Vec<u8> {
     state.finish()
 }
 
+/// Only the `sentinel ...` lines `render` would write for `cfg` into an empty file: the
+/// content of the state file a sentinel keeps when its config file is read-only.
+pub(crate) fn render_sentinel_lines(cfg: &Config) -> Vec<u8> {
+    let mut state = RewriteState::from_old(b"");
+    state.needs_signature = false;
+    rewrite_sentinel(&mut state, cfg);
+    state.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
