@@ -68,7 +68,7 @@ impl Sentinel {
     /// without waiting for another tick.
     pub(crate) fn failover_state_machine(&mut self, now: Millis, m: &mut Master) {
         loop {
-            let before = m.failover.state;
+            let before = m.failover.state.clone();
             self.failover_step(now, m);
             if m.failover.state == before || !m.inst.flags.failover_in_progress {
                 return;
@@ -80,17 +80,19 @@ impl Sentinel {
         if !m.inst.flags.failover_in_progress {
             return;
         }
-        match m.failover.state {
+        match m.failover.state.clone() {
             FailoverState::WaitStart => self.failover_wait_start(now, m),
             FailoverState::SelectSlave => self.failover_select_slave(now, m),
-            FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(now, m),
+            FailoverState::SendSlaveofNoone { promoted } => {
+                self.failover_send_slaveof_noone(now, m, &promoted)
+            }
             // Promotion is noticed in the promoted replica's INFO (`on_promotion_confirmed`);
             // here only the timeout is handled.
-            FailoverState::WaitPromotion => {
+            FailoverState::WaitPromotion { .. } => {
                 self.abort_if_state_timed_out(now, m);
             }
-            FailoverState::ReconfSlaves => self.failover_reconf_next_slave(now, m),
-            FailoverState::None | FailoverState::UpdateConfig => {}
+            FailoverState::ReconfSlaves { .. } => self.failover_reconf_next_slave(now, m),
+            FailoverState::None | FailoverState::UpdateConfig { .. } => {}
         }
     }
 
@@ -185,10 +187,10 @@ impl Sentinel {
     pub(crate) fn abort_failover(&mut self, now: Millis, m: &mut Master) {
         m.inst.flags.failover_in_progress = false;
         m.inst.flags.force_failover = false;
-        m.failover.state = FailoverState::None;
+        let was = std::mem::take(&mut m.failover.state);
         m.failover.state_since = now;
-        if let Some(key) = m.failover.promoted.take() {
-            if let Some(r) = m.replicas.get_mut(&key) {
+        if let Some(key) = was.promoted() {
+            if let Some(r) = m.replicas.get_mut(key) {
                 r.inst.flags.promoted = false;
             }
         }
