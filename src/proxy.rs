@@ -61,9 +61,9 @@ pub fn start(
 fn target(host: &CoreHost, master: &str) -> Option<(String, u16)> {
     let driver = host.driver();
     let m = driver.sentinel().master(master)?;
-    let usable = m.inst.s_down_since.is_none()
-        && m.inst.o_down_since.is_none()
-        && m.failover.state == FailoverState::None;
+    // (The `*_down_since` times outlive the state; the flags are the state.)
+    let usable =
+        !m.inst.flags.s_down && !m.inst.flags.o_down && m.failover.state == FailoverState::None;
     usable.then(|| (m.inst.addr.ip.clone(), m.inst.addr.port))
 }
 

@@ -11,18 +11,19 @@ use prometheus_client::registry::Registry;
 
 use super::observer::{Labels, Observer};
 use super::process;
-use crate::core::{FailoverState, Instance, Sentinel};
+use crate::core::{Instance, Sentinel};
 
 type FloatGauge = Gauge<f64, AtomicU64>;
 
-const FAILOVER_STATES: [FailoverState; 7] = [
-    FailoverState::None,
-    FailoverState::WaitStart,
-    FailoverState::SelectSlave,
-    FailoverState::SendSlaveofNoone,
-    FailoverState::WaitPromotion,
-    FailoverState::ReconfSlaves,
-    FailoverState::UpdateConfig,
+/// Every failover state, by the name SENTINEL MASTER shows (`FailoverState::as_str`).
+const FAILOVER_STATES: [&str; 7] = [
+    "none",
+    "wait_start",
+    "select_slave",
+    "send_slaveof_noone",
+    "wait_promotion",
+    "reconf_slaves",
+    "update_config",
 ];
 
 /// Why the sentinel is not ready (empty when it is): TILT, or a master whose links are not
@@ -209,8 +210,8 @@ pub fn collect(
             .set(flag(f.failover_in_progress));
         for st in FAILOVER_STATES {
             state
-                .get_or_create(&labels(&[("master", name), ("state", st.as_str())]))
-                .set(flag(m.failover.state == st));
+                .get_or_create(&labels(&[("master", name), ("state", st)]))
+                .set(flag(m.failover.state.as_str() == st));
         }
         address
             .get_or_create(&labels(&[

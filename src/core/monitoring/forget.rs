@@ -28,7 +28,7 @@ impl Sentinel {
         listed: &[Addr],
     ) {
         let after = m.settings.forget_replica_after_ms;
-        if after == 0 || m.failover.state != FailoverState::None || m.inst.s_down_since.is_some() {
+        if after == 0 || m.failover.state != FailoverState::None || m.inst.flags.s_down {
             return;
         }
         let stale: Vec<String> = m
@@ -37,6 +37,8 @@ impl Sentinel {
             .filter(|(_, r)| {
                 !r.inst.flags.promoted
                     && !listed.iter().any(|a| r.inst.addr.same_endpoint(a))
+                    // `s_down_since` outlives the state: the flag says it is down now.
+                    && r.inst.flags.s_down
                     && r.inst
                         .s_down_since
                         .is_some_and(|since| elapsed(now, since) > after as i64)
