@@ -103,31 +103,20 @@ impl Sentinel {
             .as_deref()
             .is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
         if !is_leader && !m.inst.flags.force_failover {
-            if self.split_vote_is_certain(m, epoch) {
-                // Every sentinel has voted in this epoch and nobody can win it. Redis waits
-                // out the election timeout and then twice failover-timeout (21 s in the
-                // benchmark); we give up this epoch now and try again in a new one after our
-                // rank's start delay. The sentinels that voted for someone else hold back their
-                // own attempts (Redis's rule), so the first to retry collects their votes.
-                self.emit_at(
-                    now,
-                    LogLevel::Warning,
-                    EventKind::FailoverAbortNotElected,
-                    m,
-                    &Who::Master,
-                    "",
-                );
-                self.abort_failover(now, m);
-                m.failover.start_time = None;
-                m.failover.not_before = Some(now + self.failover_start_delay(m));
-                return;
-            }
+            // Not elected: give up at the election timeout, or at once when every sentinel
+            // has voted in this epoch and nobody can win it (`split`). For the latter Redis
+            // waits out the election timeout and then twice failover-timeout (21 s in the
+            // benchmark); we give up this epoch now and try again in a new one after our
+            // rank's start delay. The sentinels that voted for someone else hold back their
+            // own attempts (Redis's rule), so the first to retry collects their votes.
+            let split = self.split_vote_is_certain(m, epoch);
             let election_timeout = self
                 .timing
                 .election_timeout
                 .min(m.settings.failover_timeout_ms);
             let started = m.failover.start_time.unwrap_or(now);
-            if elapsed(now, started) > election_timeout as i64 {
+            let timed_out = elapsed(now, started) > election_timeout as i64;
+            if split || timed_out {
                 self.emit_at(
                     now,
                     LogLevel::Warning,
@@ -137,6 +126,10 @@ impl Sentinel {
                     "",
                 );
                 self.abort_failover(now, m);
+                if split {
+                    m.failover.start_time = None;
+                    m.failover.not_before = Some(now + self.failover_start_delay(m));
+                }
             }
             return;
         }
