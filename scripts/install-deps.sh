@@ -16,6 +16,15 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     apt-get install -y redis-server redis-sentinel redis-tools iproute2 haproxy openssl
 fi
 
+# prometheus: the metrics endpoint is scraped by a real Prometheus (tests/ops_metrics.rs).
+# Without recommends: the node exporter it recommends would be a running service for nothing.
+if ! command -v prometheus >/dev/null 2>&1; then
+    echo "install-deps: installing prometheus"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends prometheus
+fi
+
 if ! python3 -c 'import redis' >/dev/null 2>&1; then
     echo "install-deps: installing redis-py"
     python3 -m pip install --quiet 'redis>=8,<9'
@@ -40,7 +49,7 @@ if [ ! -d integration/node/node_modules/ioredis ] || [ ! -d integration/node/nod
 fi
 
 missing=0
-for bin in redis-server redis-sentinel redis-cli haproxy ip cargo python3 node npm; do
+for bin in redis-server redis-sentinel redis-cli haproxy ip cargo python3 node npm prometheus dpkg-deb; do
     if ! command -v "$bin" >/dev/null 2>&1; then
         echo "install-deps: FATAL: $bin is not available" >&2
         missing=1
@@ -60,5 +69,6 @@ if command -v service >/dev/null 2>&1; then
     service redis-server stop >/dev/null 2>&1 || true
     service redis-sentinel stop >/dev/null 2>&1 || true
     service haproxy stop >/dev/null 2>&1 || true
+    service prometheus stop >/dev/null 2>&1 || true
 fi
 exit "$missing"

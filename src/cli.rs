@@ -75,6 +75,23 @@ LOGGING AND EVENTS
     sentinel's port, on a channel named after it:
         redis-cli -p 26379 psubscribe '*'
 
+RSENTINEL'S OWN DIRECTIVES
+    Not in Redis, and off unless set (a file without them behaves as with redis-sentinel):
+    log-format redis|json   Redis's log lines (default), or one JSON object per line with
+                            time, level, pid, role, message and, for events, type, instance,
+                            master, address, epoch.
+    metrics-port <port>     serve /metrics (Prometheus), /healthz and /readyz over HTTP;
+                            0 (the default) for none. Also --metrics-port <port>.
+    metrics-bind <addr>...  where the metrics port listens (default: the bind addresses).
+    sentinel forget-replica-after <master> <ms>
+                            forget a replica the master no longer lists once it has been
+                            down that long (-slave-forgotten); 0 (the default) never.
+    sentinel proxy-port <master> <port>
+                            a TCP port spliced to the current master; refused while it is
+                            down or failing over, closed at +switch-master.
+    A config file that cannot be written is not refused when dir can be: the state is kept
+    in <dir>/<config file name>.state instead.
+
 SIGNALS
     SIGTERM, SIGINT  shut down and exit 0, as SHUTDOWN does. The config file is already up to
                      date (every state change is saved when it happens); the pid file, if
@@ -331,12 +348,22 @@ fn load_checked(inv: &Invocation) -> Result<Config, i32> {
         );
         return Err(1);
     };
-    let cfg = config::load(path, &inv.overrides).map_err(|e| {
+    let mut cfg = config::load(path, &inv.overrides).map_err(|e| {
         report_config_error(&e);
         1
     })?;
     let abs = cfg.path.clone().unwrap_or_else(|| path.clone());
     if let Err(reason) = config::check_writable(&abs) {
+        // Redis exits here; we keep the state in `dir` when we can (config::state_file).
+        let state = config::state_file::path_for(&cfg);
+        if state_writable(&state) {
+            config::state_file::overlay(&mut cfg, &state).map_err(|e| {
+                report_config_error(&e);
+                1
+            })?;
+            cfg.server.state_file = Some(state);
+            return Ok(cfg);
+        }
         log_warning(
             Some(&cfg),
             &format!(
@@ -346,7 +373,51 @@ fn load_checked(inv: &Invocation) -> Result<Config, i32> {
         );
         return Err(1);
     }
+    if !inv.test_config {
+        fold_state_file_back(&mut cfg)?;
+    }
     Ok(cfg)
+}
+
+/// The config file is writable (again) but a state file from a read-only time exists: its
+/// state is newer than the file's (epochs must never go back), so it is loaded, saved into the
+/// config file, and only then removed.
+fn fold_state_file_back(cfg: &mut Config) -> Result<(), i32> {
+    let state = config::state_file::path_for(cfg);
+    let fail = |cfg: &Config, e: String| {
+        log_warning(Some(cfg), &e);
+        1
+    };
+    match config::state_file::overlay(cfg, &state) {
+        Ok(false) => return Ok(()),
+        Ok(true) => {}
+        Err(e) => return Err(fail(cfg, e.to_string())),
+    }
+    config::save(cfg).map_err(|e| fail(cfg, e.to_string()))?;
+    std::fs::remove_file(&state).map_err(|e| {
+        fail(
+            cfg,
+            format!("Can't remove the state file {}: {e}", state.display()),
+        )
+    })?;
+    log_warning(
+        Some(cfg),
+        &format!(
+            "The state kept in {} while the config file was read-only is now in the config file",
+            state.display()
+        ),
+    );
+    Ok(())
+}
+
+/// Can the state file be written (it, when it exists, or its directory)?
+fn state_writable(state: &Path) -> bool {
+    let target = if state.exists() {
+        state
+    } else {
+        state.parent().unwrap_or(Path::new("."))
+    };
+    config::check_writable(target).is_ok()
 }
 
 /// The process entry point; returns the exit code.

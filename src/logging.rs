@@ -5,6 +5,11 @@
 //! `#` warning. Redis's four levels map onto tracing's as debug=TRACE, verbose=DEBUG,
 //! notice=INFO, warning=WARN. The level can change at run time (SENTINEL CONFIG SET loglevel)
 //! and lines go to the logfile, or to standard output when it is empty, never to stderr.
+//!
+//! With `log-format json` the same lines are JSON objects instead (`json`), and event lines
+//! carry the event's fields (type, master, address, epoch) as well as its text.
+
+mod json;
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -17,7 +22,9 @@ use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 
+use crate::config::extensions::LogFormat;
 use crate::config::model::LogLevel;
+pub use json::{event_fields, EventFields};
 
 /// Events from this crate only: dependencies log through tracing too, and Redis would not
 /// show their lines.
@@ -33,6 +40,8 @@ enum Sink {
 
 struct Logger {
     level: AtomicU8,
+    /// 1 for JSON, 0 for Redis's format.
+    json: AtomicBool,
     sink: Mutex<Sink>,
 }
 
@@ -40,6 +49,7 @@ fn logger() -> &'static Logger {
     static LOGGER: OnceLock<Logger> = OnceLock::new();
     LOGGER.get_or_init(|| Logger {
         level: AtomicU8::new(level_rank(LogLevel::Notice)),
+        json: AtomicBool::new(false),
         sink: Mutex::new(Sink::Stdout),
     })
 }
@@ -78,13 +88,24 @@ pub fn init(level: LogLevel, logfile: &str, dir: &Path) -> Result<(), String> {
     // Installing the subscriber fails only when one is already installed (a second init in
     // the same process, or a test's own subscriber): then lines still go through `log`.
     if tracing_subscriber::registry()
-        .with(RedisFormat)
+        .with(LineFormat)
         .try_init()
         .is_ok()
     {
         OURS.store(true, Ordering::Relaxed);
     }
     Ok(())
+}
+
+/// Choose the line format (from `log-format`); Redis's until this is called.
+pub fn set_format(format: LogFormat) {
+    logger()
+        .json
+        .store(format == LogFormat::Json, Ordering::Relaxed);
+}
+
+fn json_enabled() -> bool {
+    logger().json.load(Ordering::Relaxed)
 }
 
 pub fn set_level(level: LogLevel) {
@@ -100,7 +121,7 @@ pub fn log(level: LogLevel, text: &str) {
     // Until our subscriber is installed (or when another one took the global slot), write
     // directly so that no line is lost.
     if !OURS.load(Ordering::Relaxed) {
-        write_line(level, text);
+        write_line(level, text, Vec::new());
         return;
     }
     match level {
@@ -112,10 +133,65 @@ pub fn log(level: LogLevel, text: &str) {
     }
 }
 
+/// Log a sentinel event (`<kind> <text>`, as Redis logs it). In JSON its fields, read off the
+/// text, come along; `current_epoch` is the epoch reported when the text names none.
+pub fn log_event(level: LogLevel, kind: &str, text: &str, current_epoch: u64) {
+    let line = format!("{kind} {text}");
+    let f = event_fields(kind, text, current_epoch);
+    if !OURS.load(Ordering::Relaxed) {
+        write_line(level, &line, event_json_fields(kind, &f));
+        return;
+    }
+    let (instance, master, address) = (
+        f.instance.as_deref(),
+        f.master.as_deref(),
+        f.address.as_deref(),
+    );
+    // tracing needs the level as a constant at each call site.
+    macro_rules! event {
+        ($lvl:expr) => {
+            tracing::event!(target: "rsentinel", $lvl, r#type = kind, instance, master,
+                address, epoch = f.epoch, "{line}")
+        };
+    }
+    match level {
+        LogLevel::Debug => event!(Level::TRACE),
+        LogLevel::Verbose => event!(Level::DEBUG),
+        LogLevel::Notice => event!(Level::INFO),
+        LogLevel::Warning => event!(Level::WARN),
+        LogLevel::Nothing => {}
+    }
+}
+
+/// The names of the structured event fields: in JSON they are keys; Redis's format leaves
+/// them out (the text already says it all).
+const EVENT_FIELDS: &[&str] = &["type", "instance", "master", "address", "epoch"];
+
+fn event_json_fields(kind: &str, f: &EventFields) -> Vec<(String, serde_json::Value)> {
+    let mut out: Vec<(String, serde_json::Value)> = vec![("type".into(), kind.into())];
+    for (name, value) in [
+        ("instance", &f.instance),
+        ("master", &f.master),
+        ("address", &f.address),
+    ] {
+        if let Some(v) = value {
+            out.push((name.into(), v.as_str().into()));
+        }
+    }
+    if let Some(e) = f.epoch {
+        out.push(("epoch".into(), e.into()));
+    }
+    out
+}
+
 /// A line about a signal, in the form Redis's signal handler writes it (no timestamp
 /// formatting there): `<pid>:signal-handler (<unix seconds>) <text>`. Warning level.
 pub fn log_from_signal_handler(text: &str) {
     if !level_enabled(LogLevel::Warning) {
+        return;
+    }
+    if json_enabled() {
+        write_line(LogLevel::Warning, text, Vec::new());
         return;
     }
     let secs = std::time::SystemTime::now()
@@ -137,16 +213,18 @@ fn from_tracing(level: &Level) -> LogLevel {
     }
 }
 
-fn write_line(level: LogLevel, text: &str) {
+/// Write one line in the chosen format; `fields` only show in JSON.
+fn write_line(level: LogLevel, text: &str, fields: Vec<(String, serde_json::Value)>) {
     if !level_enabled(level) {
         return;
     }
-    write_raw(&format_line(
-        std::process::id(),
-        level,
-        &local_timestamp(),
-        text,
-    ));
+    let pid = std::process::id();
+    let line = if json_enabled() {
+        json::format_line(pid, level, &json::utc_timestamp(), text, fields)
+    } else {
+        format_line(pid, level, &local_timestamp(), text)
+    };
+    write_raw(&line);
 }
 
 fn write_raw(line: &str) {
@@ -178,52 +256,76 @@ pub fn local_timestamp() -> String {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    let mut tv = libc::timeval {
-        tv_sec: 0,
-        tv_usec: 0,
-    };
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both calls only write into the structs we pass.
-    unsafe {
-        libc::gettimeofday(&mut tv, std::ptr::null_mut());
-        libc::localtime_r(&tv.tv_sec, &mut tm);
-    }
+    let (tm, ms) = now_broken_down(false);
     format!(
-        "{:02} {} {} {:02}:{:02}:{:02}.{:03}",
+        "{:02} {} {} {:02}:{:02}:{:02}.{ms:03}",
         tm.tm_mday,
         MONTHS[tm.tm_mon.clamp(0, 11) as usize],
         tm.tm_year + 1900,
         tm.tm_hour,
         tm.tm_min,
         tm.tm_sec,
-        tv.tv_usec / 1000
     )
 }
 
-/// The tracing layer that writes Redis-format lines.
-struct RedisFormat;
-
-struct MessageVisitor(String);
-
-impl Visit for MessageVisitor {
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "message" {
-            self.0 = format!("{value:?}");
+/// The current time as calendar fields (local time, or UTC) and its milliseconds.
+fn now_broken_down(utc: bool) -> (libc::tm, libc::suseconds_t) {
+    let mut tv = libc::timeval {
+        tv_sec: 0,
+        tv_usec: 0,
+    };
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: these calls only write into the structs we pass.
+    unsafe {
+        libc::gettimeofday(&mut tv, std::ptr::null_mut());
+        if utc {
+            libc::gmtime_r(&tv.tv_sec, &mut tm);
         } else {
-            self.0.push_str(&format!(" {}={value:?}", field.name()));
+            libc::localtime_r(&tv.tv_sec, &mut tm);
         }
     }
+    (tm, tv.tv_usec / 1000)
+}
 
-    fn record_str(&mut self, field: &Field, value: &str) {
+/// The tracing layer that writes our lines, in the chosen format.
+struct LineFormat;
+
+/// An event's message, with its other fields: the event fields kept apart for JSON, any
+/// other field appended to the text as ` name=value`.
+#[derive(Default)]
+struct MessageVisitor {
+    text: String,
+    fields: Vec<(String, serde_json::Value)>,
+}
+
+impl MessageVisitor {
+    fn record_value(&mut self, field: &Field, value: serde_json::Value, shown: String) {
         if field.name() == "message" {
-            self.0 = value.to_string();
+            self.text = shown;
+        } else if EVENT_FIELDS.contains(&field.name()) {
+            self.fields.push((field.name().to_string(), value));
         } else {
-            self.0.push_str(&format!(" {}={value}", field.name()));
+            self.text.push_str(&format!(" {}={shown}", field.name()));
         }
     }
 }
 
-impl<S: Subscriber> Layer<S> for RedisFormat {
+impl Visit for MessageVisitor {
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        let shown = format!("{value:?}");
+        self.record_value(field, shown.clone().into(), shown);
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.record_value(field, value.into(), value.to_string());
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.record_value(field, value.into(), value.to_string());
+    }
+}
+
+impl<S: Subscriber> Layer<S> for LineFormat {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         if !meta.target().starts_with(TARGET_PREFIX) {
@@ -233,9 +335,9 @@ impl<S: Subscriber> Layer<S> for RedisFormat {
         if !level_enabled(level) {
             return;
         }
-        let mut v = MessageVisitor(String::new());
+        let mut v = MessageVisitor::default();
         event.record(&mut v);
-        write_line(level, &v.0);
+        write_line(level, &v.text, v.fields);
     }
 }
 

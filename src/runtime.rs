@@ -77,6 +77,13 @@ struct ProcessIo {
     pubsub: Arc<PubSub>,
     /// The reply to the command being handled, once the driver releases it.
     reply: Option<Value>,
+    /// Watches actions and inputs for the metrics endpoint.
+    observer: Arc<crate::metrics::Observer>,
+    /// Tells the proxy ports' connections about +switch-master.
+    switches: crate::proxy::Switches,
+    /// The core's current epoch as of the action being carried out: the epoch JSON event
+    /// lines report when the event text names none.
+    current_epoch: u64,
 }
 
 impl Driver {
@@ -86,6 +93,7 @@ impl Driver {
 
     /// Feed the core one input and carry out what it decided.
     pub fn handle(&mut self, input: Input) {
+        self.io.observer.input(&input);
         let ready = self.sentinel.handle(monotonic_ms(), input);
         driver::drive(&mut self.sentinel, ready, &mut self.io);
     }
@@ -182,7 +190,12 @@ impl Effects for ProcessIo {
     }
 
     fn event(&mut self, ev: Event) {
-        log(ev.level, &format!("{} {}", ev.kind, ev.text));
+        logging::log_event(ev.level, &ev.kind, &ev.text, self.current_epoch);
+        if ev.kind == "+switch-master" {
+            let master = ev.text.split(' ').next().unwrap_or_default();
+            // No receiver (no proxied connection) is not an error.
+            let _ = self.switches.send(master.to_string());
+        }
         // Debug-level events are only logged, as in Redis.
         if ev.level != LogLevel::Debug {
             self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
@@ -215,6 +228,11 @@ impl Effects for ProcessIo {
 
     fn reply(&mut self, reply: Value) {
         self.reply = Some(reply);
+    }
+
+    fn observe(&mut self, core: &Sentinel, action: &Action) {
+        self.observer.action(action);
+        self.current_epoch = core.current_epoch();
     }
 }
 
@@ -348,6 +366,10 @@ pub async fn start(config: Config) -> Result<Running, String> {
     }
     let pubsub = Arc::new(PubSub::new());
     let dir = config.server.dir.clone();
+    let switches = crate::proxy::switches();
+    let observer = Arc::new(crate::metrics::Observer::new(
+        config.server.extensions.metrics_port.is_some(),
+    ));
     let driver = Driver {
         sentinel,
         io: ProcessIo {
@@ -357,6 +379,9 @@ pub async fn start(config: Config) -> Result<Running, String> {
             config_path: config.path.clone(),
             pubsub: pubsub.clone(),
             reply: None,
+            observer: observer.clone(),
+            switches: switches.clone(),
+            current_epoch: 0,
         },
     };
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -385,7 +410,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
         driver::drive(sentinel, start_up, io);
     }
 
-    let mut tasks = Vec::new();
+    let mut tasks = crate::metrics::start(&config, host.clone(), observer)?;
+    tasks.extend(crate::proxy::start(&config, host.clone(), &switches)?);
     for (l, acceptor) in listeners {
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;
@@ -454,6 +480,7 @@ pub fn run(config: Config) -> i32 {
         libc::signal(libc::SIGHUP, libc::SIG_IGN);
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
+    logging::set_format(config.server.extensions.log_format);
     if let Err(e) = logging::init(
         config.server.loglevel,
         &config.server.logfile,
@@ -476,6 +503,16 @@ pub fn run(config: Config) -> i32 {
         ),
     );
     log(LogLevel::Warning, "Configuration loaded");
+    if let (Some(state), Some(conf)) = (&config.server.state_file, &config.path) {
+        log(
+            LogLevel::Warning,
+            &format!(
+                "Sentinel config file {} is not writable: the state is kept in {} instead",
+                conf.display(),
+                state.display()
+            ),
+        );
+    }
     let limit = server::raise_open_files_limit();
     if limit < 10_032 {
         log(

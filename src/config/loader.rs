@@ -178,6 +178,9 @@ impl Loader {
                 self.server.acl_users.push(args[1..].to_vec());
                 Ok(())
             }
+            name if super::extensions::NAMES.contains(&name) => {
+                super::extensions::apply(&mut self.server.extensions, name, &args[1..]).map_err(err)
+            }
             "loadmodule" if args.len() >= 2 => Err(err(
                 "Modules are not supported by rsentinel (loadmodule)".into(),
             )),

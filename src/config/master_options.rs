@@ -28,6 +28,8 @@ pub enum ValueKind {
     Script { what: &'static str },
     /// Any text (a password, a user name).
     Text,
+    /// A TCP port, 0 to 65535 (0: none).
+    Port,
 }
 
 /// An option's value, whatever its kind.
@@ -145,7 +147,32 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         get: |m| OptionValue::Number(m.master_reboot_down_after_period_ms),
         set: |m, v| m.master_reboot_down_after_period_ms = number(v),
     },
+    // rsentinel's own (not in Redis): see core::monitoring::forget.
+    MasterOption {
+        name: "forget-replica-after",
+        kind: ValueKind::Millis,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Number(m.forget_replica_after_ms),
+        set: |m, v| m.forget_replica_after_ms = number(v),
+    },
+    // rsentinel's own: see `proxy` (config only: the port opens at start).
+    MasterOption {
+        name: "proxy-port",
+        kind: ValueKind::Port,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Number(u64::from(m.proxy_port)),
+        set: |m, v| m.proxy_port = u16::try_from(number(v)).unwrap_or(0),
+    },
 ];
+
+/// A port number, 0 to 65535, strictly read.
+fn parse_port(value: &[u8]) -> Option<OptionValue> {
+    parse_i64(value)
+        .filter(|v| (0..=65535).contains(v))
+        .map(|v| OptionValue::Number(v as u64))
+}
 
 /// The option called `name`, in any case.
 pub fn lookup(name: &str) -> Option<&'static MasterOption> {
@@ -186,6 +213,8 @@ impl MasterOption {
                 Ok(OptionValue::Text(Some(value.to_string())))
             }
             ValueKind::Text => Ok(OptionValue::Text(Some(value.to_string()))),
+            ValueKind::Port => parse_port(value.as_bytes())
+                .ok_or_else(|| format!("{} must be a port number (0 to 65535).", self.name)),
         }
     }
 
@@ -217,6 +246,7 @@ impl MasterOption {
             ValueKind::Text => Ok(OptionValue::Text(Some(
                 String::from_utf8_lossy(value).into_owned(),
             ))),
+            ValueKind::Port => parse_port(value).ok_or(SetRefusal::BadArgument),
         }
     }
 

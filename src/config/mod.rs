@@ -4,16 +4,19 @@
 //! - `directives`: the server directives Redis accepts and how their values are checked;
 //! - `parse`: `load`, with Redis's load order and error texts;
 //! - `rewrite`: the new file text, keeping the user's lines (Redis's CONFIG REWRITE);
-//! - `write`: replacing the file crash-safely.
+//! - `write`: replacing the file crash-safely;
+//! - `state_file`: where the state goes when the config file is read-only.
 
 pub mod acl_rule;
 pub mod directives;
+pub mod extensions;
 mod loader;
 pub mod master_options;
 pub mod model;
 mod rewrite;
 mod sentinel_lines;
 mod server_directives;
+pub mod state_file;
 pub use crate::proto::words as tokenize;
 mod write;
 
@@ -87,8 +90,12 @@ fn absolute_dir(cfg: &Config) -> PathBuf {
     std::path::absolute(&cfg.server.dir).unwrap_or_else(|_| cfg.server.dir.clone())
 }
 
-/// Rewrite `cfg.path` from `cfg`, keeping the user's lines, crash-safely.
+/// Rewrite `cfg.path` from `cfg`, keeping the user's lines, crash-safely; or, when the config
+/// file is read-only (`server.state_file` set), write the state file instead.
 pub fn save(cfg: &Config) -> Result<(), SaveError> {
+    if let Some(state) = &cfg.server.state_file {
+        return state_file::save(cfg, state);
+    }
     let path = cfg
         .path
         .as_ref()

@@ -68,6 +68,11 @@ pub struct ServerSettings {
     pub tls: Vec<(String, Vec<String>)>,
     /// Directives Redis accepts that have no effect in sentinel mode: (name, args).
     pub other: Vec<(String, Vec<String>)>,
+    /// rsentinel's own directives (log-format, metrics-*).
+    pub extensions: super::extensions::Extensions,
+    /// Set when the config file cannot be written: where the state is saved instead
+    /// (`config::state_file`). Not a directive.
+    pub state_file: Option<PathBuf>,
 }
 
 impl ServerSettings {
@@ -131,6 +136,8 @@ impl Default for ServerSettings {
             syslog_facility: "local0".into(),
             tls: Vec::new(),
             other: Vec::new(),
+            extensions: Default::default(),
+            state_file: None,
         }
     }
 }
@@ -191,6 +198,11 @@ pub struct MasterSettings {
     /// (command, new name), in the order given; an empty new name disables the command.
     pub renamed_commands: Vec<(String, String)>,
     pub master_reboot_down_after_period_ms: u64,
+    /// rsentinel's `forget-replica-after`: forget a replica the master no longer lists after
+    /// this long down; 0 (the default) never.
+    pub forget_replica_after_ms: u64,
+    /// rsentinel's `proxy-port`: a TCP port that splices to the current master; 0 for none.
+    pub proxy_port: u16,
     pub known_replicas: Vec<(String, u16)>,
     pub known_sentinels: Vec<KnownSentinel>,
     pub config_epoch: u64,
@@ -214,6 +226,8 @@ impl MasterSettings {
             client_reconfig_script: None,
             renamed_commands: Vec::new(),
             master_reboot_down_after_period_ms: 0,
+            forget_replica_after_ms: 0,
+            proxy_port: 0,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
             config_epoch: 0,

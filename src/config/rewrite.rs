@@ -74,7 +74,10 @@ impl RewriteState {
             };
             let first = to_text(&words[0]).to_ascii_lowercase();
             let known = directives::lookup(&first);
-            if known.is_none() && !OTHER_KEYWORDS.contains(&first.as_str()) {
+            if known.is_none()
+                && !OTHER_KEYWORDS.contains(&first.as_str())
+                && !super::extensions::NAMES.contains(&first.as_str())
+            {
                 state.lines.push(disarmed(&line));
                 continue;
             }
@@ -397,6 +400,15 @@ pub(crate) fn render(old: &[u8], cfg: &Config, dir: &Path) -> Vec<u8> {
     let mut state = RewriteState::from_old(old);
     rewrite_server(&mut state, cfg, dir);
     rewrite_other(&mut state, cfg);
+    rewrite_sentinel(&mut state, cfg);
+    state.finish()
+}
+
+/// Only the `sentinel ...` lines `render` would write for `cfg` into an empty file: the
+/// content of the state file a sentinel keeps when its config file is read-only.
+pub(crate) fn render_sentinel_lines(cfg: &Config) -> Vec<u8> {
+    let mut state = RewriteState::from_old(b"");
+    state.needs_signature = false;
     rewrite_sentinel(&mut state, cfg);
     state.finish()
 }

@@ -38,6 +38,13 @@ fn temp_path(path: &Path, attempt: u32) -> PathBuf {
 
 /// Replace `path` with `content`. On error the original file is untouched.
 pub(crate) fn replace_file(path: &Path, content: &[u8]) -> io::Result<()> {
+    // Owner only: the file holds requirepass, auth-pass and user password hashes.
+    // Redis writes 0644 (less the umask); this is stricter on purpose.
+    replace_file_with_mode(path, content, 0o600)
+}
+
+/// `replace_file`, the new file created with permission bits `mode` (before the umask).
+pub(crate) fn replace_file_with_mode(path: &Path, content: &[u8], mode: u32) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -49,9 +56,7 @@ pub(crate) fn replace_file(path: &Path, content: &[u8]) -> io::Result<()> {
         match OpenOptions::new()
             .write(true)
             .create_new(true)
-            // Owner only: the file holds requirepass, auth-pass and user password hashes.
-            // Redis writes 0644 (less the umask); this is stricter on purpose.
-            .mode(0o600)
+            .mode(mode)
             .custom_flags(libc::O_CLOEXEC)
             .open(&candidate)
         {

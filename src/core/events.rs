@@ -27,6 +27,8 @@ pub enum EventKind {
     ResetMaster,
     /// `+slave`
     Slave,
+    /// `-slave-forgotten` (rsentinel's own: `forget-replica-after`)
+    SlaveForgotten,
     /// `+sentinel`
     Sentinel,
     /// `+sentinel-address-switch`
@@ -123,6 +125,7 @@ impl EventKind {
             EventKind::Set => "+set",
             EventKind::ResetMaster => "+reset-master",
             EventKind::Slave => "+slave",
+            EventKind::SlaveForgotten => "-slave-forgotten",
             EventKind::Sentinel => "+sentinel",
             EventKind::SentinelAddressSwitch => "+sentinel-address-switch",
             EventKind::SentinelAddressUpdate => "+sentinel-address-update",

@@ -221,6 +221,8 @@ impl MasterOptions {
                 .map(|(from, to)| (from.to_ascii_lowercase(), to.clone()))
                 .collect(),
             master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+            forget_replica_after_ms: m.forget_replica_after_ms,
+            proxy_port: m.proxy_port,
         }
     }
 
@@ -245,6 +247,8 @@ impl MasterOptions {
                 .map(|(a, b)| (a.clone(), b.clone()))
                 .collect(),
             master_reboot_down_after_period_ms: self.master_reboot_down_after_period_ms,
+            forget_replica_after_ms: self.forget_replica_after_ms,
+            proxy_port: self.proxy_port,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
             config_epoch: 0,

@@ -304,6 +304,10 @@ pub struct MasterOptions {
     /// Lower-cased original name -> name to send.
     pub renamed_commands: BTreeMap<String, String>,
     pub master_reboot_down_after_period_ms: u64,
+    /// rsentinel's `forget-replica-after` (0: never); see `monitoring::forget`.
+    pub forget_replica_after_ms: u64,
+    /// rsentinel's `proxy-port` (0: none): the shell's; kept here so the config keeps it.
+    pub proxy_port: u16,
 }
 
 /// Where this master's failover is (Redis's `failover_*` fields, together).

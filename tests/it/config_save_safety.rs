@@ -175,6 +175,10 @@ fn a_config_file_that_is_not_writable_is_refused_at_start_like_redis() {
         .join("sentinel.conf");
     std::fs::write(&path, "port 0\nsentinel monitor m 127.0.0.1 6379 2\n").unwrap();
     let _frozen = Immutable::new(&path);
+    // rsentinel keeps its state in `dir` when only the config file is read-only
+    // (config::state_file); with `dir` (here the same directory) read-only too, it exits as
+    // Redis does.
+    let _frozen_dir = Immutable::new(dir.path());
 
     let run = |bin: &Path, flag: Option<&str>| {
         let first: Vec<&str> = flag.into_iter().collect();

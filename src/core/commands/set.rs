@@ -176,6 +176,13 @@ impl Sentinel {
                     .ok_or(SetError::BadArgument(j + 1))?;
                 m.settings.master_reboot_down_after_period_ms = v as u64;
             }
+            // rsentinel's own option (0 turns it off).
+            "forget-replica-after" if more > 0 => {
+                let v = parse_i64(&args[j + 1])
+                    .filter(|v| *v >= 0)
+                    .ok_or(SetError::BadArgument(j + 1))?;
+                m.settings.forget_replica_after_ms = v as u64;
+            }
             _ => return Err(SetError::Unknown),
         }
         Ok(1)

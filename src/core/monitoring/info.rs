@@ -53,6 +53,7 @@ impl Sentinel {
             }
         }
         if *who == Who::Master {
+            let mut listed_addrs = Vec::with_capacity(report.replicas.len());
             for listed in &report.replicas {
                 let resolve_only_ip = !self.settings.resolve_hostnames;
                 let Some(ip) = self.resolver.resolve(&listed.ip, resolve_only_ip) else {
@@ -63,6 +64,7 @@ impl Sentinel {
                     ip,
                     port: listed.port,
                 };
+                listed_addrs.push(addr.clone());
                 if m.replicas
                     .values()
                     .any(|r| r.inst.addr.same_endpoint(&addr))
@@ -81,6 +83,9 @@ impl Sentinel {
                     "",
                 );
                 self.persist();
+            }
+            if report.role == Some(Role::Master) {
+                self.forget_unlisted_replicas(now, m, &listed_addrs);
             }
         }
         if let (Who::Replica(k), Some(Role::Replica)) = (who, report.role) {

@@ -8,6 +8,7 @@
 //! (`with_master`), so the rules can change it and still call `&mut self` helpers that queue
 //! actions. Nothing looks at the detached master through `self.masters`.
 
+pub(crate) mod forget;
 pub(crate) mod info;
 pub mod info_parse;
 pub(crate) mod links;
