@@ -189,8 +189,6 @@ impl std::fmt::Display for EventKind {
 
 /// Which instance an event is about. Replicas and sentinels carry the master they belong to,
 /// because their payload names it too.
-// Replica and Sentinel subjects are the engine's (+sdown slave, +sentinel...).
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum EventSubject<'a> {
     Master(&'a Instance),

@@ -130,7 +130,6 @@ impl Sentinel {
         m.failover.state = FailoverState::None;
         m.failover.state_since = now;
         m.failover.start_time = None;
-        m.failover.promoted = None;
         m.inst.runid = None;
         m.inst.link.act_ping_time = Some(now);
         m.inst.link.last_ping_time = None;

@@ -11,11 +11,11 @@
 //! the simulator in `tests/sim` relies on.
 
 pub mod commands;
-pub mod election;
+pub(crate) mod election;
 pub mod events;
-pub mod failover;
+pub(crate) mod failover;
 pub mod gossip;
-pub mod masters;
+pub(crate) mod masters;
 pub mod monitoring;
 pub mod output;
 pub mod scripts;

@@ -178,32 +178,62 @@ impl Instance {
     }
 }
 
-/// Where a failover is (Redis's SENTINEL_FAILOVER_STATE_*). Ordered: later states compare
-/// greater, as the Redis code relies on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+/// Where a failover is (Redis's SENTINEL_FAILOVER_STATE_*), with what each state needs: from
+/// the selection on, the replica being promoted (its key among the master's replicas).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum FailoverState {
     #[default]
     None,
+    /// Elected yet? (our vote and the peers' are counted here)
     WaitStart,
     SelectSlave,
-    SendSlaveofNoone,
-    WaitPromotion,
-    ReconfSlaves,
-    UpdateConfig,
+    SendSlaveofNoone {
+        promoted: String,
+    },
+    WaitPromotion {
+        promoted: String,
+    },
+    /// The promoted replica accepted its role: the point of no return.
+    ReconfSlaves {
+        promoted: String,
+    },
+    UpdateConfig {
+        promoted: String,
+    },
 }
 
 impl FailoverState {
     /// The text SENTINEL MASTER shows in `failover-state`.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             FailoverState::None => "none",
             FailoverState::WaitStart => "wait_start",
             FailoverState::SelectSlave => "select_slave",
-            FailoverState::SendSlaveofNoone => "send_slaveof_noone",
-            FailoverState::WaitPromotion => "wait_promotion",
-            FailoverState::ReconfSlaves => "reconf_slaves",
-            FailoverState::UpdateConfig => "update_config",
+            FailoverState::SendSlaveofNoone { .. } => "send_slaveof_noone",
+            FailoverState::WaitPromotion { .. } => "wait_promotion",
+            FailoverState::ReconfSlaves { .. } => "reconf_slaves",
+            FailoverState::UpdateConfig { .. } => "update_config",
         }
+    }
+
+    /// The replica being promoted, from its selection to the switch.
+    pub fn promoted(&self) -> Option<&str> {
+        match self {
+            FailoverState::SendSlaveofNoone { promoted }
+            | FailoverState::WaitPromotion { promoted }
+            | FailoverState::ReconfSlaves { promoted }
+            | FailoverState::UpdateConfig { promoted } => Some(promoted),
+            _ => None,
+        }
+    }
+
+    /// The promoted replica has accepted its role (reconf-slaves onwards): clients must be
+    /// given its address from now on.
+    pub fn promotion_accepted(&self) -> bool {
+        matches!(
+            self,
+            FailoverState::ReconfSlaves { .. } | FailoverState::UpdateConfig { .. }
+        )
     }
 }
 
@@ -289,8 +319,6 @@ pub struct Failover {
     pub start_time: Option<Millis>,
     /// The attempt whose "Next failover delay" line was logged (logged once per attempt).
     pub delay_logged: Option<Millis>,
-    /// Name of the replica chosen for promotion.
-    pub promoted: Option<String>,
     /// After ODOWN, no failover attempt before this (the staggered start delay).
     pub not_before: Option<Millis>,
 }

@@ -1137,8 +1137,8 @@ impl World {
         let target = core.master(MASTER_NAME).and_then(|m| {
             let r = m
                 .failover
-                .promoted
-                .as_ref()
+                .state
+                .promoted()
                 .and_then(|k| m.replicas.get(k))?;
             Some((r.inst.addr.ip.clone(), r.inst.addr.port))
         });
@@ -1242,7 +1242,7 @@ impl World {
         let Some(m) = core.master(MASTER_NAME) else {
             return Ok(());
         };
-        let Some(chosen) = m.failover.promoted.as_ref().and_then(|k| m.replicas.get(k)) else {
+        let Some(chosen) = m.failover.state.promoted().and_then(|k| m.replicas.get(k)) else {
             return Ok(());
         };
         let surely_qualified = |r: &rsentinel::core::Replica| {

@@ -74,7 +74,7 @@ impl Sentinel {
         now: Millis,
         inst: &Instance,
         kind: InstanceKind,
-        failover_state: FailoverState,
+        failover_state: &FailoverState,
         refcount: usize,
     ) -> Vec<(&'static str, Value)> {
         let link = &inst.link;
@@ -137,7 +137,7 @@ impl Sentinel {
 
     /// SENTINEL MASTER <name>: one master as a map.
     pub(crate) fn master_reply(&self, now: Millis, m: &Master) -> Value {
-        let mut f = self.common_fields(now, &m.inst, InstanceKind::Master, m.failover.state, 1);
+        let mut f = self.common_fields(now, &m.inst, InstanceKind::Master, &m.failover.state, 1);
         f.push(("config-epoch", num(m.config_epoch)));
         f.push(("num-slaves", num(m.replicas.len())));
         f.push(("num-other-sentinels", num(m.sentinels.len())));
@@ -155,7 +155,8 @@ impl Sentinel {
     }
 
     fn replica_reply(&self, now: Millis, r: &Replica) -> Value {
-        let mut f = self.common_fields(now, &r.inst, InstanceKind::Replica, FailoverState::None, 1);
+        let mut f =
+            self.common_fields(now, &r.inst, InstanceKind::Replica, &FailoverState::None, 1);
         f.push(("master-link-down-time", num(r.master_link_down_time)));
         let status = if r.slave_master_link_up { "ok" } else { "err" };
         f.push(("master-link-status", Value::bulk(status)));
@@ -176,7 +177,7 @@ impl Sentinel {
             now,
             &p.inst,
             InstanceKind::Sentinel,
-            FailoverState::None,
+            &FailoverState::None,
             refcount,
         );
         f.push((
@@ -248,14 +249,14 @@ impl Sentinel {
         let announce = self.settings.announce_hostnames;
         let promoted = m
             .failover
-            .promoted
-            .as_ref()
+            .state
+            .promoted()
             .and_then(|p| m.replicas.get(p))
             .filter(|_| {
                 m.inst.flags.failover_in_progress
                     && matches!(
                         m.failover.state,
-                        FailoverState::ReconfSlaves | FailoverState::UpdateConfig
+                        FailoverState::ReconfSlaves { .. } | FailoverState::UpdateConfig { .. }
                     )
             });
         let addr = promoted.map_or(&m.inst.addr, |r| &r.inst.addr);

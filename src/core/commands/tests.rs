@@ -240,14 +240,17 @@ fn get_master_addr_follows_a_promoted_replica() {
     {
         let m = s.masters.get_mut("mymaster").unwrap();
         m.inst.flags.failover_in_progress = true;
-        m.failover.promoted = Some("10.0.0.2:6380".into());
-        m.failover.state = FailoverState::WaitPromotion;
+        m.failover.state = FailoverState::WaitPromotion {
+            promoted: "10.0.0.2:6380".into(),
+        };
     }
     assert_eq!(
         addr(&mut s),
         Value::Array(vec![Value::bulk("10.0.0.1"), Value::bulk("6379")])
     );
-    s.masters.get_mut("mymaster").unwrap().failover.state = FailoverState::ReconfSlaves;
+    s.masters.get_mut("mymaster").unwrap().failover.state = FailoverState::ReconfSlaves {
+        promoted: "10.0.0.2:6380".into(),
+    };
     assert_eq!(
         addr(&mut s),
         Value::Array(vec![Value::bulk("10.0.0.2"), Value::bulk("6380")])
@@ -333,10 +336,11 @@ fn reset_clears_failover_state_and_known_instances() {
         let m = s.masters.get_mut("mymaster").unwrap();
         m.inst.flags.s_down = true;
         m.inst.flags.failover_in_progress = true;
-        m.failover.state = FailoverState::WaitPromotion;
+        m.failover.state = FailoverState::WaitPromotion {
+            promoted: "10.0.0.2:6380".into(),
+        };
         m.failover.start_time = Some(NOW - 10);
         m.vote.leader = Some("x".repeat(40));
-        m.failover.promoted = Some("10.0.0.2:6380".into());
         m.inst.runid = Some("c".repeat(40));
         m.inst.link.cmd_connected = true;
         m.inst.link.pubsub_connected = true;
@@ -358,9 +362,7 @@ fn reset_clears_failover_state_and_known_instances() {
     assert!(m.replicas.is_empty() && m.sentinels.is_empty());
     assert_eq!(m.inst.flags, Default::default());
     assert_eq!(m.failover.state, FailoverState::None);
-    assert!(
-        m.failover.start_time.is_none() && m.vote.leader.is_none() && m.failover.promoted.is_none()
-    );
+    assert!(m.failover.start_time.is_none() && m.vote.leader.is_none());
     assert!(m.inst.runid.is_none());
     assert!(!m.inst.link.cmd_connected && !m.inst.link.pubsub_connected);
     assert_eq!(m.inst.link.act_ping_time, Some(NOW + 500));

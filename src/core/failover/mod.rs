@@ -68,7 +68,7 @@ impl Sentinel {
     /// without waiting for another tick.
     pub(crate) fn failover_state_machine(&mut self, now: Millis, m: &mut Master) {
         loop {
-            let before = m.failover.state;
+            let before = m.failover.state.clone();
             self.failover_step(now, m);
             if m.failover.state == before || !m.inst.flags.failover_in_progress {
                 return;
@@ -80,17 +80,19 @@ impl Sentinel {
         if !m.inst.flags.failover_in_progress {
             return;
         }
-        match m.failover.state {
+        match m.failover.state.clone() {
             FailoverState::WaitStart => self.failover_wait_start(now, m),
             FailoverState::SelectSlave => self.failover_select_slave(now, m),
-            FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(now, m),
+            FailoverState::SendSlaveofNoone { promoted } => {
+                self.failover_send_slaveof_noone(now, m, &promoted)
+            }
             // Promotion is noticed in the promoted replica's INFO (`on_promotion_confirmed`);
             // here only the timeout is handled.
-            FailoverState::WaitPromotion => {
+            FailoverState::WaitPromotion { .. } => {
                 self.abort_if_state_timed_out(now, m);
             }
-            FailoverState::ReconfSlaves => self.failover_reconf_next_slave(now, m),
-            FailoverState::None | FailoverState::UpdateConfig => {}
+            FailoverState::ReconfSlaves { .. } => self.failover_reconf_next_slave(now, m),
+            FailoverState::None | FailoverState::UpdateConfig { .. } => {}
         }
     }
 
@@ -101,31 +103,20 @@ impl Sentinel {
             .as_deref()
             .is_some_and(|l| l.eq_ignore_ascii_case(&self.myid));
         if !is_leader && !m.inst.flags.force_failover {
-            if self.split_vote_is_certain(m, epoch) {
-                // Every sentinel has voted in this epoch and nobody can win it. Redis waits
-                // out the election timeout and then twice failover-timeout (21 s in the
-                // benchmark); we give up this epoch now and try again in a new one after our
-                // rank's start delay. The sentinels that voted for someone else hold back their
-                // own attempts (Redis's rule), so the first to retry collects their votes.
-                self.emit_at(
-                    now,
-                    LogLevel::Warning,
-                    EventKind::FailoverAbortNotElected,
-                    m,
-                    &Who::Master,
-                    "",
-                );
-                self.abort_failover(now, m);
-                m.failover.start_time = None;
-                m.failover.not_before = Some(now + self.failover_start_delay(m));
-                return;
-            }
+            // Not elected: give up at the election timeout, or at once when every sentinel
+            // has voted in this epoch and nobody can win it (`split`). For the latter Redis
+            // waits out the election timeout and then twice failover-timeout (21 s in the
+            // benchmark); we give up this epoch now and try again in a new one after our
+            // rank's start delay. The sentinels that voted for someone else hold back their
+            // own attempts (Redis's rule), so the first to retry collects their votes.
+            let split = self.split_vote_is_certain(m, epoch);
             let election_timeout = self
                 .timing
                 .election_timeout
                 .min(m.settings.failover_timeout_ms);
             let started = m.failover.start_time.unwrap_or(now);
-            if elapsed(now, started) > election_timeout as i64 {
+            let timed_out = elapsed(now, started) > election_timeout as i64;
+            if split || timed_out {
                 self.emit_at(
                     now,
                     LogLevel::Warning,
@@ -135,6 +126,10 @@ impl Sentinel {
                     "",
                 );
                 self.abort_failover(now, m);
+                if split {
+                    m.failover.start_time = None;
+                    m.failover.not_before = Some(now + self.failover_start_delay(m));
+                }
             }
             return;
         }
@@ -185,10 +180,10 @@ impl Sentinel {
     pub(crate) fn abort_failover(&mut self, now: Millis, m: &mut Master) {
         m.inst.flags.failover_in_progress = false;
         m.inst.flags.force_failover = false;
-        m.failover.state = FailoverState::None;
+        let was = std::mem::take(&mut m.failover.state);
         m.failover.state_since = now;
-        if let Some(key) = m.failover.promoted.take() {
-            if let Some(r) = m.replicas.get_mut(&key) {
+        if let Some(key) = was.promoted() {
+            if let Some(r) = m.replicas.get_mut(key) {
                 r.inst.flags.promoted = false;
             }
         }

@@ -12,8 +12,8 @@ impl Sentinel {
     pub(crate) fn failover_reconf_next_slave(&mut self, now: Millis, m: &mut Master) {
         let Some(promoted_addr) = m
             .failover
-            .promoted
-            .as_ref()
+            .state
+            .promoted()
             .and_then(|k| m.replicas.get(k))
             .map(|r| r.inst.addr.clone())
         else {
@@ -92,8 +92,8 @@ impl Sentinel {
     ) {
         let promoted_down = m
             .failover
-            .promoted
-            .as_ref()
+            .state
+            .promoted()
             .and_then(|k| m.replicas.get(k))
             .is_none_or(|r| r.inst.flags.s_down);
         if promoted_down {
@@ -126,8 +126,12 @@ impl Sentinel {
                 &Who::Master,
                 "",
             );
-            m.failover.state = FailoverState::UpdateConfig;
-            m.failover.state_since = now;
+            if let Some(promoted) = m.failover.state.promoted() {
+                m.failover.state = FailoverState::UpdateConfig {
+                    promoted: promoted.to_string(),
+                };
+                m.failover.state_since = now;
+            }
         }
         if timeout {
             // Best effort for the stragglers.
@@ -163,8 +167,8 @@ impl Sentinel {
     pub(crate) fn advance_replica_reconf(&mut self, now: Millis, m: &mut Master, key: &str) {
         let promoted_addr = m
             .failover
-            .promoted
-            .as_ref()
+            .state
+            .promoted()
             .and_then(|p| m.replicas.get(p))
             .map(|p| p.inst.addr.clone());
         let Some(r) = m.replicas.get(key) else { return };
@@ -212,8 +216,8 @@ impl Sentinel {
         let announce = self.settings.announce_hostnames;
         let to = m
             .failover
-            .promoted
-            .as_ref()
+            .state
+            .promoted()
             .and_then(|k| m.replicas.get(k))
             .map(|r| r.inst.addr.clone())
             .unwrap_or_else(|| m.inst.addr.clone());

@@ -42,8 +42,7 @@ impl Sentinel {
                 if let Some(r) = m.replicas.get_mut(&key) {
                     r.inst.flags.promoted = true;
                 }
-                m.failover.promoted = Some(key);
-                m.failover.state = FailoverState::SendSlaveofNoone;
+                m.failover.state = FailoverState::SendSlaveofNoone { promoted: key };
                 m.failover.state_since = now;
                 self.emit_at(
                     now,

@@ -172,7 +172,7 @@ impl Sentinel {
         let promoted = m.replicas.get(key).is_some_and(|r| r.inst.flags.promoted);
         if promoted
             && m.inst.flags.failover_in_progress
-            && m.failover.state == FailoverState::WaitPromotion
+            && matches!(m.failover.state, FailoverState::WaitPromotion { .. })
         {
             self.on_promotion_confirmed(now, m, key);
             return;

@@ -101,7 +101,7 @@ impl Sentinel {
                 let fast = (self.timing.ping_period / 40).max(1);
                 for r in m.replicas.values() {
                     let waited_on = (r.inst.flags.promoted
-                        && m.failover.state == FailoverState::WaitPromotion)
+                        && matches!(m.failover.state, FailoverState::WaitPromotion { .. }))
                         || r.inst.flags.reconf_sent
                         || r.inst.flags.reconf_inprog;
                     if let (true, Some(t)) = (waited_on, r.inst.info_refresh) {
@@ -128,7 +128,7 @@ impl Sentinel {
                 for p in peers {
                     s.handle_instance(now, m, &Who::Peer(p));
                 }
-                if m.failover.state == FailoverState::UpdateConfig {
+                if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
                     switch_to_promoted = Some(m.inst.name.clone());
                 }
             });
@@ -245,7 +245,7 @@ impl Sentinel {
             return;
         }
         self.act(now, m);
-        if m.failover.state == FailoverState::UpdateConfig {
+        if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
             self.switch_to_promoted(now, m);
         }
         self.publish_due_hellos(m);
