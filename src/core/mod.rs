@@ -248,6 +248,13 @@ pub struct Faults {
     pub double_vote: bool,
     /// Let a vote's answer leave before the save that makes the vote durable.
     pub vote_before_save: bool,
+    /// Give a promotion the current epoch as its config epoch instead of the failover's.
+    pub switch_takes_current_epoch: bool,
+    /// Let a failover run on after a hello brought a newer config epoch naming the address of
+    /// our master record (Redis's behaviour, which split the group in the simulator).
+    pub stale_failover_survives: bool,
+    /// Among replicas of equal priority, prefer the lowest replication offset.
+    pub promote_least_up_to_date: bool,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` switches.

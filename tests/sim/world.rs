@@ -54,6 +54,19 @@ pub struct SimConfig {
     /// config. Off, only the consequences of a broken durability rule can be caught (a
     /// sentinel that crashed before its save votes again after the restart).
     pub check_durability: bool,
+    /// Redis's `min-replicas-to-write` on every instance (0: off, as by default); a replica
+    /// counts while its link is up and it lags at most `min_replicas_max_lag_writes` writes.
+    pub min_replicas_to_write: usize,
+    pub min_replicas_max_lag_writes: usize,
+    /// Deliberately give a promotion the current epoch as its config epoch instead of the
+    /// failover's (to prove the one-address-per-config-epoch check catches it).
+    pub broken_switch_epoch: bool,
+    /// Deliberately let a failover run on after a newer config epoch naming our master
+    /// record's address (the bug of the split seeds).
+    pub broken_stale_failover: bool,
+    /// Deliberately promote the replica with the lowest offset (to prove the up-to-date
+    /// check catches it).
+    pub broken_selection: bool,
 }
 
 impl Default for SimConfig {
@@ -71,6 +84,11 @@ impl Default for SimConfig {
             broken_vote: false,
             vote_before_save: false,
             check_durability: true,
+            min_replicas_to_write: 0,
+            min_replicas_max_lag_writes: 10,
+            broken_switch_epoch: false,
+            broken_stale_failover: false,
+            broken_selection: false,
         }
     }
 }
@@ -103,7 +121,22 @@ pub struct Stats {
     pub steps: u64,
     pub failovers: u64,
     pub elections: u64,
+    /// Writes a master acknowledged to a client.
+    pub acked_writes: u64,
+    /// Writes a master refused (min-replicas-to-write).
+    pub refused_writes: u64,
+    /// Acknowledged writes the converged master does not hold at the end of the run.
+    pub lost_writes: u64,
+    /// Promotions of a replica holding fewer writes (in truth, not in the leader's view)
+    /// than another replica of the same old master that was alive and reachable from the
+    /// leader: measured, not a violation (the leader chooses on what INFO told it).
+    pub promotions_behind: u64,
+    /// When the lost writes were acknowledged (first, last), in simulated ms.
+    pub lost_window: (u64, u64),
 }
+
+/// Bytes a write adds to the replication offset.
+const WRITE_BYTES: u64 = 10;
 
 struct SentinelNode {
     core: Option<Sentinel>,
@@ -118,7 +151,12 @@ struct SentinelNode {
 struct RedisNode {
     role: Role,
     master: Option<NodeId>,
-    offset: u64,
+    /// The data set: the ids of the writes applied, in order. A replica's log is always a
+    /// prefix of the log of the master it last synced from; the replication offset is its
+    /// length times `WRITE_BYTES`.
+    log: Vec<u64>,
+    /// Whether a restart keeps the data set (AOF/RDB on disk) or starts empty.
+    persistent: bool,
     runid: String,
     subscribers: BTreeSet<ConnId>,
 }
@@ -216,6 +254,15 @@ pub struct World {
     /// myid -> highest current epoch / config epoch seen.
     max_current: BTreeMap<String, u64>,
     max_config: BTreeMap<String, u64>,
+    /// The next client write's id, and every acknowledged write: (id, acknowledged at).
+    next_write: u64,
+    /// The data model's own randomness, so that it leaves the fault schedule of a seed as it was.
+    data_rng: StdRng,
+    acked: Vec<(u64, u64)>,
+    /// config epoch -> the master address first announced under it, and by which sentinel.
+    config_addr: BTreeMap<u64, ((String, u16), NodeId)>,
+    /// failover epoch -> the replica its elected leader promoted.
+    promoted: BTreeMap<u64, (String, u16)>,
     pub stats: Stats,
 }
 
@@ -233,7 +280,8 @@ impl World {
                 kind: NodeKind::Redis(RedisNode {
                     role: if i == 0 { Role::Master } else { Role::Replica },
                     master: if i == 0 { None } else { Some(0) },
-                    offset: 0,
+                    log: Vec::new(),
+                    persistent: true,
                     runid: random_id(&mut rng),
                     subscribers: BTreeSet::new(),
                 }),
@@ -282,6 +330,11 @@ impl World {
             votes: BTreeMap::new(),
             max_current: BTreeMap::new(),
             max_config: BTreeMap::new(),
+            next_write: 1,
+            data_rng: StdRng::seed_from_u64(seed ^ 0x5eed_da7a),
+            acked: Vec::new(),
+            config_addr: BTreeMap::new(),
+            promoted: BTreeMap::new(),
             stats: Stats::default(),
         };
         for id in w.sentinel_ids() {
@@ -364,6 +417,9 @@ impl World {
         {
             core.faults.double_vote = self.cfg.broken_vote;
             core.faults.vote_before_save = self.cfg.vote_before_save;
+            core.faults.switch_takes_current_epoch = self.cfg.broken_switch_epoch;
+            core.faults.stale_failover_survives = self.cfg.broken_stale_failover;
+            core.faults.promote_least_up_to_date = self.cfg.broken_selection;
         }
         let _ = &mut core;
         self.nodes[id].alive = true;
@@ -441,6 +497,9 @@ impl World {
             s.core = Some(core);
         }
         if let Err(v) = self.check_monotonic(id) {
+            park_violation(v);
+        }
+        if let Err(v) = self.check_one_address_per_config_epoch(id) {
             park_violation(v);
         }
         self.schedule_wakeup(id);
@@ -669,6 +728,14 @@ impl World {
             })
             .collect();
         let groups = self.group.clone();
+        let offsets: Vec<u64> = self
+            .nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Redis(r) => r.log.len() as u64 * WRITE_BYTES,
+                _ => 0,
+            })
+            .collect();
         let redis_count = self.cfg.redis;
         let masters: Vec<Option<NodeId>> = self
             .nodes
@@ -688,6 +755,7 @@ impl World {
                 match r.role {
                     Role::Master => {
                         s.push_str("role:master\r\n");
+                        let master_offset = r.log.len() as u64 * WRITE_BYTES;
                         let mut i = 0;
                         for (n, m) in masters.iter().enumerate().take(redis_count) {
                             if *m == Some(to)
@@ -696,12 +764,13 @@ impl World {
                                 && roles[n] == Some(Role::Replica)
                             {
                                 s.push_str(&format!(
-                                    "slave{i}:ip={},port={},state=online,offset=0,lag=0\r\n",
-                                    ips[n].0, ips[n].1
+                                    "slave{i}:ip={},port={},state=online,offset={},lag=0\r\n",
+                                    ips[n].0, ips[n].1, offsets[n]
                                 ));
                                 i += 1;
                             }
                         }
+                        s.push_str(&format!("master_repl_offset:{master_offset}\r\n"));
                     }
                     Role::Replica => {
                         let m = r.master.unwrap_or(0);
@@ -718,7 +787,7 @@ impl World {
                         }
                         s.push_str(&format!(
                             "slave_repl_offset:{}\r\nslave_priority:100\r\n",
-                            r.offset
+                            r.log.len() as u64 * WRITE_BYTES
                         ));
                     }
                 }
@@ -761,15 +830,43 @@ impl World {
         })
     }
 
-    /// Masters take writes; replicas whose link is up catch up.
+    /// A client writes to every instance that believes it is a master (clients are reachable
+    /// from everywhere, so a master cut off from the sentinels keeps acknowledging writes, as a
+    /// real one does); replicas whose link is up catch up by a few writes each time, so they lag.
     fn replicate(&mut self) {
         for i in 0..self.cfg.redis {
-            let alive = self.nodes[i].alive;
-            if let NodeKind::Redis(r) = &mut self.nodes[i].kind {
-                if r.role == Role::Master && alive {
-                    r.offset += 10;
-                }
+            if !self.nodes[i].alive {
+                continue;
             }
+            let NodeKind::Redis(r) = &self.nodes[i].kind else {
+                continue;
+            };
+            if r.role != Role::Master {
+                continue;
+            }
+            let len = r.log.len();
+            let good_replicas = (0..self.cfg.redis)
+                .filter(|&j| j != i && self.nodes[j].alive && self.reachable(i, j))
+                .filter(|&j| match &self.nodes[j].kind {
+                    NodeKind::Redis(x) => {
+                        x.role == Role::Replica
+                            && x.master == Some(i)
+                            && x.log.len() + self.cfg.min_replicas_max_lag_writes >= len
+                    }
+                    _ => false,
+                })
+                .count();
+            let id = self.next_write;
+            self.next_write += 1;
+            if good_replicas < self.cfg.min_replicas_to_write {
+                self.stats.refused_writes += 1;
+                continue;
+            }
+            if let NodeKind::Redis(r) = &mut self.nodes[i].kind {
+                r.log.push(id);
+            }
+            self.acked.push((id, self.now));
+            self.stats.acked_writes += 1;
         }
         for i in 0..self.cfg.redis {
             let (master, role) = match &self.nodes[i].kind {
@@ -783,14 +880,54 @@ impl World {
             if !self.nodes[m].alive || !self.reachable(i, m) {
                 continue;
             }
-            let moff = match &self.nodes[m].kind {
-                NodeKind::Redis(r) if r.role == Role::Master => r.offset,
+            let mlog = match &self.nodes[m].kind {
+                NodeKind::Redis(r) if r.role == Role::Master => &r.log,
                 _ => continue,
             };
+            let NodeKind::Redis(r) = &self.nodes[i].kind else {
+                continue;
+            };
+            // Write ids are unique and logs only grow by appends or by copying a prefix of
+            // another log, so the same id at the same position means the same history.
+            let n = r.log.len();
+            let prefix = n <= mlog.len() && (n == 0 || mlog[n - 1] == r.log[n - 1]);
+            let new_log = if prefix {
+                // Partial resync / streaming: a few more writes arrive (replication lag).
+                let step = self.data_rng.gen_range(0..=3);
+                (n < mlog.len()).then(|| mlog[..(n + step).min(mlog.len())].to_vec())
+            } else {
+                // Full resync: the replica drops what the master lacks and loads its data set.
+                Some(mlog.clone())
+            };
+            let Some(new_log) = new_log else { continue };
+            if !prefix {
+                self.log(format!(
+                    "redis {i} full resync from redis {m}: {} writes kept of {n}",
+                    new_log.len()
+                ));
+            }
             if let NodeKind::Redis(r) = &mut self.nodes[i].kind {
-                r.offset = moff;
+                r.log = new_log;
             }
         }
+    }
+
+    /// Acknowledged writes the agreed master no longer holds, and when they were acknowledged.
+    fn count_lost_writes(&mut self, master: NodeId) {
+        let NodeKind::Redis(r) = &self.nodes[master].kind else {
+            return;
+        };
+        let held: std::collections::HashSet<u64> = r.log.iter().copied().collect();
+        let mut window: Option<(u64, u64)> = None;
+        let mut lost = 0;
+        for &(id, at) in &self.acked {
+            if !held.contains(&id) {
+                lost += 1;
+                window = Some(window.map_or((at, at), |(a, b)| (a.min(at), b.max(at))));
+            }
+        }
+        self.stats.lost_writes = lost;
+        self.stats.lost_window = window.unwrap_or((0, 0));
     }
 
     // ------------------------------------------------------------ faults
@@ -809,10 +946,22 @@ impl World {
                 } else {
                     self.nodes[i].alive = true;
                     let id = random_id(&mut self.rng);
+                    // One restart in four is of an instance without persistence: it comes
+                    // back empty (and a master that does hands its replicas an empty set).
+                    let persistent = self.data_rng.gen_range(0..4) > 0;
                     if let NodeKind::Redis(r) = &mut self.nodes[i].kind {
                         r.runid = id;
+                        r.persistent = persistent;
+                        if !persistent {
+                            r.log.clear();
+                        }
                     }
-                    self.log(format!("redis {i} restarted"));
+                    let how = if persistent {
+                        ""
+                    } else {
+                        " without persistence"
+                    };
+                    self.log(format!("redis {i} restarted{how}"));
                 }
             }
             20..=34 => {
@@ -943,6 +1092,17 @@ impl World {
                 }
                 self.elected.insert(epoch, me);
             }
+            "+promoted-slave" => {
+                // `slave <name> <ip> <port> @ ...`
+                let f: Vec<&str> = text.split(' ').collect();
+                let addr = (
+                    f.get(2).unwrap_or(&"").to_string(),
+                    f.get(3).and_then(|p| p.parse().ok()).unwrap_or(0),
+                );
+                let epoch = core.master(MASTER_NAME).map_or(0, |m| m.failover.epoch);
+                self.promoted.insert(epoch, addr);
+            }
+            "+selected-slave" => self.check_most_up_to_date(id, core)?,
             "+switch-master" => self.stats.failovers += 1,
             _ => {}
         }
@@ -971,6 +1131,20 @@ impl World {
                 "sentinel {id} sent SLAVEOF NO ONE with no master record"
             )));
         };
+        // The replica this epoch promotes, recorded here rather than at +promoted-slave: a
+        // leader that dies right after saving the confirmed promotion never emits the event,
+        // yet its saved config names the replica under this epoch.
+        let target = core.master(MASTER_NAME).and_then(|m| {
+            let r = m
+                .failover
+                .state
+                .promoted()
+                .and_then(|k| m.replicas.get(k))?;
+            Some((r.inst.addr.ip.clone(), r.inst.addr.port))
+        });
+        if let Some(addr) = target {
+            self.promoted.insert(epoch, addr);
+        }
         if forced {
             return Ok(());
         }
@@ -1011,9 +1185,114 @@ impl World {
         Ok(())
     }
 
+    /// Across all sentinels and all of the run, a config epoch names one master address: the
+    /// one this sentinel announces in its hellos and would persist (the promoted replica's from
+    /// reconf-slaves on). Two addresses under one epoch can never be reconciled by hellos,
+    /// which only adopt a strictly newer config epoch.
+    fn check_one_address_per_config_epoch(&mut self, id: NodeId) -> Result<(), Violation> {
+        let Some(Some((addr, epoch))) = self.with_core(id, |c, _| {
+            c.master(MASTER_NAME).map(|m| {
+                let a = Sentinel::current_master_addr(m);
+                ((a.ip.clone(), a.port), m.config_epoch)
+            })
+        }) else {
+            return Ok(());
+        };
+        match self.config_addr.get(&epoch) {
+            None => {
+                self.config_addr.insert(epoch, (addr.clone(), id));
+            }
+            Some((first, _)) if *first == addr => {}
+            Some(((ip, port), first_id)) => {
+                let what = format!(
+                    "two master addresses under config epoch {epoch}: sentinel {first_id} said {ip}:{port}, sentinel {id} says {}:{}",
+                    addr.0, addr.1
+                );
+                return Err(self.violation(what));
+            }
+        }
+        // Stronger: a config epoch is born only from its elected leader's promotion, so it
+        // names the replica promoted in that epoch (epoch 0: the configured master). This
+        // catches a config epoch taken from elsewhere even when no other sentinel has yet
+        // announced a different address under it.
+        let born = if epoch == 0 {
+            Some((self.nodes[0].ip.clone(), self.nodes[0].port))
+        } else {
+            self.promoted.get(&epoch).cloned()
+        };
+        if born.as_ref() != Some(&addr) {
+            let what = format!(
+                "sentinel {id} names {}:{} under config epoch {epoch}, but that epoch promoted {}",
+                addr.0,
+                addr.1,
+                born.map_or("nothing".to_string(), |(ip, port)| format!("{ip}:{port}"))
+            );
+            return Err(self.violation(what));
+        }
+        Ok(())
+    }
+
+    /// The leader promotes the most up-to-date replica it could reach: among the replicas
+    /// that surely qualified (fresh INFO, answering, not down, not cut off from the master for
+    /// long, the same non-zero priority), none had a higher replication offset in the INFO the
+    /// leader gathered. Also counts promotions that, in the data itself, left a reachable
+    /// replica of the same master with more writes.
+    fn check_most_up_to_date(&mut self, id: NodeId, core: &Sentinel) -> Result<(), Violation> {
+        let now = self.sentinel_now(id);
+        let Some(m) = core.master(MASTER_NAME) else {
+            return Ok(());
+        };
+        let Some(chosen) = m.failover.state.promoted().and_then(|k| m.replicas.get(k)) else {
+            return Ok(());
+        };
+        let surely_qualified = |r: &rsentinel::core::Replica| {
+            !r.inst.flags.s_down
+                && !r.inst.flags.o_down
+                && !r.inst.link.disconnected(true)
+                && now.saturating_sub(r.inst.link.last_avail_time) <= 4_000
+                && r.inst
+                    .info_refresh
+                    .is_some_and(|t| now.saturating_sub(t) <= 4_000)
+                && r.master_link_down_time <= m.inst.down_after_ms * 10
+                && r.slave_priority == chosen.slave_priority
+                && r.slave_priority != 0
+        };
+        for r in m.replicas.values() {
+            if surely_qualified(r) && r.slave_repl_offset > chosen.slave_repl_offset {
+                return Err(self.violation(format!(
+                    "sentinel {id} promoted {} at offset {} while {} had offset {} in its view",
+                    chosen.inst.addr.ip,
+                    chosen.slave_repl_offset,
+                    r.inst.addr.ip,
+                    r.slave_repl_offset
+                )));
+            }
+        }
+        // The same question asked of the data itself.
+        let writes = |w: &World, ip: &str| {
+            w.node_by_addr(ip, 6379)
+                .and_then(|n| match &w.nodes[n].kind {
+                    NodeKind::Redis(r) if w.nodes[n].alive && w.reachable(id, n) => {
+                        Some((r.log.len(), r.master))
+                    }
+                    _ => None,
+                })
+        };
+        if let Some((mine, old)) = writes(self, &chosen.inst.addr.ip) {
+            let behind = m.replicas.values().any(|r| {
+                writes(self, &r.inst.addr.ip)
+                    .is_some_and(|(theirs, master)| master == old && theirs > mine)
+            });
+            if behind {
+                self.stats.promotions_behind += 1;
+            }
+        }
+        Ok(())
+    }
+
     /// After healing: every sentinel agrees on one master and config epoch, that master is
     /// a master, and every other instance replicates from it.
-    fn converged(&mut self) -> Result<(), String> {
+    fn converged(&mut self) -> Result<NodeId, String> {
         let mut views = BTreeSet::new();
         for id in self.sentinel_ids() {
             let view = self
@@ -1047,7 +1326,7 @@ impl World {
                 ));
             }
         }
-        Ok(())
+        Ok(master)
     }
 
     // ------------------------------------------------------------ running
@@ -1086,7 +1365,10 @@ impl World {
             t += 1_000;
             self.run_until(t)?;
             match self.converged() {
-                Ok(()) => return Ok(self.stats),
+                Ok(master) => {
+                    self.count_lost_writes(master);
+                    return Ok(self.stats);
+                }
                 Err(e) => last_err = e,
             }
         }

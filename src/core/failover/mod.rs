@@ -175,8 +175,8 @@ impl Sentinel {
         }
     }
 
-    /// Give up a failover that has not reached the point of no return (the promoted replica
-    /// accepting its role).
+    /// Give up a failover: one that has not reached the point of no return (the promoted
+    /// replica accepting its role), or one a newer configuration superseded.
     pub(crate) fn abort_failover(&mut self, now: Millis, m: &mut Master) {
         m.inst.flags.failover_in_progress = false;
         m.inst.flags.force_failover = false;
@@ -187,5 +187,46 @@ impl Sentinel {
                 r.inst.flags.promoted = false;
             }
         }
+        // Left over from reconf-slaves, these would make a later failover skip the replicas.
+        for r in m.replicas.values_mut() {
+            r.inst.flags.reconf_sent = false;
+            r.inst.flags.reconf_inprog = false;
+            r.inst.flags.reconf_done = false;
+        }
+    }
+
+    /// A hello brought a config epoch newer than our failover's: another failover finished
+    /// after ours began, so ours must not act again (no promotion, no switch; the master record
+    /// and the config are the newer ones). A replica we already promoted is turned back into a
+    /// replica by +convert-to-slave, as after any switch.
+    pub(crate) fn abandon_superseded_failover(&mut self, now: Millis, m: &mut Master) {
+        self.push(Action::Log {
+            level: LogLevel::Warning,
+            text: format!(
+                "Failover of {} in epoch {} abandoned: config epoch {} is newer",
+                m.inst.name, m.failover.epoch, m.config_epoch
+            ),
+        });
+        self.abort_failover(now, m);
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fn stale_failover_fault(&self) -> bool {
+        self.faults.stale_failover_survives
+    }
+
+    #[cfg(not(feature = "fault-injection"))]
+    pub(crate) fn stale_failover_fault(&self) -> bool {
+        false
+    }
+
+    #[cfg(feature = "fault-injection")]
+    pub(crate) fn switch_epoch_fault(&self) -> bool {
+        self.faults.switch_takes_current_epoch
+    }
+
+    #[cfg(not(feature = "fault-injection"))]
+    pub(crate) fn switch_epoch_fault(&self) -> bool {
+        false
     }
 }

@@ -236,6 +236,9 @@ impl Sentinel {
             Some(m),
             text,
         );
+        if self.switch_epoch_fault() {
+            m.config_epoch = self.current_epoch;
+        }
         self.reset_master_and_change_address(now, m, &to.host, to.port);
     }
 }

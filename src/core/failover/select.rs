@@ -136,7 +136,11 @@ impl Sentinel {
         candidates.sort_by(|(_, a), (_, b)| {
             a.slave_priority
                 .cmp(&b.slave_priority)
-                .then(b.slave_repl_offset.cmp(&a.slave_repl_offset))
+                .then(if self.least_up_to_date_fault() {
+                    a.slave_repl_offset.cmp(&b.slave_repl_offset)
+                } else {
+                    b.slave_repl_offset.cmp(&a.slave_repl_offset)
+                })
                 .then_with(|| match (&a.inst.runid, &b.inst.runid) {
                     (None, None) => std::cmp::Ordering::Equal,
                     (None, Some(_)) => std::cmp::Ordering::Greater,
@@ -145,5 +149,15 @@ impl Sentinel {
                 })
         });
         candidates.into_iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    #[cfg(feature = "fault-injection")]
+    fn least_up_to_date_fault(&self) -> bool {
+        self.faults.promote_least_up_to_date
+    }
+
+    #[cfg(not(feature = "fault-injection"))]
+    fn least_up_to_date_fault(&self) -> bool {
+        false
     }
 }

@@ -15,7 +15,7 @@ use crate::core::{Millis, Sentinel};
 impl Sentinel {
     /// The address clients should use for the master now: the promoted replica's once it has
     /// accepted the role (reconf-slaves onwards), the configured one otherwise.
-    pub(crate) fn current_master_addr(m: &Master) -> &Addr {
+    pub fn current_master_addr(m: &Master) -> &Addr {
         if m.inst.flags.failover_in_progress && m.failover.state.promotion_accepted() {
             if let Some(r) = m.failover.state.promoted().and_then(|k| m.replicas.get(k)) {
                 return &r.inst.addr;
@@ -218,6 +218,16 @@ impl Sentinel {
             if m.config_epoch < hello.master_config_epoch {
                 m.config_epoch = hello.master_config_epoch;
                 s.persist();
+                // A configuration newer than our failover's epoch makes that failover stale,
+                // even when it names the address of our master record (Redis then lets the
+                // failover run on): finishing it would announce our promoted replica under
+                // this newer epoch, two master addresses in one config epoch for good.
+                if m.inst.flags.failover_in_progress
+                    && m.failover.epoch < hello.master_config_epoch
+                    && !s.stale_failover_fault()
+                {
+                    s.abandon_superseded_failover(now, m);
+                }
                 let same = hello.master_port == m.inst.addr.port
                     && s.addr_equals_host(&m.inst.addr, &hello.master_ip);
                 if !same {
