@@ -39,12 +39,14 @@ fn main() {
     let started = Instant::now();
     let mut steps = 0u64;
     let mut failovers = 0u64;
+    let mut demotions = 0u64;
     let mut violations = 0u64;
     for seed in first..first + count {
         match run_seed(seed, &cfg) {
             Ok(stats) => {
                 steps += stats.steps;
                 failovers += stats.failovers;
+                demotions += stats.demotions;
             }
             Err(v) => {
                 violations += 1;
@@ -54,7 +56,7 @@ fn main() {
     }
     let secs = started.elapsed().as_secs_f64();
     println!(
-        "seeds {count} (from {first}), sentinels {}, quorum {}: {violations} violations, {failovers} switch-master events, {steps} core actions, {:.0} actions/s, {:.1} s",
+        "seeds {count} (from {first}), sentinels {}, quorum {}: {violations} violations, {failovers} switch-master events, {demotions} convert-to-slave, {steps} core actions, {:.0} actions/s, {:.1} s",
         cfg.sentinels,
         cfg.quorum,
         steps as f64 / secs,

@@ -103,6 +103,7 @@ impl Sentinel {
             slave_repl_offset: 0,
             slave_conf_change_time: None,
             info_asked_at: None,
+            fast_demotion_sent: None,
         }
     }
 
@@ -115,6 +116,7 @@ impl Sentinel {
             last_hello_time: None,
             last_master_down_reply_time: None,
             vote: Vote::default(),
+            heard: None,
         }
     }
 

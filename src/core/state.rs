@@ -223,6 +223,9 @@ pub struct Replica {
     pub slave_conf_change_time: Option<Millis>,
     /// When replica selection last asked this replica for fresh INFO.
     pub info_asked_at: Option<Millis>,
+    /// When we last sent this replica a fast demotion (`failover::demotion`): at most one per
+    /// publish period, as INFO has to show whether it worked.
+    pub fast_demotion_sent: Option<Millis>,
 }
 
 /// Another sentinel monitoring the same master.
@@ -233,6 +236,18 @@ pub struct Peer {
     pub last_master_down_reply_time: Option<Millis>,
     /// The vote this peer told us it cast, in its IS-MASTER-DOWN-BY-ADDR answer.
     pub vote: Vote,
+    /// What this peer's last hello for the master said (fast demotion weighs it).
+    pub heard: Option<HeardConfig>,
+}
+
+/// The configuration a peer announced in a hello, and when we heard it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeardConfig {
+    pub at: Millis,
+    pub current_epoch: u64,
+    pub master_host: String,
+    pub master_port: u16,
+    pub config_epoch: u64,
 }
 
 /// A vote for a failover leader: for whom (a run id), and in which epoch.

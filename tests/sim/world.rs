@@ -103,6 +103,8 @@ pub struct Stats {
     pub steps: u64,
     pub failovers: u64,
     pub elections: u64,
+    /// `+convert-to-slave` events: returning masters demoted.
+    pub demotions: u64,
 }
 
 struct SentinelNode {
@@ -216,6 +218,9 @@ pub struct World {
     /// myid -> highest current epoch / config epoch seen.
     max_current: BTreeMap<String, u64>,
     max_config: BTreeMap<String, u64>,
+    /// The group's master: the instance the elected leader of the newest epoch promoted
+    /// (epoch, ip, port). Nobody may turn it into a replica.
+    group_master: (u64, String, u16),
     pub stats: Stats,
 }
 
@@ -282,6 +287,7 @@ impl World {
             votes: BTreeMap::new(),
             max_current: BTreeMap::new(),
             max_config: BTreeMap::new(),
+            group_master: (0, "10.0.0.1".to_string(), 6379),
             stats: Stats::default(),
         };
         for id in w.sentinel_ids() {
@@ -944,7 +950,51 @@ impl World {
                 self.elected.insert(epoch, me);
             }
             "+switch-master" => self.stats.failovers += 1,
+            "+convert-to-slave" => self.stats.demotions += 1,
+            "+promoted-slave" => {
+                // "slave <ip:port> <ip> <port> @ <master> <ip> <port>"
+                let epoch = core.master(MASTER_NAME).map_or(0, |m| m.failover_epoch);
+                let mut parts = text.split(' ').skip(2);
+                let ip = parts.next().unwrap_or("").to_string();
+                let port: u16 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                if epoch > self.group_master.0 {
+                    self.group_master = (epoch, ip, port);
+                }
+            }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The group's master (newest promotion) is never told to replicate from anyone.
+    fn check_demotion_rule(
+        &mut self,
+        id: NodeId,
+        link: LinkId,
+        channel: Channel,
+        args: &[String],
+    ) -> Result<(), Violation> {
+        if !(args.len() == 3
+            && args[0].eq_ignore_ascii_case("SLAVEOF")
+            && !args[1].eq_ignore_ascii_case("NO"))
+        {
+            return Ok(());
+        }
+        let Some(to) = self
+            .by_link
+            .get(&(id, link, channel))
+            .and_then(|c| self.conns.get(c))
+            .map(|c| c.to)
+        else {
+            return Ok(());
+        };
+        let (epoch, ip, port) = self.group_master.clone();
+        let node = &self.nodes[to];
+        if node.ip == ip && node.port == port && !(args[1] == ip && args[2] == port.to_string()) {
+            return Err(self.violation(format!(
+                "sentinel {id} told the group's master {ip}:{port} (promoted in epoch {epoch}) to replicate from {}:{}",
+                args[1], args[2]
+            )));
         }
         Ok(())
     }
@@ -1262,12 +1312,20 @@ impl Effects for SimIo<'_> {
         self.w.stats.steps += 1;
         let id = self.id;
         match action {
-            Action::Send { args, .. } => {
+            Action::Send {
+                link,
+                channel,
+                args,
+                ..
+            } => {
                 let args: Vec<String> = args
                     .iter()
                     .map(|a| String::from_utf8_lossy(a).into_owned())
                     .collect();
                 if let Err(v) = self.w.check_slaveof_rule(id, core, &args) {
+                    park_violation(v);
+                }
+                if let Err(v) = self.w.check_demotion_rule(id, *link, *channel, &args) {
                     park_violation(v);
                 }
             }
