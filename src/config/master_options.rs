@@ -28,6 +28,8 @@ pub enum ValueKind {
     Script { what: &'static str },
     /// Any text (a password, a user name).
     Text,
+    /// `yes` or `no` (stored as 1 or 0).
+    YesNo,
 }
 
 /// An option's value, whatever its kind.
@@ -145,7 +147,26 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         get: |m| OptionValue::Number(m.master_reboot_down_after_period_ms),
         set: |m, v| m.master_reboot_down_after_period_ms = number(v),
     },
+    MasterOption {
+        name: "master-fencing",
+        kind: ValueKind::YesNo,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Number(u64::from(m.fencing)),
+        set: |m, v| m.fencing = number(v) != 0,
+    },
 ];
+
+/// Read `yes` / `no` in any case.
+fn yes_no(value: &[u8]) -> Option<bool> {
+    if value.eq_ignore_ascii_case(b"yes") {
+        Some(true)
+    } else if value.eq_ignore_ascii_case(b"no") {
+        Some(false)
+    } else {
+        None
+    }
+}
 
 /// The option called `name`, in any case.
 pub fn lookup(name: &str) -> Option<&'static MasterOption> {
@@ -186,6 +207,9 @@ impl MasterOption {
                 Ok(OptionValue::Text(Some(value.to_string())))
             }
             ValueKind::Text => Ok(OptionValue::Text(Some(value.to_string()))),
+            ValueKind::YesNo => yes_no(value.as_bytes())
+                .map(|b| OptionValue::Number(u64::from(b)))
+                .ok_or_else(|| "argument must be 'yes' or 'no'".into()),
         }
     }
 
@@ -217,6 +241,9 @@ impl MasterOption {
             ValueKind::Text => Ok(OptionValue::Text(Some(
                 String::from_utf8_lossy(value).into_owned(),
             ))),
+            ValueKind::YesNo => yes_no(value)
+                .map(|b| OptionValue::Number(u64::from(b)))
+                .ok_or(SetRefusal::BadArgument),
         }
     }
 
@@ -233,6 +260,9 @@ impl MasterOption {
     pub fn rewrite_value(&self, m: &MasterSettings) -> Option<String> {
         match self.get(m) {
             OptionValue::Number(n) if n == self.default => None,
+            OptionValue::Number(n) if self.kind == ValueKind::YesNo => {
+                Some(if n != 0 { "yes" } else { "no" }.into())
+            }
             OptionValue::Number(n) => Some(n.to_string()),
             OptionValue::Text(t) => t.map(|t| word(&t)),
         }
@@ -284,6 +314,14 @@ mod tests {
             ))
         );
         assert!(lookup("quorum").is_none());
+        let fencing = lookup("master-fencing").unwrap();
+        assert_eq!(fencing.parse_config("YES", dir), Ok(OptionValue::Number(1)));
+        assert_eq!(
+            fencing.parse_config("maybe", dir),
+            Err("argument must be 'yes' or 'no'".into())
+        );
+        assert_eq!(fencing.parse_set(b"no"), Ok(OptionValue::Number(0)));
+        assert_eq!(fencing.parse_set(b"1"), Err(SetRefusal::BadArgument));
     }
 
     #[test]
@@ -298,5 +336,8 @@ mod tests {
         let pass = lookup("auth-pass").unwrap();
         pass.set(&mut m, OptionValue::Text(Some("a b".into())));
         assert_eq!(pass.rewrite_value(&m).as_deref(), Some("\"a b\""));
+        let fencing = lookup("master-fencing").unwrap();
+        fencing.set(&mut m, OptionValue::Number(1));
+        assert_eq!(fencing.rewrite_value(&m).as_deref(), Some("yes"));
     }
 }

@@ -147,6 +147,9 @@ pub struct MasterSettings {
     /// (command, new name), in the order given; an empty new name disables the command.
     pub renamed_commands: Vec<(String, String)>,
     pub master_reboot_down_after_period_ms: u64,
+    /// `sentinel master-fencing <master> yes`: pause writes on the master while we are cut off
+    /// from the majority of the sentinels (core::failover::fencing). An rsentinel extension.
+    pub fencing: bool,
     pub known_replicas: Vec<(String, u16)>,
     pub known_sentinels: Vec<KnownSentinel>,
     pub config_epoch: u64,
@@ -170,6 +173,7 @@ impl MasterSettings {
             client_reconfig_script: None,
             renamed_commands: Vec::new(),
             master_reboot_down_after_period_ms: 0,
+            fencing: false,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
             config_epoch: 0,

@@ -45,6 +45,9 @@ impl Sentinel {
                 .map(|(from, to)| (from.to_ascii_lowercase(), to.clone()))
                 .collect(),
             master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+            fencing: m.fencing,
+            fence: Default::default(),
+            fenced: None,
             master_reboot_since: None,
             replicas: BTreeMap::new(),
             sentinels: BTreeMap::new(),

@@ -272,6 +272,11 @@ pub struct Master {
     /// Lower-cased original name -> name to send.
     pub renamed_commands: BTreeMap<String, String>,
     pub master_reboot_down_after_period_ms: u64,
+    /// Fencing is on (`master-fencing yes`), and the write pause it keeps on the master.
+    pub fencing: bool,
+    pub fence: crate::core::failover::fencing::Fence,
+    /// The master address the current pause was first sent to, and when.
+    pub fenced: Option<(Addr, Millis)>,
     pub master_reboot_since: Option<Millis>,
     /// Keyed by the replica's name (`ip:port`).
     pub replicas: BTreeMap<String, Replica>,

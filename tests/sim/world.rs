@@ -221,6 +221,8 @@ pub struct World {
     /// The group's master: the instance the elected leader of the newest epoch promoted
     /// (epoch, ip, port). Nobody may turn it into a replica.
     group_master: (u64, String, u16),
+    /// (sentinel myid, replica ip, port) -> the last fast-demotion stamp seen.
+    fast_stamps: BTreeMap<(String, String, u16), u64>,
     pub stats: Stats,
 }
 
@@ -288,6 +290,7 @@ impl World {
             max_current: BTreeMap::new(),
             max_config: BTreeMap::new(),
             group_master: (0, "10.0.0.1".to_string(), 6379),
+            fast_stamps: BTreeMap::new(),
             stats: Stats::default(),
         };
         for id in w.sentinel_ids() {
@@ -966,10 +969,21 @@ impl World {
         Ok(())
     }
 
-    /// The group's master (newest promotion) is never told to replicate from anyone.
+    /// The newest configuration any sentinel holds (a promotion confirmed, a config epoch
+    /// adopted) names the group's master.
+    fn note_config(&mut self, epoch: u64, ip: String, port: u16) {
+        if epoch > self.group_master.0 {
+            self.group_master = (epoch, ip, port);
+        }
+    }
+
+    /// A fast demotion (docs/RELIABILITY.md) never tells the group's master (the newest
+    /// promotion) to replicate from anyone. (Redis's own slower rule can, from a sentinel that
+    /// missed a failover: that is not checked here.)
     fn check_demotion_rule(
         &mut self,
         id: NodeId,
+        core: &Sentinel,
         link: LinkId,
         channel: Channel,
         args: &[String],
@@ -979,6 +993,9 @@ impl World {
             && !args[1].eq_ignore_ascii_case("NO"))
         {
             return Ok(());
+        }
+        if let Some(m) = core.master(MASTER_NAME) {
+            self.note_config(m.config_epoch, m.inst.addr.ip.clone(), m.inst.addr.port);
         }
         let Some(to) = self
             .by_link
@@ -990,7 +1007,24 @@ impl World {
         };
         let (epoch, ip, port) = self.group_master.clone();
         let node = &self.nodes[to];
-        if node.ip == ip && node.port == port && !(args[1] == ip && args[2] == port.to_string()) {
+        // Was this SLAVEOF the fast path? It stamps the replica's fast_demotion_sent.
+        let me = self.myid(id);
+        let stamp = core.master(MASTER_NAME).and_then(|m| {
+            m.replicas
+                .values()
+                .find(|r| r.inst.addr.ip == node.ip && r.inst.addr.port == node.port)
+                .and_then(|r| r.fast_demotion_sent)
+        });
+        let key = (me, node.ip.clone(), node.port);
+        let fast = stamp.is_some() && self.fast_stamps.get(&key) != stamp.as_ref();
+        if let Some(t) = stamp {
+            self.fast_stamps.insert(key, t);
+        }
+        if fast
+            && node.ip == ip
+            && node.port == port
+            && !(args[1] == ip && args[2] == port.to_string())
+        {
             return Err(self.violation(format!(
                 "sentinel {id} told the group's master {ip}:{port} (promoted in epoch {epoch}) to replicate from {}:{}",
                 args[1], args[2]
@@ -1034,14 +1068,19 @@ impl World {
 
     fn check_monotonic(&mut self, id: NodeId) -> Result<(), Violation> {
         let me = self.myid(id);
-        let Some((current, config)) = self.with_core(id, |c, _| {
+        let Some((current, config, addr)) = self.with_core(id, |c, _| {
+            let m = c.master(MASTER_NAME);
             (
                 c.current_epoch(),
-                c.master(MASTER_NAME).map_or(0, |m| m.config_epoch),
+                m.map_or(0, |m| m.config_epoch),
+                m.map(|m| (m.inst.addr.ip.clone(), m.inst.addr.port)),
             )
         }) else {
             return Ok(());
         };
+        if let Some((ip, port)) = addr {
+            self.note_config(config, ip, port);
+        }
         let max_cur = self.max_current.entry(me.clone()).or_insert(0);
         if current < *max_cur {
             let was = *max_cur;
@@ -1325,7 +1364,7 @@ impl Effects for SimIo<'_> {
                 if let Err(v) = self.w.check_slaveof_rule(id, core, &args) {
                     park_violation(v);
                 }
-                if let Err(v) = self.w.check_demotion_rule(id, *link, *channel, &args) {
+                if let Err(v) = self.w.check_demotion_rule(id, core, *link, *channel, &args) {
                     park_violation(v);
                 }
             }

@@ -174,6 +174,16 @@ impl Sentinel {
                     .ok_or(SetError::BadArgument(j + 1))?;
                 m.master_reboot_down_after_period_ms = v as u64;
             }
+            "master-fencing" if more > 0 => {
+                let v = &args[j + 1];
+                m.fencing = if v.eq_ignore_ascii_case(b"yes") {
+                    true
+                } else if v.eq_ignore_ascii_case(b"no") {
+                    false
+                } else {
+                    return Err(SetError::BadArgument(j + 1));
+                };
+            }
             _ => return Err(SetError::Unknown),
         }
         Ok(1)

@@ -79,11 +79,18 @@ impl Sentinel {
         }
         let target = m.inst.addr.clone();
         let who = Who::Replica(key.to_string());
+        // Stamped before sending (the simulator tells fast demotions apart by it).
+        let before = m
+            .replicas
+            .get_mut(key)
+            .and_then(|r| r.fast_demotion_sent.replace(now));
         if !self.send_slaveof(m, &who, Some(&target)) {
+            if let Some(r) = m.replicas.get_mut(key) {
+                r.fast_demotion_sent = before;
+            }
             return false;
         }
         if let Some(r) = m.replicas.get_mut(key) {
-            r.fast_demotion_sent = Some(now);
             // Ask INFO again on the next tick: its role is what tells whether it worked.
             r.inst.info_refresh = None;
         }

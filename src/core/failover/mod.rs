@@ -4,6 +4,7 @@
 //! promotion `promote`, reconfiguring the other replicas and the switch `reconf`.
 
 pub(crate) mod demotion;
+pub mod fencing;
 pub(crate) mod promote;
 pub(crate) mod reconf;
 pub(crate) mod select;
