@@ -36,3 +36,4 @@ mod server_limits;
 mod server_logging;
 mod server_process;
 mod server_runtime;
+mod write_safety;

@@ -107,7 +107,7 @@ impl Fence {
 impl Sentinel {
     /// The fencing decision for one master, on every tick (not in TILT: our clock is suspect).
     pub(crate) fn fence_tick(&mut self, now: Millis, m: &mut Master) {
-        if !m.fencing && m.fenced.is_none() {
+        if !m.settings.fencing && m.fenced.is_none() {
             return;
         }
         let down_after = m.inst.down_after_ms;
@@ -121,7 +121,7 @@ impl Sentinel {
             })
             .count();
         let view = FenceView {
-            enabled: m.fencing,
+            enabled: m.settings.fencing,
             reaches_master: m.inst.link.cmd_connected && !m.inst.flags.s_down,
             heard,
             known: m.sentinels.len() + 1,

@@ -117,7 +117,8 @@ impl Sentinel {
     /// The name to send `command` under: rename-command applies to every instance of a master,
     /// its peers included (as in Redis).
     pub(crate) fn map_command(m: &Master, command: &str) -> String {
-        m.renamed_commands
+        m.settings
+            .renamed_commands
             .get(&command.to_ascii_lowercase())
             .cloned()
             .unwrap_or_else(|| command.to_string())
@@ -247,7 +248,11 @@ impl Sentinel {
 
     pub(crate) fn auth_for(&self, m: &Master, who: &Who) -> Option<(Option<String>, String)> {
         match who {
-            Who::Master | Who::Replica(_) => m.auth_pass.clone().map(|p| (m.auth_user.clone(), p)),
+            Who::Master | Who::Replica(_) => m
+                .settings
+                .auth_pass
+                .clone()
+                .map(|p| (m.settings.auth_user.clone(), p)),
             Who::Peer(_) => match &self.settings.sentinel_pass {
                 Some(p) => Some((self.settings.sentinel_user.clone(), p.clone())),
                 None => self.requirepass.clone().map(|p| (None, p)),

@@ -92,7 +92,7 @@ impl Sentinel {
             }
             if let (true, Some(t)) = (
                 m.inst.flags.o_down && !m.inst.flags.failover_in_progress,
-                m.failover_start_not_before,
+                m.failover.not_before,
             ) {
                 consider(t);
             }
@@ -101,7 +101,7 @@ impl Sentinel {
                 let fast = (self.timing.ping_period / 40).max(1);
                 for r in m.replicas.values() {
                     let waited_on = (r.inst.flags.promoted
-                        && m.failover_state == FailoverState::WaitPromotion)
+                        && matches!(m.failover.state, FailoverState::WaitPromotion { .. }))
                         || r.inst.flags.reconf_sent
                         || r.inst.flags.reconf_inprog;
                     if let (true, Some(t)) = (waited_on, r.inst.info_refresh) {
@@ -131,7 +131,7 @@ impl Sentinel {
                 if !s.stays_in_tilt(now) {
                     s.fence_tick(now, m);
                 }
-                if m.failover_state == FailoverState::UpdateConfig {
+                if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
                     switch_to_promoted = Some(m.inst.name.clone());
                 }
             });
@@ -248,7 +248,7 @@ impl Sentinel {
             return;
         }
         self.act(now, m);
-        if m.failover_state == FailoverState::UpdateConfig {
+        if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
             self.switch_to_promoted(now, m);
         }
         self.publish_due_hellos(m);

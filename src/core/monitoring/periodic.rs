@@ -39,7 +39,8 @@ impl Sentinel {
             Who::Replica(k)
                 if m.inst.flags.failover_in_progress
                     && m.replicas.get(k).is_some_and(|r| {
-                        (r.inst.flags.promoted && m.failover_state == FailoverState::WaitPromotion)
+                        (r.inst.flags.promoted
+                            && matches!(m.failover.state, FailoverState::WaitPromotion { .. }))
                             || r.inst.flags.reconf_sent
                             || r.inst.flags.reconf_inprog
                     }) =>
@@ -58,7 +59,7 @@ impl Sentinel {
             _ => self.timing.info_period,
         };
         let mut ping_period = inst.down_after_ms.min(self.timing.ping_period);
-        if m.fencing && matches!(who, Who::Peer(_)) {
+        if m.settings.fencing && matches!(who, Who::Peer(_)) {
             // Fencing counts a peer silent for down-after/2 as lost: ping it often enough.
             ping_period = fencing::peer_ping_period(inst.down_after_ms, ping_period);
         }
