@@ -956,7 +956,7 @@ impl World {
             "+convert-to-slave" => self.stats.demotions += 1,
             "+promoted-slave" => {
                 // "slave <ip:port> <ip> <port> @ <master> <ip> <port>"
-                let epoch = core.master(MASTER_NAME).map_or(0, |m| m.failover_epoch);
+                let epoch = core.master(MASTER_NAME).map_or(0, |m| m.failover.epoch);
                 let mut parts = text.split(' ').skip(2);
                 let ip = parts.next().unwrap_or("").to_string();
                 let port: u16 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
