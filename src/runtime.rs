@@ -251,6 +251,10 @@ impl SentinelHost for CoreHost {
     fn shutdown(&self) {
         self.request_shutdown();
     }
+
+    fn users_changed(&self, lines: Option<Vec<String>>) {
+        self.driver().io.server_settings.acl_lines = lines;
+    }
 }
 
 /// A started sentinel: its listeners, server, core, and the background tasks.
@@ -341,10 +345,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         shutdown: shutdown_tx,
         wake: tokio::sync::Notify::new(),
     });
-    let acl = Acl::new(
-        config.server.requirepass.as_deref(),
-        &config.server.acl_users,
-    );
+    let acl = Acl::from_settings(&config.server)?;
     let opts = ServerOptions {
         port: config.server.port,
         protected_mode: config.server.protected_mode,
@@ -353,6 +354,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
     };
+    host.users_changed(acl.aclfile.is_none().then(|| acl.lines()));
     let srv = Server::new(opts, acl, pubsub, host.clone());
 
     // Start-up, in Redis's order (the core's first batch): a new myid saved at once, then

@@ -171,6 +171,9 @@ impl Loader {
                         args.get(j).map(String::as_str).unwrap_or("")
                     ))
                 };
+                // Spelling only: command names are checked when the users are set up at start
+                // (as redis-sentinel does, which reads the config with Redis's whole command
+                // table and refuses `+get` only then).
                 acl_rule::check_rules(&args[2..]).map_err(|(j, reason)| fail(j, reason))?;
                 self.server.acl_users.push(args[1..].to_vec());
                 Ok(())

@@ -17,6 +17,9 @@ mod server_directives;
 pub use crate::proto::words as tokenize;
 mod write;
 
+/// Crash-safe replacement of a file, written 0600 (the ACL file uses it too).
+pub(crate) use write::replace_file;
+
 use std::path::{Path, PathBuf};
 
 use model::Config;

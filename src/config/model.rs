@@ -58,6 +58,9 @@ pub struct ServerSettings {
     pub requirepass: Option<String>,
     /// ACL `user` lines, each as its tokens after the word `user`.
     pub acl_users: Vec<Vec<String>>,
+    /// The users as a rewrite writes them (`user <name> <rules>`, from the live users, set by
+    /// the server); None (an `aclfile` is used, or no server runs) keeps the file's lines.
+    pub acl_lines: Option<Vec<String>>,
     pub syslog_enabled: bool,
     pub syslog_ident: String,
     pub syslog_facility: String,
@@ -65,6 +68,18 @@ pub struct ServerSettings {
     pub tls: Vec<(String, Vec<String>)>,
     /// Directives Redis accepts that have no effect in sentinel mode: (name, args).
     pub other: Vec<(String, Vec<String>)>,
+}
+
+impl ServerSettings {
+    /// The value of a directive kept in `other` (the last one given), e.g. `aclfile`.
+    pub fn other_value(&self, name: &str) -> Option<&str> {
+        self.other
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.first())
+            .map(String::as_str)
+    }
 }
 
 impl Default for ServerSettings {
@@ -82,6 +97,7 @@ impl Default for ServerSettings {
             dir: PathBuf::from("."),
             requirepass: None,
             acl_users: Vec::new(),
+            acl_lines: None,
             syslog_enabled: false,
             syslog_ident: "redis".into(),
             syslog_facility: "local0".into(),

@@ -1,7 +1,8 @@
 //! Replacing the config file so that a crash at any moment leaves either the old file or the
 //! new one, never a mix or an empty file: write a temporary file in the same directory, fsync
 //! it, rename it over the original (atomic on POSIX), then fsync the directory so the rename
-//! itself is durable.
+//! itself is durable. The new file is created 0600 (owner read/write only): it holds
+//! passwords. redis-sentinel writes 0644 less the umask; see docs/SECURITY.md.
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -48,7 +49,9 @@ pub(crate) fn replace_file(path: &Path, content: &[u8]) -> io::Result<()> {
         match OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o644)
+            // Owner only: the file holds requirepass, auth-pass and user password hashes.
+            // Redis writes 0644 (less the umask); this is stricter on purpose.
+            .mode(0o600)
             .custom_flags(libc::O_CLOEXEC)
             .open(&candidate)
         {

@@ -29,7 +29,7 @@ const DENIED: &str = "-DENIED Redis is running in protected mode because protect
 pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     server.stats.connections.fetch_add(1, Ordering::Relaxed);
     let _ = stream.set_nodelay(true);
-    if protected_mode_denies(server.opts.protected_mode, &server.acl, &peer) {
+    if protected_mode_denies(server.opts.protected_mode, &server.acl(), &peer) {
         server.stats.rejected.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(DENIED.as_bytes()).await;
         return;
@@ -39,7 +39,7 @@ pub async fn run(server: Arc<Server>, mut stream: TcpStream, peer: SocketAddr) {
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handle = server
         .clients
-        .register(peer, local, fd, !server.acl.auth_required(), tx);
+        .register(peer, local, fd, !server.acl().auth_required(), tx);
     let mut session = Session::new(handle.clone());
     let mut parser = RequestParser::new();
     let mut inbuf = BytesMut::with_capacity(16 * 1024);

@@ -1,6 +1,7 @@
 //! What happens to a request before a command runs, in Redis's order: the cross-protocol
 //! attack check, the command table lookup (unknown command or subcommand), arity,
-//! authentication, the RESP2 pub/sub context; then the request is parsed once into a typed
+//! authentication, ACL permissions (command, subcommand, channels), the RESP2 pub/sub
+//! context; then the request is parsed once into a typed
 //! `Request` and run (see `commands`).
 //!
 //! QUIT: redis-sentinel 7.0.15 does not know it (it answers `unknown command 'QUIT'`, QUIT
@@ -10,6 +11,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 
+use super::acl::log::LogEntry;
+use super::acl::table::AclTable;
+use super::acl::Denied;
 use super::commands::Request;
 use super::session::{err, lower, Flow, Session};
 use super::Server;
@@ -43,12 +47,18 @@ pub fn execute(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Flow {
         Lookup::Unknown => return err(unknown_command(&args)),
         Lookup::UnknownSubcommand => return err(unknown_subcommand(&args[0], &args[1])),
     };
+    // Redis records the command before any check: CLIENT LIST and ACL LOG show it even when
+    // it is refused.
+    s.client.meta().last_cmd = spec.fullname.clone();
     if !spec.arity_ok(args.len()) {
         return err(wrong_arity(&spec.fullname));
     }
     let authenticated = s.client.meta().authenticated;
     if !authenticated && name != "auth" && name != "hello" {
         return err("NOAUTH Authentication required.");
+    }
+    if let Err(refusal) = acl_check(server, s, &spec.fullname, &args) {
+        return err(refusal);
     }
     if s.in_resp2_pubsub_context() && !PUBSUB_CONTEXT_COMMANDS.contains(&name.as_str()) {
         return err(format!(
@@ -60,9 +70,57 @@ pub fn execute(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Flow {
         .stats
         .commands
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    s.client.meta().last_cmd = spec.fullname.clone();
     match Request::parse(server, &name, args) {
         Ok(request) => request.run(server, s),
         Err(text) => err(text),
     }
+}
+
+/// The connection's user may run this command with these channels; otherwise the refusal is
+/// logged (ACL LOG) and its error returned.
+fn acl_check(server: &Server, s: &Session, fullname: &str, args: &[Bytes]) -> Result<(), String> {
+    let Some(id) = AclTable::get().id(fullname) else {
+        return Ok(());
+    };
+    let user = s.client.meta().user.clone();
+    let denied = match server.acl().check(&user, id, args) {
+        Ok(()) => return Ok(()),
+        Err(d) => d,
+    };
+    let (reason, object, text) = match denied {
+        Denied::Command => (
+            "command",
+            fullname.to_string(),
+            format!("NOPERM this user has no permissions to run the '{fullname}' command"),
+        ),
+        Denied::Channel(channel) => (
+            "channel",
+            channel,
+            "NOPERM this user has no permissions to access one of the channels used as arguments"
+                .to_string(),
+        ),
+    };
+    log_refusal(server, s, reason, object, user);
+    Err(text)
+}
+
+/// An ACL LOG entry for this connection (`toplevel`: a sentinel has no MULTI or scripts).
+pub fn log_refusal(
+    server: &Server,
+    s: &Session,
+    reason: &'static str,
+    object: String,
+    username: String,
+) {
+    let now = Instant::now();
+    let client_info = s.client.info_line(now);
+    server.acl_mut().log.add(LogEntry {
+        count: 1,
+        reason,
+        context: "toplevel",
+        object,
+        username,
+        at: now,
+        client_info,
+    });
 }

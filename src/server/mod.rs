@@ -47,6 +47,9 @@ pub trait SentinelHost: Send + Sync {
     fn hello_published(&self, payload: Bytes);
     /// SHUTDOWN: save the config and stop the process.
     fn shutdown(&self);
+    /// The users changed (ACL SETUSER, DELUSER, LOAD): the next config rewrite writes these
+    /// `user` lines (None: an ACL file holds the users).
+    fn users_changed(&self, _lines: Option<Vec<String>>) {}
 }
 
 /// Server settings fixed at start.
@@ -77,7 +80,8 @@ pub struct Server {
     pub opts: ServerOptions,
     pub clients: clients::Clients,
     pub pubsub: Arc<pubsub::PubSub>,
-    pub acl: acl::Acl,
+    /// Users and ACL LOG; written by ACL SETUSER/DELUSER/LOAD and by refusals.
+    pub acl: std::sync::RwLock<acl::Acl>,
     pub stats: Stats,
     pub host: Arc<dyn SentinelHost>,
     pub started: Instant,
@@ -91,6 +95,16 @@ pub struct Server {
 pub const MAX_CLIENTS: usize = 10_000;
 
 impl Server {
+    /// The users, for reading (a poisoned lock still holds consistent users: every change is
+    /// made on a copy and swapped in).
+    pub fn acl(&self) -> std::sync::RwLockReadGuard<'_, acl::Acl> {
+        self.acl.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn acl_mut(&self) -> std::sync::RwLockWriteGuard<'_, acl::Acl> {
+        self.acl.write().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn new(
         opts: ServerOptions,
         acl: acl::Acl,
@@ -102,7 +116,7 @@ impl Server {
             opts,
             clients: clients::Clients::new(),
             pubsub,
-            acl,
+            acl: std::sync::RwLock::new(acl),
             stats: Stats::default(),
             host,
             started: Instant::now(),

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod acl;
 mod agreement;
 mod cli_args;
 mod cli_daemonize;

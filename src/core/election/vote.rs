@@ -19,19 +19,7 @@ pub(crate) const MAX_DESYNC_MS: u64 = 1000;
 
 pub(crate) const NOT_AN_INTEGER: &str = "ERR value is not an integer or out of range";
 
-pub(crate) fn parse_i64(b: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(b).ok()?;
-    // Redis's string2ll: no spaces, no '+', no leading zeros except "0".
-    if s.is_empty()
-        || s.starts_with('+')
-        || s.trim() != s
-        || (s.len() > 1 && s.starts_with('0'))
-        || s.starts_with("-0")
-    {
-        return None;
-    }
-    s.parse().ok()
-}
+use crate::proto::num::parse_i64;
 
 impl Sentinel {
     /// Vote for `req_runid` as leader for `req_epoch`, unless we already voted in that epoch or

@@ -1,13 +1,11 @@
-//! Who the client is: AUTH, HELLO (protocol version, AUTH and SETNAME options) and the
-//! read-only ACL subcommands (WHOAMI, USERS, CAT, HELP). Users come from the config
-//! (`requirepass`, `user` lines; see `server::acl`); changing them at run time (SETUSER,
-//! DELUSER, LOAD, SAVE) and GETUSER/LIST/LOG/DRYRUN/GENPASS are not offered.
+//! Who the client is: AUTH and HELLO (protocol version, AUTH and SETNAME options). A failed
+//! login is written to the ACL LOG as Redis writes it (reason `auth`, the command as object).
 
 use bytes::Bytes;
 
-use super::super::session::{err, help, lower, one, valid_name, Flow, Session, SYNTAX_ERROR};
+use super::super::dispatch::log_refusal;
+use super::super::session::{err, lower, one, valid_name, Flow, Session, SYNTAX_ERROR};
 use super::super::Server;
-use crate::proto::command_table::CommandTable;
 use crate::proto::num::parse_i64;
 use crate::resp::Proto;
 use crate::value::Value;
@@ -17,17 +15,21 @@ const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is dis
 /// AUTH's arguments: `AUTH <password>` is the default user's.
 #[derive(Debug)]
 pub struct AuthRequest {
+    /// The command's name as sent: ACL LOG names a failed login so.
+    command: String,
     user: Option<Bytes>,
     password: Bytes,
 }
 
 pub fn parse_auth(args: &[Bytes]) -> Result<AuthRequest, String> {
     match args {
-        [_, password] => Ok(AuthRequest {
+        [command, password] => Ok(AuthRequest {
+            command: String::from_utf8_lossy(command).into_owned(),
             user: None,
             password: password.clone(),
         }),
-        [_, user, password] => Ok(AuthRequest {
+        [command, user, password] => Ok(AuthRequest {
+            command: String::from_utf8_lossy(command).into_owned(),
             user: Some(user.clone()),
             password: password.clone(),
         }),
@@ -42,21 +44,28 @@ fn log_in(s: &Session, user: &[u8]) {
     m.user = String::from_utf8_lossy(user).into_owned();
 }
 
+/// WRONGPASS, logged.
+fn refused_login(server: &Server, s: &Session, command: &str, user: &[u8]) -> Flow {
+    let name = String::from_utf8_lossy(user).into_owned();
+    log_refusal(server, s, "auth", command.to_string(), name);
+    err(WRONGPASS)
+}
+
 pub fn auth(server: &Server, s: &mut Session, req: AuthRequest) -> Flow {
     let user: &[u8] = match &req.user {
         Some(u) => u,
         None => {
-            if server.acl.default_user_nopass() {
+            if server.acl().default_user_nopass() {
                 return err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?");
             }
             b"default"
         }
     };
-    if server.acl.authenticate(user, &req.password) {
+    if server.acl().authenticate(user, &req.password) {
         log_in(s, user);
         one(Value::ok())
     } else {
-        err(WRONGPASS)
+        refused_login(server, s, &req.command, user)
     }
 }
 
@@ -75,6 +84,8 @@ pub enum HelloStep {
 
 #[derive(Debug)]
 pub struct HelloRequest {
+    /// The command's name as sent (see `AuthRequest`).
+    command: String,
     version: Option<u8>,
     steps: Vec<HelloStep>,
 }
@@ -113,15 +124,19 @@ pub fn parse_hello(args: &[Bytes]) -> Result<HelloRequest, String> {
             }
         }
     }
-    Ok(HelloRequest { version, steps })
+    Ok(HelloRequest {
+        command: String::from_utf8_lossy(&args[0]).into_owned(),
+        version,
+        steps,
+    })
 }
 
 pub fn hello(server: &Server, s: &mut Session, req: HelloRequest) -> Flow {
     for step in req.steps {
         match step {
             HelloStep::Auth { user, password } => {
-                if !server.acl.authenticate(&user, &password) {
-                    return err(WRONGPASS);
+                if !server.acl().authenticate(&user, &password) {
+                    return refused_login(server, s, &req.command, &user);
                 }
                 log_in(s, &user);
             }
@@ -157,128 +172,4 @@ pub fn hello(server: &Server, s: &mut Session, req: HelloRequest) -> Flow {
         ("mode", Value::bulk("sentinel")),
         ("modules", Value::Array(Vec::new())),
     ]))
-}
-
-const ACL_HELP: &[&str] = &[
-    "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-    "CAT [<category>]",
-    "    List all commands that belong to <category>, or all command categories",
-    "    when no category is specified.",
-    "DELUSER <username> [<username> ...]",
-    "    Delete a list of users.",
-    "DRYRUN <username> <command> [<arg> ...]",
-    "    Returns whether the user can execute the given command without executing the command.",
-    "GETUSER <username>",
-    "    Get the user's details.",
-    "GENPASS [<bits>]",
-    "    Generate a secure 256-bit user password. The optional `bits` argument can",
-    "    be used to specify a different size.",
-    "LIST",
-    "    Show users details in config file format.",
-    "LOAD",
-    "    Reload users from the ACL file.",
-    "LOG [<count> | RESET]",
-    "    Show the ACL log entries.",
-    "SAVE",
-    "    Save the current config to the ACL file.",
-    "SETUSER <username> <attribute> [<attribute> ...]",
-    "    Create or modify a user with the specified attributes.",
-    "USERS",
-    "    List all the registered usernames.",
-    "WHOAMI",
-    "    Return the current connection username.",
-    "HELP",
-    "    Prints this help.",
-];
-
-/// Redis 7.0's ACL categories, in its order.
-const ACL_CATEGORIES: &[&str] = &[
-    "keyspace",
-    "read",
-    "write",
-    "set",
-    "sortedset",
-    "list",
-    "hash",
-    "string",
-    "bitmap",
-    "hyperloglog",
-    "geo",
-    "stream",
-    "pubsub",
-    "admin",
-    "fast",
-    "slow",
-    "blocking",
-    "dangerous",
-    "connection",
-    "transaction",
-    "scripting",
-];
-
-/// The ACL subcommands a sentinel answers.
-#[derive(Debug)]
-pub enum AclRequest {
-    Help,
-    WhoAmI,
-    Users,
-    /// CAT without a category: the categories; with one (known, lower case): its commands.
-    Cat(Option<String>),
-}
-
-pub fn parse_acl(args: &[Bytes]) -> Result<AclRequest, String> {
-    Ok(match lower(&args[1]).as_str() {
-        "help" => AclRequest::Help,
-        "whoami" => AclRequest::WhoAmI,
-        "users" => AclRequest::Users,
-        "cat" => {
-            if args.len() > 3 {
-                return Err(
-                    "ERR unknown subcommand or wrong number of arguments for 'CAT'. Try ACL HELP."
-                        .into(),
-                );
-            }
-            let category = args.get(2).map(|c| lower(c));
-            if let Some(cat) = &category {
-                if !ACL_CATEGORIES.contains(&cat.as_str()) {
-                    return Err(format!(
-                        "ERR Unknown category '{}'",
-                        String::from_utf8_lossy(&args[2])
-                    ));
-                }
-            }
-            AclRequest::Cat(category)
-        }
-        other => {
-            return Err(format!(
-                "ERR ACL {} is not supported by this sentinel",
-                other.to_ascii_uppercase()
-            ))
-        }
-    })
-}
-
-pub fn acl(server: &Server, s: &Session, req: AclRequest) -> Flow {
-    match req {
-        AclRequest::Help => help(ACL_HELP),
-        AclRequest::WhoAmI => one(Value::bulk(s.client.meta().user.clone())),
-        AclRequest::Users => {
-            let mut names: Vec<String> = server.acl.user_names().collect();
-            names.sort();
-            one(Value::Array(names.into_iter().map(Value::bulk).collect()))
-        }
-        AclRequest::Cat(None) => one(Value::Array(
-            ACL_CATEGORIES.iter().map(Value::bulk).collect(),
-        )),
-        AclRequest::Cat(Some(cat)) => {
-            let tag = format!("@{cat}");
-            let names = CommandTable::get()
-                .all_names()
-                .into_iter()
-                .filter(|(spec, _)| spec.acl_categories.iter().any(|c| c == &tag))
-                .map(|(_, n)| Value::bulk(n))
-                .collect();
-            one(Value::Array(names))
-        }
-    }
 }

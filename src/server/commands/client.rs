@@ -309,7 +309,7 @@ fn parse_kill(server: &Server, args: &[Bytes]) -> Result<KillFilter, String> {
             "laddr" => f.laddr = Some(text(val)),
             "user" => {
                 // Checked here, in option order, as Redis checks it.
-                if server.acl.user(val).is_none() {
+                if server.acl().user(val).is_none() {
                     return Err(format!("ERR No such user '{}'", text(val)));
                 }
                 f.user = Some(text(val));

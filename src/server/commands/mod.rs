@@ -5,8 +5,9 @@
 //! when the request runs.
 //!
 //! - `client`: CLIENT; `command`: COMMAND; `pubsub`: (P)(UN)SUBSCRIBE, PUBLISH;
-//! - `auth`: AUTH, HELLO, ACL; `misc`: PING, INFO, SHUTDOWN, and SENTINEL/ROLE (the core's).
+//! - `auth`: AUTH, HELLO; `acl`: ACL; `misc`: PING, INFO, SHUTDOWN, and SENTINEL/ROLE (the core's).
 
+pub mod acl;
 pub mod auth;
 pub mod client;
 pub mod command;
@@ -27,7 +28,7 @@ pub enum Request {
     Ping(Option<Bytes>),
     Auth(auth::AuthRequest),
     Hello(auth::HelloRequest),
-    Acl(auth::AclRequest),
+    Acl(acl::AclRequest),
     /// INFO with the sections it selects.
     Info(Vec<&'static str>),
     /// SENTINEL ... or ROLE: the whole request goes to the core.
@@ -52,7 +53,7 @@ impl Request {
             },
             "auth" => Request::Auth(auth::parse_auth(&args)?),
             "hello" => Request::Hello(auth::parse_hello(&args)?),
-            "acl" => Request::Acl(auth::parse_acl(&args)?),
+            "acl" => Request::Acl(acl::parse(&args)?),
             "info" => Request::Info(info::selected_sections(&args[1..])),
             "role" | "sentinel" => Request::Core(args),
             "client" => Request::Client(client::parse(server, &args)?),
@@ -76,7 +77,7 @@ impl Request {
             Request::Ping(payload) => misc::ping(s, payload),
             Request::Auth(req) => auth::auth(server, s, req),
             Request::Hello(req) => auth::hello(server, s, req),
-            Request::Acl(req) => auth::acl(server, s, req),
+            Request::Acl(req) => acl::run(server, s, req),
             Request::Info(sections) => misc::info(server, &sections),
             Request::Core(args) => misc::to_core(server, &args),
             Request::Client(req) => client::run(server, s, req),

@@ -26,9 +26,17 @@ impl EventLog {
     }
 
     pub fn attach_to(addr: SocketAddr) -> EventLog {
+        EventLog::attach_with(addr, None)
+    }
+
+    /// As `attach_to`, logged in as (user, password) first.
+    pub fn attach_with(addr: SocketAddr, login: Option<(&str, &str)>) -> EventLog {
         let events = Arc::new(Mutex::new(Vec::new()));
         let sink = events.clone();
         let mut c = Client::connect_to(addr);
+        if let Some((user, pass)) = login {
+            c.ok(&["AUTH", user, pass]).expect("AUTH for the event log");
+        }
         c.stream.set_read_timeout(None).unwrap();
         c.send(&["PSUBSCRIBE", "*"]);
         let _ = c.read();

@@ -1,0 +1,107 @@
+//! The commands as ACL sees them: every command and subcommand of the command table gets a
+//! bit number (Redis's command id), with its parent, its subcommands and its categories. One
+//! extra bit stands for "commands added in the future": only `+@all` sets it, and it decides
+//! whether a user's rules are described from `+@all` or from `-@all`.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use crate::proto::command_table::{CommandSpec, CommandTable};
+
+pub struct AclCommand {
+    /// `ping`, `sentinel|failover`.
+    pub fullname: String,
+    pub parent: Option<usize>,
+    pub subcommands: Vec<usize>,
+    /// Without the `@`.
+    pub categories: Vec<String>,
+    /// AUTH and HELLO: allowed to everyone (Redis's `no_auth` flag).
+    pub no_auth: bool,
+    /// Accepted but unknown to redis-sentinel 7.0 (CLIENT SETINFO): it follows its parent and
+    /// never appears in a description.
+    pub hidden: bool,
+}
+
+pub struct AclTable {
+    /// Top-level commands in the table's order, each followed by its subcommands.
+    pub commands: Vec<AclCommand>,
+    by_name: HashMap<String, usize>,
+}
+
+impl AclTable {
+    pub fn get() -> &'static AclTable {
+        static TABLE: OnceLock<AclTable> = OnceLock::new();
+        TABLE.get_or_init(|| build(CommandTable::get()))
+    }
+
+    /// The bit of "future commands".
+    pub fn future_bit(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// Bits in a user's bitmap.
+    pub fn bits(&self) -> usize {
+        self.commands.len() + 1
+    }
+
+    /// `ping` or `sentinel|failover`, any case.
+    pub fn id(&self, fullname: &str) -> Option<usize> {
+        self.by_name.get(&fullname.to_ascii_lowercase()).copied()
+    }
+
+    /// Top-level commands, in order.
+    pub fn top_level(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.commands.len()).filter(|&i| self.commands[i].parent.is_none())
+    }
+
+    pub fn in_category(&self, id: usize, category: &str) -> bool {
+        self.commands[id].categories.iter().any(|c| c == category)
+    }
+}
+
+fn has_flag(spec: &CommandSpec, flag: &str) -> bool {
+    use crate::value::Value;
+    match &spec.info {
+        Value::Array(fields) => match fields.get(2) {
+            Some(Value::Set(flags)) | Some(Value::Array(flags)) => flags
+                .iter()
+                .any(|f| f.as_text().is_some_and(|t| t.eq_ignore_ascii_case(flag))),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+fn entry(spec: &CommandSpec, parent: Option<usize>) -> AclCommand {
+    AclCommand {
+        fullname: spec.fullname.clone(),
+        parent,
+        subcommands: Vec::new(),
+        categories: spec
+            .acl_categories
+            .iter()
+            .map(|c| c.trim_start_matches('@').to_ascii_lowercase())
+            .collect(),
+        no_auth: has_flag(spec, "no_auth"),
+        hidden: spec.hidden,
+    }
+}
+
+fn build(table: &CommandTable) -> AclTable {
+    let mut commands = Vec::new();
+    for spec in &table.commands {
+        let id = commands.len();
+        commands.push(entry(spec, None));
+        for sub in spec.subcommands.values() {
+            let sid = commands.len();
+            commands.push(entry(sub, Some(id)));
+            commands[id].subcommands.push(sid);
+        }
+    }
+    let by_name = commands
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.fullname.to_ascii_lowercase(), i))
+        .collect();
+    AclTable { commands, by_name }
+}
