@@ -30,6 +30,8 @@ pub enum ValueKind {
     Text,
     /// A TCP port, 0 to 65535 (0: none).
     Port,
+    /// `yes` or `no` (stored as 1 or 0).
+    YesNo,
 }
 
 /// An option's value, whatever its kind.
@@ -165,6 +167,14 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         get: |m| OptionValue::Number(u64::from(m.proxy_port)),
         set: |m, v| m.proxy_port = u16::try_from(number(v)).unwrap_or(0),
     },
+    MasterOption {
+        name: "master-fencing",
+        kind: ValueKind::YesNo,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Number(u64::from(m.fencing)),
+        set: |m, v| m.fencing = number(v) != 0,
+    },
 ];
 
 /// A port number, 0 to 65535, strictly read.
@@ -215,6 +225,9 @@ impl MasterOption {
             ValueKind::Text => Ok(OptionValue::Text(Some(value.to_string()))),
             ValueKind::Port => parse_port(value.as_bytes())
                 .ok_or_else(|| format!("{} must be a port number (0 to 65535).", self.name)),
+            ValueKind::YesNo => crate::proto::num::parse_yes_no(value)
+                .map(|b| OptionValue::Number(u64::from(b)))
+                .ok_or_else(|| "argument must be 'yes' or 'no'".into()),
         }
     }
 
@@ -247,6 +260,9 @@ impl MasterOption {
                 String::from_utf8_lossy(value).into_owned(),
             ))),
             ValueKind::Port => parse_port(value).ok_or(SetRefusal::BadArgument),
+            ValueKind::YesNo => crate::proto::num::parse_yes_no(value)
+                .map(|b| OptionValue::Number(u64::from(b)))
+                .ok_or(SetRefusal::BadArgument),
         }
     }
 
@@ -263,6 +279,9 @@ impl MasterOption {
     pub fn rewrite_value(&self, m: &MasterSettings) -> Option<String> {
         match self.get(m) {
             OptionValue::Number(n) if n == self.default => None,
+            OptionValue::Number(n) if self.kind == ValueKind::YesNo => {
+                Some(if n != 0 { "yes" } else { "no" }.into())
+            }
             OptionValue::Number(n) => Some(n.to_string()),
             OptionValue::Text(t) => t.map(|t| word(&t)),
         }
@@ -314,6 +333,14 @@ mod tests {
             ))
         );
         assert!(lookup("quorum").is_none());
+        let fencing = lookup("master-fencing").unwrap();
+        assert_eq!(fencing.parse_config("YES", dir), Ok(OptionValue::Number(1)));
+        assert_eq!(
+            fencing.parse_config("maybe", dir),
+            Err("argument must be 'yes' or 'no'".into())
+        );
+        assert_eq!(fencing.parse_set(b"no"), Ok(OptionValue::Number(0)));
+        assert_eq!(fencing.parse_set(b"1"), Err(SetRefusal::BadArgument));
     }
 
     #[test]
@@ -328,5 +355,8 @@ mod tests {
         let pass = lookup("auth-pass").unwrap();
         pass.set(&mut m, OptionValue::Text(Some("a b".into())));
         assert_eq!(pass.rewrite_value(&m).as_deref(), Some("\"a b\""));
+        let fencing = lookup("master-fencing").unwrap();
+        fencing.set(&mut m, OptionValue::Number(1));
+        assert_eq!(fencing.rewrite_value(&m).as_deref(), Some("yes"));
     }
 }

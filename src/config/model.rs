@@ -203,6 +203,9 @@ pub struct MasterSettings {
     pub forget_replica_after_ms: u64,
     /// rsentinel's `proxy-port`: a TCP port that splices to the current master; 0 for none.
     pub proxy_port: u16,
+    /// `sentinel master-fencing <master> yes`: pause writes on the master while we are cut off
+    /// from the majority of the sentinels (core::failover::fencing). An rsentinel extension.
+    pub fencing: bool,
     pub known_replicas: Vec<(String, u16)>,
     pub known_sentinels: Vec<KnownSentinel>,
     pub config_epoch: u64,
@@ -228,6 +231,7 @@ impl MasterSettings {
             master_reboot_down_after_period_ms: 0,
             forget_replica_after_ms: 0,
             proxy_port: 0,
+            fencing: false,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
             config_epoch: 0,

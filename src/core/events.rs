@@ -107,6 +107,10 @@ pub enum EventKind {
     ConvertToSlave,
     /// `+fix-slave-config`
     FixSlaveConfig,
+    /// `+fenced` (rsentinel: writes paused on a master we reach while cut off from the majority)
+    Fenced,
+    /// `-fenced` (rsentinel: the pause lifted, the majority is back)
+    Unfenced,
     /// `+script-child`
     ScriptChild,
     /// `-script-child`
@@ -165,6 +169,8 @@ impl EventKind {
             EventKind::ConfigUpdateFrom => "+config-update-from",
             EventKind::ConvertToSlave => "+convert-to-slave",
             EventKind::FixSlaveConfig => "+fix-slave-config",
+            EventKind::Fenced => "+fenced",
+            EventKind::Unfenced => "-fenced",
             EventKind::ScriptChild => "+script-child",
             EventKind::ScriptChildEnd => "-script-child",
             EventKind::ScriptError => "-script-error",

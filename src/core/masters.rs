@@ -45,6 +45,8 @@ impl Sentinel {
                 state_since: now,
                 ..Failover::default()
             },
+            fence: Default::default(),
+            fenced: None,
         };
         for (host, port) in &m.known_replicas {
             if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
@@ -89,6 +91,7 @@ impl Sentinel {
             slave_repl_offset: 0,
             slave_conf_change_time: None,
             info_asked_at: None,
+            fast_demotion_sent: None,
         }
     }
 
@@ -101,6 +104,7 @@ impl Sentinel {
             last_hello_time: None,
             last_master_down_reply_time: None,
             vote: Vote::default(),
+            heard: None,
         }
     }
 
@@ -223,6 +227,7 @@ impl MasterOptions {
             master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
             forget_replica_after_ms: m.forget_replica_after_ms,
             proxy_port: m.proxy_port,
+            fencing: m.fencing,
         }
     }
 
@@ -249,6 +254,7 @@ impl MasterOptions {
             master_reboot_down_after_period_ms: self.master_reboot_down_after_period_ms,
             forget_replica_after_ms: self.forget_replica_after_ms,
             proxy_port: self.proxy_port,
+            fencing: self.fencing,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
             config_epoch: 0,

@@ -253,6 +253,9 @@ pub struct Replica {
     pub slave_conf_change_time: Option<Millis>,
     /// When replica selection last asked this replica for fresh INFO.
     pub info_asked_at: Option<Millis>,
+    /// When we last sent this replica a fast demotion (`failover::demotion`): at most one per
+    /// publish period, as INFO has to show whether it worked.
+    pub fast_demotion_sent: Option<Millis>,
 }
 
 /// Another sentinel monitoring the same master.
@@ -263,6 +266,18 @@ pub struct Peer {
     pub last_master_down_reply_time: Option<Millis>,
     /// The vote this peer told us it cast, in its IS-MASTER-DOWN-BY-ADDR answer.
     pub vote: Vote,
+    /// What this peer's last hello for the master said (fast demotion weighs it).
+    pub heard: Option<HeardConfig>,
+}
+
+/// The configuration a peer announced in a hello, and when we heard it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeardConfig {
+    pub at: Millis,
+    pub current_epoch: u64,
+    pub master_host: String,
+    pub master_port: u16,
+    pub config_epoch: u64,
 }
 
 /// A vote for a failover leader: for whom (a run id), and in which epoch.
@@ -288,6 +303,10 @@ pub struct Master {
     pub vote: Vote,
     /// The failover of this master: where it is, and since when.
     pub failover: Failover,
+    /// The write pause fencing keeps on the master (when `settings.fencing`).
+    pub fence: crate::core::failover::fencing::Fence,
+    /// The master address the current pause was first sent to, and when.
+    pub fenced: Option<(Addr, Millis)>,
 }
 
 /// A master's options as the operator set them (`sentinel monitor` and the per-master
@@ -308,6 +327,9 @@ pub struct MasterOptions {
     pub forget_replica_after_ms: u64,
     /// rsentinel's `proxy-port` (0: none): the shell's; kept here so the config keeps it.
     pub proxy_port: u16,
+    /// `master-fencing yes`: pause writes on the master while we are cut off from the
+    /// majority of the sentinels (core::failover::fencing).
+    pub fencing: bool,
 }
 
 /// Where this master's failover is (Redis's `failover_*` fields, together).

@@ -45,3 +45,4 @@ mod server_logging;
 mod server_process;
 mod server_runtime;
 mod tls;
+mod write_safety;

@@ -133,6 +133,8 @@ pub struct Stats {
     pub promotions_behind: u64,
     /// When the lost writes were acknowledged (first, last), in simulated ms.
     pub lost_window: (u64, u64),
+    /// `+convert-to-slave` events: returning masters demoted.
+    pub demotions: u64,
 }
 
 /// Bytes a write adds to the replication offset.
@@ -263,6 +265,11 @@ pub struct World {
     config_addr: BTreeMap<u64, ((String, u16), NodeId)>,
     /// failover epoch -> the replica its elected leader promoted.
     promoted: BTreeMap<u64, (String, u16)>,
+    /// The group's master: the instance the elected leader of the newest epoch promoted
+    /// (epoch, ip, port). Nobody may turn it into a replica.
+    group_master: (u64, String, u16),
+    /// (sentinel myid, replica ip, port) -> the last fast-demotion stamp seen.
+    fast_stamps: BTreeMap<(String, String, u16), u64>,
     pub stats: Stats,
 }
 
@@ -335,6 +342,8 @@ impl World {
             acked: Vec::new(),
             config_addr: BTreeMap::new(),
             promoted: BTreeMap::new(),
+            group_master: (0, "10.0.0.1".to_string(), 6379),
+            fast_stamps: BTreeMap::new(),
             stats: Stats::default(),
         };
         for id in w.sentinel_ids() {
@@ -1104,7 +1113,82 @@ impl World {
             }
             "+selected-slave" => self.check_most_up_to_date(id, core)?,
             "+switch-master" => self.stats.failovers += 1,
+            "+convert-to-slave" => self.stats.demotions += 1,
+            "+promoted-slave" => {
+                // "slave <ip:port> <ip> <port> @ <master> <ip> <port>"
+                let epoch = core.master(MASTER_NAME).map_or(0, |m| m.failover.epoch);
+                let mut parts = text.split(' ').skip(2);
+                let ip = parts.next().unwrap_or("").to_string();
+                let port: u16 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                if epoch > self.group_master.0 {
+                    self.group_master = (epoch, ip, port);
+                }
+            }
             _ => {}
+        }
+        Ok(())
+    }
+
+    /// The newest configuration any sentinel holds (a promotion confirmed, a config epoch
+    /// adopted) names the group's master.
+    fn note_config(&mut self, epoch: u64, ip: String, port: u16) {
+        if epoch > self.group_master.0 {
+            self.group_master = (epoch, ip, port);
+        }
+    }
+
+    /// A fast demotion (docs/RELIABILITY.md) never tells the group's master (the newest
+    /// promotion) to replicate from anyone. (Redis's own slower rule can, from a sentinel that
+    /// missed a failover: that is not checked here.)
+    fn check_demotion_rule(
+        &mut self,
+        id: NodeId,
+        core: &Sentinel,
+        link: LinkId,
+        channel: Channel,
+        args: &[String],
+    ) -> Result<(), Violation> {
+        if !(args.len() == 3
+            && args[0].eq_ignore_ascii_case("SLAVEOF")
+            && !args[1].eq_ignore_ascii_case("NO"))
+        {
+            return Ok(());
+        }
+        if let Some(m) = core.master(MASTER_NAME) {
+            self.note_config(m.config_epoch, m.inst.addr.ip.clone(), m.inst.addr.port);
+        }
+        let Some(to) = self
+            .by_link
+            .get(&(id, link, channel))
+            .and_then(|c| self.conns.get(c))
+            .map(|c| c.to)
+        else {
+            return Ok(());
+        };
+        let (epoch, ip, port) = self.group_master.clone();
+        let node = &self.nodes[to];
+        // Was this SLAVEOF the fast path? It stamps the replica's fast_demotion_sent.
+        let me = self.myid(id);
+        let stamp = core.master(MASTER_NAME).and_then(|m| {
+            m.replicas
+                .values()
+                .find(|r| r.inst.addr.ip == node.ip && r.inst.addr.port == node.port)
+                .and_then(|r| r.fast_demotion_sent)
+        });
+        let key = (me, node.ip.clone(), node.port);
+        let fast = stamp.is_some() && self.fast_stamps.get(&key) != stamp.as_ref();
+        if let Some(t) = stamp {
+            self.fast_stamps.insert(key, t);
+        }
+        if fast
+            && node.ip == ip
+            && node.port == port
+            && !(args[1] == ip && args[2] == port.to_string())
+        {
+            return Err(self.violation(format!(
+                "sentinel {id} told the group's master {ip}:{port} (promoted in epoch {epoch}) to replicate from {}:{}",
+                args[1], args[2]
+            )));
         }
         Ok(())
     }
@@ -1158,14 +1242,19 @@ impl World {
 
     fn check_monotonic(&mut self, id: NodeId) -> Result<(), Violation> {
         let me = self.myid(id);
-        let Some((current, config)) = self.with_core(id, |c, _| {
+        let Some((current, config, addr)) = self.with_core(id, |c, _| {
+            let m = c.master(MASTER_NAME);
             (
                 c.current_epoch(),
-                c.master(MASTER_NAME).map_or(0, |m| m.config_epoch),
+                m.map_or(0, |m| m.config_epoch),
+                m.map(|m| (m.inst.addr.ip.clone(), m.inst.addr.port)),
             )
         }) else {
             return Ok(());
         };
+        if let Some((ip, port)) = addr {
+            self.note_config(config, ip, port);
+        }
         let max_cur = self.max_current.entry(me.clone()).or_insert(0);
         if current < *max_cur {
             let was = *max_cur;
@@ -1544,12 +1633,20 @@ impl Effects for SimIo<'_> {
         self.w.stats.steps += 1;
         let id = self.id;
         match action {
-            Action::Send { args, .. } => {
+            Action::Send {
+                link,
+                channel,
+                args,
+                ..
+            } => {
                 let args: Vec<String> = args
                     .iter()
                     .map(|a| String::from_utf8_lossy(a).into_owned())
                     .collect();
                 if let Err(v) = self.w.check_slaveof_rule(id, core, &args) {
+                    park_violation(v);
+                }
+                if let Err(v) = self.w.check_demotion_rule(id, core, *link, *channel, &args) {
                     park_violation(v);
                 }
             }

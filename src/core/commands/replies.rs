@@ -158,6 +158,13 @@ impl Sentinel {
         if let Some(script) = &m.settings.client_reconfig_script {
             f.push(("client-reconfig-script", Value::bulk(script)));
         }
+        // rsentinel's own option, after Redis's fields, and only when on: with it off the
+        // reply is Redis's, field for field.
+        if m.settings.fencing {
+            f.push(("master-fencing", Value::bulk("yes")));
+            let paused = if m.fence.is_paused(now) { "yes" } else { "no" };
+            f.push(("fencing-paused", Value::bulk(paused)));
+        }
         Value::map_of(f)
     }
 

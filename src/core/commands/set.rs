@@ -183,6 +183,10 @@ impl Sentinel {
                     .ok_or(SetError::BadArgument(j + 1))?;
                 m.settings.forget_replica_after_ms = v as u64;
             }
+            "master-fencing" if more > 0 => {
+                m.settings.fencing = super::parse::parse_yes_no(&args[j + 1])
+                    .ok_or(SetError::BadArgument(j + 1))?;
+            }
             _ => return Err(SetError::Unknown),
         }
         Ok(1)

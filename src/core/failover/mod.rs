@@ -3,6 +3,8 @@
 //! failover) gets past wait-start, so only it sends SLAVEOF NO ONE. Selection is `select`,
 //! promotion `promote`, reconfiguring the other replicas and the switch `reconf`.
 
+pub(crate) mod demotion;
+pub mod fencing;
 pub(crate) mod promote;
 pub(crate) mod reconf;
 pub(crate) mod select;

@@ -9,7 +9,7 @@ use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
 use crate::core::gossip::hello::{Hello, HELLO_CHANNEL};
 use crate::core::monitoring::links::Purpose;
-use crate::core::state::{instance, link_disconnected, Addr, Channel, Master, Who};
+use crate::core::state::{instance, link_disconnected, Addr, Channel, HeardConfig, Master, Who};
 use crate::core::{Millis, Sentinel};
 
 impl Sentinel {
@@ -269,7 +269,16 @@ impl Sentinel {
             }
             if let Some(p) = m.sentinels.get_mut(&key) {
                 p.last_hello_time = Some(now);
+                p.heard = Some(HeardConfig {
+                    at: now,
+                    current_epoch: hello.current_epoch,
+                    master_host: hello.master_ip.clone(),
+                    master_port: hello.master_port,
+                    config_epoch: hello.master_config_epoch,
+                });
             }
+            // A fresh confirmation may be what a returning old master was waiting for.
+            s.demote_returning_masters(now, m);
         });
         if let Some((key, addr)) = moved_to {
             self.update_peer_address_elsewhere(now, &hello.master_name, &key, &hello.runid, &addr);

@@ -182,6 +182,9 @@ impl Sentinel {
             self.on_promotion_confirmed(now, m, key);
             return;
         }
+        if self.try_fast_demotion(now, m, key) {
+            return;
+        }
         let wait = self.timing.publish_period * 4;
         let Some(r) = m.replicas.get(key) else { return };
         if !promoted

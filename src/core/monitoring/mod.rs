@@ -122,6 +122,9 @@ impl Sentinel {
                 for p in peers {
                     s.handle_instance(now, m, &Who::Peer(p));
                 }
+                if !s.stays_in_tilt(now) {
+                    s.fence_tick(now, m);
+                }
                 if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
                     switch_to_promoted = Some(m.inst.name.clone());
                 }

@@ -1,6 +1,7 @@
 //! The periodic commands every linked instance gets: PING (and what its answer says about
 //! availability) and INFO; the hello is `gossip`'s.
 
+use crate::core::failover::fencing;
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{
     elapsed, instance, instance_mut, link_disconnected, Channel, FailoverState, Master, Who,
@@ -57,7 +58,11 @@ impl Sentinel {
             }
             _ => self.timing.info_period,
         };
-        let ping_period = inst.down_after_ms.min(self.timing.ping_period);
+        let mut ping_period = inst.down_after_ms.min(self.timing.ping_period);
+        if m.settings.fencing && matches!(who, Who::Peer(_)) {
+            // Fencing counts a peer silent for down-after/2 as lost: ping it often enough.
+            ping_period = fencing::peer_ping_period(inst.down_after_ms, ping_period);
+        }
         let wants_info = !matches!(who, Who::Peer(_))
             && inst
                 .info_refresh

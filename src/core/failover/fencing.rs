@@ -1,0 +1,285 @@
+//! Fencing an isolated master (opt-in, `sentinel master-fencing <master> yes`): a sentinel that
+//! still reaches its master but has lost the majority of the group's sentinels pauses writes
+//! on that master (`CLIENT PAUSE <ms> WRITE`), so that the writes a client keeps sending
+//! there during a partition are not acknowledged and then thrown away when the majority's
+//! failover demotes it. The decision (`Fence`) is pure and clocked by its caller.
+//!
+//! The bound (docs/RELIABILITY.md, "Fencing"): the majority side cannot promote before it saw
+//! the master silent for down-after-milliseconds (SDOWN), then agreed (ODOWN) and elected a
+//! leader; so the earliest promotion is about `t0 + down_after` after a cut at `t0`. We fence
+//! once we heard from no majority for `down_after / 2`: at the latest `t0 + down_after / 2`
+//! plus one tick, before the majority can promote. To make that silence meaningful while the
+//! network is healthy, peers are PINGed every `down_after / 4` when fencing is on
+//! (`peer_ping_period`), so a healthy peer is never silent for `down_after / 2`.
+
+use crate::config::model::LogLevel;
+use crate::core::events::EventKind;
+use crate::core::monitoring::links::Purpose;
+use crate::core::state::{elapsed, Channel, Master, Who};
+use crate::core::{Millis, Sentinel};
+
+/// What to do about the master's write pause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FenceStep {
+    Nothing,
+    /// `CLIENT PAUSE <ms> WRITE` (a first pause or a renewal).
+    Pause(u64),
+    /// `CLIENT UNPAUSE`.
+    Unpause,
+}
+
+/// What the sentinel sees at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct FenceView {
+    /// Fencing is on for this master.
+    pub enabled: bool,
+    /// The master answers us (link up, not SDOWN).
+    pub reaches_master: bool,
+    /// How many sentinels, us included, we heard from within `silence_bound`.
+    pub heard: usize,
+    /// How many sentinels the group has, us included.
+    pub known: usize,
+    /// The master's down-after-milliseconds.
+    pub down_after_ms: u64,
+}
+
+/// The pause state of one master.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fence {
+    /// When the pause we sent last runs out (None: not paused by us).
+    paused_until: Option<Millis>,
+}
+
+/// A peer silent for longer than this is not counted in the majority.
+pub fn silence_bound(down_after_ms: u64) -> u64 {
+    (down_after_ms / 2).max(1)
+}
+
+/// How often to PING peers while fencing is on (see the module text).
+pub fn peer_ping_period(down_after_ms: u64, normal: u64) -> u64 {
+    (down_after_ms / 4).clamp(1, normal)
+}
+
+/// How long each pause lasts: long enough to outlast the time a healed, replaced master
+/// needs to be demoted (it must not take writes in between), renewed while isolated.
+pub fn pause_length(down_after_ms: u64) -> u64 {
+    (down_after_ms * 2).max(5_000)
+}
+
+impl Fence {
+    pub fn is_paused(&self, now: Millis) -> bool {
+        self.paused_until.is_some_and(|t| now < t)
+    }
+
+    /// Decide at `now`. `still_ours`: the master is still the group's master as far as we know
+    /// (no switch since the pause): only then is an unpause safe.
+    pub fn step(&mut self, now: Millis, v: FenceView, still_ours: bool) -> FenceStep {
+        let isolated = v.enabled && v.reaches_master && v.heard * 2 <= v.known;
+        if isolated {
+            let length = pause_length(v.down_after_ms);
+            // Renew when half of the pause has run out.
+            let renew = self
+                .paused_until
+                .is_none_or(|t| t.saturating_sub(now) < length / 2);
+            if renew {
+                self.paused_until = Some(now + length);
+                return FenceStep::Pause(length);
+            }
+            return FenceStep::Nothing;
+        }
+        match self.paused_until {
+            Some(_) if still_ours && v.reaches_master && v.heard * 2 > v.known => {
+                self.paused_until = None;
+                FenceStep::Unpause
+            }
+            // Replaced: the pause runs out by itself, after the demotion.
+            Some(t) if !still_ours || now >= t => {
+                if now >= t {
+                    self.paused_until = None;
+                }
+                FenceStep::Nothing
+            }
+            _ => FenceStep::Nothing,
+        }
+    }
+}
+
+impl Sentinel {
+    /// The fencing decision for one master, on every tick (not in TILT: our clock is suspect).
+    pub(crate) fn fence_tick(&mut self, now: Millis, m: &mut Master) {
+        if !m.settings.fencing && m.fenced.is_none() {
+            return;
+        }
+        let down_after = m.inst.down_after_ms;
+        let bound = silence_bound(down_after) as i64;
+        let heard = 1 + m
+            .sentinels
+            .values()
+            .filter(|p| {
+                let hello = p.last_hello_time.is_some_and(|t| elapsed(now, t) <= bound);
+                hello || elapsed(now, p.inst.link.last_avail_time) <= bound
+            })
+            .count();
+        let view = FenceView {
+            enabled: m.settings.fencing,
+            reaches_master: m.inst.link.cmd_connected && !m.inst.flags.s_down,
+            heard,
+            known: m.sentinels.len() + 1,
+            down_after_ms: down_after,
+        };
+        let still_ours = match &m.fenced {
+            None => true,
+            Some((addr, since)) => {
+                addr.same_endpoint(&m.inst.addr) && self.group_still_names(now, m, *since)
+            }
+        };
+        match m.fence.step(now, view, still_ours) {
+            FenceStep::Nothing => {}
+            FenceStep::Pause(ms) => {
+                let ms = ms.to_string();
+                let args = ["CLIENT", "PAUSE", ms.as_str(), "WRITE"];
+                if self.send(m, &Who::Master, Channel::Cmd, Purpose::Discard, &args) {
+                    if m.fenced.is_none() {
+                        m.fenced = Some((m.inst.addr.clone(), now));
+                    }
+                    self.emit_at(
+                        now,
+                        LogLevel::Warning,
+                        EventKind::Fenced,
+                        m,
+                        &Who::Master,
+                        &fence_text(m, heard),
+                    );
+                }
+            }
+            FenceStep::Unpause => {
+                self.send(
+                    m,
+                    &Who::Master,
+                    Channel::Cmd,
+                    Purpose::Discard,
+                    &["CLIENT", "UNPAUSE"],
+                );
+                m.fenced = None;
+                self.emit_at(
+                    now,
+                    LogLevel::Warning,
+                    EventKind::Unfenced,
+                    m,
+                    &Who::Master,
+                    &fence_text(m, heard),
+                );
+            }
+        }
+        if !m.fence.is_paused(now) && m.fenced.is_some() && !still_ours {
+            m.fenced = None; // the pause on the replaced master ran out
+        }
+    }
+
+    /// Did a majority (us included) announce our master, with our config epoch, in hellos
+    /// heard since `since` (the pause began: nothing heard then predates the cut), with nobody
+    /// announcing a newer config? Only then may the pause be lifted: a peer's PONG alone says
+    /// the network is back, not that the master was not replaced meanwhile.
+    fn group_still_names(&mut self, now: Millis, m: &Master, since: Millis) -> bool {
+        let fresh = (self.timing.publish_period * 3) as i64;
+        let addr = m.inst.addr.clone();
+        let mut naming = 1;
+        for p in m.sentinels.values() {
+            let Some(h) = &p.heard else { continue };
+            if h.at <= since || elapsed(now, h.at) > fresh {
+                continue;
+            }
+            if h.config_epoch > m.config_epoch {
+                return false;
+            }
+            if h.config_epoch == m.config_epoch
+                && h.master_port == addr.port
+                && self.addr_equals_host(&addr, &h.master_host)
+            {
+                naming += 1;
+            }
+        }
+        naming * 2 > m.sentinels.len() + 1
+    }
+}
+
+/// What follows `master <name> <ip> <port>` in +fenced / -fenced: the sentinels heard.
+fn fence_text(m: &Master, heard: usize) -> String {
+    format!(" heard {}/{}", heard, m.sentinels.len() + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(heard: usize, reaches_master: bool) -> FenceView {
+        FenceView {
+            enabled: true,
+            reaches_master,
+            heard,
+            known: 3,
+            down_after_ms: 1000,
+        }
+    }
+
+    #[test]
+    fn a_healthy_group_never_pauses() {
+        let mut f = Fence::default();
+        for t in (0..60_000).step_by(100) {
+            assert_eq!(f.step(t, view(3, true), true), FenceStep::Nothing);
+            assert_eq!(f.step(t + 50, view(2, true), true), FenceStep::Nothing);
+        }
+    }
+
+    #[test]
+    fn fencing_off_never_pauses() {
+        let mut f = Fence::default();
+        let mut v = view(1, true);
+        v.enabled = false;
+        assert_eq!(f.step(0, v, true), FenceStep::Nothing);
+    }
+
+    #[test]
+    fn an_isolated_sentinel_pauses_renews_and_unpauses_when_the_majority_is_back() {
+        let mut f = Fence::default();
+        assert_eq!(f.step(1000, view(1, true), true), FenceStep::Pause(5000));
+        assert!(f.is_paused(1001));
+        assert_eq!(f.step(2000, view(1, true), true), FenceStep::Nothing);
+        // Renewed once half of the pause has run out.
+        assert_eq!(f.step(3600, view(1, true), true), FenceStep::Pause(5000));
+        assert_eq!(f.step(4000, view(2, true), true), FenceStep::Unpause);
+        assert!(!f.is_paused(4001));
+        assert_eq!(f.step(4100, view(3, true), true), FenceStep::Nothing);
+    }
+
+    #[test]
+    fn a_replaced_master_is_not_unpaused_and_the_pause_runs_out() {
+        let mut f = Fence::default();
+        assert_eq!(f.step(0, view(1, true), true), FenceStep::Pause(5000));
+        assert_eq!(f.step(1000, view(3, true), false), FenceStep::Nothing);
+        assert!(f.is_paused(4999));
+        assert_eq!(f.step(5000, view(3, true), false), FenceStep::Nothing);
+        assert!(!f.is_paused(5000));
+    }
+
+    #[test]
+    fn no_pause_without_reaching_the_master() {
+        let mut f = Fence::default();
+        assert_eq!(f.step(0, view(1, false), true), FenceStep::Nothing);
+    }
+
+    #[test]
+    fn the_bound_comes_before_the_majority_can_fail_over() {
+        for down_after in [500u64, 1000, 5000, 30_000] {
+            let tick = 100;
+            // A cut at t0: we fence by t0 + bound + one tick; the majority promotes no
+            // earlier than t0 + down_after.
+            assert!(
+                silence_bound(down_after) + tick < down_after + 1,
+                "{down_after}"
+            );
+            // Healthy: a peer answers every ping period (+ a tick), well within the bound.
+            assert!(peer_ping_period(down_after, 1000) + tick <= silence_bound(down_after) + 1);
+        }
+    }
+}
