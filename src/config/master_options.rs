@@ -145,6 +145,15 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         get: |m| OptionValue::Number(m.master_reboot_down_after_period_ms),
         set: |m, v| m.master_reboot_down_after_period_ms = number(v),
     },
+    // rsentinel only (Redis refuses the line): SDOWN after this long of refused connections.
+    MasterOption {
+        name: "down-after-refused",
+        kind: ValueKind::Millis,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Number(m.down_after_refused_ms),
+        set: |m, v| m.down_after_refused_ms = number(v),
+    },
 ];
 
 /// The option called `name`, in any case.
@@ -284,6 +293,22 @@ mod tests {
             ))
         );
         assert!(lookup("quorum").is_none());
+        // rsentinel's own option reads as master-reboot-down-after-period does.
+        let refused = lookup("down-after-refused").unwrap();
+        assert_eq!(
+            refused.parse_config("200", dir),
+            Ok(OptionValue::Number(200))
+        );
+        assert_eq!(
+            refused.parse_config("-5", dir),
+            Err("negative time parameter.".into())
+        );
+        assert_eq!(refused.parse_set(b"x"), Err(SetRefusal::BadArgument));
+        let mut m = MasterSettings::new("m", "127.0.0.1", 6379, 2);
+        assert_eq!(refused.rewrite_value(&m), None);
+        refused.set(&mut m, OptionValue::Number(200));
+        assert_eq!(m.down_after_refused_ms, 200);
+        assert_eq!(refused.rewrite_value(&m).as_deref(), Some("200"));
     }
 
     #[test]

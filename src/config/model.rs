@@ -147,6 +147,8 @@ pub struct MasterSettings {
     /// (command, new name), in the order given; an empty new name disables the command.
     pub renamed_commands: Vec<(String, String)>,
     pub master_reboot_down_after_period_ms: u64,
+    /// rsentinel's `down-after-refused` (0 = off): see docs/OPERATIONS.md.
+    pub down_after_refused_ms: u64,
     pub known_replicas: Vec<(String, u16)>,
     pub known_sentinels: Vec<KnownSentinel>,
     pub config_epoch: u64,
@@ -170,6 +172,7 @@ impl MasterSettings {
             client_reconfig_script: None,
             renamed_commands: Vec::new(),
             master_reboot_down_after_period_ms: 0,
+            down_after_refused_ms: 0,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
             config_epoch: 0,

@@ -46,6 +46,7 @@ impl Sentinel {
                 .collect(),
             master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
             master_reboot_since: None,
+            down_after_refused_ms: m.down_after_refused_ms,
             replicas: BTreeMap::new(),
             sentinels: BTreeMap::new(),
             vote: Vote {
@@ -150,6 +151,8 @@ impl Sentinel {
         m.inst.link.last_ping_time = None;
         m.inst.link.last_avail_time = now;
         m.inst.link.last_pong_time = now;
+        // Refusals seen at the old address say nothing about the new one.
+        m.inst.link.end_refused_run();
         m.inst.role_reported = Role::Master;
         m.inst.role_reported_time = now;
         if generate_event {

@@ -300,6 +300,7 @@ impl Sentinel {
                     .map(|(a, b)| (a.clone(), b.clone()))
                     .collect(),
                 master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+                down_after_refused_ms: m.down_after_refused_ms,
                 known_replicas: Vec::new(),
                 known_sentinels: Vec::new(),
                 config_epoch: 0,

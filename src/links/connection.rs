@@ -18,7 +18,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::frame::FrameScanner;
-use crate::core::{Channel, Input, LinkId};
+use crate::core::{Channel, DisconnectCause, Input, LinkId};
 use crate::resp::{decode_reply, encode_command, Proto};
 use crate::value::Value;
 
@@ -34,8 +34,8 @@ pub(crate) type Outgoing = (u64, Vec<Bytes>);
 pub(crate) enum State {
     /// Connecting or connected: commands are accepted, inputs are delivered.
     Live,
-    /// The connection failed or broke; its one `Disconnected` has been sent.
-    Closed,
+    /// The connection failed or broke, for this reason; its one `Disconnected` has been sent.
+    Closed(DisconnectCause),
     /// The core closed it (`Disconnect`) or replaced it (a new `Connect` on the same link and
     /// channel): it must never report again.
     Retired,
@@ -85,14 +85,15 @@ impl Reporter {
         true
     }
 
-    /// The connection is gone: say so once (unless the core already retired it).
-    fn close(&self) {
+    /// The connection is gone: say so once, and why (unless the core already retired it).
+    fn close(&self, cause: DisconnectCause) {
         let mut state = self.shared.lock();
         if *state == State::Live {
-            *state = State::Closed;
+            *state = State::Closed(cause);
             let _ = self.inputs.send(Input::Disconnected {
                 link: self.link,
                 channel: self.channel,
+                cause,
             });
         }
     }
@@ -116,7 +117,7 @@ pub(crate) async fn run(
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => {
             tracing::debug!("link {}:{port} {}: {e}", ip, reporter.channel.as_str());
-            reporter.close();
+            reporter.close(connect_failure(&e));
             return;
         }
         Err(_) => {
@@ -125,7 +126,7 @@ pub(crate) async fn run(
                 ip,
                 reporter.channel.as_str()
             );
-            reporter.close();
+            reporter.close(DisconnectCause::Timeout);
             return;
         }
     };
@@ -146,7 +147,7 @@ pub(crate) async fn run(
     // Tags of the commands written or queued for writing, oldest first.
     let mut waiting: VecDeque<u64> = VecDeque::new();
     let mut scanner = FrameScanner::default();
-    loop {
+    let cause = loop {
         // Keep room for a full read (a full BytesMut would otherwise grow 64 bytes a time).
         if incoming.capacity() - incoming.len() < 4096 {
             incoming.reserve(16 * 1024);
@@ -167,22 +168,47 @@ pub(crate) async fn run(
             }
             written = writer.write_buf(&mut outgoing), if !outgoing.is_empty() => {
                 match written {
-                    Ok(0) | Err(_) => break,
+                    Ok(0) => break DisconnectCause::Reset,
+                    Err(e) => break broken_link(&e),
                     Ok(_) => {}
                 }
             }
             read = reader.read_buf(&mut incoming) => {
                 match read {
-                    Ok(0) | Err(_) => break,
+                    // The other end closed: its process exited or closed us on purpose.
+                    Ok(0) => break DisconnectCause::Reset,
+                    Err(e) => break broken_link(&e),
                     Ok(_) => {}
                 }
                 if !deliver_replies(&reporter, &mut scanner, &mut incoming, &mut waiting) {
-                    break;
+                    break DisconnectCause::Other;
                 }
             }
         }
+    };
+    reporter.close(cause);
+}
+
+/// Why a connection attempt failed: only ECONNREFUSED says that the host is there and nothing
+/// listens on the port.
+fn connect_failure(e: &std::io::Error) -> DisconnectCause {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => DisconnectCause::Refused,
+        std::io::ErrorKind::TimedOut => DisconnectCause::Timeout,
+        _ => DisconnectCause::Other,
     }
-    reporter.close();
+}
+
+/// Why an established connection broke: a reset or a closed pipe is the other end going away
+/// (a killed process's sockets are reset by its kernel); a timeout is the network (TCP gave
+/// up retransmitting); anything else proves nothing.
+fn broken_link(e: &std::io::Error) -> DisconnectCause {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionReset | ConnectionAborted | BrokenPipe => DisconnectCause::Reset,
+        TimedOut => DisconnectCause::Timeout,
+        _ => DisconnectCause::Other,
+    }
 }
 
 /// Decode every complete reply in `incoming` and deliver it. False when the connection must
@@ -289,7 +315,7 @@ mod tests {
         assert_eq!(rx.try_recv().ok(), Some(Input::Tick));
         *shared.lock() = State::Retired;
         assert!(!reporter.report(Input::Tick));
-        reporter.close();
+        reporter.close(DisconnectCause::Other);
         assert!(rx.try_recv().is_err());
     }
 
@@ -302,14 +328,15 @@ mod tests {
             shared: Shared::new(),
             inputs,
         };
-        reporter.close();
-        reporter.close();
+        reporter.close(DisconnectCause::Reset);
+        reporter.close(DisconnectCause::Other);
         assert!(!reporter.report(Input::Tick));
         assert_eq!(
             rx.try_recv().ok(),
             Some(Input::Disconnected {
                 link: LinkId(2),
-                channel: Channel::PubSub
+                channel: Channel::PubSub,
+                cause: DisconnectCause::Reset,
             })
         );
         assert!(rx.try_recv().is_err());

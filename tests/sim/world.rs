@@ -21,7 +21,8 @@ use rand::{Rng, SeedableRng};
 
 use rsentinel::config::model::{Config, LogLevel, MasterSettings};
 use rsentinel::core::{
-    Action, Channel, Event, Input, LinkId, LiteralResolver, Ready, Role, Sentinel, Snapshot,
+    Action, Channel, DisconnectCause, Event, Input, LinkId, LiteralResolver, Ready, Role, Sentinel,
+    Snapshot,
 };
 use rsentinel::driver::{drive, Effects};
 use rsentinel::value::Value;
@@ -54,7 +55,13 @@ pub struct SimConfig {
     /// config. Off, only the consequences of a broken durability rule can be caught (a
     /// sentinel that crashed before its save votes again after the restart).
     pub check_durability: bool,
+    /// down-after-refused for every sentinel; None: on (100 to 800 ms) for odd seeds, off for
+    /// even ones.
+    pub down_after_refused_ms: Option<u64>,
 }
+
+/// How long a connection attempt across a partition takes to fail.
+const CONNECT_TIMEOUT_MS: u64 = 1_000;
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -71,6 +78,7 @@ impl Default for SimConfig {
             broken_vote: false,
             vote_before_save: false,
             check_durability: true,
+            down_after_refused_ms: None,
         }
     }
 }
@@ -176,6 +184,7 @@ enum Msg {
     },
     Broken {
         conn: ConnId,
+        cause: DisconnectCause,
     },
     Fault,
     Writes,
@@ -243,6 +252,11 @@ impl World {
             let myid = random_id(&mut rng);
             let mut m = MasterSettings::new(MASTER_NAME, "10.0.0.1", 6379, cfg.quorum);
             m.down_after_ms = cfg.down_after_ms;
+            m.down_after_refused_ms = cfg.down_after_refused_ms.unwrap_or(if seed % 2 == 1 {
+                100 + (seed / 2 % 8) * 100
+            } else {
+                0
+            });
             m.failover_timeout_ms = cfg.failover_timeout_ms;
             let mut persisted = Config::default();
             persisted.sentinel.myid = Some(myid.clone());
@@ -501,8 +515,15 @@ impl World {
                 self.by_link.remove(&key);
                 self.close_conn(conn);
             } else {
+                // The dead node's kernel resets its connections.
                 let d = self.delay();
-                self.schedule(d, Msg::Broken { conn });
+                self.schedule(
+                    d,
+                    Msg::Broken {
+                        conn,
+                        cause: DisconnectCause::Reset,
+                    },
+                );
             }
         }
     }
@@ -528,10 +549,17 @@ impl World {
                     return Ok(());
                 };
                 let (from, link, channel, to) = (c.from, c.link, c.channel, c.to);
-                let ok = ok
-                    && to != usize::MAX
-                    && self.nodes[to].alive
-                    && self.group[from] == self.group[to];
+                let reachable = to != usize::MAX && self.group[from] == self.group[to];
+                let ok = ok && reachable && self.nodes[to].alive;
+                // A partition is silent (the attempt times out); a dead node on a reachable
+                // host refuses (its kernel answers the SYN with a RST).
+                let cause = if to == usize::MAX {
+                    DisconnectCause::Other
+                } else if !reachable {
+                    DisconnectCause::Timeout
+                } else {
+                    DisconnectCause::Refused
+                };
                 if ok {
                     c.open = true;
                     let local_ip = self.nodes[from].ip.clone();
@@ -546,15 +574,29 @@ impl World {
                 } else {
                     self.by_link.remove(&(from, link, channel));
                     self.close_conn(conn);
-                    self.feed(from, Input::Disconnected { link, channel });
+                    self.feed(
+                        from,
+                        Input::Disconnected {
+                            link,
+                            channel,
+                            cause,
+                        },
+                    );
                 }
             }
-            Msg::Broken { conn } => {
+            Msg::Broken { conn, cause } => {
                 if let Some(c) = self.conns.get(&conn) {
                     let (from, link, channel) = (c.from, c.link, c.channel);
                     self.by_link.remove(&(from, link, channel));
                     self.close_conn(conn);
-                    self.feed(from, Input::Disconnected { link, channel });
+                    self.feed(
+                        from,
+                        Input::Disconnected {
+                            link,
+                            channel,
+                            cause,
+                        },
+                    );
                 }
             }
             Msg::Request { conn, tag, args } => {
@@ -859,7 +901,13 @@ impl World {
                 if !self.conns.is_empty() {
                     let keys: Vec<ConnId> = self.conns.keys().copied().collect();
                     let conn = keys[self.rng.gen_range(0..keys.len())];
-                    self.schedule(1, Msg::Broken { conn });
+                    // Closed by the other end (a client timeout) or lost some other way.
+                    let cause = if self.rng.gen_bool(0.5) {
+                        DisconnectCause::Reset
+                    } else {
+                        DisconnectCause::Other
+                    };
+                    self.schedule(1, Msg::Broken { conn, cause });
                 }
             }
         }
@@ -1176,7 +1224,10 @@ impl Effects for SimIo<'_> {
             },
         );
         w.by_link.insert((id, link, channel), conn);
-        let d = w.delay();
+        // An attempt across a partition gets no answer: it fails only when the connect times
+        // out (shorter than the shell's 10 s, in proportion to the sim's down-after).
+        let silent = target.is_none_or(|t| !w.reachable(id, t));
+        let d = w.delay() + if silent { CONNECT_TIMEOUT_MS } else { 0 };
         w.schedule(d, Msg::ConnectResult { conn, ok });
     }
 
@@ -1191,7 +1242,11 @@ impl Effects for SimIo<'_> {
             .is_some_and(|c| c.open);
         match conn {
             Some(c) if open => self.w.send_request(c, tag, args),
-            _ => self.inputs.push_back(Input::Disconnected { link, channel }),
+            _ => self.inputs.push_back(Input::Disconnected {
+                link,
+                channel,
+                cause: DisconnectCause::Other,
+            }),
         }
     }
 
@@ -1318,6 +1373,7 @@ pub fn failover_latency(
     seed: u64,
     sentinels: usize,
     down_after_ms: u64,
+    down_after_refused_ms: u64,
     kinds: &[&str],
 ) -> Vec<Vec<Option<u64>>> {
     let cfg = SimConfig {
@@ -1329,6 +1385,7 @@ pub fn failover_latency(
         heal_ms: 0,
         fault_every_ms: u64::MAX / 4,
         max_delay_ms: 1,
+        down_after_refused_ms: Some(down_after_refused_ms),
         ..SimConfig::default()
     };
     let _ = take_violation();

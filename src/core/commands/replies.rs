@@ -151,6 +151,11 @@ impl Sentinel {
         if let Some(script) = &m.client_reconfig_script {
             f.push(("client-reconfig-script", Value::bulk(script)));
         }
+        // rsentinel's own option, after every field Redis has, and only when set: a client
+        // that reads the reply as pairs sees one more, one that expects Redis's list sees it.
+        if m.down_after_refused_ms > 0 {
+            f.push(("down-after-refused", num(m.down_after_refused_ms)));
+        }
         Value::map_of(f)
     }
 

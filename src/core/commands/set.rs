@@ -174,6 +174,12 @@ impl Sentinel {
                     .ok_or(SetError::BadArgument(j + 1))?;
                 m.master_reboot_down_after_period_ms = v as u64;
             }
+            "down-after-refused" if more > 0 => {
+                let v = parse_i64(&args[j + 1])
+                    .filter(|v| *v >= 0)
+                    .ok_or(SetError::BadArgument(j + 1))?;
+                m.down_after_refused_ms = v as u64;
+            }
             _ => return Err(SetError::Unknown),
         }
         Ok(1)
