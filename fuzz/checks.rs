@@ -1,6 +1,6 @@
 //! What each fuzz target checks, shared by the libFuzzer binaries (`fuzz/fuzz_targets/`) and by
 //! the regression test that replays every kept input on stable Rust
-//! (`tests/fuzz_regressions.rs`, which includes this file with `#[path]`). One function per
+//! (`tests/it/fuzz_regressions.rs`, which includes this file with `#[path]`). One function per
 //! target; each must return normally for every input: a panic, an abort or a failed
 //! assertion is a finding.
 

@@ -10,7 +10,7 @@
 #
 # cargo-fuzz needs nightly-only rustc flags (-Zsanitizer, sancov passes); the only toolchain
 # here is stable, so RUSTC_BOOTSTRAP=1 lets stable rustc accept them. Crashers land in
-# fuzz/artifacts/<target>/; copy them nowhere: tests/fuzz_regressions.rs replays that folder
+# fuzz/artifacts/<target>/; copy them nowhere: tests/it/fuzz_regressions.rs replays that folder
 # (and fuzz/corpus/<target>/seed-*) in the normal test suite. Not part of scripts/test.sh.
 set -euo pipefail
 

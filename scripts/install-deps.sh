@@ -11,7 +11,7 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     echo "install-deps: installing Debian packages (missing: ${need_apt[*]})"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
-    # haproxy: the HAProxy deployment scenarios (tests/deploy_haproxy.rs); Debian 12 ships 2.6.
+    # haproxy: the HAProxy deployment scenarios (tests/it/deploy_haproxy.rs); Debian 12 ships 2.6.
     apt-get install -y redis-server redis-sentinel redis-tools iproute2 haproxy
 fi
 

@@ -189,8 +189,6 @@ impl std::fmt::Display for EventKind {
 
 /// Which instance an event is about. Replicas and sentinels carry the master they belong to,
 /// because their payload names it too.
-// Replica and Sentinel subjects are the engine's (+sdown slave, +sentinel...).
-#[allow(dead_code)]
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum EventSubject<'a> {
     Master(&'a Instance),
@@ -328,7 +326,7 @@ impl Sentinel {
         m: Option<&Master>,
         text: String,
     ) {
-        let script = m.and_then(|m| m.notification_script.clone());
+        let script = m.and_then(|m| m.settings.notification_script.clone());
         self.emit_with_script(now, level, kind, text, script);
     }
 
@@ -367,7 +365,7 @@ impl Sentinel {
             self.settings.announce_hostnames,
             detail,
         );
-        let script = m.notification_script.clone();
+        let script = m.settings.notification_script.clone();
         // Commands carry no clock; the last tick's time is within a tick of now, which is
         // all the script queue needs (it orders and delays jobs).
         let now = self.previous_time.unwrap_or(0);

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use crate::config::model::{LogLevel, MasterSettings};
 use crate::core::events::EventKind;
 use crate::core::state::{
-    Addr, Channel, FailoverState, Instance, Master, Peer, Replica, Role, Vote, Who,
+    Addr, Channel, Failover, FailoverState, Instance, Master, MasterOptions, Peer, Replica, Role,
+    Vote, Who,
 };
 use crate::core::{Millis, Sentinel, SetupError};
 
@@ -32,34 +33,18 @@ impl Sentinel {
         let mut master = Master {
             inst,
             config_epoch: m.config_epoch,
-            quorum: m.quorum,
-            parallel_syncs: m.parallel_syncs,
-            failover_timeout_ms: m.failover_timeout_ms,
-            auth_pass: m.auth_pass.clone(),
-            auth_user: m.auth_user.clone(),
-            notification_script: m.notification_script.clone(),
-            client_reconfig_script: m.client_reconfig_script.clone(),
-            renamed_commands: m
-                .renamed_commands
-                .iter()
-                .map(|(from, to)| (from.to_ascii_lowercase(), to.clone()))
-                .collect(),
-            master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+            settings: MasterOptions::of_config(m),
             master_reboot_since: None,
-            down_after_refused_ms: m.down_after_refused_ms,
             replicas: BTreeMap::new(),
             sentinels: BTreeMap::new(),
             vote: Vote {
                 leader: None,
                 epoch: m.leader_epoch,
             },
-            failover_epoch: 0,
-            failover_state: FailoverState::None,
-            failover_state_change_time: now,
-            failover_start_time: None,
-            failover_delay_logged: None,
-            promoted_replica: None,
-            failover_start_not_before: None,
+            failover: Failover {
+                state_since: now,
+                ..Failover::default()
+            },
         };
         for (host, port) in &m.known_replicas {
             if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
@@ -142,10 +127,9 @@ impl Sentinel {
         self.close_connection(m, &Who::Master, Channel::PubSub);
         m.inst.flags = Default::default();
         m.vote.leader = None;
-        m.failover_state = FailoverState::None;
-        m.failover_state_change_time = now;
-        m.failover_start_time = None;
-        m.promoted_replica = None;
+        m.failover.state = FailoverState::None;
+        m.failover.state_since = now;
+        m.failover.start_time = None;
         m.inst.runid = None;
         m.inst.link.act_ping_time = Some(now);
         m.inst.link.last_ping_time = None;
@@ -219,5 +203,56 @@ impl Sentinel {
         }
         self.persist();
         true
+    }
+}
+
+impl MasterOptions {
+    /// The options a configured master (or SENTINEL MONITOR) starts with.
+    pub(crate) fn of_config(m: &MasterSettings) -> MasterOptions {
+        MasterOptions {
+            quorum: m.quorum,
+            parallel_syncs: m.parallel_syncs,
+            failover_timeout_ms: m.failover_timeout_ms,
+            auth_pass: m.auth_pass.clone(),
+            auth_user: m.auth_user.clone(),
+            notification_script: m.notification_script.clone(),
+            client_reconfig_script: m.client_reconfig_script.clone(),
+            renamed_commands: m
+                .renamed_commands
+                .iter()
+                .map(|(from, to)| (from.to_ascii_lowercase(), to.clone()))
+                .collect(),
+            master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
+            down_after_refused_ms: m.down_after_refused_ms,
+        }
+    }
+
+    /// These options as the config writer renders them for master `name` (the hard state,
+    /// filled in by `Snapshot::new`, is left empty).
+    pub(crate) fn to_config(&self, name: &str, down_after_ms: u64) -> MasterSettings {
+        MasterSettings {
+            name: name.to_string(),
+            host: String::new(),
+            port: 0,
+            quorum: self.quorum,
+            down_after_ms,
+            failover_timeout_ms: self.failover_timeout_ms,
+            parallel_syncs: self.parallel_syncs,
+            auth_pass: self.auth_pass.clone(),
+            auth_user: self.auth_user.clone(),
+            notification_script: self.notification_script.clone(),
+            client_reconfig_script: self.client_reconfig_script.clone(),
+            renamed_commands: self
+                .renamed_commands
+                .iter()
+                .map(|(a, b)| (a.clone(), b.clone()))
+                .collect(),
+            master_reboot_down_after_period_ms: self.master_reboot_down_after_period_ms,
+            down_after_refused_ms: self.down_after_refused_ms,
+            known_replicas: Vec::new(),
+            known_sentinels: Vec::new(),
+            config_epoch: 0,
+            leader_epoch: 0,
+        }
     }
 }

@@ -11,11 +11,11 @@
 //! the simulator in `tests/sim` relies on.
 
 pub mod commands;
-pub mod election;
+pub(crate) mod election;
 pub mod events;
-pub mod failover;
+pub(crate) mod failover;
 pub mod gossip;
-pub mod masters;
+pub(crate) mod masters;
 pub mod monitoring;
 pub mod output;
 pub mod scripts;
@@ -38,7 +38,8 @@ use crate::core::events::EventKind;
 use crate::value::Value;
 pub use output::{HardState, MasterHardState, Ready, Released, Save, Snapshot, SAVE_FAILED};
 pub use state::{
-    Addr, Channel, FailoverState, Flags, Instance, Link, LinkId, Master, Peer, Replica, Role, Vote,
+    Addr, Channel, Failover, FailoverState, Flags, Instance, Link, LinkId, Master, MasterOptions,
+    Peer, Replica, Role, Vote,
 };
 
 use output::{Answer, Outbox};
@@ -345,7 +346,7 @@ impl Sentinel {
                     events::instance_event_text(
                         events::EventSubject::Master(&m.inst),
                         announce,
-                        &format!("quorum {}", m.quorum),
+                        &format!("quorum {}", m.settings.quorum),
                     ),
                 ))
             })

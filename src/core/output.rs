@@ -282,30 +282,7 @@ impl Sentinel {
         let masters = self
             .masters
             .values()
-            .map(|m| MasterSettings {
-                name: m.inst.name.clone(),
-                host: String::new(),
-                port: 0,
-                quorum: m.quorum,
-                down_after_ms: m.inst.down_after_ms,
-                failover_timeout_ms: m.failover_timeout_ms,
-                parallel_syncs: m.parallel_syncs,
-                auth_pass: m.auth_pass.clone(),
-                auth_user: m.auth_user.clone(),
-                notification_script: m.notification_script.clone(),
-                client_reconfig_script: m.client_reconfig_script.clone(),
-                renamed_commands: m
-                    .renamed_commands
-                    .iter()
-                    .map(|(a, b)| (a.clone(), b.clone()))
-                    .collect(),
-                master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
-                down_after_refused_ms: m.down_after_refused_ms,
-                known_replicas: Vec::new(),
-                known_sentinels: Vec::new(),
-                config_epoch: 0,
-                leader_epoch: 0,
-            })
+            .map(|m| m.settings.to_config(&m.inst.name, m.inst.down_after_ms))
             .collect();
         Snapshot::new(self.hard_state(), self.settings.clone(), masters)
     }

@@ -185,32 +185,62 @@ impl Instance {
     }
 }
 
-/// Where a failover is (Redis's SENTINEL_FAILOVER_STATE_*). Ordered: later states compare
-/// greater, as the Redis code relies on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+/// Where a failover is (Redis's SENTINEL_FAILOVER_STATE_*), with what each state needs: from
+/// the selection on, the replica being promoted (its key among the master's replicas).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum FailoverState {
     #[default]
     None,
+    /// Elected yet? (our vote and the peers' are counted here)
     WaitStart,
     SelectSlave,
-    SendSlaveofNoone,
-    WaitPromotion,
-    ReconfSlaves,
-    UpdateConfig,
+    SendSlaveofNoone {
+        promoted: String,
+    },
+    WaitPromotion {
+        promoted: String,
+    },
+    /// The promoted replica accepted its role: the point of no return.
+    ReconfSlaves {
+        promoted: String,
+    },
+    UpdateConfig {
+        promoted: String,
+    },
 }
 
 impl FailoverState {
     /// The text SENTINEL MASTER shows in `failover-state`.
-    pub fn as_str(self) -> &'static str {
+    pub fn as_str(&self) -> &'static str {
         match self {
             FailoverState::None => "none",
             FailoverState::WaitStart => "wait_start",
             FailoverState::SelectSlave => "select_slave",
-            FailoverState::SendSlaveofNoone => "send_slaveof_noone",
-            FailoverState::WaitPromotion => "wait_promotion",
-            FailoverState::ReconfSlaves => "reconf_slaves",
-            FailoverState::UpdateConfig => "update_config",
+            FailoverState::SendSlaveofNoone { .. } => "send_slaveof_noone",
+            FailoverState::WaitPromotion { .. } => "wait_promotion",
+            FailoverState::ReconfSlaves { .. } => "reconf_slaves",
+            FailoverState::UpdateConfig { .. } => "update_config",
         }
+    }
+
+    /// The replica being promoted, from its selection to the switch.
+    pub fn promoted(&self) -> Option<&str> {
+        match self {
+            FailoverState::SendSlaveofNoone { promoted }
+            | FailoverState::WaitPromotion { promoted }
+            | FailoverState::ReconfSlaves { promoted }
+            | FailoverState::UpdateConfig { promoted } => Some(promoted),
+            _ => None,
+        }
+    }
+
+    /// The promoted replica has accepted its role (reconf-slaves onwards): clients must be
+    /// given its address from now on.
+    pub fn promotion_accepted(&self) -> bool {
+        matches!(
+            self,
+            FailoverState::ReconfSlaves { .. } | FailoverState::UpdateConfig { .. }
+        )
     }
 }
 
@@ -254,6 +284,23 @@ pub struct Vote {
 pub struct Master {
     pub inst: Instance,
     pub config_epoch: u64,
+    /// What the operator set (sentinel monitor, SENTINEL SET).
+    pub settings: MasterOptions,
+    pub master_reboot_since: Option<Millis>,
+    /// Keyed by the replica's name (`ip:port`).
+    pub replicas: BTreeMap<String, Replica>,
+    /// Keyed by the peer's name (`ip:port`).
+    pub sentinels: BTreeMap<String, Peer>,
+    /// Our own vote for this master's failover leader (its epoch is saved; whom is not).
+    pub vote: Vote,
+    /// The failover of this master: where it is, and since when.
+    pub failover: Failover,
+}
+
+/// A master's options as the operator set them (`sentinel monitor` and the per-master
+/// directives, SENTINEL MONITOR and SET). down-after lives on each instance record.
+#[derive(Debug, Clone)]
+pub struct MasterOptions {
     pub quorum: u32,
     pub parallel_syncs: u32,
     pub failover_timeout_ms: u64,
@@ -264,26 +311,27 @@ pub struct Master {
     /// Lower-cased original name -> name to send.
     pub renamed_commands: BTreeMap<String, String>,
     pub master_reboot_down_after_period_ms: u64,
-    pub master_reboot_since: Option<Millis>,
     /// down-after-refused (rsentinel only; 0 = off): how long every connection attempt to one
     /// of this master's instances (itself, its replicas, its peers) must be actively refused
     /// for it to be SDOWN without waiting for down-after-milliseconds.
     pub down_after_refused_ms: u64,
-    /// Keyed by the replica's name (`ip:port`).
-    pub replicas: BTreeMap<String, Replica>,
-    /// Keyed by the peer's name (`ip:port`).
-    pub sentinels: BTreeMap<String, Peer>,
-    /// Our own vote for this master's failover leader (its epoch is saved; whom is not).
-    pub vote: Vote,
-    pub failover_epoch: u64,
-    pub failover_state: FailoverState,
-    pub failover_state_change_time: Millis,
-    pub failover_start_time: Option<Millis>,
-    pub failover_delay_logged: Option<Millis>,
-    /// Name of the replica chosen for promotion.
-    pub promoted_replica: Option<String>,
-    /// After ODOWN, no failover attempt before this (the randomized start delay).
-    pub failover_start_not_before: Option<Millis>,
+}
+
+/// Where this master's failover is (Redis's `failover_*` fields, together).
+#[derive(Debug, Clone, Default)]
+pub struct Failover {
+    pub state: FailoverState,
+    /// The epoch the failover runs in (ours, taken at +try-failover).
+    pub epoch: u64,
+    /// When `state` last changed.
+    pub state_since: Millis,
+    /// When the last attempt started (plus its random delay): the next waits twice
+    /// failover-timeout from here.
+    pub start_time: Option<Millis>,
+    /// The attempt whose "Next failover delay" line was logged (logged once per attempt).
+    pub delay_logged: Option<Millis>,
+    /// After ODOWN, no failover attempt before this (the staggered start delay).
+    pub not_before: Option<Millis>,
 }
 
 /// One instance inside a master's record.

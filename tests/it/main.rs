@@ -26,6 +26,7 @@ mod links_bad_peer;
 mod links_redis;
 mod monitor;
 mod partition_netns;
+mod refused;
 mod scripts_env;
 mod scripts_queue;
 mod scripts_runner;

@@ -968,7 +968,7 @@ impl World {
             "+elected-leader" => {
                 self.stats.elections += 1;
                 let master = core.master(MASTER_NAME);
-                let epoch = master.map_or(0, |m| m.failover_epoch);
+                let epoch = master.map_or(0, |m| m.failover.epoch);
                 let forced = master.is_some_and(|m| m.inst.flags.force_failover);
                 if let Some(other) = self.elected.get(&epoch) {
                     if *other != me {
@@ -1013,7 +1013,7 @@ impl World {
         let me = self.myid(id);
         let state = core
             .master(MASTER_NAME)
-            .map(|m| (m.failover_epoch, m.inst.flags.force_failover));
+            .map(|m| (m.failover.epoch, m.inst.flags.force_failover));
         let Some((epoch, forced)) = state else {
             return Err(self.violation(format!(
                 "sentinel {id} sent SLAVEOF NO ONE with no master record"

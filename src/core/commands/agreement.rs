@@ -21,7 +21,7 @@ impl Sentinel {
             .values()
             .filter(|p| !(p.inst.flags.s_down || p.inst.flags.o_down))
             .count();
-        let no_quorum = usable < m.quorum as usize;
+        let no_quorum = usable < m.settings.quorum as usize;
         let no_auth = usable < voters / 2 + 1;
         if !no_quorum && !no_auth {
             return Answer::reply(Value::Simple(format!(

@@ -4,8 +4,9 @@
 //! Layout: this file checks the command table (names, arities, the errors Redis's command
 //! lookup gives) and dispatches; `replies` builds the instance and listing replies; `admin`
 //! changes the set of monitored masters and the timing knobs; `set` is SENTINEL SET;
-//! `config` is SENTINEL CONFIG; `events` formats event payloads; `glob` and `parse` hold
-//! Redis's pattern and number rules.
+//! `config` is SENTINEL CONFIG; `agreement` is CKQUORUM, FAILOVER and SIMULATE-FAILURE;
+//! `parse` holds Redis's number rules. IS-MASTER-DOWN-BY-ADDR, the vote peers ask for, is
+//! `election::vote`'s; event payloads are `events`'.
 
 mod admin;
 mod agreement;
@@ -217,7 +218,7 @@ impl Sentinel {
             "get-master-addr-by-name" => reply(self.master_addr_reply(&text(&args[2]))),
             "is-master-down-by-addr" => {
                 // Redis parses port and epoch before it looks anything up; the vote itself
-                // is the agreement engine's.
+                // is `election::vote`'s.
                 if parse::parse_i64(&args[3]).is_none() || parse::parse_i64(&args[4]).is_none() {
                     return reply(Value::err("ERR value is not an integer or out of range"));
                 }

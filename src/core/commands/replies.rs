@@ -74,7 +74,7 @@ impl Sentinel {
         now: Millis,
         inst: &Instance,
         kind: InstanceKind,
-        failover_state: FailoverState,
+        failover_state: &FailoverState,
         refcount: usize,
     ) -> Vec<(&'static str, Value)> {
         let link = &inst.link;
@@ -137,30 +137,31 @@ impl Sentinel {
 
     /// SENTINEL MASTER <name>: one master as a map.
     pub(crate) fn master_reply(&self, now: Millis, m: &Master) -> Value {
-        let mut f = self.common_fields(now, &m.inst, InstanceKind::Master, m.failover_state, 1);
+        let mut f = self.common_fields(now, &m.inst, InstanceKind::Master, &m.failover.state, 1);
         f.push(("config-epoch", num(m.config_epoch)));
         f.push(("num-slaves", num(m.replicas.len())));
         f.push(("num-other-sentinels", num(m.sentinels.len())));
-        f.push(("quorum", num(m.quorum)));
-        f.push(("failover-timeout", num(m.failover_timeout_ms)));
+        f.push(("quorum", num(m.settings.quorum)));
+        f.push(("failover-timeout", num(m.settings.failover_timeout_ms)));
         // Redis keeps parallel-syncs in a C int.
-        f.push(("parallel-syncs", num(m.parallel_syncs as i32)));
-        if let Some(script) = &m.notification_script {
+        f.push(("parallel-syncs", num(m.settings.parallel_syncs as i32)));
+        if let Some(script) = &m.settings.notification_script {
             f.push(("notification-script", Value::bulk(script)));
         }
-        if let Some(script) = &m.client_reconfig_script {
+        if let Some(script) = &m.settings.client_reconfig_script {
             f.push(("client-reconfig-script", Value::bulk(script)));
         }
         // rsentinel's own option, after every field Redis has, and only when set: a client
         // that reads the reply as pairs sees one more, one that expects Redis's list sees it.
-        if m.down_after_refused_ms > 0 {
-            f.push(("down-after-refused", num(m.down_after_refused_ms)));
+        if m.settings.down_after_refused_ms > 0 {
+            f.push(("down-after-refused", num(m.settings.down_after_refused_ms)));
         }
         Value::map_of(f)
     }
 
     fn replica_reply(&self, now: Millis, r: &Replica) -> Value {
-        let mut f = self.common_fields(now, &r.inst, InstanceKind::Replica, FailoverState::None, 1);
+        let mut f =
+            self.common_fields(now, &r.inst, InstanceKind::Replica, &FailoverState::None, 1);
         f.push(("master-link-down-time", num(r.master_link_down_time)));
         let status = if r.slave_master_link_up { "ok" } else { "err" };
         f.push(("master-link-status", Value::bulk(status)));
@@ -181,7 +182,7 @@ impl Sentinel {
             now,
             &p.inst,
             InstanceKind::Sentinel,
-            FailoverState::None,
+            &FailoverState::None,
             refcount,
         );
         f.push((
@@ -252,14 +253,15 @@ impl Sentinel {
         };
         let announce = self.settings.announce_hostnames;
         let promoted = m
-            .promoted_replica
-            .as_ref()
+            .failover
+            .state
+            .promoted()
             .and_then(|p| m.replicas.get(p))
             .filter(|_| {
                 m.inst.flags.failover_in_progress
                     && matches!(
-                        m.failover_state,
-                        FailoverState::ReconfSlaves | FailoverState::UpdateConfig
+                        m.failover.state,
+                        FailoverState::ReconfSlaves { .. } | FailoverState::UpdateConfig { .. }
                     )
             });
         let addr = promoted.map_or(&m.inst.addr, |r| &r.inst.addr);

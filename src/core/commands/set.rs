@@ -117,10 +117,12 @@ impl Sentinel {
                     p.inst.down_after_ms = v;
                 }
             }
-            "failover-timeout" if more > 0 => m.failover_timeout_ms = positive(j + 1)? as u64,
+            "failover-timeout" if more > 0 => {
+                m.settings.failover_timeout_ms = positive(j + 1)? as u64
+            }
             // Redis keeps these two in C ints: larger values wrap as they do there.
-            "parallel-syncs" if more > 0 => m.parallel_syncs = positive(j + 1)? as u32,
-            "quorum" if more > 0 => m.quorum = positive(j + 1)? as u32,
+            "parallel-syncs" if more > 0 => m.settings.parallel_syncs = positive(j + 1)? as u32,
+            "quorum" if more > 0 => m.settings.quorum = positive(j + 1)? as u32,
             "notification-script" | "client-reconfig-script" if more > 0 => {
                 if deny_scripts {
                     return Err(SetError::Refused(SCRIPTS_DENIED));
@@ -136,18 +138,18 @@ impl Sentinel {
                 }
                 let value = (!path.is_empty()).then_some(path);
                 if notification {
-                    m.notification_script = value;
+                    m.settings.notification_script = value;
                 } else {
-                    m.client_reconfig_script = value;
+                    m.settings.client_reconfig_script = value;
                 }
             }
             "auth-pass" | "auth-user" if more > 0 => {
                 let value = text(&args[j + 1]);
                 let value = (!value.is_empty()).then_some(value);
                 if option == "auth-pass" {
-                    m.auth_pass = value;
+                    m.settings.auth_pass = value;
                 } else {
-                    m.auth_user = value;
+                    m.settings.auth_user = value;
                 }
                 close_master_and_replica_links(&mut self.outbox.queue, &mut self.pending, m);
             }
@@ -161,10 +163,10 @@ impl Sentinel {
                     }));
                 }
                 let key = text(from).to_ascii_lowercase();
-                m.renamed_commands.remove(&key);
+                m.settings.renamed_commands.remove(&key);
                 // Renaming a command to itself just removes the renaming.
                 if !from.eq_ignore_ascii_case(to) {
-                    m.renamed_commands.insert(key, text(to));
+                    m.settings.renamed_commands.insert(key, text(to));
                 }
                 return Ok(2);
             }
@@ -172,13 +174,13 @@ impl Sentinel {
                 let v = parse_i64(&args[j + 1])
                     .filter(|v| *v >= 0)
                     .ok_or(SetError::BadArgument(j + 1))?;
-                m.master_reboot_down_after_period_ms = v as u64;
+                m.settings.master_reboot_down_after_period_ms = v as u64;
             }
             "down-after-refused" if more > 0 => {
                 let v = parse_i64(&args[j + 1])
                     .filter(|v| *v >= 0)
                     .ok_or(SetError::BadArgument(j + 1))?;
-                m.down_after_refused_ms = v as u64;
+                m.settings.down_after_refused_ms = v as u64;
             }
             _ => return Err(SetError::Unknown),
         }

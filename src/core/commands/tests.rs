@@ -143,14 +143,14 @@ fn master_reply_shows_live_state_in_redis_order() {
         m.inst.flags.s_down = true;
         m.inst.flags.o_down = true;
         m.inst.flags.failover_in_progress = true;
-        m.failover_state = FailoverState::SelectSlave;
+        m.failover.state = FailoverState::SelectSlave;
         m.inst.s_down_since = Some(NOW - 100);
         m.inst.o_down_since = Some(NOW - 50);
         m.inst.link.act_ping_time = Some(NOW - 300);
         m.inst.link.cmd_connected = true;
         m.inst.link.pubsub_connected = true;
         m.inst.info_refresh = Some(NOW - 7);
-        m.notification_script = Some("/bin/notify".into());
+        m.settings.notification_script = Some("/bin/notify".into());
     }
     let reply = run(&mut s, &["SENTINEL", "MASTER", "mymaster"]).reply;
     assert_eq!(
@@ -240,14 +240,17 @@ fn get_master_addr_follows_a_promoted_replica() {
     {
         let m = s.masters.get_mut("mymaster").unwrap();
         m.inst.flags.failover_in_progress = true;
-        m.promoted_replica = Some("10.0.0.2:6380".into());
-        m.failover_state = FailoverState::WaitPromotion;
+        m.failover.state = FailoverState::WaitPromotion {
+            promoted: "10.0.0.2:6380".into(),
+        };
     }
     assert_eq!(
         addr(&mut s),
         Value::Array(vec![Value::bulk("10.0.0.1"), Value::bulk("6379")])
     );
-    s.masters.get_mut("mymaster").unwrap().failover_state = FailoverState::ReconfSlaves;
+    s.masters.get_mut("mymaster").unwrap().failover.state = FailoverState::ReconfSlaves {
+        promoted: "10.0.0.2:6380".into(),
+    };
     assert_eq!(
         addr(&mut s),
         Value::Array(vec![Value::bulk("10.0.0.2"), Value::bulk("6380")])
@@ -277,8 +280,8 @@ fn monitor_emits_plus_monitor_and_is_flushed() {
     assert_eq!(
         (
             m.inst.down_after_ms,
-            m.failover_timeout_ms,
-            m.parallel_syncs
+            m.settings.failover_timeout_ms,
+            m.settings.parallel_syncs
         ),
         (30_000, 180_000, 1)
     );
@@ -333,10 +336,11 @@ fn reset_clears_failover_state_and_known_instances() {
         let m = s.masters.get_mut("mymaster").unwrap();
         m.inst.flags.s_down = true;
         m.inst.flags.failover_in_progress = true;
-        m.failover_state = FailoverState::WaitPromotion;
-        m.failover_start_time = Some(NOW - 10);
+        m.failover.state = FailoverState::WaitPromotion {
+            promoted: "10.0.0.2:6380".into(),
+        };
+        m.failover.start_time = Some(NOW - 10);
         m.vote.leader = Some("x".repeat(40));
-        m.promoted_replica = Some("10.0.0.2:6380".into());
         m.inst.runid = Some("c".repeat(40));
         m.inst.link.cmd_connected = true;
         m.inst.link.pubsub_connected = true;
@@ -357,10 +361,8 @@ fn reset_clears_failover_state_and_known_instances() {
     let m = s.master("mymaster").unwrap();
     assert!(m.replicas.is_empty() && m.sentinels.is_empty());
     assert_eq!(m.inst.flags, Default::default());
-    assert_eq!(m.failover_state, FailoverState::None);
-    assert!(
-        m.failover_start_time.is_none() && m.vote.leader.is_none() && m.promoted_replica.is_none()
-    );
+    assert_eq!(m.failover.state, FailoverState::None);
+    assert!(m.failover.start_time.is_none() && m.vote.leader.is_none());
     assert!(m.inst.runid.is_none());
     assert!(!m.inst.link.cmd_connected && !m.inst.link.pubsub_connected);
     assert_eq!(m.inst.link.act_ping_time, Some(NOW + 500));
@@ -406,9 +408,12 @@ fn set_events_redaction_partial_errors_and_link_drops() {
     // auth-pass drops the master's and replicas' connections, not the peers'.
     assert_eq!(disconnects(&acts).len(), 4);
     let m = s.master("mymaster").unwrap();
-    assert_eq!(m.auth_pass.as_deref(), Some("pw"));
+    assert_eq!(m.settings.auth_pass.as_deref(), Some("pw"));
     assert_eq!(
-        m.renamed_commands.get("config").map(String::as_str),
+        m.settings
+            .renamed_commands
+            .get("config")
+            .map(String::as_str),
         Some("CFG")
     );
 
@@ -425,7 +430,7 @@ fn set_events_redaction_partial_errors_and_link_drops() {
     );
     let acts = actions(&mut s);
     assert_eq!(events(&acts).len(), 1);
-    assert_eq!(s.master("mymaster").unwrap().quorum, 5);
+    assert_eq!(s.master("mymaster").unwrap().settings.quorum, 5);
 
     // An error first: nothing to save.
     let out = run(&mut s, &["SENTINEL", "SET", "mymaster", "quorum", "x"]);

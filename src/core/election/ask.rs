@@ -46,12 +46,12 @@ impl Sentinel {
             // If the group has moved past it, peers then refuse instead of handing us votes
             // in a newer epoch that the sentinel running that epoch's election needs; see
             // `get_leader` for the other half of this rule.
-            let (epoch, runid) = if m.failover_state != FailoverState::None {
-                (m.failover_epoch.to_string(), self.myid.clone())
+            let (epoch, runid) = if m.failover.state != FailoverState::None {
+                (m.failover.epoch.to_string(), self.myid.clone())
             } else {
                 (self.current_epoch.to_string(), "*".to_string())
             };
-            let asks_vote = (runid != "*").then(|| (m.inst.name.clone(), m.failover_epoch));
+            let asks_vote = (runid != "*").then(|| (m.inst.name.clone(), m.failover.epoch));
             let tag = self.send_tagged(
                 m,
                 &Who::Peer(key.clone()),

@@ -18,13 +18,13 @@ impl Sentinel {
                 .values()
                 .filter(|p| p.inst.flags.master_down)
                 .count() as u32;
-            odown = agreeing >= m.quorum;
+            odown = agreeing >= m.settings.quorum;
         }
         if odown && !m.inst.flags.o_down {
             m.inst.flags.o_down = true;
             m.inst.o_down_since = Some(now);
-            m.failover_start_not_before = Some(now + self.failover_start_delay(m));
-            let extra = format!(" #quorum {}/{}", agreeing, m.quorum);
+            m.failover.not_before = Some(now + self.failover_start_delay(m));
+            let extra = format!(" #quorum {}/{}", agreeing, m.settings.quorum);
             self.emit_at(
                 now,
                 LogLevel::Warning,

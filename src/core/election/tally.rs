@@ -53,7 +53,7 @@ impl Sentinel {
             }
         }
         let majority = voters / 2 + 1;
-        if max_votes < majority || max_votes < m.quorum as u64 {
+        if max_votes < majority || max_votes < m.settings.quorum as u64 {
             return None;
         }
         winner
@@ -78,7 +78,7 @@ impl Sentinel {
             }
         }
         let voters = m.sentinels.len() as u64 + 1;
-        let needed = (voters / 2 + 1).max(m.quorum as u64);
+        let needed = (voters / 2 + 1).max(m.settings.quorum as u64);
         counters.iter().all(|(_, votes)| *votes < needed)
     }
 }

@@ -66,7 +66,7 @@ impl Sentinel {
             );
             // Having voted for someone else, hold back our own attempt for a while.
             if !req_runid.eq_ignore_ascii_case(&self.myid) {
-                m.failover_start_time = Some(now + self.rng.gen_range(0..MAX_DESYNC_MS));
+                m.failover.start_time = Some(now + self.rng.gen_range(0..MAX_DESYNC_MS));
             }
         }
         (m.vote.leader.clone(), m.vote.epoch)

@@ -22,14 +22,14 @@ impl Sentinel {
         if !m.inst.flags.o_down || m.inst.flags.failover_in_progress {
             return false;
         }
-        if m.failover_start_not_before.is_some_and(|t| now < t) {
+        if m.failover.not_before.is_some_and(|t| now < t) {
             return false;
         }
-        if let Some(start) = m.failover_start_time {
-            if elapsed(now, start) < (m.failover_timeout_ms * 2) as i64 {
-                if m.failover_delay_logged != Some(start) {
-                    m.failover_delay_logged = Some(start);
-                    let wait_ms = (start + m.failover_timeout_ms * 2).saturating_sub(now);
+        if let Some(start) = m.failover.start_time {
+            if elapsed(now, start) < (m.settings.failover_timeout_ms * 2) as i64 {
+                if m.failover.delay_logged != Some(start) {
+                    m.failover.delay_logged = Some(start);
+                    let wait_ms = (start + m.settings.failover_timeout_ms * 2).saturating_sub(now);
                     self.push(Action::Log {
                         level: LogLevel::Warning,
                         text: format!("Next failover delay: I will not start a failover before {wait_ms} ms from now"),
@@ -43,10 +43,10 @@ impl Sentinel {
     }
 
     pub(crate) fn start_failover(&mut self, now: Millis, m: &mut Master) {
-        m.failover_state = FailoverState::WaitStart;
+        m.failover.state = FailoverState::WaitStart;
         m.inst.flags.failover_in_progress = true;
         self.current_epoch = self.current_epoch.saturating_add(1);
-        m.failover_epoch = self.current_epoch;
+        m.failover.epoch = self.current_epoch;
         // Persist the new epoch at once: after a crash we must never reuse it.
         self.persist();
         let text = self.current_epoch.to_string();
@@ -59,8 +59,8 @@ impl Sentinel {
             &Who::Master,
             "",
         );
-        m.failover_start_time = Some(now + self.rng.gen_range(0..MAX_DESYNC_MS));
-        m.failover_state_change_time = now;
+        m.failover.start_time = Some(now + self.rng.gen_range(0..MAX_DESYNC_MS));
+        m.failover.state_since = now;
     }
 
     /// Run the failover forward as far as it can go now: a step that completes at once
@@ -68,9 +68,9 @@ impl Sentinel {
     /// without waiting for another tick.
     pub(crate) fn failover_state_machine(&mut self, now: Millis, m: &mut Master) {
         loop {
-            let before = m.failover_state;
+            let before = m.failover.state.clone();
             self.failover_step(now, m);
-            if m.failover_state == before || !m.inst.flags.failover_in_progress {
+            if m.failover.state == before || !m.inst.flags.failover_in_progress {
                 return;
             }
         }
@@ -80,22 +80,24 @@ impl Sentinel {
         if !m.inst.flags.failover_in_progress {
             return;
         }
-        match m.failover_state {
+        match m.failover.state.clone() {
             FailoverState::WaitStart => self.failover_wait_start(now, m),
             FailoverState::SelectSlave => self.failover_select_slave(now, m),
-            FailoverState::SendSlaveofNoone => self.failover_send_slaveof_noone(now, m),
+            FailoverState::SendSlaveofNoone { promoted } => {
+                self.failover_send_slaveof_noone(now, m, &promoted)
+            }
             // Promotion is noticed in the promoted replica's INFO (`on_promotion_confirmed`);
             // here only the timeout is handled.
-            FailoverState::WaitPromotion => {
+            FailoverState::WaitPromotion { .. } => {
                 self.abort_if_state_timed_out(now, m);
             }
-            FailoverState::ReconfSlaves => self.failover_reconf_next_slave(now, m),
-            FailoverState::None | FailoverState::UpdateConfig => {}
+            FailoverState::ReconfSlaves { .. } => self.failover_reconf_next_slave(now, m),
+            FailoverState::None | FailoverState::UpdateConfig { .. } => {}
         }
     }
 
     pub(crate) fn failover_wait_start(&mut self, now: Millis, m: &mut Master) {
-        let epoch = m.failover_epoch;
+        let epoch = m.failover.epoch;
         let leader = self.get_leader(now, m, epoch);
         let is_leader = leader
             .as_deref()
@@ -116,12 +118,15 @@ impl Sentinel {
                     "",
                 );
                 self.abort_failover(now, m);
-                m.failover_start_time = None;
-                m.failover_start_not_before = Some(now + self.failover_start_delay(m));
+                m.failover.start_time = None;
+                m.failover.not_before = Some(now + self.failover_start_delay(m));
                 return;
             }
-            let election_timeout = self.timing.election_timeout.min(m.failover_timeout_ms);
-            let started = m.failover_start_time.unwrap_or(now);
+            let election_timeout = self
+                .timing
+                .election_timeout
+                .min(m.settings.failover_timeout_ms);
+            let started = m.failover.start_time.unwrap_or(now);
             if elapsed(now, started) > election_timeout as i64 {
                 self.emit_at(
                     now,
@@ -149,8 +154,8 @@ impl Sentinel {
             });
             return;
         }
-        m.failover_state = FailoverState::SelectSlave;
-        m.failover_state_change_time = now;
+        m.failover.state = FailoverState::SelectSlave;
+        m.failover.state_since = now;
         self.emit_at(
             now,
             LogLevel::Warning,
@@ -164,7 +169,7 @@ impl Sentinel {
     /// The promoted replica did not move on within failover-timeout of entering this state:
     /// `-failover-abort-slave-timeout`, and the failover is abandoned.
     pub(crate) fn abort_if_state_timed_out(&mut self, now: Millis, m: &mut Master) {
-        if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
+        if elapsed(now, m.failover.state_since) > m.settings.failover_timeout_ms as i64 {
             self.emit_at(
                 now,
                 LogLevel::Warning,
@@ -182,10 +187,10 @@ impl Sentinel {
     pub(crate) fn abort_failover(&mut self, now: Millis, m: &mut Master) {
         m.inst.flags.failover_in_progress = false;
         m.inst.flags.force_failover = false;
-        m.failover_state = FailoverState::None;
-        m.failover_state_change_time = now;
-        if let Some(key) = m.promoted_replica.take() {
-            if let Some(r) = m.replicas.get_mut(&key) {
+        let was = std::mem::take(&mut m.failover.state);
+        m.failover.state_since = now;
+        if let Some(key) = was.promoted() {
+            if let Some(r) = m.replicas.get_mut(key) {
                 r.inst.flags.promoted = false;
             }
         }

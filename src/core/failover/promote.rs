@@ -8,12 +8,8 @@ use crate::core::state::{instance, link_disconnected, Addr, Channel, FailoverSta
 use crate::core::{Action, Millis, Sentinel};
 
 impl Sentinel {
-    pub(crate) fn failover_send_slaveof_noone(&mut self, now: Millis, m: &mut Master) {
-        let Some(key) = m.promoted_replica.clone() else {
-            self.abort_failover(now, m);
-            return;
-        };
-        let who = Who::Replica(key);
+    pub(crate) fn failover_send_slaveof_noone(&mut self, now: Millis, m: &mut Master, key: &str) {
+        let who = Who::Replica(key.to_string());
         let disconnected = instance(m, &who).is_none_or(|i| link_disconnected(i, &who));
         if disconnected {
             // Keep trying until failover-timeout, then give up.
@@ -34,17 +30,21 @@ impl Sentinel {
             &who,
             "",
         );
-        m.failover_state = FailoverState::WaitPromotion;
-        m.failover_state_change_time = now;
+        m.failover.state = FailoverState::WaitPromotion {
+            promoted: key.to_string(),
+        };
+        m.failover.state_since = now;
     }
 
     /// The promoted replica's INFO says it is a master now.
     pub(crate) fn on_promotion_confirmed(&mut self, now: Millis, m: &mut Master, key: &str) {
         // Our epoch becomes the master's config epoch: every other sentinel adopts the new
         // address from our hellos, unless it already knows a newer configuration.
-        m.config_epoch = m.failover_epoch;
-        m.failover_state = FailoverState::ReconfSlaves;
-        m.failover_state_change_time = now;
+        m.config_epoch = m.failover.epoch;
+        m.failover.state = FailoverState::ReconfSlaves {
+            promoted: key.to_string(),
+        };
+        m.failover.state_since = now;
         self.persist();
         let who = Who::Replica(key.to_string());
         self.emit_at(

@@ -11,8 +11,9 @@ use crate::core::{Millis, Sentinel};
 impl Sentinel {
     pub(crate) fn failover_reconf_next_slave(&mut self, now: Millis, m: &mut Master) {
         let Some(promoted_addr) = m
-            .promoted_replica
-            .as_ref()
+            .failover
+            .state
+            .promoted()
             .and_then(|k| m.replicas.get(k))
             .map(|r| r.inst.addr.clone())
         else {
@@ -25,7 +26,7 @@ impl Sentinel {
             .count() as u32;
         let keys: Vec<String> = m.replicas.keys().cloned().collect();
         for key in keys {
-            if in_progress >= m.parallel_syncs {
+            if in_progress >= m.settings.parallel_syncs {
                 break;
             }
             let who = Who::Replica(key.clone());
@@ -90,8 +91,9 @@ impl Sentinel {
         promoted_addr: &Addr,
     ) {
         let promoted_down = m
-            .promoted_replica
-            .as_ref()
+            .failover
+            .state
+            .promoted()
             .and_then(|k| m.replicas.get(k))
             .is_none_or(|r| r.inst.flags.s_down);
         if promoted_down {
@@ -103,7 +105,7 @@ impl Sentinel {
             .filter(|r| !(r.inst.flags.promoted || r.inst.flags.reconf_done || r.inst.flags.s_down))
             .count();
         let mut timeout = false;
-        if elapsed(now, m.failover_state_change_time) > m.failover_timeout_ms as i64 {
+        if elapsed(now, m.failover.state_since) > m.settings.failover_timeout_ms as i64 {
             not_reconfigured = 0;
             timeout = true;
             self.emit_at(
@@ -124,8 +126,12 @@ impl Sentinel {
                 &Who::Master,
                 "",
             );
-            m.failover_state = FailoverState::UpdateConfig;
-            m.failover_state_change_time = now;
+            if let Some(promoted) = m.failover.state.promoted() {
+                m.failover.state = FailoverState::UpdateConfig {
+                    promoted: promoted.to_string(),
+                };
+                m.failover.state_since = now;
+            }
         }
         if timeout {
             // Best effort for the stragglers.
@@ -160,8 +166,9 @@ impl Sentinel {
     /// During reconf-slaves: a replica we sent SLAVEOF moves sent → in progress → done.
     pub(crate) fn advance_replica_reconf(&mut self, now: Millis, m: &mut Master, key: &str) {
         let promoted_addr = m
-            .promoted_replica
-            .as_ref()
+            .failover
+            .state
+            .promoted()
             .and_then(|p| m.replicas.get(p))
             .map(|p| p.inst.addr.clone());
         let Some(r) = m.replicas.get(key) else { return };
@@ -208,8 +215,9 @@ impl Sentinel {
     pub(crate) fn switch_to_promoted(&mut self, now: Millis, m: &mut Master) {
         let announce = self.settings.announce_hostnames;
         let to = m
-            .promoted_replica
-            .as_ref()
+            .failover
+            .state
+            .promoted()
             .and_then(|k| m.replicas.get(k))
             .map(|r| r.inst.addr.clone())
             .unwrap_or_else(|| m.inst.addr.clone());

@@ -12,7 +12,7 @@ impl Sentinel {
     pub(crate) fn failover_select_slave(&mut self, now: Millis, m: &mut Master) {
         // Wait (a ping period at most) for every candidate's current INFO, so that the choice
         // is made on final replication offsets and no candidate is dropped for old INFO.
-        if elapsed(now, m.failover_state_change_time) < self.timing.ping_period as i64
+        if elapsed(now, m.failover.state_since) < self.timing.ping_period as i64
             && self.refresh_candidates(now, m)
         {
             return;
@@ -42,9 +42,8 @@ impl Sentinel {
                 if let Some(r) = m.replicas.get_mut(&key) {
                     r.inst.flags.promoted = true;
                 }
-                m.promoted_replica = Some(key);
-                m.failover_state = FailoverState::SendSlaveofNoone;
-                m.failover_state_change_time = now;
+                m.failover.state = FailoverState::SendSlaveofNoone { promoted: key };
+                m.failover.state_since = now;
                 self.emit_at(
                     now,
                     LogLevel::Notice,
@@ -70,7 +69,7 @@ impl Sentinel {
     /// which then cannot continue replicating from it (a full resync, and lost writes).
     /// True while answers are awaited.
     pub(crate) fn refresh_candidates(&mut self, now: Millis, m: &mut Master) -> bool {
-        let entered = m.failover_state_change_time;
+        let entered = m.failover.state_since;
         let waiting: Vec<String> = self
             .replica_candidates(now, m, false)
             .into_iter()

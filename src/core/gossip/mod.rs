@@ -9,15 +9,15 @@ use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
 use crate::core::gossip::hello::{Hello, HELLO_CHANNEL};
 use crate::core::monitoring::links::Purpose;
-use crate::core::state::{instance, link_disconnected, Addr, Channel, FailoverState, Master, Who};
+use crate::core::state::{instance, link_disconnected, Addr, Channel, Master, Who};
 use crate::core::{Millis, Sentinel};
 
 impl Sentinel {
     /// The address clients should use for the master now: the promoted replica's once it has
     /// accepted the role (reconf-slaves onwards), the configured one otherwise.
     pub(crate) fn current_master_addr(m: &Master) -> &Addr {
-        if m.inst.flags.failover_in_progress && m.failover_state >= FailoverState::ReconfSlaves {
-            if let Some(r) = m.promoted_replica.as_ref().and_then(|k| m.replicas.get(k)) {
+        if m.inst.flags.failover_in_progress && m.failover.state.promotion_accepted() {
+            if let Some(r) = m.failover.state.promoted().and_then(|k| m.replicas.get(k)) {
                 return &r.inst.addr;
             }
         }

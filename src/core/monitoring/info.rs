@@ -41,7 +41,7 @@ impl Sentinel {
                 }
                 Some(prev) if prev != *run_id => {
                     self.emit_at(now, LogLevel::Notice, EventKind::Reboot, m, who, "");
-                    if *who == Who::Master && m.master_reboot_down_after_period_ms != 0 {
+                    if *who == Who::Master && m.settings.master_reboot_down_after_period_ms != 0 {
                         m.inst.flags.master_reboot = true;
                         m.master_reboot_since = Some(now);
                     }
@@ -172,7 +172,7 @@ impl Sentinel {
         let promoted = m.replicas.get(key).is_some_and(|r| r.inst.flags.promoted);
         if promoted
             && m.inst.flags.failover_in_progress
-            && m.failover_state == FailoverState::WaitPromotion
+            && matches!(m.failover.state, FailoverState::WaitPromotion { .. })
         {
             self.on_promotion_confirmed(now, m, key);
             return;
@@ -213,7 +213,7 @@ impl Sentinel {
         if !points_elsewhere {
             return;
         }
-        let wait = m.failover_timeout_ms;
+        let wait = m.settings.failover_timeout_ms;
         let stable = r
             .slave_conf_change_time
             .is_none_or(|t| elapsed(now, t) > wait as i64);

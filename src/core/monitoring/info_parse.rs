@@ -1,7 +1,7 @@
 //! Reading the fields a sentinel uses out of an instance's INFO reply.
 //!
 //! Parsing is a pure function from text to `InfoReport`, so it can be tested and fuzzed on its
-//! own; acting on the report is the engine's job (`engine::refresh_from_info`).
+//! own; acting on the report is `monitoring::info`'s job (`refresh_from_info`).
 
 use crate::core::state::Role;
 

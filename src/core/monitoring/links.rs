@@ -43,8 +43,8 @@ impl Sentinel {
         }
         // Once per ping period, as Redis; faster while every attempt is being refused, so
         // that down-after-refused sees several of them.
-        let period = if inst.link.in_refused_run(m.down_after_refused_ms) {
-            refused_retry_period(m.down_after_refused_ms, self.timing.ping_period)
+        let period = if inst.link.in_refused_run(m.settings.down_after_refused_ms) {
+            refused_retry_period(m.settings.down_after_refused_ms, self.timing.ping_period)
         } else {
             self.timing.ping_period
         };
@@ -124,7 +124,8 @@ impl Sentinel {
     /// The name to send `command` under: rename-command applies to every instance of a master,
     /// its peers included (as in Redis).
     pub(crate) fn map_command(m: &Master, command: &str) -> String {
-        m.renamed_commands
+        m.settings
+            .renamed_commands
             .get(&command.to_ascii_lowercase())
             .cloned()
             .unwrap_or_else(|| command.to_string())
@@ -257,7 +258,11 @@ impl Sentinel {
 
     pub(crate) fn auth_for(&self, m: &Master, who: &Who) -> Option<(Option<String>, String)> {
         match who {
-            Who::Master | Who::Replica(_) => m.auth_pass.clone().map(|p| (m.auth_user.clone(), p)),
+            Who::Master | Who::Replica(_) => m
+                .settings
+                .auth_pass
+                .clone()
+                .map(|p| (m.settings.auth_user.clone(), p)),
             Who::Peer(_) => match &self.settings.sentinel_pass {
                 Some(p) => Some((self.settings.sentinel_user.clone(), p.clone())),
                 None => self.requirepass.clone().map(|p| (None, p)),

@@ -97,7 +97,7 @@ impl Sentinel {
                 }
                 // down-after-refused: the moment a run of refusals makes it SDOWN, and the
                 // next paced reconnection attempt of such a run.
-                let refused = m.down_after_refused_ms;
+                let refused = m.settings.down_after_refused_ms;
                 if let Some(t) = inst.link.refused_down_deadline(refused) {
                     consider(t);
                 }
@@ -111,7 +111,7 @@ impl Sentinel {
             }
             if let (true, Some(t)) = (
                 m.inst.flags.o_down && !m.inst.flags.failover_in_progress,
-                m.failover_start_not_before,
+                m.failover.not_before,
             ) {
                 consider(t);
             }
@@ -120,7 +120,7 @@ impl Sentinel {
                 let fast = (self.timing.ping_period / 40).max(1);
                 for r in m.replicas.values() {
                     let waited_on = (r.inst.flags.promoted
-                        && m.failover_state == FailoverState::WaitPromotion)
+                        && matches!(m.failover.state, FailoverState::WaitPromotion { .. }))
                         || r.inst.flags.reconf_sent
                         || r.inst.flags.reconf_inprog;
                     if let (true, Some(t)) = (waited_on, r.inst.info_refresh) {
@@ -147,7 +147,7 @@ impl Sentinel {
                 for p in peers {
                     s.handle_instance(now, m, &Who::Peer(p));
                 }
-                if m.failover_state == FailoverState::UpdateConfig {
+                if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
                     switch_to_promoted = Some(m.inst.name.clone());
                 }
             });
@@ -264,7 +264,7 @@ impl Sentinel {
             return;
         }
         self.act(now, m);
-        if m.failover_state == FailoverState::UpdateConfig {
+        if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
             self.switch_to_promoted(now, m);
         }
         self.publish_due_hellos(m);

@@ -38,7 +38,8 @@ impl Sentinel {
             Who::Replica(k)
                 if m.inst.flags.failover_in_progress
                     && m.replicas.get(k).is_some_and(|r| {
-                        (r.inst.flags.promoted && m.failover_state == FailoverState::WaitPromotion)
+                        (r.inst.flags.promoted
+                            && matches!(m.failover.state, FailoverState::WaitPromotion { .. }))
                             || r.inst.flags.reconf_sent
                             || r.inst.flags.reconf_inprog
                     }) =>

@@ -54,10 +54,13 @@ impl Sentinel {
             && elapsed(now, inst.role_reported_time) > down_after + (timing.info_period * 2) as i64;
         let reboot_too_long = *who == Who::Master
             && inst.flags.master_reboot
-            && m.master_reboot_since
-                .is_some_and(|t| elapsed(now, t) > m.master_reboot_down_after_period_ms as i64);
+            && m.master_reboot_since.is_some_and(|t| {
+                elapsed(now, t) > m.settings.master_reboot_down_after_period_ms as i64
+            });
         // rsentinel's down-after-refused: every attempt actively refused for that long.
-        let refused = inst.link.down_by_refusal(now, m.down_after_refused_ms);
+        let refused = inst
+            .link
+            .down_by_refusal(now, m.settings.down_after_refused_ms);
         let down = idle > down_after || wrong_role || reboot_too_long || refused;
         let was_down = inst.flags.s_down;
         if down && !was_down {

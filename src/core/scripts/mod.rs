@@ -279,7 +279,7 @@ impl Sentinel {
         from: &Addr,
         to: &Addr,
     ) {
-        let Some(script) = m.client_reconfig_script.clone() else {
+        let Some(script) = m.settings.client_reconfig_script.clone() else {
             return;
         };
         let announce = self.settings.announce_hostnames;

@@ -189,7 +189,7 @@ fn leader_needs_majority_and_quorum() {
         "4 of 5"
     );
     // Quorum 1 of 5: one vote (ours) is not a majority.
-    m.quorum = 1;
+    m.settings.quorum = 1;
     votes_for(&mut m, 0);
     assert_eq!(w.s.get_leader(w.now, &mut m, epoch), None);
     votes_for(&mut m, 2);
@@ -219,7 +219,7 @@ fn votes_cast_in_a_newer_epoch_never_elect_an_older_failover() {
     m.inst.flags.o_down = true;
     w.s.current_epoch = 4;
     w.s.start_failover(w.now, &mut m);
-    assert_eq!(m.failover_epoch, 5);
+    assert_eq!(m.failover.epoch, 5);
     w.s.current_epoch = 6;
     for (i, p) in m.sentinels.values_mut().enumerate() {
         if i < 2 {
@@ -299,7 +299,7 @@ fn a_certain_split_vote_is_retried_in_a_new_epoch_at_once() {
     );
     assert!(w.now - aborted_at <= 2_000);
     let m = w.s.master("mymaster").unwrap();
-    assert_eq!(m.failover_epoch, 2);
+    assert_eq!(m.failover.epoch, 2);
 }
 
 #[test]

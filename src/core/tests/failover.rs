@@ -70,7 +70,7 @@ fn full_failover_promotes_the_best_replica_and_switches() {
     );
     assert!(m.replicas.contains_key("10.0.0.2:6379"));
     assert_eq!(m.config_epoch, w.s.current_epoch());
-    assert_eq!(m.failover_state, FailoverState::None);
+    assert_eq!(m.failover.state, FailoverState::None);
     // The old master comes back as a master: it is converted to a replica of the new one.
     let f = w.fakes.get_mut(MASTER).unwrap();
     f.up = true;
@@ -160,7 +160,7 @@ fn config_saved_after_promotion_names_the_promoted_replica() {
     assert_eq!(m.inst.addr.ip, "10.0.0.1", "still switching");
     let saved = w.saved.clone().expect("saved").masters;
     assert_eq!((saved[0].host.as_str(), saved[0].port), ("10.0.0.3", 6379));
-    assert_eq!(saved[0].config_epoch, m.failover_epoch);
+    assert_eq!(saved[0].config_epoch, m.failover.epoch);
     let mut replicas: Vec<String> = saved[0]
         .known_replicas
         .iter()
@@ -200,7 +200,7 @@ fn a_replica_that_never_becomes_master_aborts_the_failover_after_failover_timeou
     );
     assert!(!w.has("+promoted-slave", ""));
     let m = w.s.master("mymaster").unwrap();
-    assert_eq!(m.failover_state, FailoverState::None);
+    assert_eq!(m.failover.state, FailoverState::None);
     assert!(!m.inst.flags.failover_in_progress);
     assert!(m.replicas.values().all(|r| !r.inst.flags.promoted));
 }
