@@ -2,6 +2,7 @@
 //! time from the master's death to each event, per sentinel role.
 //!
 //!     cargo run --release --example failover_latency -- [--seeds 51] [--down-after 1000]
+//!         [--down-after-refused 200]
 #[path = "../tests/sim/world.rs"]
 mod world;
 
@@ -16,6 +17,7 @@ fn main() {
     };
     let seeds = get("--seeds", 51);
     let down_after = get("--down-after", 1000);
+    let down_after_refused = get("--down-after-refused", 0);
     let kinds = [
         "+sdown",
         "+odown",
@@ -28,7 +30,7 @@ fn main() {
     let mut first: Vec<Vec<u64>> = vec![Vec::new(); kinds.len()];
     let mut last: Vec<Vec<u64>> = vec![Vec::new(); kinds.len()];
     for seed in 0..seeds {
-        let per_sentinel = world::failover_latency(seed, 3, down_after, &kinds);
+        let per_sentinel = world::failover_latency(seed, 3, down_after, down_after_refused, &kinds);
         for (k, _) in kinds.iter().enumerate() {
             let times: Vec<u64> = per_sentinel.iter().filter_map(|s| s[k]).collect();
             if let Some(min) = times.iter().min() {

@@ -175,6 +175,15 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         get: |m| OptionValue::Number(u64::from(m.fencing)),
         set: |m, v| m.fencing = number(v) != 0,
     },
+    // rsentinel only (Redis refuses the line): SDOWN after this long of refused connections.
+    MasterOption {
+        name: "down-after-refused",
+        kind: ValueKind::Millis,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Number(m.down_after_refused_ms),
+        set: |m, v| m.down_after_refused_ms = number(v),
+    },
 ];
 
 /// A port number, 0 to 65535, strictly read.
@@ -341,6 +350,22 @@ mod tests {
         );
         assert_eq!(fencing.parse_set(b"no"), Ok(OptionValue::Number(0)));
         assert_eq!(fencing.parse_set(b"1"), Err(SetRefusal::BadArgument));
+        // rsentinel's own option reads as master-reboot-down-after-period does.
+        let refused = lookup("down-after-refused").unwrap();
+        assert_eq!(
+            refused.parse_config("200", dir),
+            Ok(OptionValue::Number(200))
+        );
+        assert_eq!(
+            refused.parse_config("-5", dir),
+            Err("negative time parameter.".into())
+        );
+        assert_eq!(refused.parse_set(b"x"), Err(SetRefusal::BadArgument));
+        let mut m = MasterSettings::new("m", "127.0.0.1", 6379, 2);
+        assert_eq!(refused.rewrite_value(&m), None);
+        refused.set(&mut m, OptionValue::Number(200));
+        assert_eq!(m.down_after_refused_ms, 200);
+        assert_eq!(refused.rewrite_value(&m).as_deref(), Some("200"));
     }
 
     #[test]

@@ -206,6 +206,8 @@ pub struct MasterSettings {
     /// `sentinel master-fencing <master> yes`: pause writes on the master while we are cut off
     /// from the majority of the sentinels (core::failover::fencing). An rsentinel extension.
     pub fencing: bool,
+    /// rsentinel's `down-after-refused` (0 = off): see docs/OPERATIONS.md.
+    pub down_after_refused_ms: u64,
     pub known_replicas: Vec<(String, u16)>,
     pub known_sentinels: Vec<KnownSentinel>,
     pub config_epoch: u64,
@@ -232,6 +234,7 @@ impl MasterSettings {
             forget_replica_after_ms: 0,
             proxy_port: 0,
             fencing: false,
+            down_after_refused_ms: 0,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
             config_epoch: 0,

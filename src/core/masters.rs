@@ -139,6 +139,8 @@ impl Sentinel {
         m.inst.link.last_ping_time = None;
         m.inst.link.last_avail_time = now;
         m.inst.link.last_pong_time = now;
+        // Refusals seen at the old address say nothing about the new one.
+        m.inst.link.end_refused_run();
         m.inst.role_reported = Role::Master;
         m.inst.role_reported_time = now;
         if generate_event {
@@ -228,6 +230,7 @@ impl MasterOptions {
             forget_replica_after_ms: m.forget_replica_after_ms,
             proxy_port: m.proxy_port,
             fencing: m.fencing,
+            down_after_refused_ms: m.down_after_refused_ms,
         }
     }
 
@@ -255,6 +258,7 @@ impl MasterOptions {
             forget_replica_after_ms: self.forget_replica_after_ms,
             proxy_port: self.proxy_port,
             fencing: self.fencing,
+            down_after_refused_ms: self.down_after_refused_ms,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
             config_epoch: 0,

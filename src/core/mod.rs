@@ -148,8 +148,13 @@ pub enum Input {
         channel: Channel,
         local_ip: Option<String>,
     },
-    /// A connection failed to open or broke; its pending commands are gone.
-    Disconnected { link: LinkId, channel: Channel },
+    /// A connection failed to open or broke; its pending commands are gone. `cause` says how
+    /// (the shell decides it from the socket error; the core uses it for down-after-refused).
+    Disconnected {
+        link: LinkId,
+        channel: Channel,
+        cause: DisconnectCause,
+    },
     Reply {
         link: LinkId,
         channel: Channel,
@@ -173,6 +178,24 @@ pub enum Input {
         exit_code: Option<i32>,
         signal: Option<i32>,
     },
+}
+
+/// Why a connection failed or broke, as far as the shell can tell from the socket.
+///
+/// Only the first two say "nothing listens there": a host that actively refuses a connection
+/// (or closes one it had) is up and reachable, its Redis is not. A timeout is what a network
+/// fault or a stopped process looks like, and "other" (unreachable, protocol error...) proves
+/// nothing either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectCause {
+    /// The connection attempt was refused (ECONNREFUSED: a RST answered our SYN).
+    Refused,
+    /// An established connection was closed by the other end (EOF or RST).
+    Reset,
+    /// Opening the connection took too long.
+    Timeout,
+    /// Anything else: an unreachable network or host, a protocol error, a local failure.
+    Other,
 }
 
 /// Name resolution, supplied by the shell so that the core stays free of I/O (and tests can

@@ -116,6 +116,13 @@ pub struct Link {
     /// Last reply to PING of any kind.
     pub last_pong_time: Millis,
     pub last_reconn_time: Option<Millis>,
+    /// down-after-refused: when the current run of active refusals began (a connection reset
+    /// by the other end, or refused); None once anything else was heard (see
+    /// `monitoring::refused`).
+    pub refused_since: Option<Millis>,
+    /// The latest refused connection attempt of that run (a reset alone starts a run but
+    /// proves nothing until the reconnection is refused too).
+    pub last_refused: Option<Millis>,
     /// A `Connect` for the command connection is under way.
     pub cmd_connecting: bool,
     /// A `Connect` for the pub/sub connection is under way.
@@ -330,6 +337,10 @@ pub struct MasterOptions {
     /// `master-fencing yes`: pause writes on the master while we are cut off from the
     /// majority of the sentinels (core::failover::fencing).
     pub fencing: bool,
+    /// down-after-refused (rsentinel only; 0 = off): how long every connection attempt to one
+    /// of this master's instances (itself, its replicas, its peers) must be actively refused
+    /// for it to be SDOWN without waiting for down-after-milliseconds.
+    pub down_after_refused_ms: u64,
 }
 
 /// Where this master's failover is (Redis's `failover_*` fields, together).

@@ -21,7 +21,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::frame::FrameScanner;
-use crate::core::{Channel, Input, LinkId};
+use crate::core::{Channel, DisconnectCause, Input, LinkId};
 use crate::resp::{decode_reply, encode_command, Proto};
 use crate::tls::TlsConnector;
 use crate::value::Value;
@@ -38,8 +38,8 @@ pub(crate) type Outgoing = (u64, Vec<Bytes>);
 pub(crate) enum State {
     /// Connecting or connected: commands are accepted, inputs are delivered.
     Live,
-    /// The connection failed or broke; its one `Disconnected` has been sent.
-    Closed,
+    /// The connection failed or broke, for this reason; its one `Disconnected` has been sent.
+    Closed(DisconnectCause),
     /// The core closed it (`Disconnect`) or replaced it (a new `Connect` on the same link and
     /// channel): it must never report again.
     Retired,
@@ -89,14 +89,15 @@ impl Reporter {
         true
     }
 
-    /// The connection is gone: say so once (unless the core already retired it).
-    fn close(&self) {
+    /// The connection is gone: say so once, and why (unless the core already retired it).
+    fn close(&self, cause: DisconnectCause) {
         let mut state = self.shared.lock();
         if *state == State::Live {
-            *state = State::Closed;
+            *state = State::Closed(cause);
             let _ = self.inputs.send(Input::Disconnected {
                 link: self.link,
                 channel: self.channel,
+                cause,
             });
         }
     }
@@ -133,7 +134,7 @@ pub(crate) async fn run(
         Ok(Ok(opened)) => opened,
         Ok(Err(e)) => {
             tracing::debug!("link {}:{port} {}: {e}", ip, reporter.channel.as_str());
-            reporter.close();
+            reporter.close(connect_failure(&e));
             return;
         }
         Err(_) => {
@@ -142,7 +143,7 @@ pub(crate) async fn run(
                 ip,
                 reporter.channel.as_str()
             );
-            reporter.close();
+            reporter.close(DisconnectCause::Timeout);
             return;
         }
     };
@@ -184,7 +185,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
     let mut waiting: VecDeque<u64> = VecDeque::new();
     let mut scanner = FrameScanner::default();
     let mut unflushed = false;
-    loop {
+    let cause = loop {
         // A write interrupted by another branch may have left TLS records unflushed: the
         // write branch stays on until a write and its flush have both completed.
         unflushed |= !outgoing.is_empty();
@@ -213,7 +214,8 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
                 Ok::<_, std::io::Error>(true)
             }, if want_write => {
                 match written {
-                    Ok(false) | Err(_) => break,
+                    Ok(false) => break DisconnectCause::Reset,
+                    Err(e) => break broken_link(&e),
                     Ok(true) => unflushed = false,
                 }
                 if outgoing.is_empty() {
@@ -222,17 +224,41 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
             }
             read = read_through_scratch(&mut reader, &mut incoming) => {
                 match read {
-                    Ok(0) | Err(_) => break,
+                    // The other end closed: its process exited or closed us on purpose.
+                    Ok(0) => break DisconnectCause::Reset,
+                    Err(e) => break broken_link(&e),
                     Ok(_) => {}
                 }
                 if !deliver_replies(&reporter, &mut scanner, &mut incoming, &mut waiting) {
-                    break;
+                    break DisconnectCause::Other;
                 }
                 keep_only_the_tail(&mut incoming);
             }
         }
+    };
+    reporter.close(cause);
+}
+
+/// Why a connection attempt failed: only ECONNREFUSED says that the host is there and nothing
+/// listens on the port.
+fn connect_failure(e: &std::io::Error) -> DisconnectCause {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionRefused => DisconnectCause::Refused,
+        std::io::ErrorKind::TimedOut => DisconnectCause::Timeout,
+        _ => DisconnectCause::Other,
     }
-    reporter.close();
+}
+
+/// Why an established connection broke: a reset or a closed pipe is the other end going away
+/// (a killed process's sockets are reset by its kernel); a timeout is the network (TCP gave
+/// up retransmitting); anything else proves nothing.
+fn broken_link(e: &std::io::Error) -> DisconnectCause {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        ConnectionReset | ConnectionAborted | BrokenPipe => DisconnectCause::Reset,
+        TimedOut => DisconnectCause::Timeout,
+        _ => DisconnectCause::Other,
+    }
 }
 
 /// Size of each worker thread's read buffer: as hiredis reads, 16 KB at a time, and more so
@@ -382,7 +408,7 @@ mod tests {
         assert_eq!(rx.try_recv().ok(), Some(Input::Tick));
         *shared.lock() = State::Retired;
         assert!(!reporter.report(Input::Tick));
-        reporter.close();
+        reporter.close(DisconnectCause::Other);
         assert!(rx.try_recv().is_err());
     }
 
@@ -395,14 +421,15 @@ mod tests {
             shared: Shared::new(),
             inputs,
         };
-        reporter.close();
-        reporter.close();
+        reporter.close(DisconnectCause::Reset);
+        reporter.close(DisconnectCause::Other);
         assert!(!reporter.report(Input::Tick));
         assert_eq!(
             rx.try_recv().ok(),
             Some(Input::Disconnected {
                 link: LinkId(2),
-                channel: Channel::PubSub
+                channel: Channel::PubSub,
+                cause: DisconnectCause::Reset,
             })
         );
         assert!(rx.try_recv().is_err());

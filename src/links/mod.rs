@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio::task::JoinHandle;
 
-use crate::core::{Action, Channel, Input, LinkId};
+use crate::core::{Action, Channel, DisconnectCause, Input, LinkId};
 use connection::{Outgoing, Reporter, Shared, State};
 
 pub use connection::MAX_BUFFERED_REPLY;
@@ -154,6 +154,9 @@ impl Links {
     }
 
     fn send(&mut self, link: LinkId, channel: Channel, tag: u64, args: Vec<bytes::Bytes>) {
+        // A connection that already closed repeats why, so the core never sees a break it
+        // cannot explain as a different kind of fault.
+        let mut cause = DisconnectCause::Other;
         if let Some(conn) = self.conns.get(&(link, channel)) {
             // Under the lock: a live connection either gets the command before it reports
             // its end (so its `Disconnected` covers it) or is already closed.
@@ -161,8 +164,15 @@ impl Links {
             if *state == State::Live && conn.commands.send((tag, args)).is_ok() {
                 return;
             }
+            if let State::Closed(why) = *state {
+                cause = why;
+            }
         }
-        let _ = self.inputs.send(Input::Disconnected { link, channel });
+        let _ = self.inputs.send(Input::Disconnected {
+            link,
+            channel,
+            cause,
+        });
     }
 }
 

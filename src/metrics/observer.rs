@@ -154,7 +154,7 @@ impl Observer {
                     t.rtt.insert(*link, now.saturating_duration_since(sent));
                 }
             }
-            Input::Disconnected { link, channel } => {
+            Input::Disconnected { link, channel, .. } => {
                 self.tracking()
                     .pings
                     .retain(|(l, c, _), _| !(l == link && c == channel));

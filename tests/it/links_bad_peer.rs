@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use rsentinel::core::{Action, Channel, Input, LinkId};
+use rsentinel::core::{Action, Channel, DisconnectCause, Input, LinkId};
 use rsentinel::links::Links;
 use rsentinel::value::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -68,7 +68,9 @@ async fn garbage_drops_the_connection() {
         next(&mut rx).await,
         Input::Disconnected {
             link: LinkId(1),
-            channel: Channel::Cmd
+            channel: Channel::Cmd,
+            // A protocol error proves nothing about whether the instance is up.
+            cause: DisconnectCause::Other,
         }
     );
     assert_eq!(links.live_connections(), 0);
@@ -123,7 +125,9 @@ async fn an_oversized_reply_drops_the_connection() {
         next(&mut rx).await,
         Input::Disconnected {
             link: LinkId(1),
-            channel: Channel::Cmd
+            channel: Channel::Cmd,
+            // A protocol error proves nothing about whether the instance is up.
+            cause: DisconnectCause::Other,
         }
     );
 }

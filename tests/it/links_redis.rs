@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 use bytes::Bytes;
-use rsentinel::core::{Action, Channel, Input, LinkId};
+use rsentinel::core::{Action, Channel, DisconnectCause, Input, LinkId};
 use rsentinel::links::Links;
 use rsentinel::value::Value;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
@@ -64,10 +64,11 @@ fn connected(link: u64, channel: Channel) -> Input {
     }
 }
 
-fn disconnected(link: u64, channel: Channel) -> Input {
+fn disconnected(link: u64, channel: Channel, cause: DisconnectCause) -> Input {
     Input::Disconnected {
         link: LinkId(link),
         channel,
+        cause,
     }
 }
 
@@ -289,17 +290,21 @@ async fn a_killed_redis_disconnects_and_drops_pending_commands() {
     redis.proc.kill();
     let mut down = collect_for(&mut rx, Duration::from_secs(2)).await;
     down.sort_by_key(|i| format!("{i:?}"));
-    // One Disconnected per connection, and no reply for the pending PING.
+    // One Disconnected per connection, and no reply for the pending PING; the killed
+    // process's kernel closed them (down-after-refused counts that as a reset).
     assert_eq!(
         down,
         vec![
-            disconnected(1, Channel::Cmd),
-            disconnected(1, Channel::PubSub)
+            disconnected(1, Channel::Cmd, DisconnectCause::Reset),
+            disconnected(1, Channel::PubSub, DisconnectCause::Reset)
         ]
     );
-    // A command on a connection that is not open is answered at once.
+    // A command on a connection that is not open is answered at once, with the same cause.
     send(&mut links, 1, Channel::Cmd, 6, &["PING"]);
-    assert_eq!(next(&mut rx).await, disconnected(1, Channel::Cmd));
+    assert_eq!(
+        next(&mut rx).await,
+        disconnected(1, Channel::Cmd, DisconnectCause::Reset)
+    );
     assert_eq!(links.live_connections(), 0);
 }
 
@@ -311,7 +316,10 @@ async fn the_server_closing_the_connection_is_a_disconnect() {
     assert_eq!(next(&mut rx).await, connected(1, Channel::Cmd));
     send(&mut links, 1, Channel::Cmd, 1, &["QUIT"]);
     assert_eq!(next(&mut rx).await, reply(1, Channel::Cmd, 1, Value::ok()));
-    assert_eq!(next(&mut rx).await, disconnected(1, Channel::Cmd));
+    assert_eq!(
+        next(&mut rx).await,
+        disconnected(1, Channel::Cmd, DisconnectCause::Reset)
+    );
 }
 
 #[tokio::test]
@@ -320,7 +328,10 @@ async fn an_unreachable_port_disconnects_promptly() {
     let (mut links, mut rx) = links();
     let start = Instant::now();
     connect(&mut links, 4, Channel::Cmd, port);
-    assert_eq!(next(&mut rx).await, disconnected(4, Channel::Cmd));
+    assert_eq!(
+        next(&mut rx).await,
+        disconnected(4, Channel::Cmd, DisconnectCause::Refused)
+    );
     assert!(
         start.elapsed() < Duration::from_secs(1),
         "{:?}",
@@ -328,7 +339,10 @@ async fn an_unreachable_port_disconnects_promptly() {
     );
     // Commands on it are answered at once too.
     send(&mut links, 4, Channel::Cmd, 1, &["PING"]);
-    assert_eq!(next(&mut rx).await, disconnected(4, Channel::Cmd));
+    assert_eq!(
+        next(&mut rx).await,
+        disconnected(4, Channel::Cmd, DisconnectCause::Refused)
+    );
 }
 
 #[tokio::test]
@@ -363,7 +377,10 @@ async fn a_connect_that_hangs_is_given_up_after_the_timeout() {
     let start = Instant::now();
     connect(&mut links, 2, Channel::Cmd, port);
     send(&mut links, 2, Channel::Cmd, 1, &["PING"]);
-    assert_eq!(next(&mut rx).await, disconnected(2, Channel::Cmd));
+    assert_eq!(
+        next(&mut rx).await,
+        disconnected(2, Channel::Cmd, DisconnectCause::Timeout)
+    );
     let took = start.elapsed();
     assert!(
         took >= Duration::from_millis(450) && took < Duration::from_secs(3),
@@ -423,7 +440,10 @@ async fn nothing_stale_arrives_after_disconnect_and_reconnect() {
     assert_eq!(links.live_connections(), 0);
     // Sends after the Disconnect are refused at once.
     send(&mut links, 1, Channel::Cmd, 3, &["PING"]);
-    assert_eq!(next(&mut rx).await, disconnected(1, Channel::Cmd));
+    assert_eq!(
+        next(&mut rx).await,
+        disconnected(1, Channel::Cmd, DisconnectCause::Other)
+    );
     connect(&mut links, 1, Channel::Cmd, redis.port);
     assert_eq!(next(&mut rx).await, connected(1, Channel::Cmd));
     send(&mut links, 1, Channel::Cmd, 4, &["PING"]);

@@ -33,6 +33,7 @@ mod ops_package;
 mod ops_proxy;
 mod ops_state_file;
 mod partition_netns;
+mod refused;
 mod scale;
 mod scripts_env;
 mod scripts_queue;

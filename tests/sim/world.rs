@@ -21,7 +21,8 @@ use rand::{Rng, SeedableRng};
 
 use rsentinel::config::model::{Config, LogLevel, MasterSettings};
 use rsentinel::core::{
-    Action, Channel, Event, Input, LinkId, LiteralResolver, Ready, Role, Sentinel, Snapshot,
+    Action, Channel, DisconnectCause, Event, Input, LinkId, LiteralResolver, Ready, Role, Sentinel,
+    Snapshot,
 };
 use rsentinel::driver::{drive, Effects};
 use rsentinel::value::Value;
@@ -67,7 +68,13 @@ pub struct SimConfig {
     /// Deliberately promote the replica with the lowest offset (to prove the up-to-date
     /// check catches it).
     pub broken_selection: bool,
+    /// down-after-refused for every sentinel; None: on (100 to 800 ms) for odd seeds, off for
+    /// even ones.
+    pub down_after_refused_ms: Option<u64>,
 }
+
+/// How long a connection attempt across a partition takes to fail.
+const CONNECT_TIMEOUT_MS: u64 = 1_000;
 
 impl Default for SimConfig {
     fn default() -> Self {
@@ -89,6 +96,7 @@ impl Default for SimConfig {
             broken_switch_epoch: false,
             broken_stale_failover: false,
             broken_selection: false,
+            down_after_refused_ms: None,
         }
     }
 }
@@ -216,6 +224,7 @@ enum Msg {
     },
     Broken {
         conn: ConnId,
+        cause: DisconnectCause,
     },
     Fault,
     Writes,
@@ -298,6 +307,11 @@ impl World {
             let myid = random_id(&mut rng);
             let mut m = MasterSettings::new(MASTER_NAME, "10.0.0.1", 6379, cfg.quorum);
             m.down_after_ms = cfg.down_after_ms;
+            m.down_after_refused_ms = cfg.down_after_refused_ms.unwrap_or(if seed % 2 == 1 {
+                100 + (seed / 2 % 8) * 100
+            } else {
+                0
+            });
             m.failover_timeout_ms = cfg.failover_timeout_ms;
             let mut persisted = Config::default();
             persisted.sentinel.myid = Some(myid.clone());
@@ -569,8 +583,15 @@ impl World {
                 self.by_link.remove(&key);
                 self.close_conn(conn);
             } else {
+                // The dead node's kernel resets its connections.
                 let d = self.delay();
-                self.schedule(d, Msg::Broken { conn });
+                self.schedule(
+                    d,
+                    Msg::Broken {
+                        conn,
+                        cause: DisconnectCause::Reset,
+                    },
+                );
             }
         }
     }
@@ -596,10 +617,17 @@ impl World {
                     return Ok(());
                 };
                 let (from, link, channel, to) = (c.from, c.link, c.channel, c.to);
-                let ok = ok
-                    && to != usize::MAX
-                    && self.nodes[to].alive
-                    && self.group[from] == self.group[to];
+                let reachable = to != usize::MAX && self.group[from] == self.group[to];
+                let ok = ok && reachable && self.nodes[to].alive;
+                // A partition is silent (the attempt times out); a dead node on a reachable
+                // host refuses (its kernel answers the SYN with a RST).
+                let cause = if to == usize::MAX {
+                    DisconnectCause::Other
+                } else if !reachable {
+                    DisconnectCause::Timeout
+                } else {
+                    DisconnectCause::Refused
+                };
                 if ok {
                     c.open = true;
                     let local_ip = self.nodes[from].ip.clone();
@@ -614,15 +642,29 @@ impl World {
                 } else {
                     self.by_link.remove(&(from, link, channel));
                     self.close_conn(conn);
-                    self.feed(from, Input::Disconnected { link, channel });
+                    self.feed(
+                        from,
+                        Input::Disconnected {
+                            link,
+                            channel,
+                            cause,
+                        },
+                    );
                 }
             }
-            Msg::Broken { conn } => {
+            Msg::Broken { conn, cause } => {
                 if let Some(c) = self.conns.get(&conn) {
                     let (from, link, channel) = (c.from, c.link, c.channel);
                     self.by_link.remove(&(from, link, channel));
                     self.close_conn(conn);
-                    self.feed(from, Input::Disconnected { link, channel });
+                    self.feed(
+                        from,
+                        Input::Disconnected {
+                            link,
+                            channel,
+                            cause,
+                        },
+                    );
                 }
             }
             Msg::Request { conn, tag, args } => {
@@ -1017,7 +1059,13 @@ impl World {
                 if !self.conns.is_empty() {
                     let keys: Vec<ConnId> = self.conns.keys().copied().collect();
                     let conn = keys[self.rng.gen_range(0..keys.len())];
-                    self.schedule(1, Msg::Broken { conn });
+                    // Closed by the other end (a client timeout) or lost some other way.
+                    let cause = if self.rng.gen_bool(0.5) {
+                        DisconnectCause::Reset
+                    } else {
+                        DisconnectCause::Other
+                    };
+                    self.schedule(1, Msg::Broken { conn, cause });
                 }
             }
         }
@@ -1109,21 +1157,13 @@ impl World {
                     f.get(3).and_then(|p| p.parse().ok()).unwrap_or(0),
                 );
                 let epoch = core.master(MASTER_NAME).map_or(0, |m| m.failover.epoch);
+                // The newest promotion names the group's master (the fast-demotion check).
+                self.note_config(epoch, addr.0.clone(), addr.1);
                 self.promoted.insert(epoch, addr);
             }
             "+selected-slave" => self.check_most_up_to_date(id, core)?,
             "+switch-master" => self.stats.failovers += 1,
             "+convert-to-slave" => self.stats.demotions += 1,
-            "+promoted-slave" => {
-                // "slave <ip:port> <ip> <port> @ <master> <ip> <port>"
-                let epoch = core.master(MASTER_NAME).map_or(0, |m| m.failover.epoch);
-                let mut parts = text.split(' ').skip(2);
-                let ip = parts.next().unwrap_or("").to_string();
-                let port: u16 = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
-                if epoch > self.group_master.0 {
-                    self.group_master = (epoch, ip, port);
-                }
-            }
             _ => {}
         }
         Ok(())
@@ -1547,7 +1587,10 @@ impl Effects for SimIo<'_> {
             },
         );
         w.by_link.insert((id, link, channel), conn);
-        let d = w.delay();
+        // An attempt across a partition gets no answer: it fails only when the connect times
+        // out (shorter than the shell's 10 s, in proportion to the sim's down-after).
+        let silent = target.is_none_or(|t| !w.reachable(id, t));
+        let d = w.delay() + if silent { CONNECT_TIMEOUT_MS } else { 0 };
         w.schedule(d, Msg::ConnectResult { conn, ok });
     }
 
@@ -1562,7 +1605,11 @@ impl Effects for SimIo<'_> {
             .is_some_and(|c| c.open);
         match conn {
             Some(c) if open => self.w.send_request(c, tag, args),
-            _ => self.inputs.push_back(Input::Disconnected { link, channel }),
+            _ => self.inputs.push_back(Input::Disconnected {
+                link,
+                channel,
+                cause: DisconnectCause::Other,
+            }),
         }
     }
 
@@ -1697,6 +1744,7 @@ pub fn failover_latency(
     seed: u64,
     sentinels: usize,
     down_after_ms: u64,
+    down_after_refused_ms: u64,
     kinds: &[&str],
 ) -> Vec<Vec<Option<u64>>> {
     let cfg = SimConfig {
@@ -1708,6 +1756,7 @@ pub fn failover_latency(
         heal_ms: 0,
         fault_every_ms: u64::MAX / 4,
         max_delay_ms: 1,
+        down_after_refused_ms: Some(down_after_refused_ms),
         ..SimConfig::default()
     };
     let _ = take_violation();

@@ -165,6 +165,11 @@ impl Sentinel {
             let paused = if m.fence.is_paused(now) { "yes" } else { "no" };
             f.push(("fencing-paused", Value::bulk(paused)));
         }
+        // rsentinel's own option, after every field Redis has, and only when set: a client
+        // that reads the reply as pairs sees one more, one that expects Redis's list sees it.
+        if m.settings.down_after_refused_ms > 0 {
+            f.push(("down-after-refused", num(m.settings.down_after_refused_ms)));
+        }
         Value::map_of(f)
     }
 

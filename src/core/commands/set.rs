@@ -184,8 +184,14 @@ impl Sentinel {
                 m.settings.forget_replica_after_ms = v as u64;
             }
             "master-fencing" if more > 0 => {
-                m.settings.fencing = super::parse::parse_yes_no(&args[j + 1])
+                m.settings.fencing =
+                    super::parse::parse_yes_no(&args[j + 1]).ok_or(SetError::BadArgument(j + 1))?;
+            }
+            "down-after-refused" if more > 0 => {
+                let v = parse_i64(&args[j + 1])
+                    .filter(|v| *v >= 0)
                     .ok_or(SetError::BadArgument(j + 1))?;
+                m.settings.down_after_refused_ms = v as u64;
             }
             _ => return Err(SetError::Unknown),
         }

@@ -6,10 +6,11 @@ use bytes::Bytes;
 use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
 use crate::core::gossip::hello::HELLO_CHANNEL;
+use crate::core::monitoring::refused::refused_retry_period;
 use crate::core::state::{
     elapsed, instance, instance_mut, link_disconnected, Channel, Instance, LinkId, Master, Who,
 };
-use crate::core::{Action, Millis, Sentinel};
+use crate::core::{Action, DisconnectCause, Millis, Sentinel};
 
 /// What a reply is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,13 +52,19 @@ pub struct PendingCommand {
 impl Sentinel {
     pub(crate) fn reconnect(&mut self, now: Millis, m: &mut Master, who: &Who) {
         let resolve = self.settings.resolve_hostnames;
-        let ping_period = self.timing.ping_period;
         let Some(inst) = instance(m, who) else { return };
         if !link_disconnected(inst, who) || inst.addr.port == 0 {
             return;
         }
+        // Once per ping period, as Redis; faster while every attempt is being refused, so
+        // that down-after-refused sees several of them.
+        let period = if inst.link.in_refused_run(m.settings.down_after_refused_ms) {
+            refused_retry_period(m.settings.down_after_refused_ms, self.timing.ping_period)
+        } else {
+            self.timing.ping_period
+        };
         if let Some(t) = inst.link.last_reconn_time {
-            if elapsed(now, t) < ping_period as i64 {
+            if elapsed(now, t) < period as i64 {
                 return;
             }
         }
@@ -258,6 +265,9 @@ impl Sentinel {
             return;
         };
         let Some(link) = inst.link.id else { return };
+        // We close it ourselves: whatever run of refusals there was, the next attempt starts
+        // afresh (after a reset the address may even be another one).
+        inst.link.end_refused_run();
         match channel {
             Channel::Cmd => {
                 inst.link.cmd_connected = false;
@@ -328,6 +338,8 @@ impl Sentinel {
             let Some(inst) = instance_mut(m, &who) else {
                 return;
             };
+            // Something listens: whatever it does next, this is no run of refusals.
+            inst.link.end_refused_run();
             match channel {
                 Channel::Cmd => {
                     inst.link.cmd_connected = true;
@@ -373,7 +385,13 @@ impl Sentinel {
         });
     }
 
-    pub(crate) fn on_disconnected(&mut self, now: Millis, link: LinkId, channel: Channel) {
+    pub(crate) fn on_disconnected(
+        &mut self,
+        now: Millis,
+        link: LinkId,
+        channel: Channel,
+        cause: DisconnectCause,
+    ) {
         self.pending
             .retain(|_, p| !(p.link == link && p.channel == channel));
         let Some((name, who)) = self.locate(link) else {
@@ -384,6 +402,7 @@ impl Sentinel {
             let Some(inst) = instance_mut(m, &who) else {
                 return;
             };
+            inst.link.note_disconnect(now, cause);
             let was_connecting = match channel {
                 Channel::Cmd => {
                     let c = inst.link.cmd_connecting;

@@ -13,11 +13,13 @@ pub(crate) mod info;
 pub mod info_parse;
 pub(crate) mod links;
 pub(crate) mod periodic;
+pub(crate) mod refused;
 pub(crate) mod sdown;
 pub(crate) mod tilt;
 
 use crate::core::gossip::hello::HELLO_CHANNEL;
 use crate::core::monitoring::links::Purpose;
+use crate::core::monitoring::refused::refused_retry_period;
 use crate::core::state::{instance_mut, Channel, FailoverState, LinkId, Master, Who};
 use crate::core::{Input, Millis, Ready, Sentinel};
 use crate::value::Value;
@@ -37,7 +39,11 @@ impl Sentinel {
                 channel,
                 local_ip,
             } => self.on_connected(now, link, channel, local_ip),
-            Input::Disconnected { link, channel } => self.on_disconnected(now, link, channel),
+            Input::Disconnected {
+                link,
+                channel,
+                cause,
+            } => self.on_disconnected(now, link, channel, cause),
             Input::Reply {
                 link,
                 channel,
@@ -82,6 +88,19 @@ impl Sentinel {
                 };
                 if let Some(t) = since {
                     consider(t + inst.down_after_ms + 1);
+                }
+                // down-after-refused: the moment a run of refusals makes it SDOWN, and the
+                // next paced reconnection attempt of such a run.
+                let refused = m.settings.down_after_refused_ms;
+                if let Some(t) = inst.link.refused_down_deadline(refused) {
+                    consider(t);
+                }
+                if inst.link.in_refused_run(refused)
+                    && inst.link.disconnected(has_pubsub)
+                    && inst.addr.port != 0
+                {
+                    let pace = refused_retry_period(refused, self.timing.ping_period);
+                    consider(inst.link.last_reconn_time.map_or(0, |t| t + pace));
                 }
             }
             if let (true, Some(t)) = (

@@ -101,6 +101,7 @@ impl Sentinel {
                 if let Some(inst) = instance_mut(m, who) {
                     inst.link.last_avail_time = now;
                     inst.link.act_ping_time = None;
+                    inst.link.end_refused_run();
                     if text.starts_with("PONG") && *who == Who::Master {
                         inst.flags.master_reboot = false;
                     }

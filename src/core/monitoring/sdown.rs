@@ -57,7 +57,11 @@ impl Sentinel {
             && m.master_reboot_since.is_some_and(|t| {
                 elapsed(now, t) > m.settings.master_reboot_down_after_period_ms as i64
             });
-        let down = idle > down_after || wrong_role || reboot_too_long;
+        // rsentinel's down-after-refused: every attempt actively refused for that long.
+        let refused = inst
+            .link
+            .down_by_refusal(now, m.settings.down_after_refused_ms);
+        let down = idle > down_after || wrong_role || reboot_too_long || refused;
         let was_down = inst.flags.s_down;
         if down && !was_down {
             if let Some(inst) = instance_mut(m, who) {

@@ -6,6 +6,7 @@ mod election;
 mod failover;
 mod gossip;
 mod monitoring;
+mod refused;
 
 use std::collections::BTreeMap;
 
@@ -40,6 +41,9 @@ struct Fake {
     peer_votes_for: Option<String>,
     /// Swallows SLAVEOF (and everything after it) without answering or obeying.
     stuck_on_slaveof: bool,
+    /// While down, connection attempts are refused (a dead process on a live host); false:
+    /// they time out (a partition, a dead host).
+    refuses: bool,
 }
 
 impl Fake {
@@ -55,6 +59,7 @@ impl Fake {
             peer_down: false,
             peer_votes_for: None,
             stuck_on_slaveof: false,
+            refuses: true,
         }
     }
 
@@ -143,6 +148,10 @@ impl crate::driver::Effects for FakeIo<'_> {
         let addr = format!("{ip}:{port}");
         self.links.insert(link, addr.clone());
         let up = self.fakes.get(&addr).is_some_and(|f| f.up);
+        let cause = match self.fakes.get(&addr) {
+            Some(f) if !f.refuses => DisconnectCause::Timeout,
+            _ => DisconnectCause::Refused,
+        };
         self.inputs.push_back(if up {
             Input::Connected {
                 link,
@@ -150,7 +159,11 @@ impl crate::driver::Effects for FakeIo<'_> {
                 local_ip: Some("10.0.0.100".into()),
             }
         } else {
-            Input::Disconnected { link, channel }
+            Input::Disconnected {
+                link,
+                channel,
+                cause,
+            }
         });
     }
     fn send(&mut self, link: LinkId, channel: Channel, tag: u64, args: Vec<Bytes>) {
