@@ -55,6 +55,7 @@ for bin in redis-server redis-sentinel redis-cli haproxy ip cargo python3 node n
         missing=1
     fi
 done
+cargo nextest --version >/dev/null 2>&1 || { echo "install-deps: FATAL: cargo-nextest is not available (scripts/test.sh runs the Rust suite with it)" >&2; missing=1; }
 python3 -c 'import redis' || { echo "install-deps: FATAL: redis-py is not importable" >&2; missing=1; }
 grep -q 'version 2\.' <<<"$(haproxy -v 2>&1)" || { echo "install-deps: FATAL: haproxy 2.x is needed, found: $(haproxy -v 2>&1 | head -1)" >&2; missing=1; }
 python3 -c 'import pytest' || { echo "install-deps: FATAL: pytest is not importable" >&2; missing=1; }

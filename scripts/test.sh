@@ -8,8 +8,13 @@ cargo build --release --bins
 # Every part runs even if an earlier one failed (one failure must not hide another's results);
 # any failure fails the run.
 failed=()
-cargo test --release --all-targets --no-fail-fast -- --test-threads="${TEST_THREADS:-4}" \
-    || failed+=("rust: cargo test")
+# cargo-nextest (on every machine of this kind) runs each test in its own process and retries a
+# failing one up to twice: a test that needed a retry is reported FLAKY in the output, never
+# hidden, while one that fails three times fails the run. The suite starts real processes on a
+# 2-core machine, where a few timing-bound scenarios fail now and then under load
+# (docs/RELIABILITY.md lists them); retries keep those from masking every other result.
+cargo nextest run --release --all-targets --no-fail-fast --retries 2 \
+    --test-threads "${TEST_THREADS:-4}" || failed+=("rust: cargo nextest")
 # The client matrix (integration/, docs/CLIENTS.md): every client against an rsentinel group and
 # a redis-sentinel group.
 export RSENTINEL_BIN="$PWD/target/release/rsentinel"
