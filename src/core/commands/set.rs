@@ -171,30 +171,30 @@ impl Sentinel {
                 return Ok(2);
             }
             "master-reboot-down-after-period" if more > 0 => {
-                let v = parse_i64(&args[j + 1])
-                    .filter(|v| *v >= 0)
-                    .ok_or(SetError::BadArgument(j + 1))?;
-                m.settings.master_reboot_down_after_period_ms = v as u64;
+                m.settings.master_reboot_down_after_period_ms = non_negative_ms(args, j + 1)?;
             }
             // rsentinel's own option (0 turns it off).
             "forget-replica-after" if more > 0 => {
-                let v = parse_i64(&args[j + 1])
-                    .filter(|v| *v >= 0)
-                    .ok_or(SetError::BadArgument(j + 1))?;
-                m.settings.forget_replica_after_ms = v as u64;
+                m.settings.forget_replica_after_ms = non_negative_ms(args, j + 1)?;
             }
             "master-fencing" if more > 0 => {
                 m.settings.fencing =
                     super::parse::parse_yes_no(&args[j + 1]).ok_or(SetError::BadArgument(j + 1))?;
             }
             "down-after-refused" if more > 0 => {
-                let v = parse_i64(&args[j + 1])
-                    .filter(|v| *v >= 0)
-                    .ok_or(SetError::BadArgument(j + 1))?;
-                m.settings.down_after_refused_ms = v as u64;
+                m.settings.down_after_refused_ms = non_negative_ms(args, j + 1)?;
             }
             _ => return Err(SetError::Unknown),
         }
         Ok(1)
     }
+}
+
+/// A SET value in milliseconds that may be 0 (the option off) but not negative, read strictly
+/// (`string2ll`); anything else refuses the argument at `at`.
+fn non_negative_ms(args: &[Bytes], at: usize) -> Result<u64, SetError> {
+    parse_i64(&args[at])
+        .filter(|v| *v >= 0)
+        .map(|v| v as u64)
+        .ok_or(SetError::BadArgument(at))
 }
