@@ -256,6 +256,10 @@ pub struct Sentinel {
     /// Which instance record each link belongs to (a cache over `masters`).
     pub(crate) links: monitoring::links::LinkIndex,
     pub(crate) next_tag: u64,
+    /// How long our command connections usually take to open (a moving average): a
+    /// connection attempt far slower than that is abandoned and made again
+    /// (`monitoring::links`, `stuck_connect_after`).
+    pub(crate) typical_connect_ms: Option<u64>,
     /// User scripts waiting, running or waiting for a retry.
     pub(crate) scripts: scripts::ScriptQueue,
     /// Deliberate bugs, for proving that the simulator catches them (test builds only).
@@ -328,6 +332,7 @@ impl Sentinel {
             next_link: 1,
             links: Default::default(),
             next_tag: 1,
+            typical_connect_ms: None,
             scripts: scripts::ScriptQueue::default(),
             #[cfg(feature = "fault-injection")]
             faults: Faults::default(),
