@@ -46,4 +46,5 @@ mod server_logging;
 mod server_process;
 mod server_runtime;
 mod tls;
+mod valkey_names;
 mod write_safety;
