@@ -9,6 +9,7 @@ mod acl;
 mod agreement;
 mod cli_args;
 mod cli_daemonize;
+mod command_arity;
 mod config_bad_differential;
 mod config_directive_table_differential;
 mod config_directives;
