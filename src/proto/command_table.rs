@@ -29,12 +29,22 @@ pub struct CommandSpec {
     pub info: Value,
     /// Subcommands by lower-case name.
     pub subcommands: BTreeMap<String, CommandSpec>,
-    /// Accepted but not listed by COMMAND (CLIENT SETINFO, Redis 7.2's): COMMAND's replies
-    /// stay those of redis-sentinel 7.0.15.
-    pub hidden: bool,
 }
 
 impl CommandSpec {
+    /// Whether COMMAND INFO lists `flag` among the command's flags (`write`, `no_auth`...).
+    pub fn has_flag(&self, flag: &str) -> bool {
+        match &self.info {
+            Value::Array(fields) => match fields.get(2) {
+                Some(Value::Set(flags)) | Some(Value::Array(flags)) => flags
+                    .iter()
+                    .any(|f| f.as_text().is_some_and(|t| t.eq_ignore_ascii_case(flag))),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i64;
         if self.arity >= 0 {
@@ -94,7 +104,7 @@ impl CommandTable {
         let mut out = Vec::new();
         for c in &self.commands {
             out.push((c, c.fullname.clone()));
-            for s in c.subcommands.values().filter(|s| !s.hidden) {
+            for s in c.subcommands.values() {
                 out.push((s, s.fullname.clone()));
             }
         }
@@ -120,23 +130,10 @@ fn build() -> CommandTable {
     let docs = decode_resp3_in_order(DOCS_DATA)
         .map(|(v, _)| v)
         .unwrap_or(Value::Map(Vec::new()));
-    let mut commands: Vec<CommandSpec> = match info {
+    let commands: Vec<CommandSpec> = match info {
         Value::Array(items) => items.iter().filter_map(spec_from_info).collect(),
         _ => Vec::new(),
     };
-    if let Some(client) = commands.iter_mut().find(|c| c.fullname == "client") {
-        client.subcommands.insert(
-            "setinfo".into(),
-            CommandSpec {
-                fullname: "client|setinfo".into(),
-                arity: 4,
-                acl_categories: vec!["@slow".into(), "@connection".into()],
-                info: Value::Nil,
-                subcommands: BTreeMap::new(),
-                hidden: true,
-            },
-        );
-    }
     let docs = match docs {
         Value::Map(pairs) => pairs
             .into_iter()
@@ -184,7 +181,6 @@ fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
         acl_categories,
         info: entry.clone(),
         subcommands,
-        hidden: false,
     })
 }
 
