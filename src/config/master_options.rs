@@ -158,7 +158,7 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         get: |m| OptionValue::Number(m.forget_replica_after_ms),
         set: |m, v| m.forget_replica_after_ms = number(v),
     },
-    // rsentinel's own: see `proxy` (config only: the port opens at start).
+    // rsentinel's own: see `proxy` (also SENTINEL SET: the port opens and closes live).
     MasterOption {
         name: "proxy-port",
         kind: ValueKind::Port,

@@ -184,6 +184,12 @@ impl Sentinel {
             "down-after-refused" if more > 0 => {
                 m.settings.down_after_refused_ms = non_negative_ms(args, j + 1)?;
             }
+            // rsentinel's own: the shell opens or closes the port on the `+set` event.
+            "proxy-port" if more > 0 => {
+                m.settings.proxy_port = parse_i64(&args[j + 1])
+                    .and_then(|v| u16::try_from(v).ok())
+                    .ok_or(SetError::BadArgument(j + 1))?;
+            }
             _ => return Err(SetError::Unknown),
         }
         Ok(1)
