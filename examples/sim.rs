@@ -49,6 +49,7 @@ struct Totals {
     failed_saves: u64,
     stalled_saves: u64,
     violating_seeds: Vec<u64>,
+    seeds_done: u64,
 }
 
 impl Totals {
@@ -96,6 +97,7 @@ impl Totals {
         self.failed_saves += o.failed_saves;
         self.stalled_saves += o.stalled_saves;
         self.violating_seeds.extend(o.violating_seeds);
+        self.seeds_done += o.seeds_done;
     }
 }
 
@@ -171,6 +173,8 @@ fn main() {
                     break;
                 }
                 let mut mine = Totals::default();
+                let chunk = (from + CHUNK).min(end) - from;
+                mine.seeds_done = chunk;
                 for seed in from..(from + CHUNK).min(end) {
                     match run_seed(seed, &cfg) {
                         Ok(stats) => {
@@ -196,18 +200,36 @@ fn main() {
                 }
                 let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
                 t.merge(mine);
+                let done = t.seeds_done;
+                if done / 10_000 != (done - chunk) / 10_000 && done < count {
+                    summary(&t, &cfg, done, first, jobs, started.elapsed().as_secs_f64());
+                }
             });
         }
     });
     let t = totals.into_inner().unwrap_or_else(|e| e.into_inner());
     let secs = started.elapsed().as_secs_f64();
+    summary(&t, &cfg, count, first, jobs, secs);
+    if !t.violating_seeds.is_empty() {
+        let mut seeds = t.violating_seeds.clone();
+        seeds.sort_unstable();
+        println!("violating seeds: {seeds:?}");
+    }
+    if t.violations > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// The one summary line (also printed every 10,000 seeds as progress: a run cut short still
+/// says what it covered).
+fn summary(t: &Totals, cfg: &SimConfig, done: u64, first: u64, jobs: usize, secs: f64) {
     let unfenced = (
         t.acked_writes - t.fenced.1,
         t.lost_writes - t.fenced.2,
-        count.saturating_sub(t.fenced.0 + t.violations),
+        done.saturating_sub(t.fenced.0 + t.violations),
     );
     println!(
-        "seeds {count} (from {first}), sentinels {}, quorum {}, {} network, jobs {jobs}: {} violations, {} switch-master events, {} core actions, {:.0} actions/s, {:.1} s; writes acknowledged {}, refused {}, lost {} in {} seeds (worst: seed {}, {} lost); fencing off ({} seeds): {} of {} lost ({:.2} %); fencing on ({} seeds): {} of {} lost ({:.2} %), {} writes held by {} pauses; {} saves failed, {} stalled; {} promotions left a reachable replica with more writes (each explained: no candidate, or writes after its INFO)",
+        "seeds {done} (from {first}), sentinels {}, quorum {}, {} network, jobs {jobs}: {} violations, {} switch-master events, {} core actions, {:.0} actions/s, {:.1} s; writes acknowledged {}, refused {}, lost {} in {} seeds (worst: seed {}, {} lost); fencing off ({} seeds): {} of {} lost ({:.2} %); fencing on ({} seeds): {} of {} lost ({:.2} %), {} writes held by {} pauses; {} saves failed, {} stalled; {} promotions left a reachable replica with more writes (each explained: no candidate, or writes after its INFO)",
         cfg.sentinels,
         cfg.quorum,
         if cfg.harsh { "harsh" } else { "gentle" },
@@ -236,12 +258,4 @@ fn main() {
         t.stalled_saves,
         t.promotions_behind
     );
-    if !t.violating_seeds.is_empty() {
-        let mut seeds = t.violating_seeds.clone();
-        seeds.sort_unstable();
-        println!("violating seeds: {seeds:?}");
-    }
-    if t.violations > 0 {
-        std::process::exit(1);
-    }
 }

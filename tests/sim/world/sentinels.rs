@@ -86,6 +86,13 @@ impl World {
         if std::mem::take(&mut s.unsaved) {
             let hard =
                 rsentinel::core::HardState::of_config(&s.persisted.sentinel, &s.persisted.masters);
+            // A vote cast in memory but never saved was never told either (the core withholds
+            // it, and `SimIo::reply` checks that): it dies with the process, and the restarted
+            // sentinel may vote in that epoch. Told votes were saved first, so they stay.
+            let durable = hard.vote_epoch(MASTER_NAME);
+            let me = s.myid.clone();
+            self.votes
+                .retain(|(voter, epoch), _| *voter != me || *epoch <= durable);
             self.max_current[id] = hard.current_epoch;
             self.max_config[id] = s
                 .persisted
