@@ -58,8 +58,6 @@ pub struct MasterOption {
     /// Valkey 8's name for the same option, accepted wherever `name` is (config lines,
     /// SENTINEL SET) but never written, so that redis-sentinel can still load the file.
     pub valkey_name: Option<&'static str>,
-    /// SENTINEL SET may change it (not rsentinel's `proxy-port`, whose port opens at start).
-    pub in_set: bool,
     /// Setting it from SENTINEL SET drops the links to the master and its replicas, so that
     /// the next connections use it (the credentials), as Redis's `dropInstanceConnections`.
     pub drops_links: bool,
@@ -167,17 +165,14 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         |m| OptionValue::Number(m.forget_replica_after_ms),
         |m, v| m.forget_replica_after_ms = number(v),
     ),
-    // rsentinel's own: see `proxy` (config only: the port opens at start).
-    MasterOption {
-        in_set: false,
-        ..option(
-            "proxy-port",
-            ValueKind::Port,
-            0,
-            |m| OptionValue::Number(u64::from(m.proxy_port)),
-            |m, v| m.proxy_port = u16::try_from(number(v)).unwrap_or(0),
-        )
-    },
+    // rsentinel's own: see `proxy` (also SENTINEL SET: the port opens and closes live).
+    option(
+        "proxy-port",
+        ValueKind::Port,
+        0,
+        |m| OptionValue::Number(u64::from(m.proxy_port)),
+        |m, v| m.proxy_port = u16::try_from(number(v)).unwrap_or(0),
+    ),
     option(
         "master-fencing",
         ValueKind::YesNo,
@@ -195,8 +190,8 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
     ),
 ];
 
-/// An option that is not secret, has no Valkey name, may be set with SENTINEL SET and drops
-/// no links, as most are; the entries that differ say so.
+/// An option that is not secret, has no Valkey name and drops no links, as most are; the
+/// entries that differ say so.
 const fn option(
     name: &'static str,
     kind: ValueKind,
@@ -207,7 +202,6 @@ const fn option(
     MasterOption {
         name,
         valkey_name: None,
-        in_set: true,
         drops_links: false,
         kind,
         secret: false,

@@ -55,7 +55,7 @@ impl Sentinel {
                 master.sentinels.insert(peer.inst.name.clone(), peer);
             }
         }
-        self.masters.insert(m.name.clone(), master);
+        self.masters.insert(m.name.clone(), Box::new(master));
         Ok(())
     }
 

@@ -8,10 +8,10 @@
 //! against it, and the core checks SENTINEL's subcommands against it (`core::commands`), so
 //! there is one SENTINEL arity table, this one.
 //!
-//! Two kinds of entries are accepted but not listed by COMMAND (whose replies stay those of
-//! redis-sentinel 7.0.15): CLIENT SETINFO (Redis 7.2's) and Valkey's names for the SENTINEL
-//! subcommands that say "master" (`VALKEY_SENTINEL_NAMES`). A Valkey name is an alias: it has
-//! its Redis form's arity and ACL categories, and ACL rules treat it as its Redis form.
+//! Valkey's names for the SENTINEL subcommands that say "master" (`VALKEY_SENTINEL_NAMES`)
+//! are accepted but not listed by COMMAND (whose replies stay those of redis-sentinel
+//! 7.0.15). A Valkey name is an alias: it has its Redis form's arity and ACL categories, and
+//! ACL rules treat it as its Redis form.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -45,14 +45,27 @@ pub struct CommandSpec {
     pub info: Value,
     /// Subcommands by lower-case name.
     pub subcommands: BTreeMap<String, CommandSpec>,
-    /// Accepted but not listed by COMMAND (CLIENT SETINFO, Redis 7.2's; Valkey's names):
-    /// COMMAND's replies stay those of redis-sentinel 7.0.15.
+    /// Accepted but not listed by COMMAND (Valkey's names): COMMAND's replies stay those of
+    /// redis-sentinel 7.0.15.
     pub hidden: bool,
     /// For a Valkey name, the fullname of the Redis form it stands for (`sentinel|master`).
     pub alias_of: Option<String>,
 }
 
 impl CommandSpec {
+    /// Whether COMMAND INFO lists `flag` among the command's flags (`write`, `no_auth`...).
+    pub fn has_flag(&self, flag: &str) -> bool {
+        match &self.info {
+            Value::Array(fields) => match fields.get(2) {
+                Some(Value::Set(flags)) | Some(Value::Array(flags)) => flags
+                    .iter()
+                    .any(|f| f.as_text().is_some_and(|t| t.eq_ignore_ascii_case(flag))),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i64;
         if self.arity >= 0 {
@@ -148,20 +161,6 @@ fn build() -> CommandTable {
         Value::Array(items) => items.iter().filter_map(spec_from_info).collect(),
         _ => Vec::new(),
     };
-    if let Some(client) = commands.iter_mut().find(|c| c.fullname == "client") {
-        client.subcommands.insert(
-            "setinfo".into(),
-            CommandSpec {
-                fullname: "client|setinfo".into(),
-                arity: 4,
-                acl_categories: vec!["@slow".into(), "@connection".into()],
-                info: Value::Nil,
-                subcommands: BTreeMap::new(),
-                hidden: true,
-                alias_of: None,
-            },
-        );
-    }
     if let Some(sentinel) = commands.iter_mut().find(|c| c.fullname == "sentinel") {
         for (valkey, redis) in VALKEY_SENTINEL_NAMES {
             let Some(redis_form) = sentinel.subcommands.get(*redis) else {

@@ -35,6 +35,8 @@ mod ops_proxy;
 mod ops_state_file;
 mod partition_netns;
 mod refused;
+mod rows_doc;
+mod rows_selection;
 mod scale;
 mod scripts_env;
 mod scripts_queue;

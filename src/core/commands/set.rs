@@ -116,7 +116,7 @@ impl Sentinel {
             return Ok(2);
         }
         let option = master_options::lookup(&option)
-            .filter(|o| o.in_set && more > 0)
+            .filter(|_| more > 0)
             .ok_or(SetError::Unknown)?;
         if matches!(option.kind, ValueKind::Script { .. }) && deny_scripts {
             return Err(SetError::Refused(SCRIPTS_DENIED.into()));

@@ -210,7 +210,7 @@ fn set_takes_valkeys_option_name_as_the_redis_one() {
 }
 
 #[test]
-fn set_down_after_reaches_every_instance_and_proxy_port_is_not_settable() {
+fn set_down_after_reaches_every_instance() {
     let mut s = one_master();
     let out = run(
         &mut s,
@@ -227,14 +227,4 @@ fn set_down_after_reaches_every_instance_and_proxy_port_is_not_settable() {
     assert_eq!(m.inst.down_after_ms, 1234);
     assert!(m.replicas.values().all(|r| r.inst.down_after_ms == 1234));
     assert!(m.sentinels.values().all(|p| p.inst.down_after_ms == 1234));
-    let out = run(
-        &mut s,
-        &["SENTINEL", "SET", "mymaster", "proxy-port", "7000"],
-    );
-    assert_eq!(
-        out,
-        unsaved(Value::err(
-            "ERR Unknown option or number of arguments for SENTINEL SET 'proxy-port'"
-        ))
-    );
 }
