@@ -74,15 +74,14 @@ impl Sentinel {
                 let replica = self.new_replica(addr, m.inst.down_after_ms, now);
                 let key = replica.inst.name.clone();
                 m.replicas.insert(key.clone(), replica);
-                self.emit_at(
-                    now,
-                    LogLevel::Notice,
-                    EventKind::Slave,
-                    m,
-                    &Who::Replica(key),
-                    "",
-                );
+                let who = Who::Replica(key);
+                self.emit_at(now, LogLevel::Notice, EventKind::Slave, m, &who, "");
                 self.persist();
+                // Start connecting now rather than at the next tick: Redis, which saves its
+                // config for each new replica before going on, in practice reaches its next
+                // tick right after, so a replica it lists in num-slaves is already being
+                // connected and asked for INFO, and SENTINEL FAILOVER can select it.
+                self.reconnect(now, m, &who);
             }
             if report.role == Some(Role::Master) {
                 self.forget_unlisted_replicas(now, m, &listed_addrs);

@@ -369,8 +369,13 @@ impl Sentinel {
             );
             match channel {
                 Channel::Cmd => {
-                    // A PING at once on every new command connection.
+                    // A PING at once on every new command connection, and whatever periodic
+                    // command is due (a new instance's first INFO): Redis queues them in the
+                    // tick that starts the connect, so they reach the instance as soon as it
+                    // is up. Waiting for the next tick left a just-discovered replica without
+                    // INFO, so not selectable (-NOGOODSLAVE), for a tick longer than in Redis.
                     s.send_ping(now, m, &who);
+                    s.send_periodic_commands(now, m, &who);
                 }
                 Channel::PubSub => {
                     s.send(
