@@ -11,6 +11,7 @@ use crate::core::state::{
     elapsed, instance, instance_mut, link_disconnected, Channel, Instance, LinkId, Master, Who,
 };
 use crate::core::{Action, DisconnectCause, Millis, Sentinel};
+use crate::value::Value;
 
 /// What a reply is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -388,6 +389,27 @@ impl Sentinel {
                 }
             }
         });
+    }
+
+    /// The answer to SUBSCRIBE on a pub/sub connection. An error (`-NOAUTH` when the
+    /// instance's credentials changed underneath, `-NOPERM`...) closes the connection: hiredis
+    /// drops a subscribed connection on an error no command waits for, so Redis's link goes
+    /// `disconnected` until its next attempt, and every attempt fails the same way until the
+    /// right credentials are set (SENTINEL SET auth-pass closes the links at once).
+    pub(crate) fn on_subscribe_reply(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        who: &Who,
+        reply: &Value,
+    ) {
+        if reply.is_error() {
+            self.close_connection(m, who, Channel::PubSub);
+            return;
+        }
+        if let Some(inst) = instance_mut(m, who) {
+            inst.link.pubsub_last_activity = Some(now);
+        }
     }
 
     pub(crate) fn on_disconnected(
