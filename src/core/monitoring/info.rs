@@ -65,8 +65,13 @@ impl Sentinel {
                 {
                     continue;
                 }
-                self.add_replica(now, m, addr);
+                let who = self.add_replica(now, m, addr);
                 self.persist();
+                // Start connecting now rather than at the next tick: Redis, which saves its
+                // config for each new replica before going on, in practice reaches its next
+                // tick right after, so a replica it lists in num-slaves is already being
+                // connected and asked for INFO, and SENTINEL FAILOVER can select it.
+                self.reconnect(now, m, &who);
             }
             if report.role == Some(Role::Master) {
                 self.forget_unlisted_replicas(now, m, &listed_addrs);
