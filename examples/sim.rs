@@ -12,6 +12,8 @@
 //! the consequences (a double vote after a crash) to catch the latter. `--broken-switch-epoch`
 //! gives a switch the current epoch instead of the failover's; `--broken-stale-failover` lets a
 //! failover superseded by a newer config epoch finish (the bug of seeds 300001269, 300308159).
+//! `--forget-sentinel-after MS` turns rsentinel's peer forgetting on; `--broken-forget` makes
+//! a forgotten peer's vote leave the majority too (the unsafe rule).
 #[path = "../tests/sim/world.rs"]
 mod world;
 
@@ -28,6 +30,7 @@ const CHUNK: u64 = 64;
 struct Totals {
     steps: u64,
     failovers: u64,
+    forgotten_peers: u64,
     violations: u64,
     acked_writes: u64,
     lost_writes: u64,
@@ -59,6 +62,10 @@ fn main() {
     cfg.broken_switch_epoch = flag("--broken-switch-epoch");
     cfg.broken_stale_failover = flag("--broken-stale-failover");
     cfg.broken_selection = flag("--broken-selection");
+    cfg.broken_forget = flag("--broken-forget");
+    if let Some(ms) = get("--forget-sentinel-after") {
+        cfg.forget_sentinel_after_ms = ms;
+    }
     if let Some(n) = get("--min-replicas") {
         cfg.min_replicas_to_write = n as usize;
     }
@@ -92,6 +99,7 @@ fn main() {
                         Ok(stats) => {
                             mine.steps += stats.steps;
                             mine.failovers += stats.failovers;
+                            mine.forgotten_peers += stats.forgotten_peers;
                             mine.acked_writes += stats.acked_writes;
                             mine.lost_writes += stats.lost_writes;
                             mine.refused_writes += stats.refused_writes;
@@ -118,6 +126,7 @@ fn main() {
                 let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
                 t.steps += mine.steps;
                 t.failovers += mine.failovers;
+                t.forgotten_peers += mine.forgotten_peers;
                 t.violations += mine.violations;
                 t.acked_writes += mine.acked_writes;
                 t.lost_writes += mine.lost_writes;
@@ -149,6 +158,12 @@ fn main() {
         t.worst_loss.1,
         t.promotions_behind
     );
+    if cfg.forget_sentinel_after_ms > 0 {
+        println!(
+            "peers forgotten (-sentinel-forgotten): {}",
+            t.forgotten_peers
+        );
+    }
     if t.violations > 0 {
         std::process::exit(1);
     }

@@ -158,6 +158,15 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         get: |m| OptionValue::Number(m.forget_replica_after_ms),
         set: |m, v| m.forget_replica_after_ms = number(v),
     },
+    // rsentinel's own: see core::monitoring::forget (peers still count as voters).
+    MasterOption {
+        name: "forget-sentinel-after",
+        kind: ValueKind::Millis,
+        secret: false,
+        default: 0,
+        get: |m| OptionValue::Number(m.forget_sentinel_after_ms),
+        set: |m, v| m.forget_sentinel_after_ms = number(v),
+    },
     // rsentinel's own: see `proxy` (also SENTINEL SET: the port opens and closes live).
     MasterOption {
         name: "proxy-port",

@@ -47,6 +47,7 @@ impl Sentinel {
             },
             fence: Default::default(),
             fenced: None,
+            forgotten_voters: m.forgotten_sentinels.iter().cloned().collect(),
         };
         for (host, port) in &m.known_replicas {
             if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
@@ -126,6 +127,8 @@ impl Sentinel {
             for p in peers.values() {
                 self.forget_link(&p.inst, false);
             }
+            // The operator's reset is the group's agreement: the voters are counted afresh.
+            m.forgotten_voters.clear();
         }
         self.close_connection(m, &Who::Master, Channel::Cmd);
         self.close_connection(m, &Who::Master, Channel::PubSub);
@@ -228,6 +231,7 @@ impl MasterOptions {
                 .collect(),
             master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
             forget_replica_after_ms: m.forget_replica_after_ms,
+            forget_sentinel_after_ms: m.forget_sentinel_after_ms,
             proxy_port: m.proxy_port,
             fencing: m.fencing,
             down_after_refused_ms: m.down_after_refused_ms,
@@ -256,11 +260,13 @@ impl MasterOptions {
                 .collect(),
             master_reboot_down_after_period_ms: self.master_reboot_down_after_period_ms,
             forget_replica_after_ms: self.forget_replica_after_ms,
+            forget_sentinel_after_ms: self.forget_sentinel_after_ms,
             proxy_port: self.proxy_port,
             fencing: self.fencing,
             down_after_refused_ms: self.down_after_refused_ms,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
+            forgotten_sentinels: Vec::new(),
             config_epoch: 0,
             leader_epoch: 0,
         }

@@ -278,6 +278,8 @@ pub struct Faults {
     pub stale_failover_survives: bool,
     /// Among replicas of equal priority, prefer the lowest replication offset.
     pub promote_least_up_to_date: bool,
+    /// forget-sentinel-after drops a forgotten peer's vote too (the majority shrinks).
+    pub forgetting_shrinks_majority: bool,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` switches.

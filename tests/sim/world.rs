@@ -71,6 +71,10 @@ pub struct SimConfig {
     /// down-after-refused for every sentinel; None: on (100 to 800 ms) for odd seeds, off for
     /// even ones.
     pub down_after_refused_ms: Option<u64>,
+    /// rsentinel's forget-sentinel-after for every sentinel (0: off).
+    pub forget_sentinel_after_ms: u64,
+    /// Deliberately let forgetting a peer drop its vote from the majority too.
+    pub broken_forget: bool,
 }
 
 /// How long a connection attempt across a partition takes to fail.
@@ -97,6 +101,8 @@ impl Default for SimConfig {
             broken_stale_failover: false,
             broken_selection: false,
             down_after_refused_ms: None,
+            forget_sentinel_after_ms: 0,
+            broken_forget: false,
         }
     }
 }
@@ -143,6 +149,8 @@ pub struct Stats {
     pub lost_window: (u64, u64),
     /// `+convert-to-slave` events: returning masters demoted.
     pub demotions: u64,
+    /// `-sentinel-forgotten` events (forget-sentinel-after).
+    pub forgotten_peers: u64,
 }
 
 /// Bytes a write adds to the replication offset.
@@ -313,6 +321,7 @@ impl World {
                 0
             });
             m.failover_timeout_ms = cfg.failover_timeout_ms;
+            m.forget_sentinel_after_ms = cfg.forget_sentinel_after_ms;
             let mut persisted = Config::default();
             persisted.sentinel.myid = Some(myid.clone());
             persisted.server.port = 26379;
@@ -443,6 +452,7 @@ impl World {
             core.faults.switch_takes_current_epoch = self.cfg.broken_switch_epoch;
             core.faults.stale_failover_survives = self.cfg.broken_stale_failover;
             core.faults.promote_least_up_to_date = self.cfg.broken_selection;
+            core.faults.forgetting_shrinks_majority = self.cfg.broken_forget;
         }
         let _ = &mut core;
         self.nodes[id].alive = true;
@@ -1164,6 +1174,7 @@ impl World {
             "+selected-slave" => self.check_most_up_to_date(id, core)?,
             "+switch-master" => self.stats.failovers += 1,
             "+convert-to-slave" => self.stats.demotions += 1,
+            "-sentinel-forgotten" => self.stats.forgotten_peers += 1,
             _ => {}
         }
         Ok(())

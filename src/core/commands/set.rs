@@ -177,6 +177,9 @@ impl Sentinel {
             "forget-replica-after" if more > 0 => {
                 m.settings.forget_replica_after_ms = non_negative_ms(args, j + 1)?;
             }
+            "forget-sentinel-after" if more > 0 => {
+                m.settings.forget_sentinel_after_ms = non_negative_ms(args, j + 1)?;
+            }
             "master-fencing" if more > 0 => {
                 m.settings.fencing =
                     super::parse::parse_yes_no(&args[j + 1]).ok_or(SetError::BadArgument(j + 1))?;

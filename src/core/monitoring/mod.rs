@@ -143,6 +143,7 @@ impl Sentinel {
                 }
                 if !s.stays_in_tilt(now) {
                     s.fence_tick(now, m);
+                    s.forget_gone_peers(now, m);
                 }
                 if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
                     switch_to_promoted = Some(m.inst.name.clone());
