@@ -26,6 +26,7 @@ mod harness;
 mod links_bad_peer;
 mod links_redis;
 mod monitor;
+mod ops_client_fields;
 mod ops_forget;
 mod ops_logging;
 mod ops_metrics;
