@@ -62,6 +62,7 @@ impl Sentinel {
                 signal,
             } => self.script_exited(now, id, exit_code, signal),
             Input::ScriptStarted { id, pid } => self.script_started(id, pid),
+            Input::ScriptForkFailed { id } => self.script_fork_failed(id),
         }
     }
 
