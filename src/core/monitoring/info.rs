@@ -55,14 +55,8 @@ impl Sentinel {
         if *who == Who::Master {
             let mut listed_addrs = Vec::with_capacity(report.replicas.len());
             for listed in &report.replicas {
-                let resolve_only_ip = !self.settings.resolve_hostnames;
-                let Some(ip) = self.resolver.resolve(&listed.ip, resolve_only_ip) else {
+                let Some(addr) = self.resolve_addr(&listed.ip, listed.port) else {
                     continue;
-                };
-                let addr = Addr {
-                    host: listed.ip.clone(),
-                    ip,
-                    port: listed.port,
                 };
                 listed_addrs.push(addr.clone());
                 if m.replicas
@@ -71,18 +65,13 @@ impl Sentinel {
                 {
                     continue;
                 }
-                let replica = self.new_replica(addr, m.inst.down_after_ms, now);
-                let key = replica.inst.name.clone();
-                m.replicas.insert(key.clone(), replica);
-                self.emit_at(
-                    now,
-                    LogLevel::Notice,
-                    EventKind::Slave,
-                    m,
-                    &Who::Replica(key),
-                    "",
-                );
+                let who = self.add_replica(now, m, addr);
                 self.persist();
+                // Start connecting now rather than at the next tick: Redis, which saves its
+                // config for each new replica before going on, in practice reaches its next
+                // tick right after, so a replica it lists in num-slaves is already being
+                // connected and asked for INFO, and SENTINEL FAILOVER can select it.
+                self.reconnect(now, m, &who);
             }
             if report.role == Some(Role::Master) {
                 self.forget_unlisted_replicas(now, m, &listed_addrs);
