@@ -297,11 +297,17 @@ pub struct Running {
 impl Running {
     /// Wait until SHUTDOWN, SIGTERM or SIGINT; then save the config, stop the tasks and
     /// return the exit code.
-    pub async fn wait(mut self) -> i32 {
-        let mut sigterm =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let mut sigint =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    pub async fn wait(self) -> i32 {
+        self.wait_with(StopSignals::install()).await
+    }
+
+    /// `wait`, with the signal handlers installed earlier (before the ports opened, so that
+    /// a SIGTERM right after the start is a clean shutdown too, as in Redis).
+    pub async fn wait_with(mut self, signals: StopSignals) -> i32 {
+        let StopSignals {
+            mut sigterm,
+            mut sigint,
+        } = signals;
         let shutdown_requested = async {
             while !*self.shutdown.borrow() {
                 if self.shutdown.changed().await.is_err() {
@@ -344,6 +350,22 @@ impl Running {
             LogLevel::Warning,
             "Sentinel is now ready to exit, bye bye...",
         );
+    }
+}
+
+/// SIGTERM and SIGINT, caught from the moment this is made (inside the tokio runtime).
+pub struct StopSignals {
+    sigterm: Option<tokio::signal::unix::Signal>,
+    sigint: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    pub fn install() -> StopSignals {
+        use tokio::signal::unix::{signal, SignalKind};
+        StopSignals {
+            sigterm: signal(SignalKind::terminate()).ok(),
+            sigint: signal(SignalKind::interrupt()).ok(),
+        }
     }
 }
 
@@ -600,10 +622,11 @@ pub fn run(mut config: Config) -> i32 {
             LogLevel::Notice,
             &format!("Running mode=sentinel, port={}.", config.server.port),
         );
+        let signals = StopSignals::install();
         match start(config).await {
             Ok(running) => {
                 server::supervised::ready();
-                running.wait().await
+                running.wait_with(signals).await
             }
             Err(e) => {
                 for line in e.lines() {

@@ -74,18 +74,13 @@ impl Sentinel {
 
     /// A new replica of `m` at `addr` (listed by the master's INFO, or the old master and the
     /// other replicas after a switch): its record, announced with `+slave`.
-    pub(crate) fn add_replica(&mut self, now: Millis, m: &mut Master, addr: Addr) {
+    /// Records a newly seen replica, announces it (`+slave`) and says who it is.
+    pub(crate) fn add_replica(&mut self, now: Millis, m: &mut Master, addr: Addr) -> Who {
         let replica = self.new_replica(addr, m.inst.down_after_ms, now);
-        let key = replica.inst.name.clone();
-        m.replicas.insert(key.clone(), replica);
-        self.emit_at(
-            now,
-            LogLevel::Notice,
-            EventKind::Slave,
-            m,
-            &Who::Replica(key),
-            "",
-        );
+        let who = Who::Replica(replica.inst.name.clone());
+        m.replicas.insert(replica.inst.name.clone(), replica);
+        self.emit_at(now, LogLevel::Notice, EventKind::Slave, m, &who, "");
+        who
     }
 
     pub(crate) fn new_replica(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Replica {

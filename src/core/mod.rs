@@ -178,6 +178,9 @@ pub enum Input {
         exit_code: Option<i32>,
         signal: Option<i32>,
     },
+    /// The process for `Action::RunScript { id }` could not be forked (EAGAIN, ENOMEM): the
+    /// job waits for the next run, as in Redis.
+    ScriptForkFailed { id: u64 },
 }
 
 /// Why a connection failed or broke, as far as the shell can tell from the socket.

@@ -109,7 +109,7 @@ impl ClientHandle {
         let pending = self.pending_push.fetch_add(size, Ordering::Relaxed) + size;
         if self.over_output_limit(pending as u64, limit, Instant::now()) {
             self.pending_push.fetch_sub(size, Ordering::Relaxed);
-            self.close_for_output_limit();
+            self.close_for_output_limit(true);
             return false;
         }
         self.tx.send(ClientMsg::Push(value, size)).is_ok()
@@ -143,8 +143,10 @@ impl ClientHandle {
         }
     }
 
-    /// Close a client over its output limit, once, with Redis's log line.
-    pub fn close_for_output_limit(&self) {
+    /// Close a client over its output limit, once, with Redis's log line: `scheduled` when
+    /// found while output is added (Redis closes it asynchronously then), else (the clients
+    /// cron) closed at once.
+    pub fn close_for_output_limit(&self, scheduled: bool) {
         let first = {
             let mut m = self.meta();
             !std::mem::replace(&mut m.killed, true)
@@ -153,8 +155,13 @@ impl ClientHandle {
             crate::logging::log(
                 crate::config::model::LogLevel::Warning,
                 &format!(
-                    "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                    self.info_line(Instant::now())
+                    "Client {} {} for overcoming of output buffer limits.",
+                    self.info_line(Instant::now()),
+                    if scheduled {
+                        "scheduled to be closed ASAP"
+                    } else {
+                        "closed"
+                    }
                 ),
             );
             self.kill();

@@ -257,7 +257,7 @@ async fn write_out<S: AsyncWrite + Unpin>(
         server.opts.port_settings.normal_limit
     };
     if handle.over_output_limit(handle.pending_output(), limit, Instant::now()) {
-        handle.close_for_output_limit();
+        handle.close_for_output_limit(true);
         out.clear();
         return false;
     }

@@ -179,7 +179,7 @@ impl Server {
                     ps.normal_limit
                 };
                 if c.over_output_limit(c.pending_output(), limit, now) {
-                    c.close_for_output_limit();
+                    c.close_for_output_limit(false);
                     continue;
                 }
                 if let Some(timeout) = ps.idle_timeout {

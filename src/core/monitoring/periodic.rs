@@ -26,7 +26,10 @@ impl Sentinel {
 
     pub(crate) fn send_periodic_commands(&mut self, now: Millis, m: &mut Master, who: &Who) {
         let Some(inst) = instance(m, who) else { return };
-        if link_disconnected(inst, who) {
+        // Redis's rule (a link missing a connection gets nothing), and ours on top: every
+        // periodic command goes on the command connection, which must be open (the core sends
+        // nothing on a connection still being opened; `on_connected` catches up at once).
+        if link_disconnected(inst, who) || !inst.link.cmd_connected {
             return;
         }
         // Bound memory on a link that stopped answering; the link is recycled elsewhere.

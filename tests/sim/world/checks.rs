@@ -316,7 +316,12 @@ impl World {
         let surely_qualified = |r: &rsentinel::core::Replica| {
             !r.inst.flags.s_down
                 && !r.inst.flags.o_down
-                && !r.inst.link.disconnected(true)
+                // Both connections open, not just "not disconnected": the check runs after the
+                // whole batch, and the same tick that selected may have started reconnecting a
+                // replica whose link was down at selection (a connect in flight is not
+                // `disconnected`, as in Redis). An open connection was open at selection too.
+                && r.inst.link.cmd_connected
+                && r.inst.link.pubsub_connected
                 && now.saturating_sub(r.inst.link.last_avail_time) <= 4_000
                 && r.inst
                     .info_refresh
