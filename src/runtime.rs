@@ -81,6 +81,8 @@ struct ProcessIo {
     observer: Arc<crate::metrics::Observer>,
     /// Tells the proxy ports' connections about +switch-master.
     switches: crate::proxy::Switches,
+    /// Tells the proxy ports' manager that a port may have changed.
+    proxy_changes: crate::proxy::Changes,
     /// The core's current epoch as of the action being carried out: the epoch JSON event
     /// lines report when the event text names none.
     current_epoch: u64,
@@ -195,6 +197,9 @@ impl Effects for ProcessIo {
             let master = ev.text.split(' ').next().unwrap_or_default();
             // No receiver (no proxied connection) is not an error.
             let _ = self.switches.send(master.to_string());
+        }
+        if crate::proxy::event_may_change_ports(&ev.kind, &ev.text) {
+            self.proxy_changes.notify_one();
         }
         // Debug-level events are only logged, as in Redis.
         if ev.level != LogLevel::Debug {
@@ -410,6 +415,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     pubsub.set_output_limit(port_settings.pubsub_limit);
     let dir = config.server.dir.clone();
     let switches = crate::proxy::switches();
+    let proxy_changes = crate::proxy::changes();
     let observer = Arc::new(crate::metrics::Observer::new(
         config.server.extensions.metrics_port.is_some(),
     ));
@@ -424,6 +430,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             reply: None,
             observer: observer.clone(),
             switches: switches.clone(),
+            proxy_changes: proxy_changes.clone(),
             current_epoch: 0,
         },
     };
@@ -455,7 +462,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
     }
 
     let mut tasks = crate::metrics::start(&config, host.clone(), observer)?;
-    tasks.extend(crate::proxy::start(&config, host.clone(), &switches)?);
+    tasks.extend(crate::proxy::start(
+        &config,
+        host.clone(),
+        &switches,
+        &proxy_changes,
+    )?);
     for (l, acceptor) in listeners {
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;

@@ -75,16 +75,28 @@ fn build(table: &CommandTable) -> AclTable {
     for spec in &table.commands {
         let id = commands.len();
         commands.push(entry(spec, None));
-        for sub in spec.subcommands.values() {
+        for sub in spec.subcommands.values().filter(|s| s.alias_of.is_none()) {
             let sid = commands.len();
             commands.push(entry(sub, Some(id)));
             commands[id].subcommands.push(sid);
         }
     }
-    let by_name = commands
+    let mut by_name: HashMap<String, usize> = commands
         .iter()
         .enumerate()
         .map(|(i, c)| (c.fullname.to_ascii_lowercase(), i))
         .collect();
+    // A Valkey name is its Redis form for ACL: one bit, so that a rule written for
+    // `sentinel|master` also covers `sentinel|primary` (and `+sentinel|primary` grants both).
+    let aliases = table.commands.iter().flat_map(|c| c.subcommands.values());
+    for alias in aliases {
+        if let Some(id) = alias
+            .alias_of
+            .as_ref()
+            .and_then(|r| by_name.get(r).copied())
+        {
+            by_name.insert(alias.fullname.to_ascii_lowercase(), id);
+        }
+    }
     AclTable { commands, by_name }
 }

@@ -149,6 +149,6 @@ fn find_by_fullname<'a>(table: &'a CommandTable, name: &[u8]) -> Option<&'a Comm
     let top = table.command(parts.next()?)?;
     match parts.next() {
         None => Some(top),
-        Some(sub) => top.subcommands.get(sub),
+        Some(sub) => top.subcommands.get(sub).filter(|s| !s.hidden),
     }
 }
