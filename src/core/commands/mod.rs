@@ -195,7 +195,13 @@ impl Sentinel {
         if (arity > 0 && argc != arity) || argc < -arity {
             return arity_error(&format!("sentinel|{sub_name}"));
         }
-        self.sentinel_subcommand(now, sub_name, args)
+        let answer = self.sentinel_subcommand(now, sub_name, args);
+        // Options and timings that deadlines depend on may have changed (SET, CONFIG SET,
+        // DEBUG); the other subcommands change masters through `with_master` or not at all.
+        if matches!(sub_name, "set" | "config" | "debug") {
+            self.refresh_all_deadlines();
+        }
+        answer
     }
 
     /// A SENTINEL subcommand whose name and arity are already checked.

@@ -286,7 +286,7 @@ impl Sentinel {
     /// and each replica. Unknown names are skipped.
     pub(crate) fn info_cache_reply(&self, now: Millis, names: &[Bytes]) -> Value {
         let selected: Vec<&Master> = if names.is_empty() {
-            self.masters.values().collect()
+            self.masters.values().map(|m| &**m).collect()
         } else {
             let mut picked: Vec<&Master> = Vec::new();
             for name in names {
