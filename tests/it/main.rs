@@ -25,6 +25,7 @@ mod fuzz_regressions;
 mod harness;
 mod links_bad_peer;
 mod links_redis;
+mod links_shared;
 mod monitor;
 mod ops_forget;
 mod ops_logging;
