@@ -178,6 +178,9 @@ pub enum Input {
         exit_code: Option<i32>,
         signal: Option<i32>,
     },
+    /// The process for `Action::RunScript { id }` could not be forked (EAGAIN, ENOMEM): the
+    /// job waits for the next run, as in Redis.
+    ScriptForkFailed { id: u64 },
 }
 
 /// Why a connection failed or broke, as far as the shell can tell from the socket.
@@ -282,6 +285,9 @@ pub struct Faults {
     pub stale_failover_survives: bool,
     /// Among replicas of equal priority, prefer the lowest replication offset.
     pub promote_least_up_to_date: bool,
+    /// Take no notice of the master's PONGs (a healthy master is judged down again and again:
+    /// the simulator's stays-converged check must catch the flapping).
+    pub master_pongs_ignored: bool,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` switches.
