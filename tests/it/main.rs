@@ -28,6 +28,7 @@ mod harness;
 mod links_bad_peer;
 mod links_credentials;
 mod links_redis;
+mod links_shared;
 mod monitor;
 mod ops_client_fields;
 mod ops_forget;
