@@ -194,8 +194,13 @@ pub enum DisconnectCause {
     Reset,
     /// Opening the connection took too long.
     Timeout,
-    /// Anything else: an unreachable network or host, a protocol error, a local failure.
+    /// Anything else: an unreachable host, a protocol error, a local failure.
     Other,
+    /// connect(2) itself failed, before anything was sent (ENETUNREACH, EACCES,
+    /// EADDRNOTAVAIL...), with strerror's text: the one failure Redis reports as
+    /// `-cmd-link-reconnection` (hiredis sets its error at once; a refusal or a timeout comes
+    /// later, through the connect callback, and is not reported).
+    Unreachable(&'static str),
 }
 
 /// Name resolution, supplied by the shell so that the core stays free of I/O (and tests can

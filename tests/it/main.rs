@@ -35,6 +35,7 @@ mod ops_state_file;
 mod partition_netns;
 mod refused;
 mod rows_doc;
+mod rows_events;
 mod rows_selection;
 mod scale;
 mod scripts_env;
