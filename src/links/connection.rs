@@ -317,8 +317,25 @@ fn connect_failure(e: &std::io::Error) -> DisconnectCause {
     match e.kind() {
         std::io::ErrorKind::ConnectionRefused => DisconnectCause::Refused,
         std::io::ErrorKind::TimedOut => DisconnectCause::Timeout,
-        _ => DisconnectCause::Other,
+        _ => match e.raw_os_error().and_then(immediate_connect_error) {
+            Some(why) => DisconnectCause::Unreachable(why),
+            None => DisconnectCause::Other,
+        },
     }
+}
+
+/// The errors connect(2) returns at once on Linux (no packet answered), with strerror's
+/// text: those hiredis reports through `c->errstr`, which Redis logs as
+/// `-cmd-link-reconnection ... #<text>`.
+fn immediate_connect_error(errno: i32) -> Option<&'static str> {
+    Some(match errno {
+        libc::ENETUNREACH => "Network is unreachable",
+        libc::EACCES => "Permission denied",
+        libc::EPERM => "Operation not permitted",
+        libc::EADDRNOTAVAIL => "Cannot assign requested address",
+        libc::EAFNOSUPPORT => "Address family not supported by protocol",
+        _ => return None,
+    })
 }
 
 /// Why an established connection broke: a reset or a closed pipe is the other end going away
