@@ -20,6 +20,11 @@ const CUT: Duration = Duration::from_secs(15);
 struct Measured {
     report: WriterReport,
     lost: usize,
+    /// The lost values themselves, and the last value acknowledged before the cut and one
+    /// second into it (the window in which fencing has not acted yet).
+    lost_values: Vec<u64>,
+    acked_before_cut: u64,
+    acked_at_1s: u64,
     /// Acknowledged values written while the cut lasted (from 1 s after it began to its end).
     acked_during_cut: u64,
     /// Acknowledged values after the heal.
@@ -87,6 +92,7 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
         g.sentinels[1].node(),
         g.sentinels[2].node(),
     ];
+    let acked_before_cut = writer.last_acked();
     let cut_at = Instant::now();
     eprintln!("write_safety: cut at {}", wall_clock());
     match cut {
@@ -131,13 +137,20 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
         g.master.replication_field("role").as_deref() == Some("slave")
     });
     let demoted_after = healed_at.elapsed();
+    if !demoted {
+        dump_logs(&g, flavor, fencing);
+    }
     assert!(demoted, "the old master was never demoted");
     let final_master = g.wait_converged(Duration::from_secs(60), |_| true);
+    if final_master.addr().to_string() != new_master {
+        dump_logs(&g, flavor, fencing);
+    }
     assert_eq!(final_master.addr().to_string(), new_master);
     std::thread::sleep(Duration::from_secs(3));
     dump_logs(&g, flavor, fencing);
     let report = writer.finish();
-    let lost = lost_writes(final_master.addr(), "acked", &report.acked).len();
+    let lost_values = lost_writes(final_master.addr(), "acked", &report.acked);
+    let lost = lost_values.len();
     let acked_after_heal = report
         .acked
         .iter()
@@ -146,6 +159,9 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
     let m = Measured {
         report,
         lost,
+        lost_values,
+        acked_before_cut,
+        acked_at_1s,
         acked_during_cut,
         acked_after_heal,
         demoted_after,
@@ -193,13 +209,23 @@ fn dump_logs(g: &Group, flavor: Flavor, fencing: bool) {
     };
     let _ = std::fs::create_dir_all(&dir);
     for (i, s) in g.sentinels.iter().enumerate() {
-        let name = format!("{}-fencing-{fencing}-s{}.log", flavor.program(), i + 1);
+        // Named after the test (its thread), so that runs in parallel do not overwrite.
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("run")
+            .replace("::", "-");
+        let name = format!(
+            "{test}-{}-fencing-{fencing}-s{}.log",
+            flavor.program(),
+            i + 1
+        );
         let _ = std::fs::write(std::path::Path::new(&dir).join(name), s.log_text());
     }
 }
 
 /// Fencing on: the isolated master stops acknowledging writes within a second of the cut,
-/// acknowledges again (on the new master) after the heal, and the loss is at most 5 %.
+/// acknowledges again (on the new master) after the heal, and only what it acknowledged
+/// before the pause is lost.
 #[test]
 fn fencing_stops_an_isolated_master_acknowledging_writes() {
     let m = isolated_master([Flavor::Ours; 3], true);
@@ -221,11 +247,21 @@ fn fencing_stops_an_isolated_master_acknowledging_writes() {
         "the old master became a replica {:.1} s after the heal",
         m.demoted_after.as_secs_f64()
     );
-    let acked = m.report.acked.len();
+    // What fencing cannot save is what the old master acknowledged before the pause (the
+    // first ~0.6 s of the cut); everything acknowledged later, the heal included, survives.
+    // (The share of the total, ~4-6 % here, depends on the run's length: a figure for
+    // scripts/partitions/run, not an assertion.)
+    let late: Vec<u64> = m
+        .lost_values
+        .iter()
+        .copied()
+        .filter(|v| *v <= m.acked_before_cut || *v > m.acked_at_1s)
+        .collect();
     assert!(
-        m.lost * 20 <= acked,
-        "lost {} of {acked} acknowledged writes (more than 5 %)",
-        m.lost
+        late.is_empty(),
+        "lost writes acknowledged outside the first second of the cut: {late:?} (cut after {}, 1 s in at {})",
+        m.acked_before_cut,
+        m.acked_at_1s
     );
 }
 
