@@ -63,14 +63,8 @@ fn manual_failover_right_after_start_finds_a_replica() {
             "round {round}: rsentinel found no replica to promote right after start"
         );
     }
-    // The reference, on the same scenario. It has a window of its own (from the master's
-    // INFO listing a replica to its next tick, when it connects it and asks for INFO), which
-    // a loaded machine sometimes hits: +OK in one of two rounds is what it is held to.
-    let reference: Vec<String> = (0..2)
-        .map(|_| failover_answer_right_after_start(Flavor::Reference))
-        .collect();
-    assert!(
-        reference.iter().any(|a| a == "OK"),
-        "redis-sentinel 7.0.15 answers +OK here: {reference:?}"
-    );
+    // redis-sentinel has a window of its own (from the master's INFO listing a replica to
+    // its next tick, up to 100 ms, when it connects it and asks for INFO): measured +OK in
+    // 10 of 10 rounds on an idle machine, but a loaded one makes it answer -NOGOODSLAVE
+    // too, so it is not asserted here. Ours is down to the connect and INFO round trips.
 }
