@@ -18,7 +18,9 @@
 //! gives a switch the current epoch instead of the failover's; `--broken-stale-failover` lets a
 //! failover superseded by a newer config epoch finish (the bug of seeds 300001269, 300308159);
 //! `--broken-selection` promotes the least up-to-date replica; `--broken-pongs` ignores the
-//! master's PONGs (a healthy group keeps failing over).
+//! master's PONGs (a healthy group keeps failing over). `--forget-sentinel-after MS` turns
+//! rsentinel's peer forgetting on; `--broken-forget` makes a forgotten peer's vote leave the
+//! majority too (the unsafe rule).
 #[path = "../tests/sim/world/mod.rs"]
 mod world;
 
@@ -35,6 +37,7 @@ const CHUNK: u64 = 64;
 struct Totals {
     steps: u64,
     failovers: u64,
+    forgotten_peers: u64,
     violations: u64,
     acked_writes: u64,
     lost_writes: u64,
@@ -56,6 +59,7 @@ impl Totals {
     fn add_seed(&mut self, seed: u64, stats: &world::Stats) {
         self.steps += stats.steps;
         self.failovers += stats.failovers;
+        self.forgotten_peers += stats.forgotten_peers;
         self.acked_writes += stats.acked_writes;
         self.lost_writes += stats.lost_writes;
         self.refused_writes += stats.refused_writes;
@@ -80,6 +84,7 @@ impl Totals {
     fn merge(&mut self, o: Totals) {
         self.steps += o.steps;
         self.failovers += o.failovers;
+        self.forgotten_peers += o.forgotten_peers;
         self.violations += o.violations;
         self.acked_writes += o.acked_writes;
         self.lost_writes += o.lost_writes;
@@ -132,6 +137,10 @@ fn main() {
     cfg.broken_stale_failover = flag("--broken-stale-failover");
     cfg.broken_selection = flag("--broken-selection");
     cfg.broken_pongs = flag("--broken-pongs");
+    cfg.broken_forget = flag("--broken-forget");
+    if let Some(ms) = get("--forget-sentinel-after") {
+        cfg.forget_sentinel_after_ms = ms;
+    }
     if flag("--gentle") {
         cfg.harsh = false;
     }
@@ -259,4 +268,10 @@ fn summary(t: &Totals, cfg: &SimConfig, done: u64, first: u64, jobs: usize, secs
         t.stalled_saves,
         t.promotions_behind
     );
+    if cfg.forget_sentinel_after_ms > 0 {
+        println!(
+            "peers forgotten (-sentinel-forgotten): {}",
+            t.forgotten_peers
+        );
+    }
 }

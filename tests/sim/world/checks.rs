@@ -85,6 +85,7 @@ impl World {
                 }
             }
             "+convert-to-slave" => self.stats.demotions += 1,
+            "-sentinel-forgotten" => self.stats.forgotten_peers += 1,
             _ => {}
         }
         Ok(())
