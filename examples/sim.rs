@@ -167,6 +167,7 @@ fn main() {
         None => (get("--first").unwrap_or(0), get("--seeds").unwrap_or(1000)),
     };
     let trace = flag("--trace");
+    let progress = get("--progress").unwrap_or(10_000).max(1);
     let jobs = get("--jobs")
         .map(|j| j.max(1) as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -210,7 +211,7 @@ fn main() {
                 let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
                 t.merge(mine);
                 let done = t.seeds_done;
-                if done / 10_000 != (done - chunk) / 10_000 && done < count {
+                if done / progress != (done - chunk) / progress && done < count {
                     summary(&t, &cfg, done, first, jobs, started.elapsed().as_secs_f64());
                 }
             });
@@ -229,8 +230,8 @@ fn main() {
     }
 }
 
-/// The one summary line (also printed every 10,000 seeds as progress: a run cut short still
-/// says what it covered).
+/// The one summary line (also printed every `--progress` seeds, 10,000 by default: a run cut
+/// short still says what it covered).
 fn summary(t: &Totals, cfg: &SimConfig, done: u64, first: u64, jobs: usize, secs: f64) {
     let unfenced = (
         t.acked_writes - t.fenced.1,

@@ -57,6 +57,7 @@ impl Sentinel {
             }
         }
         self.masters.insert(m.name.clone(), Box::new(master));
+        self.refresh_deadline(&m.name);
         Ok(())
     }
 
@@ -107,7 +108,8 @@ impl Sentinel {
     pub(crate) fn new_peer(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Peer {
         let name = addr.name(self.settings.announce_hostnames);
         let mut inst = Instance::new(name, addr, Role::Master, down_after_ms, now);
-        inst.link.id = Some(self.new_link_id());
+        // One connection per peer address, whichever masters it is shared by (the shell's).
+        inst.link.id = Some(self.new_link_id().shareable());
         Peer {
             inst,
             last_hello_time: None,

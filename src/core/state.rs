@@ -14,6 +14,23 @@ use super::Millis;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkId(pub u64);
 
+impl LinkId {
+    /// Set on the links to peer sentinels: the shell may carry every such link to one address
+    /// over one connection, as Redis shares a peer's link among all the masters that peer
+    /// watches (its link refcount). Links to masters and replicas never share a connection
+    /// (their transactions must not interleave).
+    const SHAREABLE: u64 = 1 << 63;
+
+    /// This id, marked as one the shell may share (see `SHAREABLE`).
+    pub fn shareable(self) -> LinkId {
+        LinkId(self.0 | Self::SHAREABLE)
+    }
+
+    pub fn is_shareable(self) -> bool {
+        self.0 & Self::SHAREABLE != 0
+    }
+}
+
 /// The two connections of a link, as Redis keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Channel {

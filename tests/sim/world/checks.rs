@@ -426,6 +426,23 @@ impl World {
                 ));
             }
         }
+        // The network has drained: no message slowed before the heal is still in flight (one
+        // would hold its connection up for seconds yet, and the sentinel behind it would judge
+        // a healthy instance down later).
+        if strict {
+            let horizon = self.now + self.cfg.max_delay_ms + 1;
+            if let Some(c) = self
+                .conns
+                .iter()
+                .flatten()
+                .find(|c| c.last_to > horizon || c.last_from > horizon)
+            {
+                return Err(format!(
+                    "a message from before the heal is still in flight to node {} or {}",
+                    c.to, c.from
+                ));
+            }
+        }
         if views.len() != 1 {
             return Err(format!("sentinels disagree: {views:?}"));
         }
