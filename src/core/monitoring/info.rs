@@ -277,5 +277,5 @@ fn heard_majority_within(now: Millis, m: &Master, wait: u64) -> bool {
                 .is_some_and(|h| elapsed(now, h.at) <= wait as i64)
         })
         .count();
-    heard * 2 > m.sentinels.len() + 1
+    heard * 2 > m.voters()
 }
