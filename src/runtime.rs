@@ -7,6 +7,7 @@
 //! is written only after the save it depends on, as the core's contract asks.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -245,9 +246,12 @@ impl Effects for ProcessIo {
 pub struct CoreHost {
     driver: Mutex<Driver>,
     shutdown: watch::Sender<bool>,
-    /// Signalled after each batch of inputs, so the timer can move its next wake-up earlier when the
-    /// core's `poll_timeout` did.
+    /// Signalled after a batch of inputs that moved the core's `poll_timeout` before the
+    /// timer's next wake-up, so the timer wakes earlier.
     wake: tokio::sync::Notify,
+    /// When the timer wakes next (monotonic ms). Written and read only under the driver's
+    /// lock, so a batch of inputs either ran before the timer chose it or sees it.
+    timer_at: std::sync::atomic::AtomicU64,
 }
 
 impl CoreHost {
@@ -439,6 +443,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         driver: Mutex::new(driver),
         shutdown: shutdown_tx,
         wake: tokio::sync::Notify::new(),
+        timer_at: std::sync::atomic::AtomicU64::new(0),
     });
     let acl = Acl::from_settings(&config.server)?;
     let opts = ServerOptions {
@@ -491,11 +496,15 @@ pub async fn start(config: Config) -> Result<Running, String> {
         // the failover are not held back to the next tick.
         let mut next_regular = monotonic_ms() + 100;
         loop {
-            let due = tick_host.driver().sentinel().poll_timeout();
-            let now = monotonic_ms();
-            let deadline = match due {
-                Some(d) if d < next_regular => d.max(now),
-                _ => next_regular,
+            let (deadline, now) = {
+                let d = tick_host.driver();
+                let now = monotonic_ms();
+                let deadline = match d.sentinel().poll_timeout() {
+                    Some(t) if t < next_regular => t.max(now),
+                    _ => next_regular,
+                };
+                tick_host.timer_at.store(deadline, Ordering::Relaxed);
+                (deadline, now)
             };
             let sleep = tokio::time::sleep(Duration::from_millis(deadline.saturating_sub(now)));
             tokio::select! {
@@ -513,18 +522,25 @@ pub async fn start(config: Config) -> Result<Running, String> {
     }));
     let input_host = host.clone();
     tasks.push(tokio::spawn(async move {
-        // Inputs are taken in batches: one lock of the core and one wake of the timer per
-        // batch rather than per input (at 1,000 masters, thousands of replies and hellos a
-        // second). A batch is bounded so that a client command never waits behind a long one.
+        // Inputs are taken in batches: one lock of the core per batch rather than per input
+        // (at 1,000 masters, thousands of replies and hellos a second), and the timer is woken
+        // only when the batch brought the core's next deadline before the timer's (most
+        // inputs, a PONG or a hello, do not). A batch is bounded so that a client command
+        // never waits behind a long one.
         let mut batch = Vec::with_capacity(INPUT_BATCH);
         while inputs_rx.recv_many(&mut batch, INPUT_BATCH).await > 0 {
-            {
+            let sooner = {
                 let mut d = input_host.driver();
                 for input in batch.drain(..) {
                     d.handle(input);
                 }
+                d.sentinel()
+                    .poll_timeout()
+                    .is_some_and(|t| t < input_host.timer_at.load(Ordering::Relaxed))
+            };
+            if sooner {
+                input_host.wake.notify_one();
             }
-            input_host.wake.notify_one();
         }
     }));
     Ok(Running {
