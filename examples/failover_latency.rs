@@ -3,7 +3,7 @@
 //!
 //!     cargo run --release --example failover_latency -- [--seeds 51] [--down-after 1000]
 //!         [--down-after-refused 200]
-#[path = "../tests/sim/world.rs"]
+#[path = "../tests/sim/world/mod.rs"]
 mod world;
 
 fn main() {

@@ -456,13 +456,17 @@ pub fn run_with_args(args: &[String]) -> i32 {
         );
         return 1;
     }
-    if cfg.server.daemonize {
+    let supervision = crate::server::settings::PortSettings::from_settings(&cfg.server).supervised;
+    // A supervised sentinel stays in the foreground, as Redis does.
+    let background =
+        cfg.server.daemonize && !crate::server::supervised::will_be_supervised(supervision);
+    if background {
         if let Err(e) = daemonize() {
             log_warning(Some(&cfg), &e);
             return 1;
         }
     }
-    let pidfile = match (&cfg.server.pidfile, cfg.server.daemonize) {
+    let pidfile = match (&cfg.server.pidfile, background) {
         (Some(p), _) => Some(PathBuf::from(p)),
         (None, true) => Some(PathBuf::from(DEFAULT_PIDFILE)),
         (None, false) => None,

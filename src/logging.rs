@@ -8,6 +8,12 @@
 //!
 //! With `log-format json` the same lines are JSON objects instead (`json`), and event lines
 //! carry the event's fields (type, master, address, epoch) as well as its text.
+//!
+//! With `syslog-enabled yes` every line's text also goes to syslog(3), as Redis sends it:
+//! the message alone, at the priority of its level (debug, info, notice, warning), under
+//! `syslog-ident` with the pid and `syslog-facility` once `open_syslog` has run; the lines
+//! logged before that go out under the program's name and the user facility, as Redis's
+//! first three lines do (it calls openlog(3) only in initServer).
 
 mod json;
 
@@ -52,6 +58,90 @@ fn logger() -> &'static Logger {
         json: AtomicBool::new(false),
         sink: Mutex::new(Sink::Stdout),
     })
+}
+
+/// syslog(3): whether lines go there, and the ident and facility `open_syslog` uses.
+struct Syslog {
+    enabled: AtomicBool,
+    settings: Mutex<Option<(std::ffi::CString, libc::c_int)>>,
+}
+
+fn syslog_state() -> &'static Syslog {
+    static SYSLOG: OnceLock<Syslog> = OnceLock::new();
+    SYSLOG.get_or_init(|| Syslog {
+        enabled: AtomicBool::new(false),
+        settings: Mutex::new(None),
+    })
+}
+
+/// Redis's `syslog-facility` names.
+fn syslog_facility(name: &str) -> libc::c_int {
+    match name.to_ascii_lowercase().as_str() {
+        "local1" => libc::LOG_LOCAL1,
+        "local2" => libc::LOG_LOCAL2,
+        "local3" => libc::LOG_LOCAL3,
+        "local4" => libc::LOG_LOCAL4,
+        "local5" => libc::LOG_LOCAL5,
+        "local6" => libc::LOG_LOCAL6,
+        "local7" => libc::LOG_LOCAL7,
+        "user" => libc::LOG_USER,
+        _ => libc::LOG_LOCAL0,
+    }
+}
+
+/// `syslog-enabled`, `syslog-ident`, `syslog-facility`: from now on lines also go to syslog.
+pub fn set_syslog(enabled: bool, ident: &str, facility: &str) {
+    let st = syslog_state();
+    let ident = std::ffi::CString::new(ident.replace('\0', "")).unwrap_or_default();
+    *st.settings.lock().unwrap_or_else(|e| e.into_inner()) =
+        Some((ident, syslog_facility(facility)));
+    st.enabled.store(enabled, Ordering::Relaxed);
+}
+
+/// openlog(3) with the configured ident (and our pid) and facility, as Redis's initServer.
+pub fn open_syslog() {
+    let st = syslog_state();
+    if !st.enabled.load(Ordering::Relaxed) {
+        return;
+    }
+    let Some((ident, facility)) = st
+        .settings
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+    else {
+        return;
+    };
+    // openlog keeps the pointer: the ident must live as long as the process.
+    let ident: &'static std::ffi::CStr = Box::leak(ident.into_boxed_c_str());
+    // SAFETY: a NUL-terminated string that is never freed, and integer flags.
+    unsafe {
+        libc::openlog(
+            ident.as_ptr(),
+            libc::LOG_PID | libc::LOG_NDELAY | libc::LOG_NOWAIT,
+            facility,
+        );
+    }
+}
+
+/// Send `text` to syslog at `level`'s priority (Redis's syslogLevelMap).
+fn to_syslog(level: LogLevel, text: &str) {
+    if !syslog_state().enabled.load(Ordering::Relaxed) {
+        return;
+    }
+    let priority = match level {
+        LogLevel::Debug => libc::LOG_DEBUG,
+        LogLevel::Verbose => libc::LOG_INFO,
+        LogLevel::Notice => libc::LOG_NOTICE,
+        LogLevel::Warning | LogLevel::Nothing => libc::LOG_WARNING,
+    };
+    let Ok(msg) = std::ffi::CString::new(text.replace('\0', "")) else {
+        return;
+    };
+    // SAFETY: a constant "%s" format with one NUL-terminated string argument.
+    unsafe {
+        libc::syslog(priority, c"%s".as_ptr(), msg.as_ptr());
+    }
 }
 
 fn level_rank(l: LogLevel) -> u8 {
@@ -191,7 +281,7 @@ pub fn log_from_signal_handler(text: &str) {
         return;
     }
     if json_enabled() {
-        write_line(LogLevel::Warning, text, Vec::new());
+        write_line_to(LogLevel::Warning, text, Vec::new(), false);
         return;
     }
     let secs = std::time::SystemTime::now()
@@ -213,10 +303,22 @@ fn from_tracing(level: &Level) -> LogLevel {
     }
 }
 
-/// Write one line in the chosen format; `fields` only show in JSON.
+/// Write one line in the chosen format; `fields` only show in JSON. Also to syslog, when on.
 fn write_line(level: LogLevel, text: &str, fields: Vec<(String, serde_json::Value)>) {
+    write_line_to(level, text, fields, true)
+}
+
+fn write_line_to(
+    level: LogLevel,
+    text: &str,
+    fields: Vec<(String, serde_json::Value)>,
+    syslog: bool,
+) {
     if !level_enabled(level) {
         return;
+    }
+    if syslog {
+        to_syslog(level, text);
     }
     let pid = std::process::id();
     let line = if json_enabled() {

@@ -8,17 +8,23 @@
 //! that is about to be replaced. At `+switch-master` every connection spliced to that master
 //! is closed, so clients reconnect and land on the new master.
 //!
-//! The port opens at start from the config (`bind` addresses); one set with SENTINEL MONITOR
-//! or changed later takes effect at the next start.
+//! The ports in the config open at start (a port that cannot be bound stops the start). After
+//! that, `SENTINEL SET <master> proxy-port <port>` (0 closes it), SENTINEL MONITOR and REMOVE
+//! change them live: the runtime's event effect pokes `Changes` at `+set`, `+monitor` and
+//! `-monitor`, and one task compares the core's ports with the open ones, closing listeners
+//! (with their spliced connections) and opening new ones. A port that cannot be bound then is
+//! logged (warning) and left closed until the next change; SENTINEL MASTER shows the port
+//! configured, the log says whether it opened.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
+use tokio::sync::{broadcast, Notify};
+use tokio::task::{JoinHandle, JoinSet};
 
-use crate::config::model::Config;
+use crate::config::model::{Config, LogLevel};
 use crate::core::FailoverState;
 use crate::runtime::CoreHost;
 
@@ -29,32 +35,128 @@ pub fn switches() -> Switches {
     broadcast::channel(64).0
 }
 
-/// Open the proxy port of every master that has one; errors (a port in use) stop the start.
+/// Poked when a master's proxy port may have changed (`+set`, `+monitor`, `-monitor`).
+pub type Changes = Arc<Notify>;
+
+pub fn changes() -> Changes {
+    Arc::new(Notify::new())
+}
+
+/// Whether an event may have changed a proxy port: the manager then looks.
+pub fn event_may_change_ports(kind: &str, text: &str) -> bool {
+    match kind {
+        "+monitor" | "-monitor" => true,
+        "+set" => text.to_ascii_lowercase().contains(" proxy-port "),
+        _ => false,
+    }
+}
+
+/// One master's open port: its listener tasks. Dropping it closes the port and, through each
+/// task's `JoinSet`, every connection spliced through it.
+struct OpenPort {
+    port: u16,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for OpenPort {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Everything a port needs to be opened.
+#[derive(Clone)]
+struct Ctx {
+    bind: Vec<String>,
+    host: Arc<CoreHost>,
+    switches: Switches,
+}
+
+fn open_port(ctx: &Ctx, master: &str, port: u16) -> Result<OpenPort, String> {
+    let fail = |e: String| format!("Can't open proxy-port {port} of master '{master}': {e}");
+    let mut open = OpenPort {
+        port,
+        tasks: Vec::new(),
+    };
+    for l in crate::server::bind_listeners(&ctx.bind, port).map_err(fail)? {
+        l.set_nonblocking(true).map_err(|e| fail(e.to_string()))?;
+        let l = TcpListener::from_std(l).map_err(|e| fail(e.to_string()))?;
+        open.tasks.push(tokio::spawn(serve(
+            l,
+            master.to_string(),
+            ctx.host.clone(),
+            ctx.switches.clone(),
+        )));
+    }
+    Ok(open)
+}
+
+/// Open the proxy port of every master that has one (errors, a port in use, stop the start),
+/// and start the task that follows later changes.
 pub fn start(
     config: &Config,
     host: Arc<CoreHost>,
     switches: &Switches,
+    changes: &Changes,
 ) -> Result<Vec<JoinHandle<()>>, String> {
-    let mut tasks = Vec::new();
+    let ctx = Ctx {
+        bind: config.server.bind.clone(),
+        host,
+        switches: switches.clone(),
+    };
+    let mut open = HashMap::new();
     for m in config.masters.iter().filter(|m| m.proxy_port != 0) {
-        let fail = |e: String| {
-            format!(
-                "Can't open proxy-port {} of master '{}': {e}",
-                m.proxy_port, m.name
-            )
+        open.insert(m.name.clone(), open_port(&ctx, &m.name, m.proxy_port)?);
+    }
+    Ok(vec![tokio::spawn(follow_changes(
+        ctx,
+        open,
+        changes.clone(),
+    ))])
+}
+
+/// At each poke: close the ports the core no longer has (or has on another port), open the
+/// new ones.
+async fn follow_changes(ctx: Ctx, mut open: HashMap<String, OpenPort>, changes: Changes) {
+    loop {
+        changes.notified().await;
+        let wanted: Vec<(String, u16)> = {
+            let driver = ctx.host.driver();
+            driver
+                .sentinel()
+                .masters()
+                .filter(|m| m.settings.proxy_port != 0)
+                .map(|m| (m.inst.name.clone(), m.settings.proxy_port))
+                .collect()
         };
-        for l in crate::server::bind_listeners(&config.server.bind, m.proxy_port).map_err(fail)? {
-            l.set_nonblocking(true).map_err(|e| fail(e.to_string()))?;
-            let l = TcpListener::from_std(l).map_err(|e| fail(e.to_string()))?;
-            tasks.push(tokio::spawn(serve(
-                l,
-                m.name.clone(),
-                host.clone(),
-                switches.clone(),
-            )));
+        open.retain(|name, o| {
+            let keep = wanted.iter().any(|(n, p)| n == name && *p == o.port);
+            if !keep {
+                crate::logging::log(
+                    LogLevel::Notice,
+                    &format!("proxy-port {} of master '{name}' closed", o.port),
+                );
+            }
+            keep
+        });
+        for (name, port) in wanted {
+            if open.contains_key(&name) {
+                continue;
+            }
+            match open_port(&ctx, &name, port) {
+                Ok(o) => {
+                    crate::logging::log(
+                        LogLevel::Notice,
+                        &format!("proxy-port {port} of master '{name}' open"),
+                    );
+                    open.insert(name, o);
+                }
+                Err(e) => crate::logging::log(LogLevel::Warning, &e),
+            }
         }
     }
-    Ok(tasks)
 }
 
 /// Where connections for `master` go now; None while it is down or being failed over.
@@ -68,7 +170,10 @@ fn target(host: &CoreHost, master: &str) -> Option<(String, u16)> {
 }
 
 async fn serve(listener: TcpListener, master: String, host: Arc<CoreHost>, switches: Switches) {
+    // Owned here so that closing the port (aborting this task) closes its connections too.
+    let mut spliced = JoinSet::new();
     loop {
+        while spliced.try_join_next().is_some() {}
         let client = match listener.accept().await {
             Ok((client, _)) => client,
             Err(_) => {
@@ -82,7 +187,7 @@ async fn serve(listener: TcpListener, master: String, host: Arc<CoreHost>, switc
             continue;
         };
         let switched = switches.subscribe();
-        tokio::spawn(splice(client, (ip, port), master.clone(), switched));
+        spliced.spawn(splice(client, (ip, port), master.clone(), switched));
     }
 }
 

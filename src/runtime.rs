@@ -81,6 +81,8 @@ struct ProcessIo {
     observer: Arc<crate::metrics::Observer>,
     /// Tells the proxy ports' connections about +switch-master.
     switches: crate::proxy::Switches,
+    /// Tells the proxy ports' manager that a port may have changed.
+    proxy_changes: crate::proxy::Changes,
     /// The core's current epoch as of the action being carried out: the epoch JSON event
     /// lines report when the event text names none.
     current_epoch: u64,
@@ -196,6 +198,9 @@ impl Effects for ProcessIo {
             // No receiver (no proxied connection) is not an error.
             let _ = self.switches.send(master.to_string());
         }
+        if crate::proxy::event_may_change_ports(&ev.kind, &ev.text) {
+            self.proxy_changes.notify_one();
+        }
         // Debug-level events are only logged, as in Redis.
         if ev.level != LogLevel::Debug {
             self.pubsub.publish(ev.kind.as_bytes(), ev.text.as_bytes());
@@ -285,16 +290,24 @@ pub struct Running {
     pub host: Arc<CoreHost>,
     shutdown: watch::Receiver<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// `unixsocket`: removed at shutdown.
+    unixsocket: Option<PathBuf>,
 }
 
 impl Running {
     /// Wait until SHUTDOWN, SIGTERM or SIGINT; then save the config, stop the tasks and
     /// return the exit code.
-    pub async fn wait(mut self) -> i32 {
-        let mut sigterm =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let mut sigint =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    pub async fn wait(self) -> i32 {
+        self.wait_with(StopSignals::install()).await
+    }
+
+    /// `wait`, with the signal handlers installed earlier (before the ports opened, so that
+    /// a SIGTERM right after the start is a clean shutdown too, as in Redis).
+    pub async fn wait_with(mut self, signals: StopSignals) -> i32 {
+        let StopSignals {
+            mut sigterm,
+            mut sigint,
+        } = signals;
         let shutdown_requested = async {
             while !*self.shutdown.borrow() {
                 if self.shutdown.changed().await.is_err() {
@@ -319,14 +332,40 @@ impl Running {
 
     /// Save the config and stop serving (also used by in-process tests).
     pub fn stop(&mut self) {
+        server::supervised::stopping();
         self.host.driver().save_config();
         for t in self.tasks.drain(..) {
             t.abort();
+        }
+        if let Some(path) = self.unixsocket.take() {
+            log(LogLevel::Notice, "Removing the unix socket file.");
+            if let Err(e) = std::fs::remove_file(&path) {
+                log(
+                    LogLevel::Warning,
+                    &format!("Error removing the unix socket file: {e}"),
+                );
+            }
         }
         log(
             LogLevel::Warning,
             "Sentinel is now ready to exit, bye bye...",
         );
+    }
+}
+
+/// SIGTERM and SIGINT, caught from the moment this is made (inside the tokio runtime).
+pub struct StopSignals {
+    sigterm: Option<tokio::signal::unix::Signal>,
+    sigint: Option<tokio::signal::unix::Signal>,
+}
+
+impl StopSignals {
+    pub fn install() -> StopSignals {
+        use tokio::signal::unix::{signal, SignalKind};
+        StopSignals {
+            sigterm: signal(SignalKind::terminate()).ok(),
+            sigint: signal(SignalKind::interrupt()).ok(),
+        }
     }
 }
 
@@ -353,6 +392,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
     if config.server.port == 0 && tls_settings.port == 0 {
         return Err("Configured to not listen anywhere, exiting.".into());
     }
+    let port_settings = server::settings::PortSettings::from_settings(&config.server);
     let mut listeners = Vec::new();
     if config.server.port != 0 {
         for l in server::bind_listeners(&config.server.bind, config.server.port)? {
@@ -364,9 +404,18 @@ pub async fn start(config: Config) -> Result<Running, String> {
             listeners.push((l, Some(acceptor.clone())));
         }
     }
+    let unix_listener = match &port_settings.unixsocket {
+        Some(path) => Some(server::bind_unix_listener(
+            path,
+            port_settings.unixsocketperm,
+        )?),
+        None => None,
+    };
     let pubsub = Arc::new(PubSub::new());
+    pubsub.set_output_limit(port_settings.pubsub_limit);
     let dir = config.server.dir.clone();
     let switches = crate::proxy::switches();
+    let proxy_changes = crate::proxy::changes();
     let observer = Arc::new(crate::metrics::Observer::new(
         config.server.extensions.metrics_port.is_some(),
     ));
@@ -381,6 +430,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
             reply: None,
             observer: observer.clone(),
             switches: switches.clone(),
+            proxy_changes: proxy_changes.clone(),
             current_epoch: 0,
         },
     };
@@ -398,6 +448,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         executable: std::env::current_exe()
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
+        port_settings: port_settings.clone(),
     };
     host.users_changed(acl.aclfile.is_none().then(|| acl.lines()));
     let srv = Server::new(opts, acl, pubsub, host.clone());
@@ -411,12 +462,27 @@ pub async fn start(config: Config) -> Result<Running, String> {
     }
 
     let mut tasks = crate::metrics::start(&config, host.clone(), observer)?;
-    tasks.extend(crate::proxy::start(&config, host.clone(), &switches)?);
+    tasks.extend(crate::proxy::start(
+        &config,
+        host.clone(),
+        &switches,
+        &proxy_changes,
+    )?);
     for (l, acceptor) in listeners {
         l.set_nonblocking(true).map_err(|e| e.to_string())?;
         let l = tokio::net::TcpListener::from_std(l).map_err(|e| e.to_string())?;
-        tasks.push(tokio::spawn(srv.clone().serve(l, acceptor)));
+        tasks.push(tokio::spawn(
+            srv.clone().serve(server::Listener::Tcp(l, acceptor)),
+        ));
     }
+    if let (Some(l), Some(path)) = (unix_listener, &port_settings.unixsocket) {
+        let l = tokio::net::UnixListener::from_std(l).map_err(|e| e.to_string())?;
+        let shown = path.display().to_string();
+        tasks.push(tokio::spawn(
+            srv.clone().serve(server::Listener::Unix(l, shown)),
+        ));
+    }
+    tasks.push(tokio::spawn(srv.clone().clients_cron()));
     let tick_host = host.clone();
     tasks.push(tokio::spawn(async move {
         // Redis runs its timer at 10 to 19 Hz, changing the rate on every tick so that
@@ -467,11 +533,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
         host,
         shutdown: shutdown_rx,
         tasks,
+        unixsocket: port_settings.unixsocket.clone(),
     })
 }
 
 /// Run the sentinel until shutdown; returns the process exit code.
-pub fn run(config: Config) -> i32 {
+pub fn run(mut config: Config) -> i32 {
     // As Redis does: a hang-up (terminal closed, `kill -HUP` by habit) must not stop a
     // sentinel, and a peer closing a socket must not kill the process (Rust already ignores
     // SIGPIPE; said again here so the contract is in one place).
@@ -490,6 +557,14 @@ pub fn run(config: Config) -> i32 {
         println!("{e}");
         return 1;
     }
+    logging::set_syslog(
+        config.server.syslog_enabled,
+        &config.server.syslog_ident,
+        &config.server.syslog_facility,
+    );
+    let port_settings = server::settings::PortSettings::from_settings(&config.server);
+    // Before everything else, as Redis does (its first status goes out while it loads).
+    server::supervised::start(port_settings.supervised);
     log(
         LogLevel::Warning,
         "oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo",
@@ -503,6 +578,9 @@ pub fn run(config: Config) -> i32 {
         ),
     );
     log(LogLevel::Warning, "Configuration loaded");
+    // Where Redis's initServer calls openlog(3): the lines above went to syslog (when
+    // enabled) under the program's name, as they do with Redis.
+    logging::open_syslog();
     if let (Some(state), Some(conf)) = (&config.server.state_file, &config.path) {
         log(
             LogLevel::Warning,
@@ -513,12 +591,20 @@ pub fn run(config: Config) -> i32 {
             ),
         );
     }
-    let limit = server::raise_open_files_limit();
-    if limit < 10_032 {
-        log(
-            LogLevel::Warning,
-            &format!("You requested maxclients of 10000 requiring at least 10032 max file descriptors. Redis can't set maximum open files to 10032 because of OS error; current limit is {limit}."),
-        );
+    match server::adjust_open_files_limit(port_settings.maxclients) {
+        Ok(adjusted) => {
+            for (level, line) in &adjusted.log {
+                log(*level, line);
+            }
+            // The value in force from now on, as Redis lowers server.maxclients.
+            if adjusted.maxclients != port_settings.maxclients {
+                set_maxclients(&mut config, adjusted.maxclients);
+            }
+        }
+        Err(line) => {
+            log(LogLevel::Warning, &line);
+            return 1;
+        }
     }
     log(LogLevel::Notice, "monotonic clock: POSIX clock_gettime");
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -536,8 +622,12 @@ pub fn run(config: Config) -> i32 {
             LogLevel::Notice,
             &format!("Running mode=sentinel, port={}.", config.server.port),
         );
+        let signals = StopSignals::install();
         match start(config).await {
-            Ok(running) => running.wait().await,
+            Ok(running) => {
+                server::supervised::ready();
+                running.wait_with(signals).await
+            }
             Err(e) => {
                 for line in e.lines() {
                     log(LogLevel::Warning, line);
@@ -546,4 +636,14 @@ pub fn run(config: Config) -> i32 {
             }
         }
     })
+}
+
+/// Record the maxclients in force in the config (what the client port applies, and what a
+/// rewrite writes, as Redis's does after lowering it).
+fn set_maxclients(config: &mut Config, maxclients: u64) {
+    let other = &mut config.server.other;
+    other.retain(|(name, _)| name != "maxclients");
+    if maxclients != server::settings::DEFAULT_MAXCLIENTS {
+        other.push(("maxclients".into(), vec![maxclients.to_string()]));
+    }
 }

@@ -7,8 +7,11 @@
 //! exec every descriptor above 2 is marked close-on-exec as well, which also covers any the
 //! process inherited from whoever started it.
 //!
-//! A script that cannot be started at all (missing file, not executable) is reported as exit
-//! code 2, the code Redis's child uses when its execve fails, so the core does not retry it.
+//! A script that cannot be executed (missing file, not executable) is reported as exit code
+//! 2, the code Redis's child uses when its execve fails, so the core does not retry it. A
+//! process that cannot be forked at all (EAGAIN: a process or cgroup limit; ENOMEM) is
+//! reported as `Input::ScriptForkFailed`: Redis's `-script-error <path> 99 0`, tried again at
+//! the next tick.
 
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
@@ -49,7 +52,7 @@ impl ScriptRunner {
 
     /// Start script `id` (must be called inside a tokio runtime). Returns its pid, to pass to
     /// `Sentinel::script_started`; None when it could not be started, in which case its
-    /// `Input::ScriptExited` (exit code 2) is already sent.
+    /// `Input::ScriptExited` (exit code 2) or `Input::ScriptForkFailed` is already sent.
     pub fn start(&mut self, id: u64, path: &str, args: &[String]) -> Option<u32> {
         // Forget the switches of scripts that have ended.
         self.kill_switches.retain(|_, switch| !switch.is_closed());
@@ -81,10 +84,16 @@ impl ScriptRunner {
             Ok(child) => child,
             Err(e) => {
                 tracing::warn!("cannot start script {}: {e}", program.display());
-                let _ = self.inputs.send(Input::ScriptExited {
-                    id,
-                    exit_code: Some(SPAWN_FAILED_EXIT_CODE),
-                    signal: None,
+                // fork(2)'s own failures; the others come from the child (chdir, execve).
+                let fork_failed = matches!(e.raw_os_error(), Some(libc::EAGAIN | libc::ENOMEM));
+                let _ = self.inputs.send(if fork_failed {
+                    Input::ScriptForkFailed { id }
+                } else {
+                    Input::ScriptExited {
+                        id,
+                        exit_code: Some(SPAWN_FAILED_EXIT_CODE),
+                        signal: None,
+                    }
                 });
                 return None;
             }

@@ -53,8 +53,14 @@ pub enum SetRefusal {
 
 /// One per-master option.
 pub struct MasterOption {
-    /// The name in config lines and in SENTINEL SET (lower case).
+    /// The name in config lines and in SENTINEL SET (lower case); CONFIG REWRITE writes it.
     pub name: &'static str,
+    /// Valkey 8's name for the same option, accepted wherever `name` is (config lines,
+    /// SENTINEL SET) but never written, so that redis-sentinel can still load the file.
+    pub valkey_name: Option<&'static str>,
+    /// Setting it from SENTINEL SET drops the links to the master and its replicas, so that
+    /// the next connections use it (the credentials), as Redis's `dropInstanceConnections`.
+    pub drops_links: bool,
     pub kind: ValueKind,
     /// Shown as `******` in the `+set` event.
     pub secret: bool,
@@ -80,111 +86,130 @@ fn text(v: OptionValue) -> Option<String> {
 
 /// The options, in the order CONFIG REWRITE writes them after a master's `monitor` line.
 pub static MASTER_OPTIONS: &[MasterOption] = &[
-    MasterOption {
-        name: "down-after-milliseconds",
-        kind: ValueKind::PositiveMillis,
-        secret: false,
-        default: 30_000,
-        get: |m| OptionValue::Number(m.down_after_ms),
-        set: |m, v| m.down_after_ms = number(v),
-    },
-    MasterOption {
-        name: "failover-timeout",
-        kind: ValueKind::PositiveMillis,
-        secret: false,
-        default: 180_000,
-        get: |m| OptionValue::Number(m.failover_timeout_ms),
-        set: |m, v| m.failover_timeout_ms = number(v),
-    },
-    MasterOption {
-        name: "parallel-syncs",
-        kind: ValueKind::Count,
-        secret: false,
-        default: 1,
-        get: |m| OptionValue::Number(u64::from(m.parallel_syncs)),
+    option(
+        "down-after-milliseconds",
+        ValueKind::PositiveMillis,
+        30_000,
+        |m| OptionValue::Number(m.down_after_ms),
+        |m, v| m.down_after_ms = number(v),
+    ),
+    option(
+        "failover-timeout",
+        ValueKind::PositiveMillis,
+        180_000,
+        |m| OptionValue::Number(m.failover_timeout_ms),
+        |m, v| m.failover_timeout_ms = number(v),
+    ),
+    option(
+        "parallel-syncs",
+        ValueKind::Count,
+        1,
+        |m| OptionValue::Number(u64::from(m.parallel_syncs)),
         // Redis keeps it in a C int: larger values wrap as they do there.
-        set: |m, v| m.parallel_syncs = number(v) as u32,
-    },
-    MasterOption {
-        name: "notification-script",
-        kind: ValueKind::Script {
+        |m, v| m.parallel_syncs = number(v) as u32,
+    ),
+    option(
+        "notification-script",
+        ValueKind::Script {
             what: "Notification script",
         },
-        secret: false,
-        default: 0,
-        get: |m| OptionValue::Text(m.notification_script.clone()),
-        set: |m, v| m.notification_script = text(v),
-    },
-    MasterOption {
-        name: "client-reconfig-script",
-        kind: ValueKind::Script {
+        0,
+        |m| OptionValue::Text(m.notification_script.clone()),
+        |m, v| m.notification_script = text(v),
+    ),
+    option(
+        "client-reconfig-script",
+        ValueKind::Script {
             what: "Client reconfiguration script",
         },
-        secret: false,
-        default: 0,
-        get: |m| OptionValue::Text(m.client_reconfig_script.clone()),
-        set: |m, v| m.client_reconfig_script = text(v),
-    },
+        0,
+        |m| OptionValue::Text(m.client_reconfig_script.clone()),
+        |m, v| m.client_reconfig_script = text(v),
+    ),
     MasterOption {
-        name: "auth-pass",
-        kind: ValueKind::Text,
         secret: true,
-        default: 0,
-        get: |m| OptionValue::Text(m.auth_pass.clone()),
-        set: |m, v| m.auth_pass = text(v),
+        drops_links: true,
+        ..option(
+            "auth-pass",
+            ValueKind::Text,
+            0,
+            |m| OptionValue::Text(m.auth_pass.clone()),
+            |m, v| m.auth_pass = text(v),
+        )
     },
     MasterOption {
-        name: "auth-user",
-        kind: ValueKind::Text,
-        secret: false,
-        default: 0,
-        get: |m| OptionValue::Text(m.auth_user.clone()),
-        set: |m, v| m.auth_user = text(v),
+        drops_links: true,
+        ..option(
+            "auth-user",
+            ValueKind::Text,
+            0,
+            |m| OptionValue::Text(m.auth_user.clone()),
+            |m, v| m.auth_user = text(v),
+        )
     },
     MasterOption {
-        name: "master-reboot-down-after-period",
-        kind: ValueKind::Millis,
-        secret: false,
-        default: 0,
-        get: |m| OptionValue::Number(m.master_reboot_down_after_period_ms),
-        set: |m, v| m.master_reboot_down_after_period_ms = number(v),
+        valkey_name: Some("primary-reboot-down-after-period"),
+        ..option(
+            "master-reboot-down-after-period",
+            ValueKind::Millis,
+            0,
+            |m| OptionValue::Number(m.master_reboot_down_after_period_ms),
+            |m, v| m.master_reboot_down_after_period_ms = number(v),
+        )
     },
     // rsentinel's own (not in Redis): see core::monitoring::forget.
-    MasterOption {
-        name: "forget-replica-after",
-        kind: ValueKind::Millis,
-        secret: false,
-        default: 0,
-        get: |m| OptionValue::Number(m.forget_replica_after_ms),
-        set: |m, v| m.forget_replica_after_ms = number(v),
-    },
-    // rsentinel's own: see `proxy` (config only: the port opens at start).
-    MasterOption {
-        name: "proxy-port",
-        kind: ValueKind::Port,
-        secret: false,
-        default: 0,
-        get: |m| OptionValue::Number(u64::from(m.proxy_port)),
-        set: |m, v| m.proxy_port = u16::try_from(number(v)).unwrap_or(0),
-    },
-    MasterOption {
-        name: "master-fencing",
-        kind: ValueKind::YesNo,
-        secret: false,
-        default: 0,
-        get: |m| OptionValue::Number(u64::from(m.fencing)),
-        set: |m, v| m.fencing = number(v) != 0,
-    },
+    option(
+        "forget-replica-after",
+        ValueKind::Millis,
+        0,
+        |m| OptionValue::Number(m.forget_replica_after_ms),
+        |m, v| m.forget_replica_after_ms = number(v),
+    ),
+    // rsentinel's own: see `proxy` (also SENTINEL SET: the port opens and closes live).
+    option(
+        "proxy-port",
+        ValueKind::Port,
+        0,
+        |m| OptionValue::Number(u64::from(m.proxy_port)),
+        |m, v| m.proxy_port = u16::try_from(number(v)).unwrap_or(0),
+    ),
+    option(
+        "master-fencing",
+        ValueKind::YesNo,
+        0,
+        |m| OptionValue::Number(u64::from(m.fencing)),
+        |m, v| m.fencing = number(v) != 0,
+    ),
     // rsentinel only (Redis refuses the line): SDOWN after this long of refused connections.
-    MasterOption {
-        name: "down-after-refused",
-        kind: ValueKind::Millis,
-        secret: false,
-        default: 0,
-        get: |m| OptionValue::Number(m.down_after_refused_ms),
-        set: |m, v| m.down_after_refused_ms = number(v),
-    },
+    option(
+        "down-after-refused",
+        ValueKind::Millis,
+        0,
+        |m| OptionValue::Number(m.down_after_refused_ms),
+        |m, v| m.down_after_refused_ms = number(v),
+    ),
 ];
+
+/// An option that is not secret, has no Valkey name and drops no links, as most are; the
+/// entries that differ say so.
+const fn option(
+    name: &'static str,
+    kind: ValueKind,
+    default: u64,
+    get: fn(&MasterSettings) -> OptionValue,
+    set: fn(&mut MasterSettings, OptionValue),
+) -> MasterOption {
+    MasterOption {
+        name,
+        valkey_name: None,
+        drops_links: false,
+        kind,
+        secret: false,
+        default,
+        get,
+        set,
+    }
+}
 
 /// A port number, 0 to 65535, strictly read.
 fn parse_port(value: &[u8]) -> Option<OptionValue> {
@@ -193,11 +218,12 @@ fn parse_port(value: &[u8]) -> Option<OptionValue> {
         .map(|v| OptionValue::Number(v as u64))
 }
 
-/// The option called `name`, in any case.
+/// The option called `name` (its Redis or its Valkey name), in any case.
 pub fn lookup(name: &str) -> Option<&'static MasterOption> {
-    MASTER_OPTIONS
-        .iter()
-        .find(|o| o.name.eq_ignore_ascii_case(name))
+    MASTER_OPTIONS.iter().find(|o| {
+        o.name.eq_ignore_ascii_case(name)
+            || o.valkey_name.is_some_and(|v| v.eq_ignore_ascii_case(name))
+    })
 }
 
 /// Can we execute `path`? Checked as Redis checks scripts: access(2) with X_OK.
@@ -319,6 +345,8 @@ mod tests {
         assert_eq!(syncs.parse_config("-3", dir), Ok(OptionValue::Number(0)));
         let reboot = lookup("master-reboot-down-after-period").unwrap();
         assert_eq!(reboot.parse_set(b"0"), Ok(OptionValue::Number(0)));
+        let valkey = lookup("Primary-Reboot-Down-After-Period").expect("Valkey's name");
+        assert_eq!(valkey.name, "master-reboot-down-after-period");
         assert_eq!(
             reboot.parse_config("-1", dir),
             Err("negative time parameter.".into())

@@ -10,7 +10,7 @@
 pub mod acl_rule;
 pub mod directives;
 pub mod extensions;
-mod loader;
+pub(crate) mod loader;
 pub mod master_options;
 pub mod model;
 mod rewrite;

@@ -88,6 +88,11 @@ impl RewriteState {
                 if sub == "known-slave" {
                     sub = "known-replica".into();
                 }
+                // Likewise a per-master option's Valkey name (`primary-reboot-...`): its line
+                // is rewritten with the Redis name, which redis-sentinel can load.
+                if let Some(option) = super::master_options::lookup(&sub) {
+                    sub = option.name.into();
+                }
                 format!("sentinel {sub}")
             } else {
                 known.map_or(first, |d| d.name.to_string())
@@ -505,6 +510,19 @@ mod tests {
             "options are rewritten in place in lower case: {text}"
         );
         assert!(text.contains("\n# end\n"));
+    }
+
+    #[test]
+    fn a_valkey_option_name_is_rewritten_in_place_with_the_redis_name() {
+        let mut cfg = cfg_with_master();
+        cfg.masters[0].master_reboot_down_after_period_ms = 7000;
+        let old = b"sentinel monitor mymaster 127.0.0.1 6379 2\nsentinel primary-reboot-down-after-period mymaster 5000\n# end\n";
+        let text = render(old, &cfg, Path::new("/tmp"));
+        assert!(!text.contains("primary-"), "{text}");
+        assert!(
+            text.contains("\nsentinel master-reboot-down-after-period mymaster 7000\n# end\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -201,7 +201,11 @@ pub(crate) fn apply(
             s.dir = cwd.clone();
         }
         "save" => check_save(&values)?,
-        "client-output-buffer-limit" => check_output_buffer_limits(&values)?,
+        "client-output-buffer-limit" => {
+            check_output_buffer_limits(&values)?;
+            // Acted on by the client port (`server::settings`).
+            s.other.push((name.into(), values));
+        }
         "oom-score-adj-values" => {
             if values.len() != 3 {
                 return Err("wrong number of arguments".into());

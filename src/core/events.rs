@@ -179,6 +179,29 @@ impl EventKind {
     }
 }
 
+/// A failover as Redis Sentinel publishes it on the leader, from the master's death to the
+/// switch, in order: the one table the core's tests and the integration tests check a
+/// failover's events against (each test picks the part its world shows).
+pub const FAILOVER_ORDER: &[EventKind] = &[
+    EventKind::Sdown,
+    EventKind::Odown,
+    EventKind::NewEpoch,
+    EventKind::TryFailover,
+    EventKind::VoteForLeader,
+    EventKind::ElectedLeader,
+    EventKind::FailoverStateSelectSlave,
+    EventKind::SelectedSlave,
+    EventKind::FailoverStateSendSlaveofNoone,
+    EventKind::FailoverStateWaitPromotion,
+    EventKind::PromotedSlave,
+    EventKind::FailoverStateReconfSlaves,
+    EventKind::SlaveReconfSent,
+    EventKind::SlaveReconfInprog,
+    EventKind::SlaveReconfDone,
+    EventKind::FailoverEnd,
+    EventKind::SwitchMaster,
+];
+
 impl Event {
     /// The one way the core makes an event: its kind is always one of `EventKind`.
     pub(crate) fn new(level: LogLevel, kind: EventKind, text: String) -> Event {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::master_options::{MasterOption, OptionValue};
 use crate::config::model::{LogLevel, MasterSettings};
 use crate::core::events::EventKind;
 use crate::core::state::{
@@ -18,16 +19,9 @@ impl Sentinel {
         if self.masters.contains_key(&m.name) {
             return Err(SetupError::Duplicate);
         }
-        let resolve_only_ip = !self.settings.resolve_hostnames;
-        let ip = self
-            .resolver
-            .resolve(&m.host, resolve_only_ip)
+        let addr = self
+            .resolve_addr(&m.host, m.port)
             .ok_or(SetupError::Unresolvable)?;
-        let addr = Addr {
-            host: m.host.clone(),
-            ip,
-            port: m.port,
-        };
         let mut inst = Instance::new(m.name.clone(), addr, Role::Master, m.down_after_ms, now);
         inst.link.id = Some(self.new_link_id());
         let mut master = Master {
@@ -49,30 +43,44 @@ impl Sentinel {
             fenced: None,
         };
         for (host, port) in &m.known_replicas {
-            if let Some(ip) = self.resolver.resolve(host, resolve_only_ip) {
-                let addr = Addr {
-                    host: host.clone(),
-                    ip,
-                    port: *port,
-                };
+            if let Some(addr) = self.resolve_addr(host, *port) {
                 let replica = self.new_replica(addr, m.down_after_ms, now);
                 master.replicas.insert(replica.inst.name.clone(), replica);
             }
         }
         for known in &m.known_sentinels {
-            if let Some(ip) = self.resolver.resolve(&known.host, resolve_only_ip) {
-                let addr = Addr {
-                    host: known.host.clone(),
-                    ip,
-                    port: known.port,
-                };
+            if let Some(addr) = self.resolve_addr(&known.host, known.port) {
                 let mut peer = self.new_peer(addr, m.down_after_ms, now);
                 peer.inst.runid = Some(known.runid.clone());
                 master.sentinels.insert(peer.inst.name.clone(), peer);
             }
         }
-        self.masters.insert(m.name.clone(), master);
+        self.masters.insert(m.name.clone(), Box::new(master));
         Ok(())
+    }
+
+    /// `host:port` as an address: `host` resolved as Redis's createSentinelAddr does (a name
+    /// only with resolve-hostnames on). None when it does not resolve.
+    pub(crate) fn resolve_addr(&mut self, host: &str, port: u16) -> Option<Addr> {
+        let ip = self
+            .resolver
+            .resolve(host, !self.settings.resolve_hostnames)?;
+        Some(Addr {
+            host: host.to_string(),
+            ip,
+            port,
+        })
+    }
+
+    /// A new replica of `m` at `addr` (listed by the master's INFO, or the old master and the
+    /// other replicas after a switch): its record, announced with `+slave`.
+    /// Records a newly seen replica, announces it (`+slave`) and says who it is.
+    pub(crate) fn add_replica(&mut self, now: Millis, m: &mut Master, addr: Addr) -> Who {
+        let replica = self.new_replica(addr, m.inst.down_after_ms, now);
+        let who = Who::Replica(replica.inst.name.clone());
+        m.replicas.insert(replica.inst.name.clone(), replica);
+        self.emit_at(now, LogLevel::Notice, EventKind::Slave, m, &who, "");
+        who
     }
 
     pub(crate) fn new_replica(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Replica {
@@ -165,16 +173,8 @@ impl Sentinel {
         host: &str,
         port: u16,
     ) -> bool {
-        let Some(ip) = self
-            .resolver
-            .resolve(host, !self.settings.resolve_hostnames)
-        else {
+        let Some(new_addr) = self.resolve_addr(host, port) else {
             return false;
-        };
-        let new_addr = Addr {
-            host: host.to_string(),
-            ip,
-            port,
         };
         let same = |a: &Addr, b: &Addr| {
             a.port == b.port && (a.ip == b.ip || a.host.eq_ignore_ascii_case(&b.host))
@@ -193,20 +193,34 @@ impl Sentinel {
         m.inst.o_down_since = None;
         m.inst.s_down_since = None;
         for addr in keep {
-            let replica = self.new_replica(addr, m.inst.down_after_ms, now);
-            let key = replica.inst.name.clone();
-            m.replicas.insert(key.clone(), replica);
-            self.emit_at(
-                now,
-                LogLevel::Notice,
-                EventKind::Slave,
-                m,
-                &Who::Replica(key),
-                "",
-            );
+            self.add_replica(now, m, addr);
         }
         self.persist();
         true
+    }
+}
+
+impl Master {
+    /// Set one of the per-master options of `config::master_options` (SENTINEL SET). The
+    /// table's setters write the config form of the options, so the value goes through it:
+    /// the table stays the one place that knows where each option is kept. down-after is kept
+    /// on every instance of the master, which gets the new value.
+    pub(crate) fn set_option(&mut self, option: &MasterOption, value: OptionValue) {
+        let mut config = self
+            .settings
+            .to_config(&self.inst.name, self.inst.down_after_ms);
+        option.set(&mut config, value);
+        self.settings = MasterOptions::of_config(&config);
+        let down_after = config.down_after_ms;
+        if down_after != self.inst.down_after_ms {
+            self.inst.down_after_ms = down_after;
+            for r in self.replicas.values_mut() {
+                r.inst.down_after_ms = down_after;
+            }
+            for p in self.sentinels.values_mut() {
+                p.inst.down_after_ms = down_after;
+            }
+        }
     }
 }
 

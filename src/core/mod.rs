@@ -178,6 +178,9 @@ pub enum Input {
         exit_code: Option<i32>,
         signal: Option<i32>,
     },
+    /// The process for `Action::RunScript { id }` could not be forked (EAGAIN, ENOMEM): the
+    /// job waits for the next run, as in Redis.
+    ScriptForkFailed { id: u64 },
 }
 
 /// Why a connection failed or broke, as far as the shell can tell from the socket.
@@ -236,7 +239,7 @@ pub enum SetupError {
 pub struct Sentinel {
     pub(crate) myid: String,
     pub(crate) current_epoch: u64,
-    pub(crate) masters: BTreeMap<String, Master>,
+    pub(crate) masters: BTreeMap<String, Box<Master>>,
     pub(crate) settings: SentinelSettings,
     /// Kept here so that SENTINEL CONFIG GET/SET loglevel can answer; the shell applies it.
     pub(crate) loglevel: LogLevel,
@@ -283,6 +286,9 @@ pub struct Faults {
     pub stale_failover_survives: bool,
     /// Among replicas of equal priority, prefer the lowest replication offset.
     pub promote_least_up_to_date: bool,
+    /// Take no notice of the master's PONGs (a healthy master is judged down again and again:
+    /// the simulator's stays-converged check must catch the flapping).
+    pub master_pongs_ignored: bool,
 }
 
 /// `SENTINEL SIMULATE-FAILURE` switches.
@@ -388,11 +394,11 @@ impl Sentinel {
     }
 
     pub fn masters(&self) -> impl Iterator<Item = &Master> {
-        self.masters.values()
+        self.masters.values().map(|m| &**m)
     }
 
     pub fn master(&self, name: &str) -> Option<&Master> {
-        self.masters.get(name)
+        self.masters.get(name).map(|m| &**m)
     }
 
     pub fn settings(&self) -> &SentinelSettings {

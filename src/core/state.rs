@@ -133,8 +133,15 @@ pub struct Link {
 }
 
 impl Link {
+    /// Redis's `link->disconnected`: a connection the instance needs is neither open nor
+    /// being opened. Redis holds a connection from the moment it starts opening it (hiredis
+    /// queues commands until it is up), so while a connect is in flight the link is not
+    /// `disconnected`: it is not flagged so, and its replica may be selected. It is from the
+    /// moment a connection fails or breaks until the next attempt.
     pub fn disconnected(&self, wants_pubsub: bool) -> bool {
-        !self.cmd_connected || (wants_pubsub && !self.pubsub_connected)
+        let cmd = self.cmd_connected || self.cmd_connecting;
+        let pubsub = self.pubsub_connected || self.pubsub_connecting;
+        !cmd || (wants_pubsub && !pubsub)
     }
 }
 

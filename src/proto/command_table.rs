@@ -4,7 +4,14 @@
 //! The metadata (arity, flags, ACL categories, tips, docs, arguments) is data, not behaviour:
 //! `data/info.resp` and `data/docs.resp` hold the RESP3 replies redis-sentinel 7.0.15 gives to
 //! `COMMAND INFO` and `COMMAND DOCS`, read once at start-up. The arity used to reject calls
-//! comes from the same data, so the two cannot disagree.
+//! comes from the same data, so the two cannot disagree: the client port checks every request
+//! against it, and the core checks SENTINEL's subcommands against it (`core::commands`), so
+//! there is one SENTINEL arity table, this one.
+//!
+//! Valkey's names for the SENTINEL subcommands that say "master" (`VALKEY_SENTINEL_NAMES`)
+//! are accepted but not listed by COMMAND (whose replies stay those of redis-sentinel
+//! 7.0.15). A Valkey name is an alias: it has its Redis form's arity and ACL categories, and
+//! ACL rules treat it as its Redis form.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -16,6 +23,15 @@ use super::value::Value;
 
 const INFO_DATA: &[u8] = include_bytes!("data/info.resp");
 const DOCS_DATA: &[u8] = include_bytes!("data/docs.resp");
+
+/// Valkey 8's names for SENTINEL subcommands, each with the Redis 7.0 subcommand it stands for
+/// (answered exactly as that one is).
+pub const VALKEY_SENTINEL_NAMES: &[(&str, &str)] = &[
+    ("primary", "master"),
+    ("primaries", "masters"),
+    ("get-primary-addr-by-name", "get-master-addr-by-name"),
+    ("is-primary-down-by-addr", "is-master-down-by-addr"),
+];
 
 /// A command or subcommand.
 #[derive(Debug, Clone)]
@@ -29,12 +45,27 @@ pub struct CommandSpec {
     pub info: Value,
     /// Subcommands by lower-case name.
     pub subcommands: BTreeMap<String, CommandSpec>,
-    /// Accepted but not listed by COMMAND (CLIENT SETINFO, Redis 7.2's): COMMAND's replies
-    /// stay those of redis-sentinel 7.0.15.
+    /// Accepted but not listed by COMMAND (Valkey's names): COMMAND's replies stay those of
+    /// redis-sentinel 7.0.15.
     pub hidden: bool,
+    /// For a Valkey name, the fullname of the Redis form it stands for (`sentinel|master`).
+    pub alias_of: Option<String>,
 }
 
 impl CommandSpec {
+    /// Whether COMMAND INFO lists `flag` among the command's flags (`write`, `no_auth`...).
+    pub fn has_flag(&self, flag: &str) -> bool {
+        match &self.info {
+            Value::Array(fields) => match fields.get(2) {
+                Some(Value::Set(flags)) | Some(Value::Array(flags)) => flags
+                    .iter()
+                    .any(|f| f.as_text().is_some_and(|t| t.eq_ignore_ascii_case(flag))),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     pub fn arity_ok(&self, argc: usize) -> bool {
         let argc = argc as i64;
         if self.arity >= 0 {
@@ -42,6 +73,12 @@ impl CommandSpec {
         } else {
             argc >= -self.arity
         }
+    }
+
+    /// The Redis 7.0 fullname this entry is answered as: its own, or its Redis form's for a
+    /// Valkey name.
+    pub fn redis_fullname(&self) -> &str {
+        self.alias_of.as_deref().unwrap_or(&self.fullname)
     }
 }
 
@@ -124,18 +161,20 @@ fn build() -> CommandTable {
         Value::Array(items) => items.iter().filter_map(spec_from_info).collect(),
         _ => Vec::new(),
     };
-    if let Some(client) = commands.iter_mut().find(|c| c.fullname == "client") {
-        client.subcommands.insert(
-            "setinfo".into(),
-            CommandSpec {
-                fullname: "client|setinfo".into(),
-                arity: 4,
-                acl_categories: vec!["@slow".into(), "@connection".into()],
+    if let Some(sentinel) = commands.iter_mut().find(|c| c.fullname == "sentinel") {
+        for (valkey, redis) in VALKEY_SENTINEL_NAMES {
+            let Some(redis_form) = sentinel.subcommands.get(*redis) else {
+                continue;
+            };
+            let alias = CommandSpec {
+                fullname: format!("sentinel|{valkey}"),
                 info: Value::Nil,
-                subcommands: BTreeMap::new(),
                 hidden: true,
-            },
-        );
+                alias_of: Some(redis_form.fullname.clone()),
+                ..redis_form.clone()
+            };
+            sentinel.subcommands.insert((*valkey).to_string(), alias);
+        }
     }
     let docs = match docs {
         Value::Map(pairs) => pairs
@@ -185,6 +224,7 @@ fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
         info: entry.clone(),
         subcommands,
         hidden: false,
+        alias_of: None,
     })
 }
 
@@ -202,5 +242,26 @@ mod tests {
             .and_then(|c| c.subcommands.get("setname"));
         assert_eq!(sub.map(|s| s.fullname.as_str()), Some("client|setname"));
         assert!(t.docs("sentinel").is_some());
+    }
+
+    #[test]
+    fn valkey_names_are_hidden_aliases_of_their_redis_forms() {
+        let sentinel = CommandTable::get().command("sentinel").expect("sentinel");
+        for (valkey, redis) in VALKEY_SENTINEL_NAMES {
+            let alias = &sentinel.subcommands[*valkey];
+            let redis_form = &sentinel.subcommands[*redis];
+            assert!(alias.hidden && !redis_form.hidden);
+            assert_eq!(alias.arity, redis_form.arity, "{valkey}");
+            assert_eq!(alias.acl_categories, redis_form.acl_categories);
+            assert_eq!(alias.redis_fullname(), redis_form.fullname);
+            assert_eq!(alias.fullname, format!("sentinel|{valkey}"));
+        }
+        let listed: Vec<String> = CommandTable::get()
+            .all_names()
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        assert!(listed.contains(&"sentinel|master".to_string()));
+        assert!(!listed.iter().any(|n| n.contains("primar")), "{listed:?}");
     }
 }

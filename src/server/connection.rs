@@ -10,10 +10,10 @@ use std::time::Instant;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc;
 
-use super::clients::{ClientHandle, ClientMsg};
+use super::clients::{ClientHandle, ClientMsg, Endpoint};
 use super::dispatch;
 use super::protocol::{RequestParser, MAX_QUERY_BUFFER};
 use super::session::{Flow, Session};
@@ -30,7 +30,14 @@ pub async fn run(server: Arc<Server>, stream: TcpStream, peer: SocketAddr) {
     let _ = stream.set_nodelay(true);
     let local = stream.local_addr().unwrap_or(peer);
     let fd = stream.as_raw_fd();
-    serve(server, stream, peer, local, fd).await
+    serve(server, stream, Endpoint::Tcp { peer, local }, fd).await
+}
+
+/// Serve one client of the unix socket at `path`.
+pub async fn run_unix(server: Arc<Server>, stream: UnixStream, path: String) {
+    let fd = stream.as_raw_fd();
+    log(LogLevel::Verbose, &format!("Accepted connection to {path}"));
+    serve(server, stream, Endpoint::Unix(path), fd).await
 }
 
 /// Serve one client of the TLS port: the handshake first (as Redis, which checks protected
@@ -61,7 +68,7 @@ pub async fn run_tls(
             return;
         }
     };
-    serve(server, tls, peer, local, fd).await
+    serve(server, tls, Endpoint::Tcp { peer, local }, fd).await
 }
 
 /// A client that opens a TCP connection to the TLS port and never completes the handshake
@@ -71,12 +78,18 @@ const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     server: Arc<Server>,
     mut stream: S,
-    peer: SocketAddr,
-    local: SocketAddr,
+    endpoint: Endpoint,
     fd: i32,
 ) {
     server.stats.connections.fetch_add(1, Ordering::Relaxed);
-    if protected_mode_denies(server.opts.protected_mode, &server.acl(), &peer) {
+    // Clients of the unix socket are local: protected mode lets them in, as Redis does.
+    let denied = match &endpoint {
+        Endpoint::Tcp { peer, .. } => {
+            protected_mode_denies(server.opts.protected_mode, &server.acl(), peer)
+        }
+        Endpoint::Unix(_) => false,
+    };
+    if denied {
         server.stats.rejected.fetch_add(1, Ordering::Relaxed);
         let _ = stream.write_all(DENIED.as_bytes()).await;
         let _ = stream.shutdown().await;
@@ -85,7 +98,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     let (tx, mut rx) = mpsc::unbounded_channel();
     let handle = server
         .clients
-        .register(peer, local, fd, !server.acl().auth_required(), tx);
+        .register(endpoint, fd, !server.acl().auth_required(), tx);
     let mut session = Session::new(handle.clone());
     let mut parser = RequestParser::new();
     let mut inbuf = BytesMut::with_capacity(16 * 1024);
@@ -100,13 +113,24 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 };
                 server.stats.reads.fetch_add(1, Ordering::Relaxed);
                 server.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
+                // Redis's lastinteraction, which `timeout` is measured from.
+                handle.meta().last_interaction = Instant::now();
                 loop {
                     let authenticated = handle.meta().authenticated;
                     match parser.next_request(&mut inbuf, authenticated) {
                         Ok(None) => break,
                         Ok(Some(args)) if args.is_empty() => continue,
                         Ok(Some(args)) => {
-                            match dispatch::execute(&server, &mut session, args) {
+                            let flow = match dispatch::check(&server, &mut session, args) {
+                                Err(refused) => refused,
+                                Ok(checked) => {
+                                    if !wait_for_pause(&server, &handle, checked.waits_for_write_pause()).await {
+                                        break 'conn;
+                                    }
+                                    dispatch::run(&server, &mut session, checked)
+                                }
+                            };
+                            match flow {
                                 Flow::Reply(replies) => {
                                     for r in &replies {
                                         if r.is_error() {
@@ -193,6 +217,24 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     server.clients.unregister(handle.id);
 }
 
+/// CLIENT PAUSE: wait until this command may run (`write`: it is a write command). False
+/// when the client was killed meanwhile. While waiting the client is blocked, as in Redis:
+/// flagged `b` in CLIENT LIST and never closed as idle.
+async fn wait_for_pause(server: &Server, handle: &ClientHandle, write: bool) -> bool {
+    if server.pause.blocks(write, Instant::now()).is_none() {
+        return true;
+    }
+    handle.meta().paused = true;
+    let done = tokio::select! {
+        _ = server.pause.wait(write) => true,
+        _ = handle.killed() => false,
+    };
+    let mut m = handle.meta();
+    m.paused = false;
+    m.last_interaction = Instant::now();
+    done
+}
+
 /// Write `out`; false when the connection is gone or the client was killed meanwhile (a
 /// client that stopped reading must not keep its task stuck here).
 async fn write_out<S: AsyncWrite + Unpin>(
@@ -206,11 +248,25 @@ async fn write_out<S: AsyncWrite + Unpin>(
         .stats
         .net_output
         .fetch_add(out.len() as u64, Ordering::Relaxed);
+    // What is being written counts as the client's output buffer: against the hard limit at
+    // once, and against the soft limit (by the clients cron) for as long as the write lasts.
+    handle.writing(out.len());
+    let limit = if handle.is_pubsub() {
+        server.pubsub.output_limit()
+    } else {
+        server.opts.port_settings.normal_limit
+    };
+    if handle.over_output_limit(handle.pending_output(), limit, Instant::now()) {
+        handle.close_for_output_limit(true);
+        out.clear();
+        return false;
+    }
     let ok = tokio::select! {
         // The flush matters for TLS only: records rustls could not write yet are sent.
         r = async { stream.write_all(out).await?; stream.flush().await } => r.is_ok(),
         _ = handle.killed() => false,
     };
+    handle.writing(0);
     out.clear();
     // A large reply (SENTINEL MASTERS of 1,000 masters is hundreds of KB) is not kept as the
     // client's buffer for good.

@@ -78,7 +78,7 @@ fn server_section(server: &Server) -> String {
          atomicvar_api:c11-builtin\r\n\
          gcc_version:0.0.0\r\n\
          process_id:{pid}\r\n\
-         process_supervised:no\r\n\
+         process_supervised:{supervised}\r\n\
          run_id:{run_id}\r\n\
          tcp_port:{port}\r\n\
          server_time_usec:{usec}\r\n\
@@ -91,6 +91,7 @@ fn server_section(server: &Server) -> String {
          config_file:{config_file}\r\n\
          io_threads_active:0\r\n",
         build_id = &server.run_id[..16],
+        supervised = super::supervised::info_name(),
         pid = std::process::id(),
         run_id = server.run_id,
         port = server.opts.port,
@@ -112,13 +113,14 @@ fn clients_section(server: &Server) -> String {
         "# Clients\r\n\
          connected_clients:{}\r\n\
          cluster_connections:0\r\n\
-         maxclients:10000\r\n\
+         maxclients:{}\r\n\
          client_recent_max_input_buffer:{}\r\n\
          client_recent_max_output_buffer:0\r\n\
          blocked_clients:0\r\n\
          tracking_clients:0\r\n\
          clients_in_timeout_table:0\r\n",
         server.clients.count(),
+        server.maxclients(),
         max_input.max(20480),
     )
 }

@@ -1,7 +1,9 @@
 //! Opening the client port: the listening sockets for `bind` (with Redis's defaults and its
-//! optional `-` addresses) and the open-files limit 10,000 clients need.
+//! optional `-` addresses), the unix socket, and the open-files limit maxclients needs.
 
 use std::net::SocketAddr;
+
+use crate::config::model::LogLevel;
 
 /// Bind the listeners for `bind` (Redis's default `* -::*` when empty) on `port`. A `-`
 /// prefix marks an address that may fail to bind (e.g. no IPv6), as in Redis.
@@ -83,36 +85,111 @@ fn set_v6only(socket: &tokio::net::TcpSocket) {
     }
 }
 
-/// Raise the open-files limit to what 10,000 clients need (Redis asks for maxclients + 32),
-/// as far as the hard limit (or privileges) allow. Returns the limit now in force.
-pub fn raise_open_files_limit() -> u64 {
-    const WANTED: u64 = 10_000 + 32;
+/// Listen on the unix socket `path` as Redis does: whatever is at the path is removed first,
+/// and the mode bits are set to `perm` unless it is 0. The error is Redis's text.
+pub fn bind_unix_listener(
+    path: &std::path::Path,
+    perm: u32,
+) -> Result<std::os::unix::net::UnixListener, String> {
+    let _ = std::fs::remove_file(path);
+    let fail = |step: &str, e: std::io::Error| {
+        format!(
+            "Failed opening Unix socket: {step}: {}",
+            crate::config::loader::strerror(e.raw_os_error().unwrap_or(0))
+        )
+    };
+    let listener = std::os::unix::net::UnixListener::bind(path).map_err(|e| fail("bind", e))?;
+    if perm != 0 {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(perm))
+            .map_err(|e| fail("chmod", e))?;
+    }
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| fail("fcntl", e))?;
+    Ok(listener)
+}
+
+/// File descriptors Redis keeps for itself beside its clients (listeners, log, config...).
+const RESERVED_FDS: u64 = 32;
+
+/// What `adjust_open_files_limit` found: the maxclients in force and the lines to log.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FdAdjustment {
+    pub maxclients: u64,
+    pub log: Vec<(LogLevel, String)>,
+}
+
+/// Redis's `adjustOpenFilesLimit`: raise the open-files limit to `maxclients` + 32, trying
+/// lower values 16 at a time when the system refuses; when what it gets is not enough, lower
+/// maxclients to fit (and say so), and refuse to start when not even 32 descriptors remain
+/// (`Err`: the line to log before exiting).
+pub fn adjust_open_files_limit(maxclients: u64) -> Result<FdAdjustment, String> {
+    let maxfiles = maxclients + RESERVED_FDS;
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: getrlimit/setrlimit with a pointer to a live struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 0;
-        }
-        if lim.rlim_cur >= WANTED {
-            return lim.rlim_cur;
-        }
-        let want = libc::rlimit {
-            rlim_cur: WANTED,
-            rlim_max: lim.rlim_max.max(WANTED),
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
-            return WANTED;
-        }
-        let soft = libc::rlimit {
-            rlim_cur: lim.rlim_max,
-            rlim_max: lim.rlim_max,
-        };
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &soft) == 0 {
-            return lim.rlim_max;
-        }
-        lim.rlim_cur
+    // SAFETY: getrlimit writes into the struct we pass.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Ok(FdAdjustment {
+            maxclients: 1024 - RESERVED_FDS,
+            log: vec![(LogLevel::Warning, format!("Unable to obtain the current NOFILE limit ({}), assuming 1024 and setting the max clients configuration accordingly.", crate::config::loader::strerror(e.raw_os_error().unwrap_or(0))))],
+        });
     }
+    let old = lim.rlim_cur;
+    if old >= maxfiles {
+        return Ok(FdAdjustment {
+            maxclients,
+            log: Vec::new(),
+        });
+    }
+    // Every value above the kernel's nr_open fails the same way: start below it rather than
+    // make millions of calls for a huge maxclients.
+    let ceiling = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(u64::MAX);
+    let mut best = maxfiles.min(ceiling.max(old));
+    let mut error = 0;
+    while best > old {
+        let want = libc::rlimit {
+            rlim_cur: best,
+            rlim_max: best,
+        };
+        // SAFETY: setrlimit reads the struct we pass.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &want) } == 0 {
+            break;
+        }
+        error = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+        if best < 16 {
+            best = old;
+            break;
+        }
+        best -= 16;
+    }
+    best = best.max(old);
+    if best >= maxfiles {
+        return Ok(FdAdjustment {
+            maxclients,
+            log: vec![(
+                LogLevel::Notice,
+                format!("Increased maximum number of open files to {maxfiles} (it was originally set to {old})."),
+            )],
+        });
+    }
+    if best <= RESERVED_FDS {
+        return Err(format!("Your current 'ulimit -n' of {old} is not enough for the server to start. Please increase your open file limit to at least {maxfiles}. Exiting."));
+    }
+    let reduced = best - RESERVED_FDS;
+    let reason = crate::config::loader::strerror(error);
+    Ok(FdAdjustment {
+        maxclients: reduced,
+        log: vec![
+            (LogLevel::Warning, format!("You requested maxclients of {maxclients} requiring at least {maxfiles} max file descriptors.")),
+            (LogLevel::Warning, format!("Server can't set maximum open files to {maxfiles} because of OS error: {reason}.")),
+            (LogLevel::Warning, format!("Current maximum open files is {best}. maxclients has been reduced to {reduced} to compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.")),
+        ],
+    })
 }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 
 use super::clients::ClientHandle;
+use super::settings::OutputLimit;
 use crate::glob::glob_match;
 use crate::value::Value;
 
@@ -21,9 +22,19 @@ struct Inner {
     handles: BTreeMap<u64, Arc<ClientHandle>>,
 }
 
-#[derive(Default)]
 pub struct PubSub {
     inner: Mutex<Inner>,
+    /// `client-output-buffer-limit pubsub ...`: how much a subscriber may leave unread.
+    limit: Mutex<OutputLimit>,
+}
+
+impl Default for PubSub {
+    fn default() -> Self {
+        PubSub {
+            inner: Mutex::default(),
+            limit: Mutex::new(OutputLimit::PUBSUB_DEFAULT),
+        }
+    }
 }
 
 /// Which kind of subscription an operation is about.
@@ -36,6 +47,15 @@ pub enum Kind {
 impl PubSub {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Set the pub/sub class's output limit (from the config, at start).
+    pub fn set_output_limit(&self, limit: OutputLimit) {
+        *self.limit.lock().unwrap_or_else(|e| e.into_inner()) = limit;
+    }
+
+    pub fn output_limit(&self) -> OutputLimit {
+        *self.limit.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
@@ -145,6 +165,7 @@ impl PubSub {
     /// Deliver a message to channel subscribers and then to matching patterns; returns how
     /// many clients received it.
     pub fn publish(&self, channel: &[u8], payload: &[u8]) -> usize {
+        let limit = self.output_limit();
         let g = self.inner();
         let mut receivers = 0;
         let chan = Bytes::copy_from_slice(channel);
@@ -157,7 +178,7 @@ impl PubSub {
                         Value::Bulk(chan.clone()),
                         Value::Bulk(data.clone()),
                     ]);
-                    if h.push(msg, channel.len() + payload.len() + 40) {
+                    if h.push(msg, channel.len() + payload.len() + 40, limit) {
                         receivers += 1;
                     }
                 }
@@ -175,7 +196,11 @@ impl PubSub {
                         Value::Bulk(chan.clone()),
                         Value::Bulk(data.clone()),
                     ]);
-                    if h.push(msg, pattern.len() + channel.len() + payload.len() + 50) {
+                    if h.push(
+                        msg,
+                        pattern.len() + channel.len() + payload.len() + 50,
+                        limit,
+                    ) {
                         receivers += 1;
                     }
                 }

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{leader_steps, text, Flavor, Group, Server, FAILOVER_EVENTS};
+use crate::support::{failover_events, leader_steps, text, Flavor, Group, Server};
 use rand::{Rng, SeedableRng};
 
 const DOWN_AFTER_MS: u64 = 1000;
@@ -69,7 +69,7 @@ fn last_failover_event(g: &Group, i: usize) -> String {
     kinds
         .iter()
         .rev()
-        .find(|k| FAILOVER_EVENTS.contains(&k.split(' ').next().unwrap_or("")))
+        .find(|k| failover_events().contains(&k.split(' ').next().unwrap_or("")))
         .map(|k| k.split(' ').next().unwrap_or("").to_string())
         .unwrap_or_else(|| "(none)".into())
 }

@@ -82,9 +82,8 @@ fn kill_9_of_the_master_promotes_a_replica_everywhere_and_the_old_master_rejoins
     assert_eq!(leaders.len(), 1, "one leader");
     // From +odown to +switch-master; +sdown, +new-epoch and +vote-for-leader are not part of
     // this check.
-    let order = FAILOVER_EVENTS
-        .iter()
-        .copied()
+    let order = failover_events()
+        .into_iter()
         .filter(|e| !["+sdown", "+new-epoch", "+vote-for-leader"].contains(e));
     let kinds: Vec<String> = g.logs[leaders[0]]
         .events
@@ -260,17 +259,10 @@ fn mixed_group_one_redis_sentinel_two_rsentinels_fails_over() {
     mixed_failover(&[Flavor::Reference, Flavor::Ours, Flavor::Ours]);
 }
 
-#[test]
-fn an_rsentinel_can_lead_a_group_with_redis_sentinels() {
-    // SENTINEL FAILOVER on ours makes it the leader; the redis-sentinels follow from its
-    // hellos (config epoch), as they would follow one of their own.
-    let g = Group::start(
-        1,
-        &[Flavor::Ours, Flavor::Reference, Flavor::Reference],
-        2,
-        5_000,
-        "",
-    );
+/// A group of `flavors` (one replica) in which the first sentinel is made the leader by
+/// SENTINEL FAILOVER; returns once the replica is the master everywhere.
+fn led_by_the_first(flavors: &[Flavor]) -> Group {
+    let g = Group::start(1, flavors, 2, 5_000, "");
     assert!(g.wait_discovery(Duration::from_secs(30)));
     let mut c = g.sentinels[0].client();
     assert!(wait_until(Duration::from_secs(15), || c
@@ -281,6 +273,14 @@ fn an_rsentinel_can_lead_a_group_with_redis_sentinels() {
         "{:?}",
         g.master_addrs()
     );
+    g
+}
+
+#[test]
+fn an_rsentinel_can_lead_a_group_with_redis_sentinels() {
+    // SENTINEL FAILOVER on ours makes it the leader; the redis-sentinels follow from its
+    // hellos (config epoch), as they would follow one of their own.
+    let g = led_by_the_first(&[Flavor::Ours, Flavor::Reference, Flavor::Reference]);
     assert!(
         g.logs[1].wait("+switch-master", "mymaster", Duration::from_secs(10)),
         "redis-sentinel followed our hello"
@@ -289,23 +289,7 @@ fn an_rsentinel_can_lead_a_group_with_redis_sentinels() {
 
 #[test]
 fn a_redis_sentinel_can_lead_a_group_with_rsentinels() {
-    let g = Group::start(
-        1,
-        &[Flavor::Reference, Flavor::Ours, Flavor::Ours],
-        2,
-        5_000,
-        "",
-    );
-    assert!(g.wait_discovery(Duration::from_secs(30)));
-    let mut c = g.sentinels[0].client();
-    assert!(wait_until(Duration::from_secs(15), || c
-        .cmd(&["SENTINEL", "FAILOVER", "mymaster"])
-        == rsentinel::value::Value::ok()));
-    assert!(
-        g.wait_master(g.replicas[0].port, Duration::from_secs(20)),
-        "{:?}",
-        g.master_addrs()
-    );
+    let g = led_by_the_first(&[Flavor::Reference, Flavor::Ours, Flavor::Ours]);
     for log in &g.logs[1..] {
         assert!(
             log.wait("+switch-master", "mymaster", Duration::from_secs(10)),

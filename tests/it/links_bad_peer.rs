@@ -10,7 +10,7 @@ use rsentinel::links::Links;
 use rsentinel::value::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use tokio::sync::mpsc::unbounded_channel;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 /// A one-connection peer on a free port: writes `greeting` when a client connects, then
 /// answers every read with `answer` (if any).
@@ -35,11 +35,35 @@ async fn peer(greeting: &'static [u8], answer: Option<&'static [u8]>) -> u16 {
     port
 }
 
-async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Input>) -> Input {
+async fn next(rx: &mut UnboundedReceiver<Input>) -> Input {
     tokio::time::timeout(Duration::from_secs(10), rx.recv())
         .await
         .expect("no input")
         .expect("closed")
+}
+
+/// Links with one command connection (link 1) open to 127.0.0.1:`port`.
+async fn connected(port: u16) -> (Links, UnboundedReceiver<Input>) {
+    let (tx, mut rx) = unbounded_channel();
+    let mut links = Links::new(tx);
+    links.execute(Action::Connect {
+        link: LinkId(1),
+        channel: Channel::Cmd,
+        ip: "127.0.0.1".into(),
+        port,
+    });
+    assert!(matches!(next(&mut rx).await, Input::Connected { .. }));
+    (links, rx)
+}
+
+/// Link 1 dropped after a reply that is not RESP (or not one we accept).
+fn dropped_for_bad_protocol() -> Input {
+    Input::Disconnected {
+        link: LinkId(1),
+        channel: Channel::Cmd,
+        // A protocol error proves nothing about whether the instance is up.
+        cause: DisconnectCause::Other,
+    }
 }
 
 fn ping(tag: u64) -> Action {
@@ -54,25 +78,9 @@ fn ping(tag: u64) -> Action {
 #[tokio::test]
 async fn garbage_drops_the_connection() {
     let port = peer(b"", Some(b"!this is not resp\r\n")).await;
-    let (tx, mut rx) = unbounded_channel();
-    let mut links = Links::new(tx);
-    links.execute(Action::Connect {
-        link: LinkId(1),
-        channel: Channel::Cmd,
-        ip: "127.0.0.1".into(),
-        port,
-    });
-    assert!(matches!(next(&mut rx).await, Input::Connected { .. }));
+    let (mut links, mut rx) = connected(port).await;
     links.execute(ping(1));
-    assert_eq!(
-        next(&mut rx).await,
-        Input::Disconnected {
-            link: LinkId(1),
-            channel: Channel::Cmd,
-            // A protocol error proves nothing about whether the instance is up.
-            cause: DisconnectCause::Other,
-        }
-    );
+    assert_eq!(next(&mut rx).await, dropped_for_bad_protocol());
     assert_eq!(links.live_connections(), 0);
 }
 
@@ -84,15 +92,7 @@ async fn an_unsolicited_reply_answers_nothing() {
         Some(b"+PONG\r\n"),
     )
     .await;
-    let (tx, mut rx) = unbounded_channel();
-    let mut links = Links::new(tx);
-    links.execute(Action::Connect {
-        link: LinkId(1),
-        channel: Channel::Cmd,
-        ip: "127.0.0.1".into(),
-        port,
-    });
-    assert!(matches!(next(&mut rx).await, Input::Connected { .. }));
+    let (mut links, mut rx) = connected(port).await;
     // Let the greeting arrive first.
     tokio::time::sleep(Duration::from_millis(200)).await;
     links.execute(ping(5));
@@ -111,23 +111,7 @@ async fn an_unsolicited_reply_answers_nothing() {
 async fn an_oversized_reply_drops_the_connection() {
     // The length alone is enough: no need to wait for 100 GB.
     let port = peer(b"", Some(b"$99999999999\r\nxx")).await;
-    let (tx, mut rx) = unbounded_channel();
-    let mut links = Links::new(tx);
-    links.execute(Action::Connect {
-        link: LinkId(1),
-        channel: Channel::Cmd,
-        ip: "127.0.0.1".into(),
-        port,
-    });
-    assert!(matches!(next(&mut rx).await, Input::Connected { .. }));
+    let (mut links, mut rx) = connected(port).await;
     links.execute(ping(1));
-    assert_eq!(
-        next(&mut rx).await,
-        Input::Disconnected {
-            link: LinkId(1),
-            channel: Channel::Cmd,
-            // A protocol error proves nothing about whether the instance is up.
-            cause: DisconnectCause::Other,
-        }
-    );
+    assert_eq!(next(&mut rx).await, dropped_for_bad_protocol());
 }

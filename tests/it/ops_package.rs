@@ -151,7 +151,8 @@ fn the_deb_holds_the_service_and_its_installed_binary_checks_the_installed_confi
 
     let unit = std::fs::read_to_string(root.join("lib/systemd/system/rsentinel.service")).unwrap();
     for line in [
-        "ExecStart=/usr/bin/rsentinel /etc/rsentinel/sentinel.conf --daemonize no",
+        "ExecStart=/usr/bin/rsentinel /etc/rsentinel/sentinel.conf --supervised systemd --daemonize no",
+        "Type=notify",
         "ExecStartPre=/usr/bin/rsentinel --test-config /etc/rsentinel/sentinel.conf",
         "User=rsentinel",
         "WorkingDirectory=/var/lib/rsentinel",

@@ -249,3 +249,118 @@ fn proxy_port_and_haproxy_after_kill_9_of_the_master() {
         theirs.as_secs_f64()
     );
 }
+
+/// `SENTINEL SET mymaster proxy-port <port>` opens the port live, shows it in SENTINEL MASTER
+/// and rewrites it to the config; moving it closes the old port and the connections spliced
+/// through it; 0 closes it and drops the line; a bad value is refused; a port that cannot be
+/// bound is logged and left closed.
+#[test]
+fn the_proxy_port_is_opened_moved_and_closed_by_sentinel_set() {
+    let master = Server::redis(&[]);
+    let s = Server::sentinel(Flavor::Ours, &monitor_conf(master.port, 1, 1000, 5000));
+    let mut admin = s.client();
+    let (first, second) = (free_port(), free_port());
+    assert_eq!(
+        redis_cli(first, &["PING"]),
+        None,
+        "port {first} open before the SET"
+    );
+
+    let set = |admin: &mut Client, port: u16| {
+        admin.ok(&[
+            "SENTINEL",
+            "SET",
+            "mymaster",
+            "proxy-port",
+            &port.to_string(),
+        ])
+    };
+    set(&mut admin, first).unwrap();
+    assert_eq!(s.master_field("proxy-port"), Some(first.to_string()));
+    assert!(s
+        .config_text()
+        .contains(&format!("sentinel proxy-port mymaster {first}")));
+    assert!(
+        wait_until(Duration::from_secs(5), || redis_cli(
+            first,
+            &["SET", "k", "v1"]
+        )
+        .as_deref()
+            == Some("OK")),
+        "redis-cli could not write through the port after the SET: {}",
+        s.output_tail()
+    );
+    assert_eq!(redis_cli(master.port, &["GET", "k"]).as_deref(), Some("v1"));
+    assert_eq!(
+        redis_py(first, "py", "1"),
+        Some(format!("1 {}", master.port))
+    );
+    let mut spliced = Client::connect(first);
+    assert_eq!(text(&spliced.ok(&["PING"]).unwrap()), "PONG");
+
+    // Moved: the old port and its connection close, the new one splices.
+    set(&mut admin, second).unwrap();
+    assert!(wait_until(Duration::from_secs(5), || redis_cli(
+        second,
+        &["GET", "k"]
+    )
+    .as_deref()
+        == Some("v1")));
+    assert_eq!(
+        redis_cli(first, &["PING"]),
+        None,
+        "the old port still splices"
+    );
+    assert!(
+        spliced.call(&["PING"]).is_err(),
+        "a connection through the old port is still open"
+    );
+    assert!(s
+        .config_text()
+        .contains(&format!("sentinel proxy-port mymaster {second}")));
+
+    // Refused values change nothing.
+    let err = admin
+        .call(&["SENTINEL", "SET", "mymaster", "proxy-port", "70000"])
+        .unwrap();
+    assert_eq!(
+        err,
+        rsentinel::value::Value::Error(
+            "ERR Invalid argument '70000' for SENTINEL SET 'proxy-port'".into()
+        )
+    );
+    assert_eq!(s.master_field("proxy-port"), Some(second.to_string()));
+
+    // A port someone else holds: the SET is kept, the failure is logged.
+    let holder = std::net::TcpListener::bind(("127.0.0.1", first)).unwrap();
+    set(&mut admin, first).unwrap();
+    assert!(
+        wait_until(Duration::from_secs(5), || s.log_text().contains(&format!(
+            "Can't open proxy-port {first} of master 'mymaster'"
+        ))),
+        "{}",
+        s.output_tail()
+    );
+    drop(holder);
+
+    // 0 closes it and the line leaves the config; SENTINEL MASTER no longer shows it.
+    set(&mut admin, second).unwrap();
+    assert!(wait_until(Duration::from_secs(5), || redis_cli(
+        second,
+        &["PING"]
+    )
+    .as_deref()
+        == Some("PONG")));
+    set(&mut admin, 0).unwrap();
+    assert!(wait_until(Duration::from_secs(5), || redis_cli(
+        second,
+        &["PING"]
+    )
+    .is_none()));
+    assert_eq!(s.master_field("proxy-port"), None);
+    assert!(
+        !s.config_text().contains("proxy-port"),
+        "{}",
+        s.config_text()
+    );
+}

@@ -22,34 +22,9 @@ use bytes::Bytes;
 
 use super::output::Answer;
 use super::{Millis, Ready, Sentinel};
+use crate::proto::command_table::{CommandTable, Lookup};
+use crate::proto::errors;
 use crate::value::Value;
-
-/// The SENTINEL subcommands of Redis 7.0 and their arity as its command table gives it
-/// (counting `SENTINEL` and the subcommand; negative means "at least"). The one table: the
-/// core checks arity with it, and the shell's COMMAND can list it (hence public).
-pub const SENTINEL_SUBCOMMANDS: &[(&str, i32)] = &[
-    ("ckquorum", 3),
-    ("config", -3),
-    ("debug", -2),
-    ("failover", 3),
-    ("flushconfig", 2),
-    ("get-master-addr-by-name", 3),
-    ("help", 2),
-    ("info-cache", -3),
-    ("is-master-down-by-addr", 6),
-    ("master", 3),
-    ("masters", 2),
-    ("monitor", 6),
-    ("myid", 2),
-    ("pending-scripts", 2),
-    ("remove", 3),
-    ("replicas", 3),
-    ("reset", 3),
-    ("sentinels", 3),
-    ("set", -5),
-    ("simulate-failure", -3),
-    ("slaves", 3),
-];
 
 /// The text of SENTINEL HELP after its header line, as Redis 7.0.15 prints it.
 const HELP: &[&str] = &[
@@ -115,19 +90,8 @@ pub(crate) fn error_reply(message: impl Into<String>) -> Value {
     Value::err(trimmed.replace(['\r', '\n'], " "))
 }
 
-/// Redis's `%.128s`: at most 128 bytes, cut on a character boundary.
-fn at_most_128(s: &str) -> &str {
-    let mut cut = s.len().min(128);
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    &s[..cut]
-}
-
 pub(crate) fn arity_error(fullname: &str) -> Answer {
-    Answer::reply(error_reply(format!(
-        "ERR wrong number of arguments for '{fullname}' command"
-    )))
+    Answer::reply(error_reply(errors::wrong_arity(fullname)))
 }
 
 pub(crate) fn no_such_master() -> Answer {
@@ -136,24 +100,7 @@ pub(crate) fn no_such_master() -> Answer {
 
 /// Redis's reply to a command name it does not know.
 fn unknown_command(args: &[Bytes]) -> Answer {
-    let name = args.first().map(|a| text(a)).unwrap_or_default();
-    let mut listed = String::new();
-    for arg in args.iter().skip(1) {
-        if listed.len() >= 128 {
-            break;
-        }
-        let room = 128 - listed.len();
-        let arg = text(arg);
-        let mut cut = arg.len().min(room);
-        while !arg.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        listed.push_str(&format!("'{}' ", &arg[..cut]));
-    }
-    Answer::reply(error_reply(format!(
-        "ERR unknown command '{}', with args beginning with: {listed}",
-        at_most_128(&name)
-    )))
+    Answer::reply(error_reply(errors::unknown_command(args)))
 }
 
 impl Sentinel {
@@ -165,37 +112,35 @@ impl Sentinel {
         self.ready(Some(answer))
     }
 
+    /// Look the command up in the one command table (`proto::command_table`, which COMMAND
+    /// reports), check its arity there, and run it: ROLE, or a SENTINEL subcommand by its
+    /// Redis name (a Valkey name is answered as its Redis form).
     fn answer(&mut self, now: Millis, args: &[Bytes]) -> Answer {
-        let Some(name) = args.first() else {
+        if args.is_empty() {
             return unknown_command(args);
-        };
-        if name.eq_ignore_ascii_case(b"role") {
-            if args.len() != 1 {
-                return arity_error("role");
+        }
+        let spec = match CommandTable::get().lookup(args) {
+            Lookup::Found(spec) => spec,
+            Lookup::Unknown => return unknown_command(args),
+            Lookup::UnknownSubcommand => {
+                return Answer::reply(error_reply(errors::unknown_subcommand(&args[0], &args[1])))
             }
-            return Answer::reply(self.role_reply());
-        }
-        if !name.eq_ignore_ascii_case(b"sentinel") {
+        };
+        let redis_name = spec.redis_fullname();
+        let sub = redis_name.strip_prefix("sentinel|");
+        if redis_name != "role" && redis_name != "sentinel" && sub.is_none() {
+            // In the table but the shell's (PING, INFO, CLIENT ...).
             return unknown_command(args);
         }
-        if args.len() < 2 {
-            return arity_error("sentinel");
+        if !spec.arity_ok(args.len()) {
+            return arity_error(&spec.fullname);
         }
-        let Some(&(sub_name, arity)) = SENTINEL_SUBCOMMANDS
-            .iter()
-            .find(|(n, _)| n.as_bytes().eq_ignore_ascii_case(&args[1]))
-        else {
-            return Answer::reply(error_reply(format!(
-                "ERR unknown subcommand '{}'. Try {} HELP.",
-                at_most_128(&text(&args[1])),
-                text(name).to_ascii_uppercase()
-            )));
-        };
-        let argc = args.len() as i32;
-        if (arity > 0 && argc != arity) || argc < -arity {
-            return arity_error(&format!("sentinel|{sub_name}"));
+        match sub {
+            Some(sub) => self.sentinel_subcommand(now, sub, args),
+            None if redis_name == "role" => Answer::reply(self.role_reply()),
+            // `SENTINEL` alone never passes its arity (-2).
+            None => arity_error(&spec.fullname),
         }
-        self.sentinel_subcommand(now, sub_name, args)
     }
 
     /// A SENTINEL subcommand whose name and arity are already checked.
@@ -252,7 +197,7 @@ impl Sentinel {
             "config" => self.cmd_config(args),
             "info-cache" => reply(self.info_cache_reply(now, &args[2..])),
             "debug" => self.cmd_debug(&args[2..]),
-            // Every name in SENTINEL_SUBCOMMANDS has an arm above.
+            // Every SENTINEL subcommand of the command table has an arm above.
             _ => reply(Value::err(format!(
                 "ERR unknown subcommand '{sub}'. Try SENTINEL HELP."
             ))),

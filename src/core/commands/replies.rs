@@ -170,6 +170,15 @@ impl Sentinel {
         if m.settings.down_after_refused_ms > 0 {
             f.push(("down-after-refused", num(m.settings.down_after_refused_ms)));
         }
+        if m.settings.forget_replica_after_ms > 0 {
+            f.push((
+                "forget-replica-after",
+                num(m.settings.forget_replica_after_ms),
+            ));
+        }
+        if m.settings.proxy_port != 0 {
+            f.push(("proxy-port", num(m.settings.proxy_port)));
+        }
         Value::map_of(f)
     }
 
@@ -286,7 +295,7 @@ impl Sentinel {
     /// and each replica. Unknown names are skipped.
     pub(crate) fn info_cache_reply(&self, now: Millis, names: &[Bytes]) -> Value {
         let selected: Vec<&Master> = if names.is_empty() {
-            self.masters.values().collect()
+            self.masters.values().map(|m| &**m).collect()
         } else {
             let mut picked: Vec<&Master> = Vec::new();
             for name in names {

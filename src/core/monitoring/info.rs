@@ -55,14 +55,8 @@ impl Sentinel {
         if *who == Who::Master {
             let mut listed_addrs = Vec::with_capacity(report.replicas.len());
             for listed in &report.replicas {
-                let resolve_only_ip = !self.settings.resolve_hostnames;
-                let Some(ip) = self.resolver.resolve(&listed.ip, resolve_only_ip) else {
+                let Some(addr) = self.resolve_addr(&listed.ip, listed.port) else {
                     continue;
-                };
-                let addr = Addr {
-                    host: listed.ip.clone(),
-                    ip,
-                    port: listed.port,
                 };
                 listed_addrs.push(addr.clone());
                 if m.replicas
@@ -71,18 +65,13 @@ impl Sentinel {
                 {
                     continue;
                 }
-                let replica = self.new_replica(addr, m.inst.down_after_ms, now);
-                let key = replica.inst.name.clone();
-                m.replicas.insert(key.clone(), replica);
-                self.emit_at(
-                    now,
-                    LogLevel::Notice,
-                    EventKind::Slave,
-                    m,
-                    &Who::Replica(key),
-                    "",
-                );
+                let who = self.add_replica(now, m, addr);
                 self.persist();
+                // Start connecting now rather than at the next tick: Redis, which saves its
+                // config for each new replica before going on, in practice reaches its next
+                // tick right after, so a replica it lists in num-slaves is already being
+                // connected and asked for INFO, and SENTINEL FAILOVER can select it.
+                self.reconnect(now, m, &who);
             }
             if report.role == Some(Role::Master) {
                 self.forget_unlisted_replicas(now, m, &listed_addrs);
@@ -191,6 +180,7 @@ impl Sentinel {
             && self.master_looks_sane(now, m)
             && no_down_for(&r.inst, now, wait)
             && elapsed(now, r.inst.role_reported_time) > wait as i64
+            && heard_majority_within(now, m, wait)
         {
             let target = m.inst.addr.clone();
             if self.send_slaveof(m, &Who::Replica(key.to_string()), Some(&target)) {
@@ -261,4 +251,24 @@ impl Sentinel {
             }
         }
     }
+}
+
+/// Redis's wait before turning a replica that claims the master role back gives a newer
+/// configuration time to reach us in hellos; it proves nothing while we hear no one. So we
+/// also ask for hellos from a majority of the known sentinels (us included) within the wait.
+/// Found by the simulator (seed 10002549): a sentinel cut from its peers during a failover saw
+/// the promoted replica claim the master role for 8 s, demoted it the moment the network
+/// healed, before the first hello could tell it of the failover, and the group was left with
+/// a replication loop and no replica fit to promote, for good.
+fn heard_majority_within(now: Millis, m: &Master, wait: u64) -> bool {
+    let heard = 1 + m
+        .sentinels
+        .values()
+        .filter(|p| {
+            p.heard
+                .as_ref()
+                .is_some_and(|h| elapsed(now, h.at) <= wait as i64)
+        })
+        .count();
+    heard * 2 > m.sentinels.len() + 1
 }

@@ -11,6 +11,7 @@ use crate::core::state::{
     elapsed, instance, instance_mut, link_disconnected, Channel, Instance, LinkId, Master, Who,
 };
 use crate::core::{Action, DisconnectCause, Millis, Sentinel};
+use crate::value::Value;
 
 /// What a reply is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,8 +370,13 @@ impl Sentinel {
             );
             match channel {
                 Channel::Cmd => {
-                    // A PING at once on every new command connection.
+                    // A PING at once on every new command connection, and whatever periodic
+                    // command is due (a new instance's first INFO): Redis queues them in the
+                    // tick that starts the connect, so they reach the instance as soon as it
+                    // is up. Waiting for the next tick left a just-discovered replica without
+                    // INFO, so not selectable (-NOGOODSLAVE), for a tick longer than in Redis.
                     s.send_ping(now, m, &who);
+                    s.send_periodic_commands(now, m, &who);
                 }
                 Channel::PubSub => {
                     s.send(
@@ -383,6 +389,27 @@ impl Sentinel {
                 }
             }
         });
+    }
+
+    /// The answer to SUBSCRIBE on a pub/sub connection. An error (`-NOAUTH` when the
+    /// instance's credentials changed underneath, `-NOPERM`...) closes the connection: hiredis
+    /// drops a subscribed connection on an error no command waits for, so Redis's link goes
+    /// `disconnected` until its next attempt, and every attempt fails the same way until the
+    /// right credentials are set (SENTINEL SET auth-pass closes the links at once).
+    pub(crate) fn on_subscribe_reply(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        who: &Who,
+        reply: &Value,
+    ) {
+        if reply.is_error() {
+            self.close_connection(m, who, Channel::PubSub);
+            return;
+        }
+        if let Some(inst) = instance_mut(m, who) {
+            inst.link.pubsub_last_activity = Some(now);
+        }
     }
 
     pub(crate) fn on_disconnected(

@@ -62,6 +62,7 @@ impl Sentinel {
                 signal,
             } => self.script_exited(now, id, exit_code, signal),
             Input::ScriptStarted { id, pid } => self.script_started(id, pid),
+            Input::ScriptForkFailed { id } => self.script_fork_failed(id),
         }
     }
 
@@ -237,11 +238,7 @@ impl Sentinel {
                         }
                     }
                 }
-                Purpose::Subscribe => {
-                    if let Some(inst) = instance_mut(m, &who) {
-                        inst.link.pubsub_last_activity = Some(now);
-                    }
-                }
+                Purpose::Subscribe => s.on_subscribe_reply(now, m, &who, &reply),
                 Purpose::IsMasterDown => s.on_is_master_down_reply(now, m, &who, &reply),
             }
             // Answers that can move agreement or a failover forward are acted on at once,

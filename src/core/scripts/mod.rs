@@ -152,6 +152,24 @@ impl ScriptQueue {
         }
     }
 
+    /// Job `id` could not be forked: Redis's `-script-error <path> 99 0` (a fork error is
+    /// reported as signal 99), and the job waits, not running, for the next run of the queue
+    /// (the next tick), with its attempt counted.
+    pub fn fork_failed(&mut self, id: u64, out: &mut VecDeque<Action>) {
+        let Some(job) = self.jobs.iter_mut().find(|j| j.id == id && j.running()) else {
+            return;
+        };
+        self.running -= 1;
+        job.started_at = None;
+        job.pid = 0;
+        event(
+            out,
+            LogLevel::Warning,
+            EventKind::ScriptError,
+            format!("{} 99 0", job.path),
+        );
+    }
+
     /// Queue a kill for every job that ran longer than `max_runtime`.
     pub fn check_timeouts(&mut self, now: Millis, max_runtime: u64, out: &mut VecDeque<Action>) {
         self.touch(now);
@@ -316,6 +334,11 @@ impl Sentinel {
     /// and PENDING-SCRIPTS) and announce `+script-child`.
     pub(crate) fn script_started(&mut self, id: u64, pid: u32) {
         self.scripts.started(id, pid, &mut self.outbox.queue);
+    }
+
+    /// The process for a script could not be forked (from `Input::ScriptForkFailed`).
+    pub(crate) fn script_fork_failed(&mut self, id: u64) {
+        self.scripts.fork_failed(id, &mut self.outbox.queue);
     }
 
     /// A script ended (from `Input::ScriptExited`).

@@ -313,3 +313,30 @@ fn an_unknown_script_exit_is_only_logged() {
     }
     assert_eq!(st.running_scripts(), 0);
 }
+
+/// A job whose process cannot be forked is reported as Redis does (`-script-error <path> 99
+/// 0`), stays queued with its attempt counted, and is tried again at the next run, with no
+/// retry delay and no retry limit (Redis retries it every tick).
+#[test]
+fn a_fork_failure_is_reported_as_signal_99_and_tried_again_at_the_next_run() {
+    let mut st = sentinel();
+    st.schedule_script(5, "/bin/notify", vec![s("+sdown")]);
+    for attempt in 1..=MAX_RETRY + 2 {
+        let now = 10 + u64::from(attempt) * 100;
+        st.run_pending_scripts(now);
+        let ids = started_ids(&drain(&mut st));
+        assert_eq!(ids.len(), 1, "attempt {attempt}");
+        assert_eq!(st.running_scripts(), 1);
+        st.script_fork_failed(ids[0]);
+        assert_eq!(
+            events(&drain(&mut st)),
+            vec![(s("-script-error"), s("/bin/notify 99 0"))]
+        );
+        assert_eq!((st.running_scripts(), st.queued_scripts()), (0, 1));
+    }
+    // Once it can be forked it runs and leaves the queue.
+    let ids = start_all(&mut st, 10_000);
+    st.script_exited(10_001, ids[0], Some(0), None);
+    drain(&mut st);
+    assert_eq!(st.queued_scripts(), 0);
+}

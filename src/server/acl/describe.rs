@@ -9,16 +9,15 @@ use super::table::AclTable;
 use super::user::{Selector, User};
 use crate::config::acl_rule::CATEGORIES;
 
-/// Allowed and refused commands of `category` in `bits` (hidden commands not counted, as
-/// Redis 7.0 does not have them).
+/// Allowed and refused commands of `category` in `bits`.
 fn count(bits: &[bool], category: &str) -> (usize, usize) {
     let table = AclTable::get();
     let (mut on, mut off) = (0, 0);
-    for (id, cmd) in table.commands.iter().enumerate() {
-        if cmd.hidden || !table.in_category(id, category) {
+    for (id, &allowed) in bits.iter().enumerate().take(table.commands.len()) {
+        if !table.in_category(id, category) {
             continue;
         }
-        if bits[id] {
+        if allowed {
             on += 1;
         } else {
             off += 1;
@@ -73,9 +72,6 @@ pub fn command_rules(sel: &Selector) -> String {
 fn single_command(sel: &Selector, fake: &mut Selector, id: usize, rules: &mut Vec<String>) {
     let table = AclTable::get();
     let cmd = &table.commands[id];
-    if cmd.hidden {
-        return;
-    }
     let user_bit = sel.allowed[id];
     if user_bit != fake.allowed[id] {
         rules.push(format!(

@@ -17,9 +17,6 @@ pub struct AclCommand {
     pub categories: Vec<String>,
     /// AUTH and HELLO: allowed to everyone (Redis's `no_auth` flag).
     pub no_auth: bool,
-    /// Accepted but unknown to redis-sentinel 7.0 (CLIENT SETINFO): it follows its parent and
-    /// never appears in a description.
-    pub hidden: bool,
 }
 
 pub struct AclTable {
@@ -59,19 +56,6 @@ impl AclTable {
     }
 }
 
-fn has_flag(spec: &CommandSpec, flag: &str) -> bool {
-    use crate::value::Value;
-    match &spec.info {
-        Value::Array(fields) => match fields.get(2) {
-            Some(Value::Set(flags)) | Some(Value::Array(flags)) => flags
-                .iter()
-                .any(|f| f.as_text().is_some_and(|t| t.eq_ignore_ascii_case(flag))),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
 fn entry(spec: &CommandSpec, parent: Option<usize>) -> AclCommand {
     AclCommand {
         fullname: spec.fullname.clone(),
@@ -82,8 +66,7 @@ fn entry(spec: &CommandSpec, parent: Option<usize>) -> AclCommand {
             .iter()
             .map(|c| c.trim_start_matches('@').to_ascii_lowercase())
             .collect(),
-        no_auth: has_flag(spec, "no_auth"),
-        hidden: spec.hidden,
+        no_auth: spec.has_flag("no_auth"),
     }
 }
 
@@ -92,16 +75,28 @@ fn build(table: &CommandTable) -> AclTable {
     for spec in &table.commands {
         let id = commands.len();
         commands.push(entry(spec, None));
-        for sub in spec.subcommands.values() {
+        for sub in spec.subcommands.values().filter(|s| s.alias_of.is_none()) {
             let sid = commands.len();
             commands.push(entry(sub, Some(id)));
             commands[id].subcommands.push(sid);
         }
     }
-    let by_name = commands
+    let mut by_name: HashMap<String, usize> = commands
         .iter()
         .enumerate()
         .map(|(i, c)| (c.fullname.to_ascii_lowercase(), i))
         .collect();
+    // A Valkey name is its Redis form for ACL: one bit, so that a rule written for
+    // `sentinel|master` also covers `sentinel|primary` (and `+sentinel|primary` grants both).
+    let aliases = table.commands.iter().flat_map(|c| c.subcommands.values());
+    for alias in aliases {
+        if let Some(id) = alias
+            .alias_of
+            .as_ref()
+            .and_then(|r| by_name.get(r).copied())
+        {
+            by_name.insert(alias.fullname.to_ascii_lowercase(), id);
+        }
+    }
     AclTable { commands, by_name }
 }

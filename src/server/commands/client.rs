@@ -1,15 +1,19 @@
-//! CLIENT: the connection's own settings (name, library, reply mode, tracking) and the registry
-//! of connections (LIST, KILL). The commands that only make sense with keys or blocking
-//! commands (PAUSE, UNBLOCK, NO-EVICT, CACHING) are validated as Redis does and have no effect.
+//! CLIENT: the connection's own settings (name, reply mode, tracking), the registry of
+//! connections (LIST, KILL) and PAUSE/UNPAUSE (`server::pause`). The commands that only make
+//! sense with keys or blocking commands (UNBLOCK, NO-EVICT, CACHING) are validated as Redis
+//! does and have no effect.
 //!
-//! CLIENT SETINFO: accepted as Redis 7.2 does (redis-py and others send it on connect), and
-//! shown in CLIENT LIST as `lib-name`/`lib-ver`; 7.0 would answer "unknown subcommand".
+//! CLIENT SETINFO does not exist, as in redis-sentinel 7.0.15 (whose version rsentinel
+//! announces): `ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.`, and CLIENT LIST has no
+//! `lib-name`/`lib-ver`. Clients that send it on connect (redis-py, node-redis, ioredis)
+//! ignore that error, as they do with any 7.0 server.
 
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::super::clients::{fmt_addr, ClientHandle};
+use super::super::clients::ClientHandle;
+use super::super::pause::PauseKind;
 use super::super::session::{
     err, help, lower, one, valid_name, verbatim, Flow, ReplyMode, Session, SYNTAX_ERROR,
 };
@@ -126,11 +130,8 @@ pub struct KillFilter {
 
 impl KillFilter {
     fn matches(&self, c: &ClientHandle) -> bool {
-        self.addr.as_ref().is_none_or(|a| *a == fmt_addr(&c.addr))
-            && self
-                .laddr
-                .as_ref()
-                .is_none_or(|a| *a == fmt_addr(&c.local_addr))
+        self.addr.as_ref().is_none_or(|a| *a == c.endpoint.addr())
+            && self.laddr.as_ref().is_none_or(|a| *a == c.endpoint.laddr())
             && self.ctype.is_none_or(|t| t == ClientType::of(c))
             && self.id.is_none_or(|id| id == c.id)
             && self.user.as_ref().is_none_or(|u| *u == c.meta().user)
@@ -144,10 +145,6 @@ pub enum ClientRequest {
     Id,
     GetName,
     SetName(Bytes),
-    SetInfo {
-        lib_name: bool,
-        value: Bytes,
-    },
     Info,
     List {
         ctype: Option<ClientType>,
@@ -158,8 +155,13 @@ pub enum ClientRequest {
     GetRedir,
     TrackingInfo,
     Tracking(bool),
-    /// Accepted and without effect: NO-EVICT, PAUSE, UNPAUSE.
+    /// Accepted and without effect: NO-EVICT.
     Ok,
+    Pause {
+        millis: u64,
+        kind: PauseKind,
+    },
+    Unpause,
     /// UNBLOCK: nothing blocks in a sentinel.
     Unblock,
 }
@@ -182,24 +184,6 @@ pub fn parse(server: &Server, args: &[Bytes]) -> Result<ClientRequest, String> {
                 return Err(BAD_NAME.into());
             }
             ClientRequest::SetName(args[2].clone())
-        }
-        "setinfo" => {
-            // Redis 7.2's CLIENT SETINFO <LIB-NAME|LIB-VER> <value>.
-            let lib_name = match lower(&args[2]).as_str() {
-                "lib-name" => true,
-                "lib-ver" => false,
-                _ => return Err(format!("ERR Unrecognized option '{}'", text(&args[2]))),
-            };
-            if !valid_name(&args[3]) {
-                return Err(format!(
-                    "ERR {} cannot contain spaces, newlines or special characters.",
-                    text(&args[2])
-                ));
-            }
-            ClientRequest::SetInfo {
-                lib_name,
-                value: args[3].clone(),
-            }
         }
         "info" => ClientRequest::Info,
         "list" => parse_list(args)?,
@@ -231,22 +215,23 @@ pub fn parse(server: &Server, args: &[Bytes]) -> Result<ClientRequest, String> {
             ClientRequest::Unblock
         }
         "pause" => {
-            // Validated as Redis does; pausing has no effect here (it holds back data
-            // commands, which a sentinel has none of).
-            match parse_i64(&args[2]) {
+            let millis = match parse_i64(&args[2]) {
                 None => return Err("ERR timeout is not an integer or out of range".into()),
                 Some(t) if t < 0 => return Err("ERR timeout is negative".into()),
-                Some(_) => {}
-            }
-            if args.len() == 4 && !matches!(lower(&args[3]).as_str(), "write" | "all") {
-                return Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into());
-            }
+                Some(t) => t as u64,
+            };
+            let kind = match args.get(3).map(|a| lower(a)) {
+                None => PauseKind::All,
+                Some(m) if m == "all" => PauseKind::All,
+                Some(m) if m == "write" => PauseKind::Write,
+                Some(_) => return Err("ERR CLIENT PAUSE mode must be WRITE or ALL".into()),
+            };
             if args.len() > 4 {
                 return Err(SYNTAX_ERROR.into());
             }
-            ClientRequest::Ok
+            ClientRequest::Pause { millis, kind }
         }
-        "unpause" => ClientRequest::Ok,
+        "unpause" => ClientRequest::Unpause,
         // Key tracking has no keys to track in a sentinel: the mode is only remembered for
         // TRACKINGINFO.
         "tracking" => match lower(&args[2]).as_str() {
@@ -343,15 +328,6 @@ pub fn run(server: &Server, s: &mut Session, req: ClientRequest) -> Flow {
             s.client.meta().name = text(&name);
             one(Value::ok())
         }
-        ClientRequest::SetInfo { lib_name, value } => {
-            let mut m = s.client.meta();
-            if lib_name {
-                m.lib_name = text(&value);
-            } else {
-                m.lib_ver = text(&value);
-            }
-            one(Value::ok())
-        }
         ClientRequest::Info => verbatim(format!("{}\n", s.client.info_line(now))),
         ClientRequest::List { ctype, ids } => {
             let mut out = String::new();
@@ -398,6 +374,16 @@ pub fn run(server: &Server, s: &mut Session, req: ClientRequest) -> Flow {
             one(Value::ok())
         }
         ClientRequest::Ok => one(Value::ok()),
+        ClientRequest::Pause { millis, kind } => {
+            server
+                .pause
+                .pause(kind, now + std::time::Duration::from_millis(millis));
+            one(Value::ok())
+        }
+        ClientRequest::Unpause => {
+            server.pause.unpause();
+            one(Value::ok())
+        }
         ClientRequest::Unblock => one(Value::Int(0)),
     }
 }
@@ -415,11 +401,7 @@ fn kill(server: &Server, s: &mut Session, filter: &KillFilter) -> Flow {
         if is_me {
             s.close_after_reply = true;
         } else {
-            // Gone at once for everyone else, as Redis frees it synchronously; its task
-            // closes the socket.
-            server.clients.unregister(c.id);
-            server.pubsub.remove_client(c.id);
-            c.kill();
+            server.close_client(&c);
         }
         killed += 1;
     }

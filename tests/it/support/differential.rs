@@ -405,6 +405,35 @@ pub fn same(reference: &mut dyn Target, ours: &mut dyn Target, args: &[&str], ho
     }
 }
 
+/// `same` for `SENTINEL MASTER <master>` of a master nothing listens for. redis-sentinel holds
+/// a connection from the moment it starts a connect (hiredis), so between starting one and
+/// hearing it refused its link is not `disconnected`; a command served in that instant (right
+/// after a MONITOR, whose config save runs into the next tick, or right after any reconnection
+/// attempt) sees flags without `disconnected`, about once in fifty tries. The reference is
+/// asked again until its attempt has been refused (2 s at most), so the comparison is of the
+/// settled state, exactly, on both sides.
+pub fn same_refused_master(
+    reference: &mut ProcTarget,
+    ours: &mut dyn Target,
+    master: &str,
+    how: Compare,
+) {
+    let args = ["SENTINEL", "MASTER", master];
+    for proto in [Proto::Resp2, Proto::Resp3] {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let mut r = reference.call(proto, &args);
+        while Instant::now() < deadline
+            && !super::field(&decode(&r, proto), "flags")
+                .is_some_and(|f| f.split(',').any(|x| x == "disconnected"))
+        {
+            std::thread::sleep(Duration::from_millis(5));
+            r = reference.call(proto, &args);
+        }
+        let o = ours.call(proto, &args);
+        assert_same(proto, &args, &r, &o, how);
+    }
+}
+
 /// Run a command once on each side (RESP2) and compare: for commands whose effect must not
 /// be repeated (MONITOR, REMOVE, SET with events...).
 pub fn once(reference: &mut dyn Target, ours: &mut dyn Target, args: &[&str], how: Compare) {

@@ -142,21 +142,6 @@ pub const CLIENT_VOLATILE: &[&str] = &[
     "rbp",
 ];
 
-/// Drop our Redis 7.2 `lib-name=`/`lib-ver=` fields (the documented CLIENT SETINFO choice) so
-/// a line compares with Redis 7.0's.
-pub fn strip_lib_fields(text: &str) -> String {
-    let mut out = text.to_string();
-    for key in [" lib-name=", " lib-ver="] {
-        while let Some(pos) = out.find(key) {
-            let val_len = out[pos + key.len()..]
-                .find([' ', '\n', '\r'])
-                .unwrap_or(out.len() - pos - key.len());
-            out.replace_range(pos..pos + key.len() + val_len, "");
-        }
-    }
-    out
-}
-
 /// The lines of a reply, sorted: for replies whose element order is a hash-table order that
 /// differs from run to run in Redis (COMMAND LIST, subcommand tables).
 pub fn sorted_lines(text: &str) -> Vec<String> {

@@ -18,7 +18,7 @@ pub mod resp;
 pub mod wait;
 
 pub use cluster::{monitor_conf, redis_group, EventLog, Group};
-pub use events::{leader_steps, FAILOVER_EVENTS};
+pub use events::{failover_events, leader_steps};
 pub use exchange::*;
 pub use inproc::InProc;
 pub use process::{
