@@ -239,6 +239,8 @@ pub enum SetupError {
 pub struct Sentinel {
     pub(crate) myid: String,
     pub(crate) current_epoch: u64,
+    /// Boxed: `with_master` takes a master out of the map and puts it back for every input,
+    /// and moving a pointer is cheaper than moving the record (and its node neighbours).
     pub(crate) masters: BTreeMap<String, Box<Master>>,
     pub(crate) settings: SentinelSettings,
     /// Kept here so that SENTINEL CONFIG GET/SET loglevel can answer; the shell applies it.
@@ -263,6 +265,8 @@ pub struct Sentinel {
     pub(crate) next_link: u64,
     /// Which instance record each link belongs to (a cache over `masters`).
     pub(crate) links: monitoring::links::LinkIndex,
+    /// Every master's next deadline: what `poll_timeout` answers from.
+    pub(crate) deadlines: monitoring::deadline::Deadlines,
     pub(crate) next_tag: u64,
     /// User scripts waiting, running or waiting for a retry.
     pub(crate) scripts: scripts::ScriptQueue,
@@ -286,6 +290,8 @@ pub struct Faults {
     pub stale_failover_survives: bool,
     /// Among replicas of equal priority, prefer the lowest replication offset.
     pub promote_least_up_to_date: bool,
+    /// forget-sentinel-after drops a forgotten peer's vote too (the majority shrinks).
+    pub forgetting_shrinks_majority: bool,
     /// Take no notice of the master's PONGs (a healthy master is judged down again and again:
     /// the simulator's stays-converged check must catch the flapping).
     pub master_pongs_ignored: bool,
@@ -338,6 +344,7 @@ impl Sentinel {
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
             links: Default::default(),
+            deadlines: Default::default(),
             next_tag: 1,
             scripts: scripts::ScriptQueue::default(),
             #[cfg(feature = "fault-injection")]

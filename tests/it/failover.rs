@@ -57,13 +57,7 @@ fn kill_9_of_the_master_promotes_a_replica_everywhere_and_the_old_master_rejoins
         replication_field(new_port, "role").as_deref(),
         Some("master")
     );
-    let others: Vec<u16> = g
-        .replicas
-        .iter()
-        .map(|r| r.port)
-        .filter(|p| *p != new_port)
-        .collect();
-    assert_follow(new_port, &others);
+    assert_the_others_follow(&g, new_port);
     for (i, log) in g.logs.iter().enumerate() {
         assert!(
             log.wait(
@@ -240,13 +234,7 @@ fn mixed_failover(flavors: &[Flavor]) {
         epochs.iter().all(|e| *e == epochs[0] && e != "0"),
         "{epochs:?}"
     );
-    let others: Vec<u16> = g
-        .replicas
-        .iter()
-        .map(|r| r.port)
-        .filter(|p| *p != new_port)
-        .collect();
-    assert_follow(new_port, &others);
+    assert_the_others_follow(&g, new_port);
 }
 
 #[test]
@@ -297,4 +285,15 @@ fn a_redis_sentinel_can_lead_a_group_with_rsentinels() {
             log.kinds()
         );
     }
+}
+
+/// Every replica of `g` but the one promoted on `new_port` replicates from it.
+fn assert_the_others_follow(g: &Group, new_port: u16) {
+    let others: Vec<u16> = g
+        .replicas
+        .iter()
+        .map(|r| r.port)
+        .filter(|p| *p != new_port)
+        .collect();
+    assert_follow(new_port, &others);
 }

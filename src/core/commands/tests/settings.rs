@@ -158,6 +158,11 @@ fn config_set_superset_several_pairs_and_loglevel() {
     assert!(actions(&mut s).is_empty());
 }
 
+/// `SENTINEL SET mymaster <option> <value>`.
+fn set(c: &mut Core, option: &str, value: &str) -> Out {
+    run(c, &["SENTINEL", "SET", "mymaster", option, value])
+}
+
 #[test]
 fn set_takes_valkeys_option_name_as_the_redis_one() {
     let mut s = one_master();
@@ -173,8 +178,7 @@ fn set_takes_valkeys_option_name_as_the_redis_one() {
             "PRIMARY-REBOOT-DOWN-AFTER-PERIOD",
         ),
     ] {
-        let r = run(&mut s, &["SENTINEL", "SET", "mymaster", redis, value]);
-        let v = run(&mut s, &["SENTINEL", "SET", "mymaster", valkey, value]);
+        let (r, v) = (set(&mut s, redis, value), set(&mut s, valkey, value));
         let expected = |option: &str| {
             unsaved(Value::err(format!(
                 "ERR Invalid argument '{value}' for SENTINEL SET '{option}'"
@@ -182,16 +186,7 @@ fn set_takes_valkeys_option_name_as_the_redis_one() {
         };
         assert_eq!((r, v), (expected(redis), expected(valkey)));
     }
-    let out = run(
-        &mut s,
-        &[
-            "SENTINEL",
-            "SET",
-            "mymaster",
-            "primary-reboot-down-after-period",
-            "7000",
-        ],
-    );
+    let out = set(&mut s, "primary-reboot-down-after-period", "7000");
     assert_eq!(out, saved(Value::ok()));
     assert_eq!(
         events(&actions(&mut s)),
@@ -212,17 +207,10 @@ fn set_takes_valkeys_option_name_as_the_redis_one() {
 #[test]
 fn set_down_after_reaches_every_instance() {
     let mut s = one_master();
-    let out = run(
-        &mut s,
-        &[
-            "SENTINEL",
-            "SET",
-            "mymaster",
-            "down-after-milliseconds",
-            "1234",
-        ],
+    assert_eq!(
+        set(&mut s, "down-after-milliseconds", "1234"),
+        saved(Value::ok())
     );
-    assert_eq!(out, saved(Value::ok()));
     let m = s.master("mymaster").unwrap();
     assert_eq!(m.inst.down_after_ms, 1234);
     assert!(m.replicas.values().all(|r| r.inst.down_after_ms == 1234));
