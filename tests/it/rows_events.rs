@@ -83,7 +83,8 @@ fn role_changes_are_published_as_redis_sentinel_does() {
         &sentinels,
         "-role-change",
         &format!("{replica} new reported role is master"),
-        10,
+        // A replica's INFO is read every 10 s.
+        25,
     );
     // The sentinels turn it back into a replica (+convert-to-slave after 4 publish periods):
     // the role they have it as again.
@@ -101,14 +102,14 @@ fn role_changes_are_published_as_redis_sentinel_does() {
         &sentinels,
         "-role-change",
         &format!("{master_who} new reported role is slave"),
-        15,
+        25,
     );
     mc.ok(&["REPLICAOF", "NO", "ONE"]).unwrap();
     all_publish(
         &sentinels,
         "+role-change",
         &format!("{master_who} new reported role is master"),
-        15,
+        25,
     );
     // Nothing else of the kind: one event per change reported, in both.
     for (f, _, log) in &sentinels {
