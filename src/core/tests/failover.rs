@@ -62,11 +62,26 @@ fn full_failover_promotes_the_best_replica_and_switches() {
     assert!(m.replicas.contains_key("10.0.0.2:6379"));
     assert_eq!(m.config_epoch, w.s.current_epoch());
     assert_eq!(m.failover.state, FailoverState::None);
-    // The old master comes back as a master: it is converted to a replica of the new one.
+    // The old master comes back as a master: it is converted to a replica of the new one
+    // (once the wait is over and, as we ask too, the peers were heard from within it: they
+    // keep saying hello with the new configuration, as live ones do).
     let f = w.fakes.get_mut(MASTER).unwrap();
     f.up = true;
     f.role = Role::Master;
-    w.run_for(30_000);
+    let epoch = w.s.current_epoch();
+    let config_epoch = w.s.master("mymaster").unwrap().config_epoch;
+    for _ in 0..30 {
+        for (n, ip) in [(1, "10.0.1.1"), (2, "10.0.1.2")] {
+            let hello = format!(
+                "{ip},26379,{},{epoch},mymaster,10.0.0.3,6379,{config_epoch}",
+                peer_id(n)
+            );
+            w.handle(Input::HelloPublished {
+                payload: Bytes::from(hello),
+            });
+        }
+        w.run_for(1_000);
+    }
     assert!(
         w.has("+convert-to-slave", "slave 10.0.0.1:6379"),
         "{:?}",
