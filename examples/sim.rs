@@ -18,7 +18,9 @@
 //! gives a switch the current epoch instead of the failover's; `--broken-stale-failover` lets a
 //! failover superseded by a newer config epoch finish (the bug of seeds 300001269, 300308159);
 //! `--broken-selection` promotes the least up-to-date replica; `--broken-pongs` ignores the
-//! master's PONGs (a healthy group keeps failing over).
+//! master's PONGs (a healthy group keeps failing over). `--forget-sentinel-after MS` turns
+//! rsentinel's peer forgetting on; `--broken-forget` makes a forgotten peer's vote leave the
+//! majority too (the unsafe rule).
 #[path = "../tests/sim/world/mod.rs"]
 mod world;
 
@@ -35,6 +37,7 @@ const CHUNK: u64 = 64;
 struct Totals {
     steps: u64,
     failovers: u64,
+    forgotten_peers: u64,
     violations: u64,
     acked_writes: u64,
     lost_writes: u64,
@@ -56,6 +59,7 @@ impl Totals {
     fn add_seed(&mut self, seed: u64, stats: &world::Stats) {
         self.steps += stats.steps;
         self.failovers += stats.failovers;
+        self.forgotten_peers += stats.forgotten_peers;
         self.acked_writes += stats.acked_writes;
         self.lost_writes += stats.lost_writes;
         self.refused_writes += stats.refused_writes;
@@ -80,6 +84,7 @@ impl Totals {
     fn merge(&mut self, o: Totals) {
         self.steps += o.steps;
         self.failovers += o.failovers;
+        self.forgotten_peers += o.forgotten_peers;
         self.violations += o.violations;
         self.acked_writes += o.acked_writes;
         self.lost_writes += o.lost_writes;
@@ -132,6 +137,10 @@ fn main() {
     cfg.broken_stale_failover = flag("--broken-stale-failover");
     cfg.broken_selection = flag("--broken-selection");
     cfg.broken_pongs = flag("--broken-pongs");
+    cfg.broken_forget = flag("--broken-forget");
+    if let Some(ms) = get("--forget-sentinel-after") {
+        cfg.forget_sentinel_after_ms = ms;
+    }
     if flag("--gentle") {
         cfg.harsh = false;
     }
@@ -158,6 +167,7 @@ fn main() {
         None => (get("--first").unwrap_or(0), get("--seeds").unwrap_or(1000)),
     };
     let trace = flag("--trace");
+    let progress = get("--progress").unwrap_or(10_000).max(1);
     let jobs = get("--jobs")
         .map(|j| j.max(1) as usize)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -201,7 +211,7 @@ fn main() {
                 let mut t = totals.lock().unwrap_or_else(|e| e.into_inner());
                 t.merge(mine);
                 let done = t.seeds_done;
-                if done / 10_000 != (done - chunk) / 10_000 && done < count {
+                if done / progress != (done - chunk) / progress && done < count {
                     summary(&t, &cfg, done, first, jobs, started.elapsed().as_secs_f64());
                 }
             });
@@ -220,8 +230,8 @@ fn main() {
     }
 }
 
-/// The one summary line (also printed every 10,000 seeds as progress: a run cut short still
-/// says what it covered).
+/// The one summary line (also printed every `--progress` seeds, 10,000 by default: a run cut
+/// short still says what it covered).
 fn summary(t: &Totals, cfg: &SimConfig, done: u64, first: u64, jobs: usize, secs: f64) {
     let unfenced = (
         t.acked_writes - t.fenced.1,
@@ -258,4 +268,10 @@ fn summary(t: &Totals, cfg: &SimConfig, done: u64, first: u64, jobs: usize, secs
         t.stalled_saves,
         t.promotions_behind
     );
+    if cfg.forget_sentinel_after_ms > 0 {
+        println!(
+            "peers forgotten (-sentinel-forgotten): {}",
+            t.forgotten_peers
+        );
+    }
 }

@@ -165,6 +165,14 @@ pub static MASTER_OPTIONS: &[MasterOption] = &[
         |m| OptionValue::Number(m.forget_replica_after_ms),
         |m, v| m.forget_replica_after_ms = number(v),
     ),
+    // rsentinel's own: see core::monitoring::forget (peers still count as voters).
+    option(
+        "forget-sentinel-after",
+        ValueKind::Millis,
+        0,
+        |m| OptionValue::Number(m.forget_sentinel_after_ms),
+        |m, v| m.forget_sentinel_after_ms = number(v),
+    ),
     // rsentinel's own: see `proxy` (also SENTINEL SET: the port opens and closes live).
     option(
         "proxy-port",

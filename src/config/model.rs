@@ -201,6 +201,9 @@ pub struct MasterSettings {
     /// rsentinel's `forget-replica-after`: forget a replica the master no longer lists after
     /// this long down; 0 (the default) never.
     pub forget_replica_after_ms: u64,
+    /// rsentinel's `forget-sentinel-after`: forget a peer sentinel after this long down (it
+    /// still counts as a voter); 0 (the default) never.
+    pub forget_sentinel_after_ms: u64,
     /// rsentinel's `proxy-port`: a TCP port that splices to the current master; 0 for none.
     pub proxy_port: u16,
     /// `sentinel master-fencing <master> yes`: pause writes on the master while we are cut off
@@ -210,6 +213,9 @@ pub struct MasterSettings {
     pub down_after_refused_ms: u64,
     pub known_replicas: Vec<(String, u16)>,
     pub known_sentinels: Vec<KnownSentinel>,
+    /// `sentinel forgotten-sentinel <master> <runid>` (rsentinel's own): peers forgotten by
+    /// forget-sentinel-after, still counted as voters.
+    pub forgotten_sentinels: Vec<String>,
     pub config_epoch: u64,
     pub leader_epoch: u64,
 }
@@ -232,11 +238,13 @@ impl MasterSettings {
             renamed_commands: Vec::new(),
             master_reboot_down_after_period_ms: 0,
             forget_replica_after_ms: 0,
+            forget_sentinel_after_ms: 0,
             proxy_port: 0,
             fencing: false,
             down_after_refused_ms: 0,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
+            forgotten_sentinels: Vec::new(),
             config_epoch: 0,
             leader_epoch: 0,
         }

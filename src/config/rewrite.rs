@@ -315,6 +315,7 @@ const MASTER_LINES: &[&str] = &[
     "sentinel leader-epoch",
     "sentinel known-replica",
     "sentinel known-sentinel",
+    "sentinel forgotten-sentinel",
     "sentinel rename-command",
 ];
 
@@ -367,6 +368,10 @@ fn rewrite_sentinel(state: &mut RewriteState, cfg: &Config) {
         for s in &m.known_sentinels {
             let peer = format!("{name} {} {} {}", word(&s.host), s.port, word(&s.runid));
             state.set("sentinel known-sentinel", peer, true);
+        }
+        for runid in &m.forgotten_sentinels {
+            let forgotten = format!("{name} {}", word(runid));
+            state.set("sentinel forgotten-sentinel", forgotten, true);
         }
         for (from, to) in &m.renamed_commands {
             let renaming = format!("{name} {} {}", word(from), word(to));

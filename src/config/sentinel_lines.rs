@@ -169,6 +169,13 @@ impl<'a> SentinelLines<'a> {
                     runid: args[4].clone(),
                 });
             }
+            // rsentinel's own (forget-sentinel-after): a forgotten peer that still votes.
+            ("forgotten-sentinel", 3) => {
+                let m = self.master(&args[1])?;
+                if !m.forgotten_sentinels.contains(&args[2]) {
+                    m.forgotten_sentinels.push(args[2].clone());
+                }
+            }
             ("rename-command", 4) => {
                 let m = self.master(&args[1])?;
                 if m.renamed_commands

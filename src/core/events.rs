@@ -29,6 +29,8 @@ pub enum EventKind {
     Slave,
     /// `-slave-forgotten` (rsentinel's own: `forget-replica-after`)
     SlaveForgotten,
+    /// `-sentinel-forgotten` (rsentinel's own: `forget-sentinel-after`)
+    SentinelForgotten,
     /// `+sentinel`
     Sentinel,
     /// `+sentinel-address-switch`
@@ -130,6 +132,7 @@ impl EventKind {
             EventKind::ResetMaster => "+reset-master",
             EventKind::Slave => "+slave",
             EventKind::SlaveForgotten => "-slave-forgotten",
+            EventKind::SentinelForgotten => "-sentinel-forgotten",
             EventKind::Sentinel => "+sentinel",
             EventKind::SentinelAddressSwitch => "+sentinel-address-switch",
             EventKind::SentinelAddressUpdate => "+sentinel-address-update",

@@ -41,6 +41,7 @@ impl Sentinel {
             },
             fence: Default::default(),
             fenced: None,
+            forgotten_voters: m.forgotten_sentinels.iter().cloned().collect(),
         };
         for (host, port) in &m.known_replicas {
             if let Some(addr) = self.resolve_addr(host, *port) {
@@ -56,6 +57,7 @@ impl Sentinel {
             }
         }
         self.masters.insert(m.name.clone(), Box::new(master));
+        self.refresh_deadline(&m.name);
         Ok(())
     }
 
@@ -106,7 +108,8 @@ impl Sentinel {
     pub(crate) fn new_peer(&mut self, addr: Addr, down_after_ms: u64, now: Millis) -> Peer {
         let name = addr.name(self.settings.announce_hostnames);
         let mut inst = Instance::new(name, addr, Role::Master, down_after_ms, now);
-        inst.link.id = Some(self.new_link_id());
+        // One connection per peer address, whichever masters it is shared by (the shell's).
+        inst.link.id = Some(self.new_link_id().shareable());
         Peer {
             inst,
             last_hello_time: None,
@@ -134,6 +137,8 @@ impl Sentinel {
             for p in peers.values() {
                 self.forget_link(&p.inst, false);
             }
+            // The operator's reset is the group's agreement: the voters are counted afresh.
+            m.forgotten_voters.clear();
         }
         self.close_connection(m, &Who::Master, Channel::Cmd);
         self.close_connection(m, &Who::Master, Channel::PubSub);
@@ -242,6 +247,7 @@ impl MasterOptions {
                 .collect(),
             master_reboot_down_after_period_ms: m.master_reboot_down_after_period_ms,
             forget_replica_after_ms: m.forget_replica_after_ms,
+            forget_sentinel_after_ms: m.forget_sentinel_after_ms,
             proxy_port: m.proxy_port,
             fencing: m.fencing,
             down_after_refused_ms: m.down_after_refused_ms,
@@ -270,11 +276,13 @@ impl MasterOptions {
                 .collect(),
             master_reboot_down_after_period_ms: self.master_reboot_down_after_period_ms,
             forget_replica_after_ms: self.forget_replica_after_ms,
+            forget_sentinel_after_ms: self.forget_sentinel_after_ms,
             proxy_port: self.proxy_port,
             fencing: self.fencing,
             down_after_refused_ms: self.down_after_refused_ms,
             known_replicas: Vec::new(),
             known_sentinels: Vec::new(),
+            forgotten_sentinels: Vec::new(),
             config_epoch: 0,
             leader_epoch: 0,
         }

@@ -197,8 +197,13 @@ pub enum DisconnectCause {
     Reset,
     /// Opening the connection took too long.
     Timeout,
-    /// Anything else: an unreachable network or host, a protocol error, a local failure.
+    /// Anything else: an unreachable host, a protocol error, a local failure.
     Other,
+    /// connect(2) itself failed, before anything was sent (ENETUNREACH, EACCES,
+    /// EADDRNOTAVAIL...), with strerror's text: the one failure Redis reports as
+    /// `-cmd-link-reconnection` (hiredis sets its error at once; a refusal or a timeout comes
+    /// later, through the connect callback, and is not reported).
+    Unreachable(&'static str),
 }
 
 /// Name resolution, supplied by the shell so that the core stays free of I/O (and tests can
@@ -234,6 +239,8 @@ pub enum SetupError {
 pub struct Sentinel {
     pub(crate) myid: String,
     pub(crate) current_epoch: u64,
+    /// Boxed: `with_master` takes a master out of the map and puts it back for every input,
+    /// and moving a pointer is cheaper than moving the record (and its node neighbours).
     pub(crate) masters: BTreeMap<String, Box<Master>>,
     pub(crate) settings: SentinelSettings,
     /// Kept here so that SENTINEL CONFIG GET/SET loglevel can answer; the shell applies it.
@@ -258,6 +265,8 @@ pub struct Sentinel {
     pub(crate) next_link: u64,
     /// Which instance record each link belongs to (a cache over `masters`).
     pub(crate) links: monitoring::links::LinkIndex,
+    /// Every master's next deadline: what `poll_timeout` answers from.
+    pub(crate) deadlines: monitoring::deadline::Deadlines,
     pub(crate) next_tag: u64,
     /// User scripts waiting, running or waiting for a retry.
     pub(crate) scripts: scripts::ScriptQueue,
@@ -281,6 +290,8 @@ pub struct Faults {
     pub stale_failover_survives: bool,
     /// Among replicas of equal priority, prefer the lowest replication offset.
     pub promote_least_up_to_date: bool,
+    /// forget-sentinel-after drops a forgotten peer's vote too (the majority shrinks).
+    pub forgetting_shrinks_majority: bool,
     /// Take no notice of the master's PONGs (a healthy master is judged down again and again:
     /// the simulator's stays-converged check must catch the flapping).
     pub master_pongs_ignored: bool,
@@ -333,6 +344,7 @@ impl Sentinel {
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
             links: Default::default(),
+            deadlines: Default::default(),
             next_tag: 1,
             scripts: scripts::ScriptQueue::default(),
             #[cfg(feature = "fault-injection")]
@@ -351,25 +363,22 @@ impl Sentinel {
             text: format!("Sentinel ID is {}", sentinel.myid),
         });
         let announce = sentinel.settings.announce_hostnames;
-        let monitors: Vec<Action> = sentinel
+        // As Redis (sentinelGenerateInitialMonitorEvents): a warning-level event, so a
+        // master's notification script is called for it too.
+        let monitors: Vec<(String, Option<String>)> = sentinel
             .masters
             .values()
             .map(|m| {
-                // Only the event: Redis would also run the notification script here, which
-                // this sentinel has never done at start-up (kept as it was).
-                Action::Event(Event::new(
-                    LogLevel::Warning,
-                    EventKind::Monitor,
-                    events::instance_event_text(
-                        events::EventSubject::Master(&m.inst),
-                        announce,
-                        &format!("quorum {}", m.settings.quorum),
-                    ),
-                ))
+                let text = events::instance_event_text(
+                    events::EventSubject::Master(&m.inst),
+                    announce,
+                    &format!("quorum {}", m.settings.quorum),
+                );
+                (text, m.settings.notification_script.clone())
             })
             .collect();
-        for action in monitors {
-            sentinel.push(action);
+        for (text, script) in monitors {
+            sentinel.emit_with_script(now, LogLevel::Warning, EventKind::Monitor, text, script);
         }
         let ready = sentinel.ready(None);
         Ok((sentinel, ready))

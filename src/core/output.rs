@@ -51,6 +51,9 @@ pub struct MasterHardState {
     pub vote_epoch: u64,
     pub known_replicas: Vec<(String, u16)>,
     pub known_sentinels: Vec<KnownSentinel>,
+    /// Run ids of forgotten peers that still count as voters (`Master::forgotten_voters`):
+    /// saved with the removal of their `known-sentinel` line, never without it.
+    pub forgotten_sentinels: Vec<String>,
 }
 
 impl HardState {
@@ -74,6 +77,7 @@ impl HardState {
                         vote_epoch: m.leader_epoch,
                         known_replicas: m.known_replicas.clone(),
                         known_sentinels: m.known_sentinels.clone(),
+                        forgotten_sentinels: m.forgotten_sentinels.clone(),
                     };
                     (m.name.clone(), hard)
                 })
@@ -108,6 +112,7 @@ impl Snapshot {
                 m.leader_epoch = h.vote_epoch;
                 m.known_replicas = h.known_replicas.clone();
                 m.known_sentinels = h.known_sentinels.clone();
+                m.forgotten_sentinels = h.forgotten_sentinels.clone();
             }
         }
         Snapshot {
@@ -266,6 +271,7 @@ impl Sentinel {
                     vote_epoch: m.vote.epoch,
                     known_replicas,
                     known_sentinels,
+                    forgotten_sentinels: m.forgotten_voters.iter().cloned().collect(),
                 };
                 (m.inst.name.clone(), hard)
             })

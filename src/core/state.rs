@@ -5,7 +5,7 @@
 //! `Instance`, and each kind adds its own. Times are `Millis` on the shell's monotonic clock;
 //! `None` stands for Redis's "0 = never".
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::Millis;
 
@@ -13,6 +13,23 @@ use super::Millis;
 /// The shell only ever sees link ids; it never sees instance records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinkId(pub u64);
+
+impl LinkId {
+    /// Set on the links to peer sentinels: the shell may carry every such link to one address
+    /// over one connection, as Redis shares a peer's link among all the masters that peer
+    /// watches (its link refcount). Links to masters and replicas never share a connection
+    /// (their transactions must not interleave).
+    const SHAREABLE: u64 = 1 << 63;
+
+    /// This id, marked as one the shell may share (see `SHAREABLE`).
+    pub fn shareable(self) -> LinkId {
+        LinkId(self.0 | Self::SHAREABLE)
+    }
+
+    pub fn is_shareable(self) -> bool {
+        self.0 & Self::SHAREABLE != 0
+    }
+}
 
 /// The two connections of a link, as Redis keeps them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -321,6 +338,18 @@ pub struct Master {
     pub fence: crate::core::failover::fencing::Fence,
     /// The master address the current pause was first sent to, and when.
     pub fenced: Option<(Addr, Millis)>,
+    /// Run ids of peers forgotten by `forget-sentinel-after` (`monitoring::forget`): gone
+    /// from `sentinels`, still counted by `voters` until SENTINEL RESET or their return.
+    pub forgotten_voters: BTreeSet<String>,
+}
+
+impl Master {
+    /// The number every majority is counted against (elections, CKQUORUM, fast demotion,
+    /// fencing): the known sentinels, us, and the forgotten ones, so that forgetting a peer
+    /// never lowers a majority (docs/RELIABILITY.md, "Forgetting peers").
+    pub fn voters(&self) -> usize {
+        self.sentinels.len() + self.forgotten_voters.len() + 1
+    }
 }
 
 /// A master's options as the operator set them (`sentinel monitor` and the per-master
@@ -339,6 +368,8 @@ pub struct MasterOptions {
     pub master_reboot_down_after_period_ms: u64,
     /// rsentinel's `forget-replica-after` (0: never); see `monitoring::forget`.
     pub forget_replica_after_ms: u64,
+    /// rsentinel's `forget-sentinel-after` (0: never); see `monitoring::forget`.
+    pub forget_sentinel_after_ms: u64,
     /// rsentinel's `proxy-port` (0: none): the shell's; kept here so the config keeps it.
     pub proxy_port: u16,
     /// `master-fencing yes`: pause writes on the master while we are cut off from the

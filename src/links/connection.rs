@@ -13,16 +13,16 @@ use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
-use super::frame::FrameScanner;
+use super::frame::{decode_frame, FrameScanner};
 use crate::core::{Channel, DisconnectCause, Input, LinkId};
-use crate::resp::{decode_reply, encode_command, Proto};
+use crate::resp::encode_command;
 use crate::tls::TlsConnector;
 use crate::value::Value;
 
@@ -30,19 +30,33 @@ use crate::value::Value;
 /// PUBLISH, SENTINEL IS-MASTER-DOWN-BY-ADDR...) comes near it.
 pub const MAX_BUFFERED_REPLY: usize = 64 * 1024 * 1024;
 
-/// A command to write: its tag and arguments.
-pub(crate) type Outgoing = (u64, Vec<Bytes>);
+/// A command to write: the link it is for, its tag and arguments.
+pub(crate) type Outgoing = (LinkId, u64, Vec<Bytes>);
 
 /// Whether a connection may still report to the core.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum State {
     /// Connecting or connected: commands are accepted, inputs are delivered.
     Live,
-    /// The connection failed or broke, for this reason; its one `Disconnected` has been sent.
+    /// The connection failed or broke, for this reason; its one `Disconnected` per link has
+    /// been sent.
     Closed(DisconnectCause),
     /// The core closed it (`Disconnect`) or replaced it (a new `Connect` on the same link and
     /// channel): it must never report again.
     Retired,
+}
+
+/// What a connection shares with `Links`, under one lock.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) state: State,
+    /// The links this connection carries: one, or (for peer sentinels) every link to the
+    /// same address. Links only join while the connection is live and never leave it: the
+    /// core closing any of them closes it for all, as Redis's shared link does.
+    pub(crate) members: Vec<LinkId>,
+    /// Once connected: our end's address (what `Input::Connected` reports to a link that
+    /// joins later).
+    pub(crate) connected: Option<Option<String>>,
 }
 
 /// The state a connection shares with `Links`. Every input the task delivers and every
@@ -51,28 +65,36 @@ pub(crate) enum State {
 /// a live connection is always followed by its reply or by the connection's `Disconnected`.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    state: Mutex<State>,
+    state: Mutex<Inner>,
 }
 
 impl Shared {
-    pub(crate) fn new() -> Arc<Shared> {
+    pub(crate) fn new(link: LinkId) -> Arc<Shared> {
         Arc::new(Shared {
-            state: Mutex::new(State::Live),
+            state: Mutex::new(Inner {
+                state: State::Live,
+                members: vec![link],
+                connected: None,
+            }),
         })
     }
 
     /// A poisoned lock only means another thread panicked while holding it; the state value
     /// itself is always valid.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
+/// How often every link on a shared pub/sub connection is handed a message (see
+/// `Reporter::message`): well within the three hello periods (6 s) after which the core
+/// counts a pub/sub connection as idle.
+const FAN_OUT_PERIOD: Duration = Duration::from_secs(1);
+
 /// How the task reports to the core, through the shared state.
 pub(crate) struct Reporter {
-    pub(crate) link: LinkId,
     pub(crate) channel: Channel,
     pub(crate) shared: Arc<Shared>,
     pub(crate) inputs: UnboundedSender<Input>,
@@ -82,23 +104,76 @@ impl Reporter {
     /// Deliver `input` if the connection is still live; false if it must stop.
     fn report(&self, input: Input) -> bool {
         let state = self.shared.lock();
-        if *state != State::Live {
+        if state.state != State::Live {
             return false;
         }
         let _ = self.inputs.send(input);
         true
     }
 
-    /// The connection is gone: say so once, and why (unless the core already retired it).
+    /// A pub/sub message; false if the connection must stop.
+    ///
+    /// On a connection several links share (several master names on one server), the message
+    /// goes to the first link only, and to every link once per `FAN_OUT_PERIOD`. A hello says
+    /// which master it is about, so the core learns the same from one copy as from one per
+    /// link (Redis processes it once per link, to the same effect); the others need only
+    /// hear something often enough that their connection does not look idle (the core
+    /// recycles a pub/sub connection silent for three hello periods). With k names per
+    /// server, this saves k - 1 inputs per hello.
+    fn message(&self, channel: Bytes, payload: Bytes, last_fan_out: &mut Option<Instant>) -> bool {
+        let state = self.shared.lock();
+        if state.state != State::Live {
+            return false;
+        }
+        let now = Instant::now();
+        let to_all = state.members.len() == 1
+            || last_fan_out.is_none_or(|t| now.duration_since(t) >= FAN_OUT_PERIOD);
+        let count = if to_all {
+            *last_fan_out = Some(now);
+            state.members.len()
+        } else {
+            1
+        };
+        for &link in &state.members[..count] {
+            let _ = self.inputs.send(Input::Message {
+                link,
+                channel: channel.clone(),
+                payload: payload.clone(),
+            });
+        }
+        true
+    }
+
+    /// The connection is up: tell every link it carries; false if it must stop.
+    fn connected(&self, local_ip: Option<String>) -> bool {
+        let mut state = self.shared.lock();
+        if state.state != State::Live {
+            return false;
+        }
+        for &link in &state.members {
+            let _ = self.inputs.send(Input::Connected {
+                link,
+                channel: self.channel,
+                local_ip: local_ip.clone(),
+            });
+        }
+        state.connected = Some(local_ip);
+        true
+    }
+
+    /// The connection is gone: say so once to every link it carried, and why (unless the
+    /// core already retired it).
     fn close(&self, cause: DisconnectCause) {
         let mut state = self.shared.lock();
-        if *state == State::Live {
-            *state = State::Closed(cause);
-            let _ = self.inputs.send(Input::Disconnected {
-                link: self.link,
-                channel: self.channel,
-                cause,
-            });
+        if state.state == State::Live {
+            state.state = State::Closed(cause);
+            for &link in &state.members {
+                let _ = self.inputs.send(Input::Disconnected {
+                    link,
+                    channel: self.channel,
+                    cause,
+                });
+            }
         }
     }
 }
@@ -147,12 +222,7 @@ pub(crate) async fn run(
             return;
         }
     };
-    let connected = Input::Connected {
-        link: reporter.link,
-        channel: reporter.channel,
-        local_ip,
-    };
-    if !reporter.report(connected) {
+    if !reporter.connected(local_ip) {
         return;
     }
     match stream {
@@ -181,10 +251,12 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
     // connection made them two thirds of the heap at 1,000 masters.)
     let mut outgoing = BytesMut::new();
     let mut incoming = BytesMut::new();
-    // Tags of the commands written or queued for writing, oldest first.
-    let mut waiting: VecDeque<u64> = VecDeque::new();
+    // Links and tags of the commands written or queued for writing, oldest first.
+    let mut waiting: VecDeque<(LinkId, u64)> = VecDeque::new();
     let mut scanner = FrameScanner::default();
     let mut unflushed = false;
+    // When a pub/sub message last went to every link this connection carries.
+    let mut last_fan_out: Option<Instant> = None;
     let cause = loop {
         // A write interrupted by another branch may have left TLS records unflushed: the
         // write branch stays on until a write and its flush have both completed.
@@ -192,16 +264,16 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
         let want_write = unflushed;
         tokio::select! {
             command = commands.recv() => {
-                let Some((tag, args)) = command else {
+                let Some((link, tag, args)) = command else {
                     // `Links` dropped us: stop quietly.
                     return;
                 };
                 encode_command(&args, &mut outgoing);
-                waiting.push_back(tag);
+                waiting.push_back((link, tag));
                 // Pipeline whatever else is already queued into the same write.
-                while let Ok((tag, args)) = commands.try_recv() {
+                while let Ok((link, tag, args)) = commands.try_recv() {
                     encode_command(&args, &mut outgoing);
-                    waiting.push_back(tag);
+                    waiting.push_back((link, tag));
                 }
             }
             written = async {
@@ -229,7 +301,7 @@ async fn pump<S: AsyncRead + AsyncWrite + Unpin>(
                     Err(e) => break broken_link(&e),
                     Ok(_) => {}
                 }
-                if !deliver_replies(&reporter, &mut scanner, &mut incoming, &mut waiting) {
+                if !deliver_replies(&reporter, &mut scanner, &mut incoming, &mut waiting, &mut last_fan_out) {
                     break DisconnectCause::Other;
                 }
                 keep_only_the_tail(&mut incoming);
@@ -245,8 +317,25 @@ fn connect_failure(e: &std::io::Error) -> DisconnectCause {
     match e.kind() {
         std::io::ErrorKind::ConnectionRefused => DisconnectCause::Refused,
         std::io::ErrorKind::TimedOut => DisconnectCause::Timeout,
-        _ => DisconnectCause::Other,
+        _ => match e.raw_os_error().and_then(immediate_connect_error) {
+            Some(why) => DisconnectCause::Unreachable(why),
+            None => DisconnectCause::Other,
+        },
     }
+}
+
+/// The errors connect(2) returns at once on Linux (no packet answered), with strerror's
+/// text: those hiredis reports through `c->errstr`, which Redis logs as
+/// `-cmd-link-reconnection ... #<text>`.
+fn immediate_connect_error(errno: i32) -> Option<&'static str> {
+    Some(match errno {
+        libc::ENETUNREACH => "Network is unreachable",
+        libc::EACCES => "Permission denied",
+        libc::EPERM => "Operation not permitted",
+        libc::EADDRNOTAVAIL => "Cannot assign requested address",
+        libc::EAFNOSUPPORT => "Address family not supported by protocol",
+        _ => return None,
+    })
 }
 
 /// Why an established connection broke: a reset or a closed pipe is the other end going away
@@ -310,7 +399,8 @@ fn deliver_replies(
     reporter: &Reporter,
     scanner: &mut FrameScanner,
     incoming: &mut BytesMut,
-    waiting: &mut VecDeque<u64>,
+    waiting: &mut VecDeque<(LinkId, u64)>,
+    last_fan_out: &mut Option<Instant>,
 ) -> bool {
     loop {
         // Find the end first (cheap, resumable), decode only a whole reply.
@@ -322,26 +412,21 @@ fn deliver_replies(
                 return false;
             }
         };
-        let value = match decode_reply(&incoming[..len], Proto::Resp2) {
-            Ok(Some((value, used))) if used == len => value,
-            Ok(_) => {
-                tracing::warn!("link {}: reply not understood", reporter.channel.as_str());
-                return false;
-            }
-            Err(e) => {
-                tracing::warn!("link {}: {e}", reporter.channel.as_str());
-                return false;
-            }
+        // The reply's bytes become shared, so its strings are handed on without copies.
+        let frame = incoming.split_to(len).freeze();
+        let Some(value) = decode_frame(&frame) else {
+            tracing::warn!("link {}: reply not understood", reporter.channel.as_str());
+            return false;
         };
-        incoming.advance(len);
         let input = if reporter.channel == Channel::PubSub {
-            match pushed_message(&value) {
-                Some((channel, payload)) => Some(Input::Message {
-                    link: reporter.link,
-                    channel,
-                    payload,
-                }),
-                None => answer(reporter, waiting, value),
+            match pushed_message(value) {
+                Ok((channel, payload)) => {
+                    if !reporter.message(channel, payload, last_fan_out) {
+                        return false;
+                    }
+                    continue;
+                }
+                Err(value) => answer(reporter, waiting, value),
             }
         } else {
             answer(reporter, waiting, value)
@@ -355,10 +440,14 @@ fn deliver_replies(
 }
 
 /// The reply to the oldest waiting command; None (logged) if nothing was asked.
-fn answer(reporter: &Reporter, waiting: &mut VecDeque<u64>, reply: Value) -> Option<Input> {
+fn answer(
+    reporter: &Reporter,
+    waiting: &mut VecDeque<(LinkId, u64)>,
+    reply: Value,
+) -> Option<Input> {
     match waiting.pop_front() {
-        Some(tag) => Some(Input::Reply {
-            link: reporter.link,
+        Some((link, tag)) => Some(Input::Reply {
+            link,
             channel: reporter.channel,
             tag,
             reply,
@@ -373,21 +462,40 @@ fn answer(reporter: &Reporter, waiting: &mut VecDeque<u64>, reply: Value) -> Opt
     }
 }
 
-/// A pub/sub push: `message <channel> <payload>` or `pmessage <pattern> <channel> <payload>`.
-fn pushed_message(value: &Value) -> Option<(Bytes, Bytes)> {
+/// A pub/sub push: `message <channel> <payload>` or `pmessage <pattern> <channel> <payload>`,
+/// taken apart; any other value is given back (it answers a command).
+fn pushed_message(value: Value) -> Result<(Bytes, Bytes), Value> {
+    let is_bulk = |v: &Value, text: Option<&[u8]>| match v {
+        Value::Bulk(b) => text.is_none_or(|t| b.as_ref() == t),
+        _ => false,
+    };
+    let skip = match &value {
+        Value::Array(items)
+            if items.len() == 3
+                && is_bulk(&items[0], Some(b"message"))
+                && items[1..].iter().all(|v| is_bulk(v, None)) =>
+        {
+            1
+        }
+        Value::Array(items)
+            if items.len() == 4
+                && is_bulk(&items[0], Some(b"pmessage"))
+                && items[1..].iter().all(|v| is_bulk(v, None)) =>
+        {
+            2
+        }
+        _ => return Err(value),
+    };
     let Value::Array(items) = value else {
-        return None;
+        unreachable!("matched as an array above")
     };
-    let bulk = |v: &Value| match v {
-        Value::Bulk(b) => Some(b.clone()),
-        _ => None,
-    };
-    let kind = bulk(items.first()?)?;
-    match (kind.as_ref(), items.len()) {
-        (b"message", 3) => Some((bulk(&items[1])?, bulk(&items[2])?)),
-        (b"pmessage", 4) => Some((bulk(&items[2])?, bulk(&items[3])?)),
-        _ => None,
-    }
+    let mut bulks = items.into_iter().skip(skip).map(|v| match v {
+        Value::Bulk(b) => b,
+        _ => Bytes::new(),
+    });
+    let channel = bulks.next().unwrap_or_default();
+    let payload = bulks.next().unwrap_or_default();
+    Ok((channel, payload))
 }
 
 #[cfg(test)]
@@ -397,16 +505,16 @@ mod tests {
     #[test]
     fn a_retired_connection_reports_nothing() {
         let (inputs, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let shared = Shared::new();
+        let shared = Shared::new(LinkId(1));
         let reporter = Reporter {
-            link: LinkId(1),
             channel: Channel::Cmd,
             shared: Arc::clone(&shared),
             inputs,
         };
         assert!(reporter.report(Input::Tick));
         assert_eq!(rx.try_recv().ok(), Some(Input::Tick));
-        *shared.lock() = State::Retired;
+        shared.lock().state = State::Retired;
+        assert!(!reporter.connected(None));
         assert!(!reporter.report(Input::Tick));
         reporter.close(DisconnectCause::Other);
         assert!(rx.try_recv().is_err());
@@ -416,9 +524,8 @@ mod tests {
     fn a_closed_connection_says_so_once() {
         let (inputs, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let reporter = Reporter {
-            link: LinkId(2),
             channel: Channel::PubSub,
-            shared: Shared::new(),
+            shared: Shared::new(LinkId(2)),
             inputs,
         };
         reporter.close(DisconnectCause::Reset);
@@ -436,6 +543,32 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_connection_speaks_to_every_link_it_carries() {
+        let (inputs, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let shared = Shared::new(LinkId(3));
+        shared.lock().members.push(LinkId(4));
+        let reporter = Reporter {
+            channel: Channel::Cmd,
+            shared,
+            inputs,
+        };
+        assert!(reporter.connected(Some("127.0.0.1".into())));
+        reporter.close(DisconnectCause::Timeout);
+        let got: Vec<Input> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        let connected = |n| Input::Connected {
+            link: LinkId(n),
+            channel: Channel::Cmd,
+            local_ip: Some("127.0.0.1".into()),
+        };
+        let closed = |n| Input::Disconnected {
+            link: LinkId(n),
+            channel: Channel::Cmd,
+            cause: DisconnectCause::Timeout,
+        };
+        assert_eq!(got, vec![connected(3), connected(4), closed(3), closed(4)]);
+    }
+
+    #[test]
     fn messages_and_pattern_messages_are_pushes() {
         let msg = Value::Array(vec![
             Value::bulk("message"),
@@ -443,8 +576,8 @@ mod tests {
             Value::bulk("hi"),
         ]);
         assert_eq!(
-            pushed_message(&msg),
-            Some((Bytes::from("ch"), Bytes::from("hi")))
+            pushed_message(msg),
+            Ok((Bytes::from("ch"), Bytes::from("hi")))
         );
         let pmsg = Value::Array(vec![
             Value::bulk("pmessage"),
@@ -453,15 +586,16 @@ mod tests {
             Value::bulk("hi"),
         ]);
         assert_eq!(
-            pushed_message(&pmsg),
-            Some((Bytes::from("ch"), Bytes::from("hi")))
+            pushed_message(pmsg),
+            Ok((Bytes::from("ch"), Bytes::from("hi")))
         );
         let confirmation = Value::Array(vec![
             Value::bulk("subscribe"),
             Value::bulk("ch"),
             Value::Int(1),
         ]);
-        assert_eq!(pushed_message(&confirmation), None);
-        assert_eq!(pushed_message(&Value::Simple("OK".into())), None);
+        assert_eq!(pushed_message(confirmation.clone()), Err(confirmation));
+        let ok = Value::Simple("OK".into());
+        assert_eq!(pushed_message(ok.clone()), Err(ok));
     }
 }

@@ -9,6 +9,10 @@
 //! It checks structure only (types, lengths, nesting), and rejects what no instance sends a
 //! sentinel: unknown type bytes, absurd lengths, deep nesting, header lines without an end.
 
+use bytes::Bytes;
+
+use crate::value::Value;
+
 /// Aggregates nested deeper than this are refused.
 pub const MAX_DEPTH: usize = 32;
 /// A header or simple line (`+`, `-`, `:`, `$n`, `*n`) longer than this is refused.
@@ -125,6 +129,59 @@ impl FrameScanner {
     }
 }
 
+/// Decode one whole reply that `FrameScanner` delimited. Bulk strings are slices of `frame`
+/// (a reference count, no copy): a hello's channel and payload, or an INFO text, reach the
+/// core without being copied again. None if the bytes are not one well-formed reply.
+pub fn decode_frame(frame: &Bytes) -> Option<Value> {
+    let (value, end) = decode_at(frame, 0, 0)?;
+    (end == frame.len()).then_some(value)
+}
+
+/// The value starting at `pos` and where it ends.
+fn decode_at(frame: &Bytes, pos: usize, depth: usize) -> Option<(Value, usize)> {
+    let line_end = pos + find_crlf(frame.get(pos..)?)?;
+    let header = frame.get(pos + 1..line_end)?;
+    let after_line = line_end + 2;
+    let text = || String::from_utf8_lossy(header).into_owned();
+    match *frame.get(pos)? {
+        b'+' => Some((Value::Simple(text()), after_line)),
+        b'-' => Some((Value::Error(text()), after_line)),
+        b':' => Some((
+            Value::Int(std::str::from_utf8(header).ok()?.parse().ok()?),
+            after_line,
+        )),
+        b'$' => match parse_length(header).ok()? {
+            -1 => Some((Value::Nil, after_line)),
+            len => {
+                let end = after_line + len as usize;
+                if frame.get(end..end + 2)? != b"\r\n" {
+                    return None;
+                }
+                Some((Value::Bulk(frame.slice(after_line..end)), end + 2))
+            }
+        },
+        b'*' => match parse_length(header).ok()? {
+            -1 => Some((Value::Nil, after_line)),
+            count => {
+                if depth >= MAX_DEPTH {
+                    return None;
+                }
+                // The count was checked against the frame's length by the scanner, but a
+                // hostile count must not reserve memory before the elements are seen.
+                let mut items = Vec::with_capacity((count as usize).min(64));
+                let mut at = after_line;
+                for _ in 0..count {
+                    let (item, next) = decode_at(frame, at, depth + 1)?;
+                    items.push(item);
+                    at = next;
+                }
+                Some((Value::Array(items), at))
+            }
+        },
+        _ => None,
+    }
+}
+
 fn find_crlf(buf: &[u8]) -> Option<usize> {
     buf.windows(2).position(|w| w == b"\r\n")
 }
@@ -181,6 +238,40 @@ mod tests {
         assert_eq!(scanner.scan(reply, MAX), Ok(Some(reply.len())));
         // Fresh state for the next reply.
         assert_eq!(scanner.scan(b"+OK\r\n", MAX), Ok(Some(5)));
+    }
+
+    #[test]
+    fn decoding_a_frame_agrees_with_the_general_decoder() {
+        for reply in [
+            &b"+PONG\r\n"[..],
+            b"-ERR no\r\n",
+            b":42\r\n",
+            b":-7\r\n",
+            b"$5\r\nhello\r\n",
+            b"$-1\r\n",
+            b"*-1\r\n",
+            b"*0\r\n",
+            b"$0\r\n\r\n",
+            b"$4\r\na\r\nb\r\n",
+            b"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n$2\r\nhi\r\n",
+            b"*2\r\n*2\r\n:1\r\n:2\r\n*0\r\n",
+            b"*2\r\n*1\r\n*1\r\n+x\r\n$-1\r\n",
+        ] {
+            let general = crate::resp::decode_reply(reply, crate::resp::Proto::Resp2)
+                .unwrap()
+                .unwrap();
+            assert_eq!(general.1, reply.len());
+            let frame = Bytes::copy_from_slice(reply);
+            assert_eq!(decode_frame(&frame), Some(general.0), "{reply:?}");
+        }
+        for bad in [
+            &b"$5\r\nhi\r\n"[..],
+            b"*2\r\n:1\r\n",
+            b"+OK\r\n+OK\r\n",
+            b":x\r\n",
+        ] {
+            assert_eq!(decode_frame(&Bytes::copy_from_slice(bad)), None, "{bad:?}");
+        }
     }
 
     #[test]

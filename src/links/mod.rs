@@ -1,6 +1,9 @@
 //! The connections from this sentinel to the instances it watches (masters, replicas, peer
 //! sentinels): one command connection and one pub/sub connection per link, carrying the core's
-//! `Connect`/`Send`/`Disconnect` actions and reporting back `Input`s.
+//! `Connect`/`Send`/`Disconnect` actions and reporting back `Input`s. Links to peer sentinels
+//! (`LinkId::is_shareable`) to the same address share one command connection, as Redis shares
+//! a peer's link among the masters it watches: each link still gets its own `Connected`,
+//! replies and `Disconnected`, and the core closing any of them closes it for all.
 //!
 //! Each connection is its own tokio task (see `connection`). The promises to the core:
 //! - `Connect` is answered by `Input::Connected` or `Input::Disconnected`;
@@ -41,24 +44,47 @@ pub use connection::MAX_BUFFERED_REPLY;
 /// a fresh SYN instead of waiting out the kernel's backoff, a little sooner than Redis would.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// What a shared connection is found by: the address and the channel.
+type ShareKey = (String, u16, Channel);
+
+/// Whether `link`'s `channel` may ride on a connection other links use too:
+/// - the command connection to a peer sentinel (`LinkId::is_shareable`): every master that
+///   peer watches sends it the same kind of requests, none of them transactions;
+/// - every pub/sub connection: it only subscribes to the hello channel, and which hellos a
+///   server delivers does not depend on which master name we watch it under (Redis reads the
+///   master's name from the hello itself). Several master names on one server (or a peer
+///   sentinel's many masters on one server) then need one subscription, not one each.
+///
+/// Command connections to masters and replicas are never shared: a failover's MULTI/EXEC must
+/// not take in another record's PING.
+fn may_share(link: LinkId, channel: Channel) -> bool {
+    match channel {
+        Channel::Cmd => link.is_shareable(),
+        Channel::PubSub => true,
+    }
+}
+
 /// One open (or opening) connection.
 struct Conn {
     shared: Arc<Shared>,
     commands: UnboundedSender<Outgoing>,
     task: JoinHandle<()>,
-}
-
-impl Conn {
-    /// Silence the connection for good and close its socket.
-    fn retire(self) {
-        *self.shared.lock() = State::Retired;
-        self.task.abort();
-    }
+    /// How many `(link, channel)` entries of `Links::by_link` point here.
+    refs: usize,
+    /// For a connection that links may share: its address and channel.
+    shared_as: Option<ShareKey>,
 }
 
 pub struct Links {
     inputs: UnboundedSender<Input>,
-    conns: HashMap<(LinkId, Channel), Conn>,
+    conns: HashMap<u64, Conn>,
+    next_conn: u64,
+    /// The connection each link's channel is carried by.
+    by_link: HashMap<(LinkId, Channel), u64>,
+    /// Live connections links may share, by address and channel: a new link to the same
+    /// address joins the one there is (Redis's link refcount), so a peer watching 1,000 of
+    /// our masters gets one connection from us, not 1,000.
+    shareable: HashMap<ShareKey, u64>,
     connect_timeout: Duration,
     /// With `tls-replication yes`: every connection is TLS (masters, replicas and peer
     /// sentinels alike, as in Redis).
@@ -79,6 +105,9 @@ impl Links {
         Links {
             inputs,
             conns: HashMap::new(),
+            next_conn: 0,
+            by_link: HashMap::new(),
+            shareable: HashMap::new(),
             connect_timeout,
             tls: None,
         }
@@ -106,31 +135,31 @@ impl Links {
                 tag,
                 args,
             } => self.send(link, channel, tag, args),
-            Action::Disconnect { link, channel } => {
-                if let Some(conn) = self.conns.remove(&(link, channel)) {
-                    conn.retire();
-                }
-            }
+            Action::Disconnect { link, channel } => self.close(link, channel),
             _ => {}
         }
     }
 
-    /// Connections that are open or being opened (for INFO and tests).
+    /// Connections that are open or being opened (for INFO and tests): a shared one counts
+    /// once.
     pub fn live_connections(&self) -> usize {
         self.conns
             .values()
-            .filter(|c| *c.shared.lock() == State::Live)
+            .filter(|c| c.shared.lock().state == State::Live)
             .count()
     }
 
     fn connect(&mut self, link: LinkId, channel: Channel, ip: String, port: u16) {
-        if let Some(old) = self.conns.remove(&(link, channel)) {
-            old.retire();
+        self.close(link, channel);
+        let shared_as = may_share(link, channel).then(|| (ip.clone(), port, channel));
+        if let Some(&id) = shared_as.as_ref().and_then(|key| self.shareable.get(key)) {
+            if self.join(id, link, channel) {
+                return;
+            }
         }
-        let shared = Shared::new();
+        let shared = Shared::new(link);
         let (commands, queue) = unbounded_channel();
         let reporter = Reporter {
-            link,
             channel,
             shared: Arc::clone(&shared),
             inputs: self.inputs.clone(),
@@ -143,28 +172,119 @@ impl Links {
             self.tls.clone(),
             queue,
         ));
+        let id = self.next_conn;
+        self.next_conn += 1;
+        if let Some(addr) = &shared_as {
+            self.shareable.insert(addr.clone(), id);
+        }
         self.conns.insert(
-            (link, channel),
+            id,
             Conn {
                 shared,
                 commands,
                 task,
+                refs: 1,
+                shared_as,
             },
         );
+        self.by_link.insert((link, channel), id);
+    }
+
+    /// Add `link` to the live connection `id`; false if that connection is no longer live.
+    fn join(&mut self, id: u64, link: LinkId, channel: Channel) -> bool {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return false;
+        };
+        {
+            let mut state = conn.shared.lock();
+            if state.state != State::Live {
+                return false;
+            }
+            state.members.push(link);
+            // Already up: the new link is told now, under the lock, so that its
+            // `Connected` comes before anything else the connection reports about it.
+            if let Some(local_ip) = &state.connected {
+                let _ = self.inputs.send(Input::Connected {
+                    link,
+                    channel,
+                    local_ip: local_ip.clone(),
+                });
+            }
+        }
+        conn.refs += 1;
+        self.by_link.insert((link, channel), id);
+        true
+    }
+
+    /// The core closes one link's connection. A live connection shared with other links is
+    /// closed for all of them (they are told `Disconnected`), as Redis closes a shared link:
+    /// whatever made the core give up on it (silence, new credentials) holds for every link
+    /// to that peer.
+    fn close(&mut self, link: LinkId, channel: Channel) {
+        let Some(id) = self.by_link.remove(&(link, channel)) else {
+            return;
+        };
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        conn.refs -= 1;
+        let others = {
+            let mut state = conn.shared.lock();
+            let live = state.state == State::Live;
+            if !live && conn.refs > 0 {
+                // Already closed and reported to every link: the others let go of it
+                // themselves (and until then a send repeats why it closed).
+                return;
+            }
+            state.state = State::Retired;
+            let others: Vec<LinkId> = state
+                .members
+                .iter()
+                .copied()
+                .filter(|&l| l != link)
+                .collect();
+            if live {
+                for &other in &others {
+                    let _ = self.inputs.send(Input::Disconnected {
+                        link: other,
+                        channel,
+                        cause: DisconnectCause::Other,
+                    });
+                }
+            }
+            others
+        };
+        for other in others {
+            if self.by_link.get(&(other, channel)) == Some(&id) {
+                self.by_link.remove(&(other, channel));
+            }
+        }
+        if let Some(conn) = self.conns.remove(&id) {
+            conn.task.abort();
+            if let Some(addr) = conn.shared_as {
+                if self.shareable.get(&addr) == Some(&id) {
+                    self.shareable.remove(&addr);
+                }
+            }
+        }
     }
 
     fn send(&mut self, link: LinkId, channel: Channel, tag: u64, args: Vec<bytes::Bytes>) {
         // A connection that already closed repeats why, so the core never sees a break it
         // cannot explain as a different kind of fault.
         let mut cause = DisconnectCause::Other;
-        if let Some(conn) = self.conns.get(&(link, channel)) {
+        if let Some(conn) = self
+            .by_link
+            .get(&(link, channel))
+            .and_then(|id| self.conns.get(id))
+        {
             // Under the lock: a live connection either gets the command before it reports
             // its end (so its `Disconnected` covers it) or is already closed.
             let state = conn.shared.lock();
-            if *state == State::Live && conn.commands.send((tag, args)).is_ok() {
+            if state.state == State::Live && conn.commands.send((link, tag, args)).is_ok() {
                 return;
             }
-            if let State::Closed(why) = *state {
+            if let State::Closed(why) = state.state {
                 cause = why;
             }
         }
@@ -179,7 +299,8 @@ impl Links {
 impl Drop for Links {
     fn drop(&mut self) {
         for (_, conn) in self.conns.drain() {
-            conn.retire();
+            conn.shared.lock().state = State::Retired;
+            conn.task.abort();
         }
     }
 }

@@ -106,3 +106,135 @@ fn replicas_gone_from_the_master_and_down_long_enough_are_forgotten() {
         events.kinds()
     );
 }
+
+fn sentinel_count(s: &Server) -> usize {
+    match call_once(s.addr(), &["SENTINEL", "SENTINELS", "mymaster"]) {
+        Some(Value::Array(v)) => v.len(),
+        _ => usize::MAX,
+    }
+}
+
+fn myid(s: &Server) -> String {
+    text(&call_once(s.addr(), &["SENTINEL", "MYID"]).expect("SENTINEL MYID"))
+}
+
+/// `sentinel forget-sentinel-after <master> <ms>` (issue 16, item 4, sentinels): a peer killed
+/// for good is forgotten with a `-sentinel-forgotten` event, leaves SENTINEL SENTINELS and its
+/// `known-sentinel` line, and is kept as a `forgotten-sentinel` line: it still counts as a
+/// voter, so the two survivors of three still elect a leader with 2 votes (a majority of 3).
+/// Brought back, it is a known sentinel again and counted once.
+#[test]
+fn a_sentinel_killed_for_good_is_forgotten_and_still_counted() {
+    let mut g = Group::start(
+        1,
+        &[Flavor::Ours; 3],
+        2,
+        1000,
+        "sentinel forget-sentinel-after mymaster 2000\n",
+    );
+    assert!(g.wait_discovery(Duration::from_secs(30)), "no discovery");
+    let gone = myid(&g.sentinels[2]);
+    g.sentinels[2].kill();
+    for (i, log) in g.logs.iter().take(2).enumerate() {
+        assert!(
+            log.wait("-sentinel-forgotten", &gone, Duration::from_secs(20)),
+            "sentinel {i} did not forget {gone}: {:?}",
+            log.kinds()
+        );
+    }
+    let s0 = &g.sentinels[0];
+    assert_eq!(sentinel_count(s0), 1);
+    assert_eq!(s0.master_field("num-other-sentinels").as_deref(), Some("1"));
+    assert_eq!(s0.master_field("forgotten-sentinels").as_deref(), Some("1"));
+    assert_eq!(
+        s0.master_field("forget-sentinel-after").as_deref(),
+        Some("2000")
+    );
+    let conf = s0.config_text();
+    assert!(
+        conf.contains(&format!("sentinel forgotten-sentinel mymaster {gone}")),
+        "{conf}"
+    );
+    assert!(
+        !conf.contains(&format!(
+            "known-sentinel mymaster 127.0.0.1 {}",
+            g.sentinels[2].port
+        )),
+        "{conf}"
+    );
+    // Still three voters: 2 usable reach both the quorum and the majority.
+    let ck = call_once(s0.addr(), &["SENTINEL", "CKQUORUM", "mymaster"]).unwrap();
+    assert!(text(&ck).starts_with("OK 2 usable Sentinels"), "{ck:?}");
+
+    // Back: known again, counted once, the forgotten line gone.
+    g.sentinels[2].restart();
+    assert!(
+        wait_until(Duration::from_secs(20), || sentinel_count(&g.sentinels[0])
+            == 2
+            && g.sentinels[0]
+                .master_field("forgotten-sentinels")
+                .as_deref()
+                == Some("0")),
+        "{:?}",
+        g.logs[0].kinds()
+    );
+    assert!(!g.sentinels[0].config_text().contains("forgotten-sentinel"));
+
+    // Gone again, and the master dies: the two survivors fail over with 2 votes of 3.
+    g.sentinels[2].kill();
+    assert!(g.logs[0].wait("-sentinel-forgotten", &gone, Duration::from_secs(20)));
+    g.master.kill();
+    for (i, log) in g.logs.iter().take(2).enumerate() {
+        assert!(
+            log.wait("+switch-master", "mymaster", Duration::from_secs(30)),
+            "sentinel {i}: {:?}",
+            log.kinds()
+        );
+    }
+}
+
+/// The safety half: three sentinels with quorum 1 lose two peers for good. The survivor
+/// forgets both, but they still count: it reaches ODOWN (quorum 1) and tries, yet can never
+/// be elected with 1 vote of 3, where a rule that dropped forgotten peers from the majority
+/// would let it fail over alone (the simulator's `--broken-forget`).
+#[test]
+fn forgotten_sentinels_still_count_in_the_majority() {
+    let mut g = Group::start(
+        1,
+        &[Flavor::Ours; 3],
+        1,
+        1000,
+        "sentinel forget-sentinel-after mymaster 1500\n",
+    );
+    assert!(g.wait_discovery(Duration::from_secs(30)), "no discovery");
+    let ids = [myid(&g.sentinels[1]), myid(&g.sentinels[2])];
+    g.sentinels[1].kill();
+    g.sentinels[2].kill();
+    for id in &ids {
+        assert!(
+            g.logs[0].wait("-sentinel-forgotten", id, Duration::from_secs(20)),
+            "{:?}",
+            g.logs[0].kinds()
+        );
+    }
+    let s0 = &g.sentinels[0];
+    assert_eq!(sentinel_count(s0), 0);
+    assert_eq!(s0.master_field("forgotten-sentinels").as_deref(), Some("2"));
+    let ck = call_once(s0.addr(), &["SENTINEL", "CKQUORUM", "mymaster"]).unwrap();
+    assert!(
+        matches!(&ck, Value::Error(e) if e.contains("NOQUORUM") && e.contains("majority")),
+        "{ck:?}"
+    );
+    g.master.kill();
+    assert!(
+        g.logs[0].wait("+try-failover", "mymaster", Duration::from_secs(20)),
+        "{:?}",
+        g.logs[0].kinds()
+    );
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(
+        !g.logs[0].has("+elected-leader", "") && !g.logs[0].has("+switch-master", ""),
+        "elected without a majority of the voters: {:?}",
+        g.logs[0].kinds()
+    );
+}

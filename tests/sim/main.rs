@@ -301,3 +301,44 @@ fn a_late_fencing_pause_must_not_fail_a_healthy_master_over() {
         panic!("{v}");
     }
 }
+
+/// forget-sentinel-after (issue 16): five sentinels with quorum 2, so that the majority and not
+/// the quorum is what keeps two leaders apart, forgetting peers down for 4 s through
+/// partitions, crashes and clock jumps: no violation, and peers were forgotten.
+#[test]
+fn forgetting_peers_keeps_the_majority_and_stays_safe() {
+    let cfg = SimConfig {
+        sentinels: 5,
+        quorum: 2,
+        forget_sentinel_after_ms: 4_000,
+        ..SimConfig::default()
+    };
+    let mut forgotten = 0;
+    for seed in 2_000_000..2_000_000 + seeds() / 4 {
+        match run_seed(seed, &cfg) {
+            Ok(s) => forgotten += s.forgotten_peers,
+            Err(v) => panic!("{v}"),
+        }
+    }
+    assert!(forgotten > 0, "no peer was ever forgotten");
+}
+
+/// The unsafe rule (a forgotten peer's vote leaves the majority with it) is caught: a
+/// sentinel that forgot the other side of a partition is elected with fewer votes than a
+/// majority of the group, or two are elected in one epoch.
+#[test]
+fn forgetting_that_shrinks_the_majority_is_caught() {
+    let cfg = SimConfig {
+        sentinels: 5,
+        quorum: 2,
+        forget_sentinel_after_ms: 4_000,
+        broken_forget: true,
+        ..SimConfig::default()
+    };
+    let found = (0..seeds()).find_map(|seed| run_seed(seed, &cfg).err());
+    let v = found.expect("a majority shrunk by forgetting must be detected");
+    assert!(
+        v.what.contains("recorded votes") || v.what.contains("two leaders"),
+        "{v}"
+    );
+}

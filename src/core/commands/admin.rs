@@ -137,6 +137,7 @@ impl Sentinel {
         }
         self.master_event(LogLevel::Warning, EventKind::Unmonitor, name, "");
         if let Some(m) = self.masters.remove(name) {
+            self.refresh_deadline(name);
             self.forget_link(&m.inst, true);
             for r in m.replicas.values() {
                 self.forget_link(&r.inst, true);

@@ -15,7 +15,7 @@ impl Sentinel {
         let Some(m) = self.masters.get(name) else {
             return Answer::reply(Value::err("ERR No such master with that name"));
         };
-        let voters = m.sentinels.len() + 1;
+        let voters = m.voters();
         let usable = 1 + m
             .sentinels
             .values()

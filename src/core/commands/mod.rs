@@ -137,7 +137,16 @@ impl Sentinel {
             return arity_error(&spec.fullname);
         }
         match sub {
-            Some(sub) => self.sentinel_subcommand(now, sub, args),
+            Some(sub) => {
+                let answer = self.sentinel_subcommand(now, sub, args);
+                // Options and timings that deadlines depend on may have changed (SET, CONFIG
+                // SET, DEBUG); the other subcommands change masters through `with_master`
+                // or not at all.
+                if matches!(sub, "set" | "config" | "debug") {
+                    self.refresh_all_deadlines();
+                }
+                answer
+            }
             None if redis_name == "role" => Answer::reply(self.role_reply()),
             // `SENTINEL` alone never passes its arity (-2).
             None => arity_error(&spec.fullname),

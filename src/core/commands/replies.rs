@@ -176,6 +176,13 @@ impl Sentinel {
                 num(m.settings.forget_replica_after_ms),
             ));
         }
+        if m.settings.forget_sentinel_after_ms > 0 || !m.forgotten_voters.is_empty() {
+            f.push((
+                "forget-sentinel-after",
+                num(m.settings.forget_sentinel_after_ms),
+            ));
+            f.push(("forgotten-sentinels", num(m.forgotten_voters.len())));
+        }
         if m.settings.proxy_port != 0 {
             f.push(("proxy-port", num(m.settings.proxy_port)));
         }

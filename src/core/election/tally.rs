@@ -19,7 +19,7 @@ impl Sentinel {
     /// Count the votes for `epoch` (ours included, cast now if not yet cast) and return the
     /// winner, if one has a majority of all known sentinels and at least quorum votes.
     pub(crate) fn get_leader(&mut self, now: Millis, m: &mut Master, epoch: u64) -> Option<String> {
-        let voters = m.sentinels.len() as u64 + 1;
+        let voters = m.voters() as u64;
         let mut counters: Vec<(String, u64)> = Vec::new();
         // Only votes cast in the election's own epoch count. Redis counts votes for the
         // *current* epoch, which can be newer than the failover's: the simulator found a
@@ -77,8 +77,10 @@ impl Sentinel {
                 _ => return false,
             }
         }
-        let voters = m.sentinels.len() as u64 + 1;
+        let voters = m.voters() as u64;
         let needed = (voters / 2 + 1).max(m.settings.quorum as u64);
-        counters.iter().all(|(_, votes)| *votes < needed)
+        // Forgotten voters are not asked; were they back, their votes could go to anyone.
+        let unknown = m.forgotten_voters.len() as u64;
+        counters.iter().all(|(_, votes)| *votes + unknown < needed)
     }
 }

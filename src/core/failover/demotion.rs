@@ -52,7 +52,7 @@ impl Sentinel {
                 confirmed += 1;
             }
         }
-        let known = m.sentinels.len() + 1;
+        let known = m.voters();
         confirmed > known / 2
     }
 

@@ -124,7 +124,7 @@ impl Sentinel {
             enabled: m.settings.fencing,
             reaches_master: m.inst.link.cmd_connected && !m.inst.flags.s_down,
             heard,
-            known: m.sentinels.len() + 1,
+            known: m.voters(),
             down_after_ms: down_after,
         };
         let still_ours = match &m.fenced {
@@ -199,13 +199,13 @@ impl Sentinel {
                 naming += 1;
             }
         }
-        naming * 2 > m.sentinels.len() + 1
+        naming * 2 > m.voters()
     }
 }
 
 /// What follows `master <name> <ip> <port>` in +fenced / -fenced: the sentinels heard.
 fn fence_text(m: &Master, heard: usize) -> String {
-    format!(" heard {}/{}", heard, m.sentinels.len() + 1)
+    format!(" heard {}/{}", heard, m.voters())
 }
 
 #[cfg(test)]

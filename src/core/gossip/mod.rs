@@ -186,6 +186,8 @@ impl Sentinel {
                             peer.inst.runid = Some(hello.runid.clone());
                             let k = peer.inst.name.clone();
                             m.sentinels.insert(k.clone(), peer);
+                            // A forgotten peer back: counted once, as a known one.
+                            m.forgotten_voters.remove(&hello.runid);
                             if !moved.is_empty() {
                                 moved_to = Some((k.clone(), addr));
                             }

@@ -11,8 +11,19 @@
 //! It is removed with a `-slave-forgotten` event (the `+slave` format) and the config is
 //! saved. Should it come back and the master list it again, it is discovered again (`+slave`).
 //!
-//! Only replicas: peers (sentinels) are never forgotten this way, so the voter set a quorum and
-//! a majority are counted against does not shrink during a partition.
+//! Peers (rsentinel's `sentinel forget-sentinel-after <master> <ms>`, off by default) follow
+//! another rule, because sentinels vote: a peer down (SDOWN) for longer than the option is
+//! removed from the known sentinels (links closed, its `known-sentinel` line gone, no longer
+//! listed) with a `-sentinel-forgotten` event, **but its run id stays in the master's
+//! `forgotten_voters`** (saved as `sentinel forgotten-sentinel <master> <runid>` in the same
+//! save), and `Master::voters` keeps counting it. So forgetting never lowers a majority: an
+//! election, CKQUORUM, fast demotion and fencing count against exactly the number they did
+//! before the peer was forgotten, and two sides of a partition that each forget the other
+//! cannot both win (docs/RELIABILITY.md, "Forgetting peers"). The count goes down only when
+//! the peer comes back (it is a known sentinel again, counted once) or the operator runs
+//! SENTINEL RESET (the group's explicit agreement, as with Redis). The simulator runs the rule
+//! through partitions with 0 violations, and catches the unsafe variant that drops the vote
+//! too (`Faults::forgetting_shrinks_majority`).
 
 use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
@@ -59,5 +70,56 @@ impl Sentinel {
             }
             self.persist();
         }
+    }
+}
+
+impl Sentinel {
+    /// Forget the peers of `m` that have been down longer than `forget-sentinel-after`,
+    /// keeping their votes counted (the module's doc).
+    pub(crate) fn forget_gone_peers(&mut self, now: Millis, m: &mut Master) {
+        let after = m.settings.forget_sentinel_after_ms;
+        if after == 0 {
+            return;
+        }
+        let gone: Vec<String> = m
+            .sentinels
+            .iter()
+            .filter(|(_, p)| {
+                p.inst.flags.s_down
+                    && p.inst
+                        .s_down_since
+                        .is_some_and(|since| elapsed(now, since) > after as i64)
+            })
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in gone {
+            self.emit_at(
+                now,
+                LogLevel::Warning,
+                EventKind::SentinelForgotten,
+                m,
+                &Who::Peer(key.clone()),
+                "",
+            );
+            if let Some(p) = m.sentinels.remove(&key) {
+                self.forget_link(&p.inst, false);
+                if let Some(runid) = p.inst.runid {
+                    if !self.forgetting_shrinks_majority_fault() {
+                        m.forgotten_voters.insert(runid);
+                    }
+                }
+            }
+            self.persist();
+        }
+    }
+
+    #[cfg(feature = "fault-injection")]
+    fn forgetting_shrinks_majority_fault(&self) -> bool {
+        self.faults.forgetting_shrinks_majority
+    }
+
+    #[cfg(not(feature = "fault-injection"))]
+    fn forgetting_shrinks_majority_fault(&self) -> bool {
+        false
     }
 }

@@ -451,19 +451,12 @@ impl Sentinel {
                     c
                 }
             };
-            if was_connecting {
+            if let (true, DisconnectCause::Unreachable(why)) = (was_connecting, cause) {
                 let kind = match channel {
                     Channel::Cmd => EventKind::CmdLinkReconnection,
                     Channel::PubSub => EventKind::PubsubLinkReconnection,
                 };
-                s.emit_at(
-                    now,
-                    LogLevel::Debug,
-                    kind,
-                    m,
-                    &who,
-                    " #Failed to establish connection",
-                );
+                s.emit_at(now, LogLevel::Debug, kind, m, &who, &format!(" #{why}"));
             }
         });
     }

@@ -8,6 +8,7 @@
 //! (`with_master`), so the rules can change it and still call `&mut self` helpers that queue
 //! actions. Nothing looks at the detached master through `self.masters`.
 
+pub(crate) mod deadline;
 pub(crate) mod forget;
 pub(crate) mod info;
 pub mod info_parse;
@@ -19,7 +20,6 @@ pub(crate) mod tilt;
 
 use crate::core::gossip::hello::HELLO_CHANNEL;
 use crate::core::monitoring::links::Purpose;
-use crate::core::monitoring::refused::refused_retry_period;
 use crate::core::state::{instance_mut, Channel, FailoverState, LinkId, Master, Who};
 use crate::core::{Input, Millis, Ready, Sentinel};
 use crate::value::Value;
@@ -66,67 +66,6 @@ impl Sentinel {
         }
     }
 
-    /// The next moment something is due that should not wait for a regular tick: an instance
-    /// reaching its down-after, or the end of a failover start delay. The shell ticks then.
-    pub fn poll_timeout(&self) -> Option<Millis> {
-        let mut next: Option<Millis> = None;
-        let mut consider = |t: Millis| next = Some(next.map_or(t, |n: Millis| n.min(t)));
-        for m in self.masters.values() {
-            // (instance, whether it has a pub/sub connection): peers have none.
-            let peers = m.sentinels.values().map(|p| (&p.inst, false));
-            let replicas = m.replicas.values().map(|r| (&r.inst, true));
-            for (inst, has_pubsub) in std::iter::once((&m.inst, true))
-                .chain(replicas)
-                .chain(peers)
-            {
-                if inst.flags.s_down {
-                    continue;
-                }
-                let since = match inst.link.act_ping_time {
-                    Some(t) => Some(t),
-                    None if inst.link.disconnected(has_pubsub) => Some(inst.link.last_avail_time),
-                    None => None,
-                };
-                if let Some(t) = since {
-                    consider(t + inst.down_after_ms + 1);
-                }
-                // down-after-refused: the moment a run of refusals makes it SDOWN, and the
-                // next paced reconnection attempt of such a run.
-                let refused = m.settings.down_after_refused_ms;
-                if let Some(t) = inst.link.refused_down_deadline(refused) {
-                    consider(t);
-                }
-                if inst.link.in_refused_run(refused)
-                    && inst.link.disconnected(has_pubsub)
-                    && inst.addr.port != 0
-                {
-                    let pace = refused_retry_period(refused, self.timing.ping_period);
-                    consider(inst.link.last_reconn_time.map_or(0, |t| t + pace));
-                }
-            }
-            if let (true, Some(t)) = (
-                m.inst.flags.o_down && !m.inst.flags.failover_in_progress,
-                m.failover.not_before,
-            ) {
-                consider(t);
-            }
-            // Replicas a failover waits on are polled faster than the tick.
-            if m.inst.flags.failover_in_progress {
-                let fast = (self.timing.ping_period / 40).max(1);
-                for r in m.replicas.values() {
-                    let waited_on = (r.inst.flags.promoted
-                        && matches!(m.failover.state, FailoverState::WaitPromotion { .. }))
-                        || r.inst.flags.reconf_sent
-                        || r.inst.flags.reconf_inprog;
-                    if let (true, Some(t)) = (waited_on, r.inst.info_refresh) {
-                        consider(t + fast + 1);
-                    }
-                }
-            }
-        }
-        next
-    }
-
     pub(crate) fn tick(&mut self, now: Millis) {
         self.check_tilt(now);
         let names: Vec<String> = self.masters.keys().cloned().collect();
@@ -144,6 +83,7 @@ impl Sentinel {
                 }
                 if !s.stays_in_tilt(now) {
                     s.fence_tick(now, m);
+                    s.forget_gone_peers(now, m);
                 }
                 if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
                     switch_to_promoted = Some(m.inst.name.clone());
@@ -165,6 +105,9 @@ impl Sentinel {
         // The removed key goes back in: no new String per call (this runs for every input).
         let (key, mut m) = self.masters.remove_entry(name)?;
         let r = f(self, &mut m);
+        // Whatever `f` changed, the master's next deadline follows (see `deadline`).
+        self.deadlines
+            .set(&key, deadline::master_deadline(&self.timing, &m));
         self.masters.insert(key, m);
         Some(r)
     }
@@ -267,12 +210,15 @@ impl Sentinel {
     }
 
     pub(crate) fn on_message(&mut self, now: Millis, link: LinkId, channel: &[u8], payload: &[u8]) {
+        // Only a time stamp changes (no deadline depends on it): no need to detach the master.
         if let Some((name, who)) = self.locate(link) {
-            self.with_master(&name, |_, m| {
-                if let Some(inst) = instance_mut(m, &who) {
-                    inst.link.pubsub_last_activity = Some(now);
-                }
-            });
+            if let Some(inst) = self
+                .masters
+                .get_mut(&name)
+                .and_then(|m| instance_mut(m, &who))
+            {
+                inst.link.pubsub_last_activity = Some(now);
+            }
         }
         if channel != HELLO_CHANNEL.as_bytes() {
             return;

@@ -40,7 +40,9 @@ impl Link {
             DisconnectCause::Reset => {
                 self.refused_since.get_or_insert(now);
             }
-            DisconnectCause::Timeout | DisconnectCause::Other => self.end_refused_run(),
+            DisconnectCause::Timeout | DisconnectCause::Other | DisconnectCause::Unreachable(_) => {
+                self.end_refused_run()
+            }
         }
     }
 

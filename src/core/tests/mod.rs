@@ -256,13 +256,21 @@ impl World {
     fn handle(&mut self, input: Input) {
         let ready = self.s.handle(self.now, input);
         self.drive(ready);
+        self.check_deadline();
+    }
+
+    /// The deadline the core keeps is the one a full scan gives.
+    fn check_deadline(&self) {
+        assert_eq!(self.s.poll_timeout(), self.s.poll_timeout_by_scan());
     }
 
     /// Run a client command (`SENTINEL ...`) and return its reply.
     fn command(&mut self, args: &[&str]) -> Value {
         let args: Vec<Bytes> = args.iter().map(|a| Bytes::from(a.to_string())).collect();
         let ready = self.s.command(self.now, &args);
-        self.drive(ready).expect("every command is answered")
+        let reply = self.drive(ready).expect("every command is answered");
+        self.check_deadline();
+        reply
     }
 
     /// Carry out what internal calls made by a test queued.

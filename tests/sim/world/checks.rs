@@ -85,6 +85,7 @@ impl World {
                 }
             }
             "+convert-to-slave" => self.stats.demotions += 1,
+            "-sentinel-forgotten" => self.stats.forgotten_peers += 1,
             _ => {}
         }
         Ok(())
@@ -422,6 +423,23 @@ impl World {
                 return Err(format!(
                     "sentinel {id} has no fresh answer from its master (link up {}, last at {}, now {local_now})",
                     m.inst.link.cmd_connected, m.inst.link.last_avail_time
+                ));
+            }
+        }
+        // The network has drained: no message slowed before the heal is still in flight (one
+        // would hold its connection up for seconds yet, and the sentinel behind it would judge
+        // a healthy instance down later).
+        if strict {
+            let horizon = self.now + self.cfg.max_delay_ms + 1;
+            if let Some(c) = self
+                .conns
+                .iter()
+                .flatten()
+                .find(|c| c.last_to > horizon || c.last_from > horizon)
+            {
+                return Err(format!(
+                    "a message from before the heal is still in flight to node {} or {}",
+                    c.to, c.from
                 ));
             }
         }

@@ -100,6 +100,10 @@ pub struct SimConfig {
     pub fencing: Option<bool>,
     /// Replica priorities; None: per seed, mostly 100, sometimes different or 0.
     pub priorities: Option<Vec<u32>>,
+    /// rsentinel's forget-sentinel-after for every sentinel (0: off).
+    pub forget_sentinel_after_ms: u64,
+    /// Deliberately let forgetting a peer drop its vote from the majority too.
+    pub broken_forget: bool,
 }
 
 /// How long a connection attempt across a partition takes to fail.
@@ -132,6 +136,8 @@ impl Default for SimConfig {
             down_after_refused_ms: None,
             fencing: None,
             priorities: None,
+            forget_sentinel_after_ms: 0,
+            broken_forget: false,
         }
     }
 }
@@ -192,6 +198,8 @@ pub struct Stats {
     pub lost_window: (u64, u64),
     /// `+convert-to-slave` events: returning masters demoted.
     pub demotions: u64,
+    /// `-sentinel-forgotten` events (forget-sentinel-after).
+    pub forgotten_peers: u64,
     /// Config saves that failed (disk full) or stalled.
     pub failed_saves: u64,
     pub stalled_saves: u64,
@@ -381,6 +389,7 @@ impl World {
             });
             m.failover_timeout_ms = cfg.failover_timeout_ms;
             m.fencing = fencing;
+            m.forget_sentinel_after_ms = cfg.forget_sentinel_after_ms;
             let mut persisted = Config::default();
             persisted.sentinel.myid = Some(myid.clone());
             persisted.server.port = 26379;

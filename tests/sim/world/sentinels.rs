@@ -109,6 +109,7 @@ impl World {
             core.faults.stale_failover_survives = self.cfg.broken_stale_failover;
             core.faults.promote_least_up_to_date = self.cfg.broken_selection;
             core.faults.master_pongs_ignored = self.cfg.broken_pongs;
+            core.faults.forgetting_shrinks_majority = self.cfg.broken_forget;
         }
         let _ = &mut core;
         self.nodes[id].alive = true;
