@@ -4,7 +4,7 @@
 set -euo pipefail
 
 need_apt=()
-for bin in redis-server redis-sentinel redis-cli ip haproxy openssl; do
+for bin in redis-server redis-sentinel redis-cli ip iptables haproxy openssl; do
     command -v "$bin" >/dev/null 2>&1 || need_apt+=("$bin")
 done
 if [ "${#need_apt[@]}" -gt 0 ]; then
@@ -13,7 +13,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
     apt-get update
     # haproxy: the HAProxy deployment scenarios (tests/it/deploy_haproxy.rs); Debian 12 ships 2.6.
     # openssl: the TLS tests make their certificates with it (tests/it/tls.rs).
-    apt-get install -y redis-server redis-sentinel redis-tools iproute2 haproxy openssl
+    # iptables: one-way partitions in the netns lab (tests/it/write_safety.rs).
+    apt-get install -y redis-server redis-sentinel redis-tools iproute2 iptables haproxy openssl
 fi
 
 # prometheus: the metrics endpoint is scraped by a real Prometheus (tests/ops_metrics.rs).

@@ -83,6 +83,9 @@ pub enum EventKind {
     FailoverStateWaitPromotion,
     /// `-failover-abort-slave-timeout`
     FailoverAbortSlaveTimeout,
+    /// `-failover-abort-master-timeout` (Valkey's; a coordinated failover with less than a
+    /// second of failover-timeout left for FAILOVER TO)
+    FailoverAbortMasterTimeout,
     /// `+promoted-slave`
     PromotedSlave,
     /// `+failover-state-reconf-slaves`
@@ -159,6 +162,7 @@ impl EventKind {
             EventKind::FailoverStateSendSlaveofNoone => "+failover-state-send-slaveof-noone",
             EventKind::FailoverStateWaitPromotion => "+failover-state-wait-promotion",
             EventKind::FailoverAbortSlaveTimeout => "-failover-abort-slave-timeout",
+            EventKind::FailoverAbortMasterTimeout => "-failover-abort-master-timeout",
             EventKind::PromotedSlave => "+promoted-slave",
             EventKind::FailoverStateReconfSlaves => "+failover-state-reconf-slaves",
             EventKind::SlaveReconfSent => "+slave-reconf-sent",

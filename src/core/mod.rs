@@ -268,6 +268,10 @@ pub struct Sentinel {
     /// Every master's next deadline: what `poll_timeout` answers from.
     pub(crate) deadlines: monitoring::deadline::Deadlines,
     pub(crate) next_tag: u64,
+    /// How long our command connections usually take to open (a moving average): a
+    /// connection attempt far slower than that is abandoned and made again
+    /// (`monitoring::links`, `stuck_connect_after`).
+    pub(crate) typical_connect_ms: Option<u64>,
     /// User scripts waiting, running or waiting for a retry.
     pub(crate) scripts: scripts::ScriptQueue,
     /// Deliberate bugs, for proving that the simulator catches them (test builds only).
@@ -346,6 +350,7 @@ impl Sentinel {
             links: Default::default(),
             deadlines: Default::default(),
             next_tag: 1,
+            typical_connect_ms: None,
             scripts: scripts::ScriptQueue::default(),
             #[cfg(feature = "fault-injection")]
             faults: Faults::default(),

@@ -396,6 +396,8 @@ pub struct Failover {
     pub delay_logged: Option<Millis>,
     /// After ODOWN, no failover attempt before this (the staggered start delay).
     pub not_before: Option<Millis>,
+    /// SENTINEL FAILOVER ... COORDINATED: asked for, and the pause it holds on the old master.
+    pub coordination: crate::core::failover::coordinated::Coordination,
 }
 
 /// One instance inside a master's record.

@@ -176,6 +176,16 @@ fn build() -> CommandTable {
             sentinel.subcommands.insert((*valkey).to_string(), alias);
         }
     }
+    // SENTINEL FAILOVER <name> [COORDINATED] (Valkey 9's option, core::failover::coordinated)
+    // takes one word more than redis-sentinel 7.0.15's table allows: accepted here, with
+    // COMMAND INFO still Redis's entry; the core refuses a fifth word with the arity error.
+    if let Some(failover) = commands
+        .iter_mut()
+        .find(|c| c.fullname == "sentinel")
+        .and_then(|s| s.subcommands.get_mut("failover"))
+    {
+        failover.arity = -3;
+    }
     let docs = match docs {
         Value::Map(pairs) => pairs
             .into_iter()

@@ -16,6 +16,7 @@ mod config_directives;
 mod config_fuzz_differential;
 mod config_roundtrip;
 mod config_save_safety;
+mod coordinated_failover;
 mod crash_failover;
 mod deploy_haproxy;
 mod deploy_migration;

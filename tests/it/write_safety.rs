@@ -20,6 +20,11 @@ const CUT: Duration = Duration::from_secs(15);
 struct Measured {
     report: WriterReport,
     lost: usize,
+    /// The lost values themselves, and the last value acknowledged before the cut and one
+    /// second into it (the window in which fencing has not acted yet).
+    lost_values: Vec<u64>,
+    acked_before_cut: u64,
+    acked_at_1s: u64,
     /// Acknowledged values written while the cut lasted (from 1 s after it began to its end).
     acked_during_cut: u64,
     /// Acknowledged values after the heal.
@@ -28,9 +33,15 @@ struct Measured {
     demoted_after: Duration,
 }
 
-fn set_fencing(g: &Group, on: bool) {
+/// Turn fencing on or off on every rsentinel of the group (redis-sentinel has no such option).
+fn set_fencing(g: &Group, flavors: &[Flavor], on: bool) {
     let value = if on { "yes" } else { "no" };
-    for s in &g.sentinels {
+    for (s, _) in g
+        .sentinels
+        .iter()
+        .zip(flavors)
+        .filter(|(_, f)| **f == Flavor::Ours)
+    {
         let reply = call_once(
             s.addr(),
             &["SENTINEL", "SET", "mymaster", "master-fencing", value],
@@ -43,16 +54,32 @@ fn set_fencing(g: &Group, on: bool) {
     }
 }
 
-fn isolated_master(flavor: Flavor, fencing: bool) -> Measured {
+/// How the minority side is cut off.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// Silent loss both ways (ARP entries to nowhere).
+    BothWays,
+    /// One way only: packets from the majority side to the minority side are dropped
+    /// (iptables in the minority's nodes); the minority's packets still arrive.
+    IntoMinority,
+}
+
+/// `flavors[0]` is the sentinel cut off with the master; the other two are the majority.
+fn isolated_master(flavors: [Flavor; 3], fencing: bool) -> Measured {
+    isolated_master_cut(flavors, fencing, Cut::BothWays)
+}
+
+fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measured {
+    let flavor = flavors[0];
     let mut net = Net::new();
-    let g = Group::start_in(&mut net, 2, &[flavor; 3], 2, DOWN_AFTER_MS, &[]);
+    let g = Group::start_in(&mut net, 2, &flavors, 2, DOWN_AFTER_MS, &[]);
     let client = net.add_node("client");
     assert!(
         g.wait_discovery(Duration::from_secs(30)),
         "sentinels did not discover each other and the replicas"
     );
     if fencing {
-        set_fencing(&g, true);
+        set_fencing(&g, &flavors, true);
     }
     let old_master = g.master.addr().to_string();
     let writer = Writer::start(&client, g.sentinel_addrs(), WRITE_PERIOD, "acked");
@@ -65,8 +92,13 @@ fn isolated_master(flavor: Flavor, fencing: bool) -> Measured {
         g.sentinels[1].node(),
         g.sentinels[2].node(),
     ];
+    let acked_before_cut = writer.last_acked();
     let cut_at = Instant::now();
-    net.partition(&minority, &majority);
+    eprintln!("write_safety: cut at {}", wall_clock());
+    match cut {
+        Cut::BothWays => net.partition(&minority, &majority),
+        Cut::IntoMinority => net.drop_one_way(&majority, &minority),
+    }
     let promoted = wait_until(Duration::from_secs(30), || {
         let a = g.master_addrs();
         a[1].is_some() && a[1] == a[2] && a[1].as_deref() != Some(old_master.as_str())
@@ -89,26 +121,36 @@ fn isolated_master(flavor: Flavor, fencing: bool) -> Measured {
         std::thread::sleep(Duration::from_millis(250));
     }
     let acked_during_cut = writer.last_acked() - acked_at_1s;
-    if fencing {
-        assert!(
-            saw_paused,
-            "s1 never reported fencing-paused yes while cut off"
+    if fencing && !saw_paused {
+        dump_logs(&g, flavor, fencing);
+        panic!(
+            "s1 never reported fencing-paused yes while cut off{}",
+            g.sentinels[0].output_tail()
         );
     }
 
     let last_before_heal = writer.last_acked();
     let healed_at = Instant::now();
+    eprintln!("write_safety: heal at {}", wall_clock());
     net.heal_all();
     let demoted = wait_until(Duration::from_secs(30), || {
         g.master.replication_field("role").as_deref() == Some("slave")
     });
     let demoted_after = healed_at.elapsed();
+    if !demoted {
+        dump_logs(&g, flavor, fencing);
+    }
     assert!(demoted, "the old master was never demoted");
     let final_master = g.wait_converged(Duration::from_secs(60), |_| true);
+    if final_master.addr().to_string() != new_master {
+        dump_logs(&g, flavor, fencing);
+    }
     assert_eq!(final_master.addr().to_string(), new_master);
     std::thread::sleep(Duration::from_secs(3));
+    dump_logs(&g, flavor, fencing);
     let report = writer.finish();
-    let lost = lost_writes(final_master.addr(), "acked", &report.acked).len();
+    let lost_values = lost_writes(final_master.addr(), "acked", &report.acked);
+    let lost = lost_values.len();
     let acked_after_heal = report
         .acked
         .iter()
@@ -117,13 +159,21 @@ fn isolated_master(flavor: Flavor, fencing: bool) -> Measured {
     let m = Measured {
         report,
         lost,
+        lost_values,
+        acked_before_cut,
+        acked_at_1s,
         acked_during_cut,
         acked_after_heal,
         demoted_after,
     };
     eprintln!(
-        "WRITE-SAFETY-RESULT | master + 1 sentinel isolated 15 s, writer with the old master | {} | fencing {} | attempts {} | acked {} | lost {} ({:.1} %) | acked during the cut {} | old master a replica {:.1} s after the heal",
-        flavor.program(),
+        "WRITE-SAFETY-RESULT | master + 1 sentinel isolated 15 s{}, writer with the old master | {} | fencing {} | attempts {} | acked {} | lost {} ({:.1} %) | acked during the cut {} | old master a replica {:.1} s after the heal",
+        if cut == Cut::IntoMinority {
+            " (one way: majority -> minority dropped)"
+        } else {
+            ""
+        },
+        flavors.map(|f| f.program()).join("+"),
         if fencing { "on " } else { "off" },
         m.report.attempts,
         m.report.acked.len(),
@@ -135,11 +185,50 @@ fn isolated_master(flavor: Flavor, fencing: bool) -> Measured {
     m
 }
 
+/// The wall clock as the sentinels' log lines show it (UTC, milliseconds), to line the test's
+/// cut and heal up with their events.
+fn wall_clock() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let day = ms % 86_400_000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        day / 3_600_000,
+        day / 60_000 % 60,
+        day / 1000 % 60,
+        day % 1000
+    )
+}
+
+/// With `WRITE_SAFETY_LOGS=<dir>`, keep every sentinel's log there (for timing a run).
+fn dump_logs(g: &Group, flavor: Flavor, fencing: bool) {
+    let Ok(dir) = std::env::var("WRITE_SAFETY_LOGS") else {
+        return;
+    };
+    let _ = std::fs::create_dir_all(&dir);
+    for (i, s) in g.sentinels.iter().enumerate() {
+        // Named after the test (its thread), so that runs in parallel do not overwrite.
+        let test = std::thread::current()
+            .name()
+            .unwrap_or("run")
+            .replace("::", "-");
+        let name = format!(
+            "{test}-{}-fencing-{fencing}-s{}.log",
+            flavor.program(),
+            i + 1
+        );
+        let _ = std::fs::write(std::path::Path::new(&dir).join(name), s.log_text());
+    }
+}
+
 /// Fencing on: the isolated master stops acknowledging writes within a second of the cut,
-/// acknowledges again (on the new master) after the heal, and the loss is at most 5 %.
+/// acknowledges again (on the new master) after the heal, and only what it acknowledged
+/// before the pause is lost.
 #[test]
 fn fencing_stops_an_isolated_master_acknowledging_writes() {
-    let m = isolated_master(Flavor::Ours, true);
+    let m = isolated_master([Flavor::Ours; 3], true);
     assert!(
         m.acked_during_cut <= 2,
         "the fenced master acknowledged {} writes during the cut",
@@ -150,11 +239,29 @@ fn fencing_stops_an_isolated_master_acknowledging_writes() {
         "writes did not resume after the heal ({} acked)",
         m.acked_after_heal
     );
-    let acked = m.report.acked.len();
+    // A generous bound (the figure is measured by scripts/partitions/run): no write pause may
+    // hold the demotion back any more (it took until the pause ran out, 5.5 s, before hellos
+    // stopped going through the paused master).
     assert!(
-        m.lost * 20 <= acked,
-        "lost {} of {acked} acknowledged writes (more than 5 %)",
-        m.lost
+        m.demoted_after < Duration::from_secs(4),
+        "the old master became a replica {:.1} s after the heal",
+        m.demoted_after.as_secs_f64()
+    );
+    // What fencing cannot save is what the old master acknowledged before the pause (the
+    // first ~0.6 s of the cut); everything acknowledged later, the heal included, survives.
+    // (The share of the total, ~4-6 % here, depends on the run's length: a figure for
+    // scripts/partitions/run, not an assertion.)
+    let late: Vec<u64> = m
+        .lost_values
+        .iter()
+        .copied()
+        .filter(|v| *v <= m.acked_before_cut || *v > m.acked_at_1s)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "lost writes acknowledged outside the first second of the cut: {late:?} (cut after {}, 1 s in at {})",
+        m.acked_before_cut,
+        m.acked_at_1s
     );
 }
 
@@ -162,7 +269,7 @@ fn fencing_stops_an_isolated_master_acknowledging_writes() {
 /// lost; but fast demotion turns it into a replica within seconds of the heal (Redis: ~10 s).
 #[test]
 fn without_fencing_the_cut_is_lost_but_the_old_master_is_demoted_fast() {
-    let m = isolated_master(Flavor::Ours, false);
+    let m = isolated_master([Flavor::Ours; 3], false);
     assert!(
         m.acked_during_cut > 200,
         "without fencing the old master should keep acknowledging ({} during the cut)",
@@ -176,10 +283,55 @@ fn without_fencing_the_cut_is_lost_but_the_old_master_is_demoted_fast() {
     );
 }
 
+/// A mixed group, fencing and fast demotion on the rsentinels: the fenced minority sentinel
+/// is an rsentinel, the majority an rsentinel and a redis-sentinel 7.0.15. The redis-sentinel
+/// votes, follows the switch, and ends on the same master and config epoch as the others
+/// (`wait_converged` inside); the old master is fenced during the cut and demoted after it.
+#[test]
+fn a_redis_sentinel_peer_agrees_on_every_switch_with_fencing_on() {
+    let m = isolated_master([Flavor::Ours, Flavor::Ours, Flavor::Reference], true);
+    assert!(
+        m.acked_during_cut <= 2,
+        "the fenced master acknowledged {} writes during the cut",
+        m.acked_during_cut
+    );
+    assert!(
+        m.acked_after_heal > 50,
+        "writes did not resume after the heal ({} acked)",
+        m.acked_after_heal
+    );
+}
+
+/// A one-way partition (the majority's packets never reach the master's side; the master's
+/// side still reaches the majority): TCP needs both ways, so the group behaves as under a
+/// full cut: the majority fails over, fencing stops the old master acknowledging, and after
+/// the heal everyone agrees.
+#[test]
+fn a_one_way_partition_is_fenced_and_healed() {
+    let m = isolated_master_cut([Flavor::Ours; 3], true, Cut::IntoMinority);
+    assert!(
+        m.acked_during_cut <= 2,
+        "the fenced master acknowledged {} writes during the cut",
+        m.acked_during_cut
+    );
+    assert!(
+        m.acked_after_heal > 50,
+        "{} acked after the heal",
+        m.acked_after_heal
+    );
+}
+
+/// The same one-way partition with redis-sentinel 7.0.15, for the figures.
+#[test]
+fn a_one_way_partition_with_redis_sentinel() {
+    let m = isolated_master_cut([Flavor::Reference; 3], false, Cut::IntoMinority);
+    assert!(m.lost > 0, "the checker would be blind");
+}
+
 /// The reference, for the figures: redis-sentinel 7.0.15 in the same scenario.
 #[test]
 fn redis_sentinel_reference_loses_the_cut() {
-    let m = isolated_master(Flavor::Reference, false);
+    let m = isolated_master([Flavor::Reference; 3], false);
     assert!(m.lost > 0, "the checker would be blind");
     assert!(
         m.demoted_after > Duration::from_secs(3),
@@ -195,7 +347,7 @@ fn fencing_never_pauses_a_healthy_master() {
     let g = Group::start_in(&mut net, 2, &[Flavor::Ours; 3], 2, DOWN_AFTER_MS, &[]);
     let client = net.add_node("client");
     assert!(g.wait_discovery(Duration::from_secs(30)));
-    set_fencing(&g, true);
+    set_fencing(&g, &[Flavor::Ours; 3], true);
     assert_eq!(
         g.sentinels[0].master_field("master-fencing").as_deref(),
         Some("yes")

@@ -191,11 +191,23 @@ impl Sentinel {
                 self.cmd_ckquorum(now, &name)
             }
             "failover" => {
+                // FAILOVER <name> [COORDINATED]: the option is Valkey 9's. Any other fourth
+                // word gets redis-sentinel 7.0's arity error, so that every call Redis knows
+                // is answered as Redis answers it.
+                let coordinated = match args.get(3) {
+                    None => false,
+                    Some(o) if args.len() == 4 && o.eq_ignore_ascii_case(b"coordinated") => true,
+                    Some(_) => return arity_error("sentinel|failover"),
+                };
                 let name = text(&args[2]);
                 if !self.masters.contains_key(&name) {
                     return no_such_master();
                 }
-                self.cmd_failover(now, &name)
+                if coordinated {
+                    self.cmd_coordinated_failover(now, &name)
+                } else {
+                    self.cmd_failover(now, &name)
+                }
             }
             "simulate-failure" => self.cmd_simulate_failure(&args[2..]),
             "pending-scripts" => reply(self.pending_scripts()),

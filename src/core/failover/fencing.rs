@@ -15,7 +15,7 @@
 use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
 use crate::core::monitoring::links::Purpose;
-use crate::core::state::{elapsed, Channel, Master, Who};
+use crate::core::state::{elapsed, Addr, Channel, Master, Who};
 use crate::core::{Millis, Sentinel};
 
 /// What to do about the master's write pause.
@@ -200,6 +200,19 @@ impl Sentinel {
             }
         }
         naming * 2 > m.voters()
+    }
+}
+
+impl Master {
+    /// Does a write pause we sent (fencing's, or a coordinated failover's) still hold on the
+    /// instance at `addr`? (Fencing's pause outlives a switch: it stays on the old master,
+    /// whatever the record names now.)
+    pub(crate) fn write_paused_by_us(&self, now: Millis, addr: &Addr) -> bool {
+        let fenced = self
+            .fenced
+            .as_ref()
+            .is_some_and(|(a, _)| a.same_endpoint(addr) && self.fence.is_paused(now));
+        fenced || self.failover.coordination.pauses(now, addr)
     }
 }
 

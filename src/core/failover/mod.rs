@@ -3,6 +3,7 @@
 //! failover) gets past wait-start, so only it sends SLAVEOF NO ONE. Selection is `select`,
 //! promotion `promote`, reconfiguring the other replicas and the switch `reconf`.
 
+pub mod coordinated;
 pub(crate) mod demotion;
 pub mod fencing;
 pub(crate) mod promote;
@@ -45,6 +46,7 @@ impl Sentinel {
     }
 
     pub(crate) fn start_failover(&mut self, now: Millis, m: &mut Master) {
+        m.failover.coordination = Default::default();
         m.failover.state = FailoverState::WaitStart;
         m.inst.flags.failover_in_progress = true;
         self.current_epoch = self.current_epoch.saturating_add(1);
@@ -85,6 +87,9 @@ impl Sentinel {
         match m.failover.state.clone() {
             FailoverState::WaitStart => self.failover_wait_start(now, m),
             FailoverState::SelectSlave => self.failover_select_slave(now, m),
+            FailoverState::SendSlaveofNoone { promoted } if m.failover.coordination.requested => {
+                self.failover_send_failover(now, m, &promoted)
+            }
             FailoverState::SendSlaveofNoone { promoted } => {
                 self.failover_send_slaveof_noone(now, m, &promoted)
             }
@@ -180,6 +185,7 @@ impl Sentinel {
     /// Give up a failover: one that has not reached the point of no return (the promoted
     /// replica accepting its role), or one a newer configuration superseded.
     pub(crate) fn abort_failover(&mut self, now: Millis, m: &mut Master) {
+        self.release_coordinated_pause(m);
         m.inst.flags.failover_in_progress = false;
         m.inst.flags.force_failover = false;
         let was = std::mem::take(&mut m.failover.state);

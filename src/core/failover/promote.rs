@@ -61,6 +61,7 @@ impl Sentinel {
             });
             return;
         }
+        self.finish_coordinated_handover(m, key);
         self.emit_at(
             now,
             LogLevel::Warning,

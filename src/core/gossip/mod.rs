@@ -9,7 +9,9 @@ use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
 use crate::core::gossip::hello::{Hello, HELLO_CHANNEL};
 use crate::core::monitoring::links::Purpose;
-use crate::core::state::{instance, link_disconnected, Addr, Channel, HeardConfig, Master, Who};
+use crate::core::state::{
+    instance, link_disconnected, Addr, Channel, HeardConfig, Master, Role, Who,
+};
 use crate::core::{Millis, Sentinel};
 
 impl Sentinel {
@@ -24,11 +26,11 @@ impl Sentinel {
         &m.inst.addr
     }
 
-    pub(crate) fn send_hello(&mut self, m: &mut Master, who: &Who) -> bool {
+    pub(crate) fn send_hello(&mut self, now: Millis, m: &mut Master, who: &Who) -> bool {
         let Some(inst) = instance(m, who) else {
             return false;
         };
-        if link_disconnected(inst, who) {
+        if link_disconnected(inst, who) || !Self::hello_cannot_stall(now, m, who) {
             return false;
         }
         let ip = match (&self.settings.announce_ip, &inst.link.local_ip) {
@@ -62,6 +64,37 @@ impl Sentinel {
         )
     }
 
+    /// May a hello be PUBLISHed on this instance's command connection without risking that
+    /// connection? PUBLISH is a write for `CLIENT PAUSE WRITE` (fencing's pause, the pause of
+    /// a coordinated failover, an operator's), and a paused PUBLISH holds back every command
+    /// pipelined behind it: PING and INFO go unanswered, the link is recycled as silent, the
+    /// instance looks down, and a SLAVEOF that would demote it waits until the pause ends.
+    /// So no hello goes (1) to an instance under a write pause we put on it, (2) before its
+    /// INFO on this connection told us its role, or (3) to an instance whose role contradicts
+    /// our records (a replaced master coming back, which a fencing sentinel may have paused;
+    /// hellos through it reach nobody who matters, while those through the real master and
+    /// its replicas reach everyone). Sentinel peers are never paused: always.
+    pub(crate) fn hello_cannot_stall(now: Millis, m: &Master, who: &Who) -> bool {
+        let Some(inst) = instance(m, who) else {
+            return false;
+        };
+        let expected = match who {
+            Who::Peer(_) => return true,
+            Who::Master => Role::Master,
+            // The replica we promote is a master by now: the group hears of it through it.
+            Who::Replica(_) if inst.flags.promoted => Role::Master,
+            Who::Replica(_) => Role::Replica,
+        };
+        if m.write_paused_by_us(now, &inst.addr) {
+            return false;
+        }
+        let info_on_this_connection = match (inst.info_refresh, inst.link.cmd_conn_time) {
+            (Some(info), Some(conn)) => info >= conn,
+            _ => false,
+        };
+        info_on_this_connection && inst.role_reported == expected
+    }
+
     /// Make every instance of a master publish a hello on the next tick (after a change of
     /// configuration the others should hear about at once).
     pub(crate) fn force_hello_update(m: &mut Master) {
@@ -75,7 +108,7 @@ impl Sentinel {
     }
 
     /// Publish a hello on every instance whose hello was forced due (`force_hello_update`).
-    pub(crate) fn publish_due_hellos(&mut self, m: &mut Master) {
+    pub(crate) fn publish_due_hellos(&mut self, now: Millis, m: &mut Master) {
         let mut due: Vec<Who> = Vec::new();
         if m.inst.last_pub_time.is_none() {
             due.push(Who::Master);
@@ -93,7 +126,7 @@ impl Sentinel {
                 .map(|(k, _)| Who::Peer(k.clone())),
         );
         for who in due {
-            self.send_hello(m, &who);
+            self.send_hello(now, m, &who);
         }
     }
 

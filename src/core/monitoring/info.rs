@@ -125,6 +125,13 @@ impl Sentinel {
                     r.slave_conf_change_time = Some(now);
                 }
             }
+            if let (Who::Replica(k), Role::Master) = (who, role) {
+                if m.replicas.get(k).is_some_and(|r| !r.inst.flags.promoted) {
+                    // A replaced master is back: tell the peers our configuration now, so
+                    // that their confirmation (fast demotion) does not wait a publish period.
+                    Self::force_hello_update(m);
+                }
+            }
             let coherent = matches!(
                 (who, role),
                 (Who::Master, Role::Master) | (Who::Replica(_), Role::Replica)

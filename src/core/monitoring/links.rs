@@ -57,6 +57,30 @@ impl Sentinel {
         if !link_disconnected(inst, who) || inst.addr.port == 0 {
             return;
         }
+        // An attempt still not connected long after connections here usually open lost its
+        // SYN (a partition drops it silently, and the kernel resends only after 1, 3, 7 s):
+        // abandon it and try again at once, so that a healed network is noticed within a
+        // fraction of a second instead of seconds (fast demotion counts on it).
+        let stuck = self.stuck_connect_after().is_some_and(|after| {
+            (inst.link.cmd_connecting || inst.link.pubsub_connecting)
+                && inst
+                    .link
+                    .last_reconn_time
+                    .is_some_and(|t| elapsed(now, t) > after as i64)
+        });
+        if stuck {
+            let (cmd, pubsub) = (inst.link.cmd_connecting, inst.link.pubsub_connecting);
+            if cmd {
+                self.close_connection(m, who, Channel::Cmd);
+            }
+            if pubsub {
+                self.close_connection(m, who, Channel::PubSub);
+            }
+            if let Some(inst) = instance_mut(m, who) {
+                inst.link.last_reconn_time = None;
+            }
+        }
+        let Some(inst) = instance(m, who) else { return };
         // Once per ping period, as Redis; faster while every attempt is being refused, so
         // that down-after-refused sees several of them.
         let period = if inst.link.in_refused_run(m.settings.down_after_refused_ms) {
@@ -115,6 +139,15 @@ impl Sentinel {
                 port,
             });
         }
+    }
+
+    /// After how long a connection attempt counts as lost: four times as long as our
+    /// connections usually take to open, at least 250 ms, and at most a ping period (or
+    /// twice the usual time, on a network that slow). None until one connection opened.
+    pub(crate) fn stuck_connect_after(&self) -> Option<u64> {
+        let typical = self.typical_connect_ms?;
+        let ceiling = self.timing.ping_period.max(typical * 2);
+        Some((typical * 4).max(250).min(ceiling))
     }
 
     /// Find the instance a link belongs to: (master name, who).
@@ -343,6 +376,13 @@ impl Sentinel {
             inst.link.end_refused_run();
             match channel {
                 Channel::Cmd => {
+                    if let Some(t) = inst.link.last_reconn_time {
+                        let took = now.saturating_sub(t);
+                        s.typical_connect_ms = Some(match s.typical_connect_ms {
+                            None => took,
+                            Some(avg) => (avg * 7 + took) / 8,
+                        });
+                    }
                     inst.link.cmd_connected = true;
                     inst.link.cmd_connecting = false;
                     inst.link.cmd_conn_time = Some(now);

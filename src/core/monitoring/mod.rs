@@ -206,7 +206,7 @@ impl Sentinel {
         if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
             self.switch_to_promoted(now, m);
         }
-        self.publish_due_hellos(m);
+        self.publish_due_hellos(now, m);
     }
 
     pub(crate) fn on_message(&mut self, now: Millis, link: LinkId, channel: &[u8], payload: &[u8]) {

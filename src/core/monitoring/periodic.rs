@@ -94,7 +94,7 @@ impl Sentinel {
             self.send_ping(now, m, who);
         }
         if wants_hello {
-            self.send_hello(m, who);
+            self.send_hello(now, m, who);
         }
     }
 

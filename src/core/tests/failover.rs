@@ -62,25 +62,22 @@ fn full_failover_promotes_the_best_replica_and_switches() {
     assert!(m.replicas.contains_key("10.0.0.2:6379"));
     assert_eq!(m.config_epoch, w.s.current_epoch());
     assert_eq!(m.failover.state, FailoverState::None);
-    // The old master comes back as a master: it is converted to a replica of the new one
-    // (once the wait is over and, as we ask too, the peers were heard from within it: they
-    // keep saying hello with the new configuration, as live ones do).
+    // The old master comes back as a master: it is converted to a replica of the new one.
+    // A peer's hellos (every publish period) confirm the new configuration: the turn-back
+    // needs a majority heard (us and it), fast or slow.
     let f = w.fakes.get_mut(MASTER).unwrap();
     f.up = true;
     f.role = Role::Master;
     let epoch = w.s.current_epoch();
-    let config_epoch = w.s.master("mymaster").unwrap().config_epoch;
-    for _ in 0..30 {
-        for (n, ip) in [(1, "10.0.1.1"), (2, "10.0.1.2")] {
-            let hello = format!(
-                "{ip},26379,{},{epoch},mymaster,10.0.0.3,6379,{config_epoch}",
-                peer_id(n)
-            );
-            w.handle(Input::HelloPublished {
-                payload: Bytes::from(hello),
-            });
-        }
-        w.run_for(1_000);
+    let hello = format!(
+        "10.0.1.1,26379,{},{epoch},mymaster,10.0.0.3,6379,{epoch}",
+        peer_id(1)
+    );
+    for _ in 0..15 {
+        w.run_for(2_000);
+        w.handle(Input::HelloPublished {
+            payload: Bytes::from(hello.clone()),
+        });
     }
     assert!(
         w.has("+convert-to-slave", "slave 10.0.0.1:6379"),
@@ -193,6 +190,186 @@ fn a_replica_that_never_becomes_master_aborts_the_failover_after_failover_timeou
     assert_eq!(m.failover.state, FailoverState::None);
     assert!(!m.inst.flags.failover_in_progress);
     assert!(m.replicas.values().all(|r| !r.inst.flags.promoted));
+}
+
+/// What was sent to `addr`, each command as one line.
+fn sent_to(w: &World, addr: &str) -> Vec<String> {
+    w.sent
+        .iter()
+        .filter(|(a, _)| a == addr)
+        .map(|(_, a)| a.join(" "))
+        .collect()
+}
+
+#[test]
+fn a_coordinated_failover_is_elected_then_hands_over_through_the_old_master() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    // The peers see the master up (no ODOWN anywhere) but grant their votes.
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        w.fakes.get_mut(p).unwrap().peer_votes_for = Some("a".repeat(40));
+    }
+    assert_eq!(
+        w.command(&["SENTINEL", "FAILOVER", "mymaster", "COORDINATED"]),
+        Value::ok()
+    );
+    w.run_for(10_000);
+    let order = [
+        "+try-failover",
+        "+elected-leader",
+        "+failover-state-select-slave",
+        "+selected-slave",
+        "+failover-state-send-slaveof-noone",
+        "+failover-state-wait-promotion",
+        "+promoted-slave",
+        "+failover-state-reconf-slaves",
+        "+switch-master",
+    ];
+    let mut last = 0;
+    for kind in order {
+        let i = w
+            .first_index(kind)
+            .unwrap_or_else(|| panic!("no {kind} in {:?}", w.kinds()));
+        assert!(i >= last, "{kind} out of order: {:?}", w.kinds());
+        last = i;
+    }
+    assert!(
+        !w.has("+odown", ""),
+        "a coordinated failover needs no ODOWN"
+    );
+    assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.3 6379"));
+    // The handover went through the old master, in one transaction, and the promoted
+    // replica never got SLAVEOF NO ONE.
+    let to_master = sent_to(&w, MASTER);
+    let multi = to_master
+        .iter()
+        .position(|c| c.starts_with("CLIENT PAUSE"))
+        .expect("no CLIENT PAUSE")
+        - 1;
+    let t = to_master[multi + 1]
+        .strip_prefix("CLIENT PAUSE ")
+        .and_then(|r| r.strip_suffix(" WRITE"))
+        .expect("CLIENT PAUSE <t> WRITE")
+        .to_string();
+    assert_eq!(
+        to_master[multi..multi + 4],
+        [
+            "MULTI".to_string(),
+            format!("CLIENT PAUSE {t} WRITE"),
+            format!("FAILOVER TO 10.0.0.3 6379 TIMEOUT {t}"),
+            "EXEC".to_string()
+        ]
+    );
+    // The clients of both are disconnected and the pause lifted once the replica took over.
+    for addr in [MASTER, R2] {
+        let sent = sent_to(&w, addr);
+        let unpause = sent.iter().position(|c| c == "CLIENT UNPAUSE").unwrap();
+        assert_eq!(
+            sent[unpause - 4..unpause + 2],
+            [
+                "MULTI",
+                "CONFIG REWRITE",
+                "CLIENT KILL TYPE normal",
+                "CLIENT KILL TYPE pubsub",
+                "CLIENT UNPAUSE",
+                "EXEC"
+            ],
+            "{addr}"
+        );
+    }
+    assert!(!sent_to(&w, R2).iter().any(|c| c == "SLAVEOF NO ONE"));
+    assert_eq!(w.fakes[MASTER].master.as_deref(), Some(R2));
+    assert_eq!(w.fakes[R1].master.as_deref(), Some(R2));
+    // No hello went to the old master while our pause held it.
+    let pause_at = w
+        .sent
+        .iter()
+        .position(|(a, c)| a == MASTER && c[0] == "CLIENT" && c[1] == "PAUSE")
+        .unwrap();
+    let unpause_at = w
+        .sent
+        .iter()
+        .position(|(a, c)| a == MASTER && c.join(" ") == "CLIENT UNPAUSE")
+        .unwrap();
+    assert!(!w.sent[pause_at..unpause_at]
+        .iter()
+        .any(|(a, c)| a == MASTER && c[0] == "PUBLISH"));
+}
+
+#[test]
+fn a_coordinated_failover_without_votes_is_not_carried_out() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    assert_eq!(
+        w.command(&["SENTINEL", "FAILOVER", "mymaster", "COORDINATED"]),
+        Value::ok()
+    );
+    w.run_for(20_000);
+    assert!(w.has("-failover-abort-not-elected", ""), "{:?}", w.kinds());
+    assert!(!w.has("+elected-leader", ""));
+    assert!(!sent_to(&w, MASTER)
+        .iter()
+        .any(|c| c.starts_with("FAILOVER")));
+}
+
+#[test]
+fn a_coordinated_failover_needs_a_server_with_failover() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.fakes.get_mut(MASTER).unwrap().version = "6.0.16";
+    w.run_for(3_000);
+    assert_eq!(
+        w.command(&["SENTINEL", "FAILOVER", "mymaster", "COORDINATED"]),
+        Value::err("NOGOODPRIMARY Primary does not support FAILOVER command")
+    );
+    assert_eq!(
+        w.command(&["SENTINEL", "FAILOVER", "mymaster", "whatever"]),
+        Value::err("ERR wrong number of arguments for 'sentinel|failover' command")
+    );
+    assert_eq!(
+        w.command(&["SENTINEL", "FAILOVER", "mymaster", "COORDINATED", "x"]),
+        Value::err("ERR wrong number of arguments for 'sentinel|failover' command")
+    );
+    assert!(!w.has("+try-failover", ""));
+}
+
+#[test]
+fn a_coordinated_handover_that_never_happens_is_aborted_and_the_pause_lifted() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.fakes.get_mut(MASTER).unwrap().refuses_failover = true;
+    w.run_for(3_000);
+    for p in ["10.0.1.1:26379", "10.0.1.2:26379"] {
+        w.fakes.get_mut(p).unwrap().peer_votes_for = Some("a".repeat(40));
+    }
+    assert_eq!(
+        w.command(&["SENTINEL", "FAILOVER", "mymaster", "COORDINATED"]),
+        Value::ok()
+    );
+    w.run_for(70_000);
+    assert!(
+        w.has(
+            "-failover-abort-slave-timeout",
+            "master mymaster 10.0.0.1 6379"
+        ),
+        "{:?}",
+        w.kinds()
+    );
+    let to_master = sent_to(&w, MASTER);
+    let abort = to_master
+        .iter()
+        .position(|c| c == "FAILOVER ABORT")
+        .expect("no FAILOVER ABORT");
+    assert_eq!(
+        to_master[abort - 1..abort + 3],
+        ["MULTI", "FAILOVER ABORT", "CLIENT UNPAUSE", "EXEC"]
+    );
+    assert!(!w.has("+switch-master", ""));
+    let m = w.s.master("mymaster").unwrap();
+    assert_eq!(m.inst.addr.ip, "10.0.0.1");
+    assert_eq!(m.failover.state, FailoverState::None);
 }
 
 /// Mark every peer of mymaster subjectively down (or up again), as if their links failed.

@@ -44,6 +44,10 @@ struct Fake {
     /// While down, connection attempts are refused (a dead process on a live host); false:
     /// they time out (a partition, a dead host).
     refuses: bool,
+    /// `redis_version` in INFO (FAILOVER exists from 6.2 on).
+    version: &'static str,
+    /// FAILOVER TO is refused (the target is not an online replica): nothing changes.
+    refuses_failover: bool,
 }
 
 impl Fake {
@@ -60,6 +64,8 @@ impl Fake {
             peer_votes_for: None,
             stuck_on_slaveof: false,
             refuses: true,
+            version: "7.0.15",
+            refuses_failover: false,
         }
     }
 
@@ -73,7 +79,10 @@ impl Fake {
     }
 
     fn info(&self) -> String {
-        let mut s = format!("# Server\r\nrun_id:{}\r\n# Replication\r\n", self.runid);
+        let mut s = format!(
+            "# Server\r\nredis_version:{}\r\nrun_id:{}\r\n# Replication\r\n",
+            self.version, self.runid
+        );
         match self.role {
             Role::Master => {
                 s.push_str("role:master\r\n");
@@ -336,6 +345,21 @@ fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Op
         return None;
     }
     let cmd = args[0].to_ascii_uppercase();
+    if cmd == "FAILOVER" && args[1].eq_ignore_ascii_case("TO") {
+        // The server's coordinated handover: it becomes a replica of the target, which
+        // becomes a master.
+        if fake.refuses_failover {
+            return Some(Value::err("ERR FAILOVER target replica is not online."));
+        }
+        let target = format!("{}:{}", args[2], args[3]);
+        fake.role = Role::Replica;
+        fake.master = Some(target.clone());
+        if let Some(t) = fakes.get_mut(&target) {
+            t.role = Role::Master;
+            t.master = None;
+        }
+        return Some(Value::Simple("QUEUED".into()));
+    }
     if fake.stuck_on_slaveof && cmd == "SLAVEOF" {
         fake.up = false;
         return None;

@@ -123,6 +123,8 @@ pub struct Net {
     subnet: [u8; 2],
     nodes: Vec<Node>,
     host_ifs: Vec<String>,
+    /// Namespaces that got one-way DROP rules (`drop_one_way`), flushed by `heal_all`.
+    dropping: Mutex<Vec<String>>,
 }
 
 impl Net {
@@ -157,6 +159,7 @@ impl Net {
             subnet,
             nodes: Vec::new(),
             host_ifs: Vec::new(),
+            dropping: Mutex::new(Vec::new()),
         };
         // A leftover from a crashed run of a process with the same pid: remove it first.
         let _ = ip(&["link", "del", &net.bridge]);
@@ -239,8 +242,47 @@ impl Net {
         }
     }
 
-    /// Restore every link of the network.
+    /// A one-way partition: every packet from a node of `from` to a node of `to` is dropped
+    /// (an iptables DROP rule in each `to` node's INPUT chain); the other direction is left
+    /// alone. Needs iptables (scripts/install-deps.sh); panics with its error otherwise.
+    pub fn drop_one_way(&self, from: &[&Node], to: &[&Node]) {
+        require_binary("iptables");
+        for t in to {
+            self.dropping.lock().unwrap().push(t.ns.clone());
+            for f in from {
+                let out = Command::new("ip")
+                    .args(["netns", "exec", &t.ns, "iptables", "-w", "-A", "INPUT"])
+                    .args(["-s", &f.ip.to_string(), "-j", "DROP"])
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap_or_else(|e| panic!("cannot run iptables: {e}"));
+                assert!(
+                    out.status.success(),
+                    "iptables DROP {} -> {}: {}",
+                    f.label,
+                    t.label,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+            }
+        }
+    }
+
+    /// Restore every link of the network (ARP cuts and one-way DROP rules alike).
     pub fn heal_all(&self) {
+        self.heal_arp();
+        let dropping = std::mem::take(&mut *self.dropping.lock().unwrap());
+        for ns in dropping {
+            let _ = Command::new("ip")
+                .args(["netns", "exec", &ns, "iptables", "-w", "-F", "INPUT"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+
+    /// Restore every link cut with `cut` / `partition`.
+    fn heal_arp(&self) {
         for n in &self.nodes {
             for m in &self.nodes {
                 if n.ns != m.ns {
