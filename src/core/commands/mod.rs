@@ -1,8 +1,9 @@
 //! Client commands answered by the core: `SENTINEL <subcommand>`, `ROLE`, and INFO's sentinel
 //! section. Replies follow Redis 7.0 field for field and error for error.
 //!
-//! Layout: this file checks the command table (names, arities, the errors Redis's command
-//! lookup gives) and dispatches; `replies` builds the instance and listing replies; `admin`
+//! Layout: this file looks commands up in the one command table (`proto::command_table`,
+//! which COMMAND reports: names, arities, Valkey's names as aliases), gives the errors Redis's
+//! command lookup gives, and dispatches; `replies` builds the instance and listing replies; `admin`
 //! changes the set of monitored masters and the timing knobs; `set` is SENTINEL SET;
 //! `config` is SENTINEL CONFIG; `agreement` is CKQUORUM, FAILOVER and SIMULATE-FAILURE;
 //! `parse` holds Redis's number rules. IS-MASTER-DOWN-BY-ADDR, the vote peers ask for, is
