@@ -15,7 +15,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::model::{Config, LogLevel, ServerSettings};
-use crate::core::{Action, Channel, Event, Input, LinkId, Millis, Resolver, Sentinel, Snapshot};
+use crate::core::{Action, Channel, Event, Input, LinkId, Millis, Sentinel, Snapshot};
 use crate::driver::{self, Effects};
 use crate::links::Links;
 use crate::logging::{self, log};
@@ -25,42 +25,14 @@ use crate::server::pubsub::PubSub;
 use crate::server::{self, SentinelHost, Server, ServerOptions};
 use crate::value::Value;
 
+mod signals;
+mod system;
+
+pub use signals::StopSignals;
+pub use system::{monotonic_ms, SystemResolver};
+
 /// At most this many inputs are handled under one lock of the core.
 const INPUT_BATCH: usize = 64;
-
-/// Milliseconds on the monotonic clock (never goes backwards, unaffected by date changes).
-pub fn monotonic_ms() -> Millis {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes into the struct we pass.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
-}
-
-/// Name resolution with the system resolver (getaddrinfo), for the core.
-#[derive(Debug, Default)]
-pub struct SystemResolver;
-
-impl Resolver for SystemResolver {
-    fn resolve(&mut self, host: &str, ip_only: bool) -> Option<String> {
-        if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-            return Some(ip.to_string());
-        }
-        if ip_only {
-            return None;
-        }
-        use std::net::ToSocketAddrs;
-        let addrs: Vec<_> = (host, 0u16).to_socket_addrs().ok()?.collect();
-        // Prefer IPv4, as Redis's anetResolve does with its default flags.
-        addrs
-            .iter()
-            .find(|a| a.is_ipv4())
-            .or_else(|| addrs.first())
-            .map(|a| a.ip().to_string())
-    }
-}
 
 /// The core, and the parts of the process that carry out its output.
 pub struct Driver {
@@ -354,22 +326,6 @@ impl Running {
             LogLevel::Warning,
             "Sentinel is now ready to exit, bye bye...",
         );
-    }
-}
-
-/// SIGTERM and SIGINT, caught from the moment this is made (inside the tokio runtime).
-pub struct StopSignals {
-    sigterm: Option<tokio::signal::unix::Signal>,
-    sigint: Option<tokio::signal::unix::Signal>,
-}
-
-impl StopSignals {
-    pub fn install() -> StopSignals {
-        use tokio::signal::unix::{signal, SignalKind};
-        StopSignals {
-            sigterm: signal(SignalKind::terminate()).ok(),
-            sigint: signal(SignalKind::interrupt()).ok(),
-        }
     }
 }
 
