@@ -23,7 +23,7 @@ use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
 use crate::core::monitoring::links::Purpose;
 use crate::core::output::Answer;
-use crate::core::state::{elapsed, link_disconnected, Addr, Channel, FailoverState, Master, Who};
+use crate::core::state::{elapsed, link_disconnected, Addr, Channel, Master, Who};
 use crate::core::{Action, Millis, Sentinel};
 use crate::value::Value;
 
@@ -132,19 +132,7 @@ impl Sentinel {
             }
         }
         m.failover.coordination.paused = Some((m.inst.addr.clone(), now + left as u64));
-        let who = Who::Replica(key.to_string());
-        self.emit_at(
-            now,
-            LogLevel::Notice,
-            EventKind::FailoverStateWaitPromotion,
-            m,
-            &who,
-            "",
-        );
-        m.failover.state = FailoverState::WaitPromotion {
-            promoted: key.to_string(),
-        };
-        m.failover.state_since = now;
+        self.enter_wait_promotion(now, m, key);
     }
 
     /// The replica took the role over: disconnect the clients of both instances (those still

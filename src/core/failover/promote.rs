@@ -22,6 +22,13 @@ impl Sentinel {
         // Pipelined behind the transaction, this INFO already shows the new role: no waiting
         // for the next INFO period to learn that the promotion worked.
         self.send(m, &who, Channel::Cmd, Purpose::Info, &["INFO"]);
+        self.enter_wait_promotion(now, m, key);
+    }
+
+    /// The promotion was asked for (SLAVEOF NO ONE, or a coordinated FAILOVER TO through the
+    /// old master): wait for the replica to report the master role.
+    pub(crate) fn enter_wait_promotion(&mut self, now: Millis, m: &mut Master, key: &str) {
+        let who = Who::Replica(key.to_string());
         self.emit_at(
             now,
             LogLevel::Notice,
