@@ -5,6 +5,7 @@ use bytes::Bytes;
 
 use crate::config::model::LogLevel;
 use crate::core::output::Answer;
+use crate::core::state::Master;
 use crate::core::{Action, Millis, Sentinel};
 use crate::value::Value;
 
@@ -45,16 +46,25 @@ impl Sentinel {
         Answer::reply(Value::err(e))
     }
 
+    /// Why a user-requested failover (plain or coordinated) cannot start now, in Redis's
+    /// order: one already in progress, then no replica fit to promote.
+    pub(crate) fn manual_failover_refusal(&self, now: Millis, m: &Master) -> Option<&'static str> {
+        if m.inst.flags.failover_in_progress {
+            return Some("INPROG Failover already in progress");
+        }
+        if self.select_replica(now, m).is_none() {
+            return Some("NOGOODSLAVE No suitable replica to promote");
+        }
+        None
+    }
+
     /// `SENTINEL FAILOVER <name>`: start a failover without asking the others.
     pub(crate) fn cmd_failover(&mut self, now: Millis, name: &str) -> Answer {
         let Some(m) = self.masters.get(name) else {
             return Answer::reply(Value::err("ERR No such master with that name"));
         };
-        if m.inst.flags.failover_in_progress {
-            return Answer::reply(Value::err("INPROG Failover already in progress"));
-        }
-        if self.select_replica(now, m).is_none() {
-            return Answer::reply(Value::err("NOGOODSLAVE No suitable replica to promote"));
+        if let Some(refusal) = self.manual_failover_refusal(now, m) {
+            return Answer::reply(Value::err(refusal));
         }
         self.push(Action::Log {
             level: LogLevel::Warning,

@@ -71,11 +71,8 @@ impl Sentinel {
                 "NOGOODPRIMARY Primary does not support FAILOVER command",
             ));
         }
-        if m.inst.flags.failover_in_progress {
-            return Answer::reply(Value::err("INPROG Failover already in progress"));
-        }
-        if self.select_replica(now, m).is_none() {
-            return Answer::reply(Value::err("NOGOODSLAVE No suitable replica to promote"));
+        if let Some(refusal) = self.manual_failover_refusal(now, m) {
+            return Answer::reply(Value::err(refusal));
         }
         self.push(Action::Log {
             level: LogLevel::Warning,
