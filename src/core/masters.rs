@@ -161,7 +161,7 @@ impl Sentinel {
         // own INFO arrives it does not "look sane" (found by the simulator: right after a
         // switch to an instance that had meanwhile been turned into a replica, the old
         // address's fresh INFO let fast demotion turn the previous master into a replica of
-        // it, a replication loop no failover could undo; docs/RELIABILITY.md, bug 9).
+        // it, a replication loop no failover could undo; docs/RELIABILITY.md, bug 10).
         m.inst.info_refresh = None;
         if generate_event {
             self.emit_at(

@@ -120,7 +120,7 @@ fn sent_to_r1(w: &World) -> Vec<String> {
         .collect()
 }
 
-/// Seeds 1000248, 10004419, 10005407 and 10005597 (bug 9 in RELIABILITY.md): a hello moves
+/// Seeds 1000248, 10004419, 10005407 and 10005597 (bug 10 in RELIABILITY.md): a hello moves
 /// us to R1 (config epoch 2), but R1's promotion was undone meanwhile and it is a replica of
 /// MASTER again, the instance that really is the master. Right after the switch, before R1's
 /// own INFO arrived, the INFO freshness of the old address made R1 "look sane", and MASTER,
