@@ -14,6 +14,7 @@ pub mod commands;
 pub(crate) mod election;
 pub mod events;
 pub(crate) mod failover;
+pub mod fast_hash;
 pub mod gossip;
 pub(crate) mod masters;
 pub mod monitoring;
@@ -220,9 +221,13 @@ pub struct LiteralResolver;
 
 impl Resolver for LiteralResolver {
     fn resolve(&mut self, host: &str, _ip_only: bool) -> Option<String> {
-        host.parse::<std::net::IpAddr>()
-            .ok()
-            .map(|ip| ip.to_string())
+        match host.parse::<std::net::IpAddr>().ok()? {
+            // An IPv4 literal that parses is already in its one canonical form (no leading
+            // zeros, four decimal parts): copy it rather than format it again (every hello
+            // received resolves its sender's address).
+            std::net::IpAddr::V4(_) => Some(host.to_string()),
+            ip => Some(ip.to_string()),
+        }
     }
 }
 

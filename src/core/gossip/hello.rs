@@ -38,8 +38,13 @@ impl Hello {
     /// (Redis would create an instance it can never reach).
     pub fn parse(payload: &[u8]) -> Option<Hello> {
         let text = std::str::from_utf8(payload).ok()?;
-        let fields: Vec<&str> = text.split(',').collect();
-        if fields.len() != 8 {
+        // Split into a fixed array (no Vec per hello: every hello heard is parsed).
+        let mut fields = [""; 8];
+        let mut parts = text.split(',');
+        for field in &mut fields {
+            *field = parts.next()?;
+        }
+        if parts.next().is_some() {
             return None;
         }
         let port = parse_port(fields[1])?;

@@ -29,7 +29,7 @@ pub(crate) enum Purpose {
 /// lookup misses after new links were handed out, or hits a record that no longer holds it.
 #[derive(Debug, Default)]
 pub(crate) struct LinkIndex {
-    by_link: std::collections::HashMap<LinkId, (String, Who)>,
+    by_link: std::collections::HashMap<LinkId, (String, Who), crate::core::fast_hash::FastHash>,
     /// `Sentinel::next_link` when this was built: ids below it that are missing are forgotten.
     built_at: u64,
 }
@@ -175,7 +175,10 @@ impl Sentinel {
     }
 
     fn rebuild_link_index(&mut self) {
-        let mut by_link = std::collections::HashMap::with_capacity(self.links.by_link.len());
+        let mut by_link = std::collections::HashMap::with_capacity_and_hasher(
+            self.links.by_link.len(),
+            Default::default(),
+        );
         for (name, m) in &self.masters {
             let replicas = m
                 .replicas
