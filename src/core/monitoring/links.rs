@@ -316,9 +316,18 @@ impl Sentinel {
                 inst.link.pubsub_connecting = false;
             }
         }
-        self.pending
-            .retain(|_, p| !(p.link == link && p.channel == channel));
+        self.forget_pending(link, channel);
         self.push(Action::Disconnect { link, channel });
+    }
+
+    /// Drop the commands awaiting a reply on one connection. Most connections that close have
+    /// none left (replies came back) while commands sent into a silent connection wait for
+    /// this: a plain scan first, since `retain` costs several times more per entry.
+    fn forget_pending(&mut self, link: LinkId, channel: Channel) {
+        let on_it = |p: &PendingCommand| p.link == link && p.channel == channel;
+        if self.pending.values().any(on_it) {
+            self.pending.retain(|_, p| !on_it(p));
+        }
     }
 
     /// Close the connections of an instance that is being forgotten (peers have no pub/sub
@@ -462,8 +471,7 @@ impl Sentinel {
         channel: Channel,
         cause: DisconnectCause,
     ) {
-        self.pending
-            .retain(|_, p| !(p.link == link && p.channel == channel));
+        self.forget_pending(link, channel);
         let Some((name, who)) = self.locate(link) else {
             return;
         };
