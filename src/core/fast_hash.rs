@@ -34,9 +34,10 @@ impl Hasher for FastHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
+            // The length goes into the top byte, so that "a" and "a\0" differ.
             let mut word = [0u8; 8];
             word[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(word));
+            self.add(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 56));
         }
     }
 

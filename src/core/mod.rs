@@ -272,6 +272,8 @@ pub struct Sentinel {
     pub(crate) links: monitoring::links::LinkIndex,
     /// Every master's next deadline: what `poll_timeout` answers from.
     pub(crate) deadlines: monitoring::deadline::Deadlines,
+    /// The tick's list of a master's replicas and peers, kept to be reused (see `tick`).
+    pub(crate) tick_order: Vec<state::Who>,
     pub(crate) next_tag: u64,
     /// How long our command connections usually take to open (a moving average): a
     /// connection attempt far slower than that is abandoned and made again
@@ -354,6 +356,7 @@ impl Sentinel {
             next_link: 1,
             links: Default::default(),
             deadlines: Default::default(),
+            tick_order: Vec::new(),
             next_tag: 1,
             typical_connect_ms: None,
             scripts: scripts::ScriptQueue::default(),
