@@ -259,5 +259,9 @@ impl Sentinel {
 /// connection's read buffer (links::frame::decode_frame), and taking that buffer over would
 /// keep its whole capacity as the INFO cache of every instance (measured: +4 kB per master).
 fn text_of(b: bytes::Bytes) -> String {
-    String::from_utf8_lossy(&b).into_owned()
+    // The usual case, valid UTF-8, takes the reply's buffer as it is (no lossy scan, no copy).
+    match String::from_utf8(Vec::from(b)) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }
