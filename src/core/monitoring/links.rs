@@ -23,6 +23,9 @@ pub(crate) enum Purpose {
     Publish,
     Subscribe,
     IsMasterDown,
+    /// Fast demotion's question to a peer (`failover::demotion`), tagged with the round it
+    /// belongs to (when the round was sent).
+    DemotionProbe(Millis),
 }
 
 /// Which record each link belongs to (see `Sentinel::locate`). Rebuilt from the masters when a

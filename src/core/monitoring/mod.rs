@@ -206,6 +206,9 @@ impl Sentinel {
                 }
                 Purpose::Subscribe => s.on_subscribe_reply(now, m, &who, &reply),
                 Purpose::IsMasterDown => s.on_is_master_down_reply(now, m, &who, &reply),
+                Purpose::DemotionProbe(round) => {
+                    s.on_demotion_probe_reply(now, m, &who, round, &reply)
+                }
             }
             // Answers that can move agreement or a failover forward are acted on at once,
             // not at the next tick: this is where most of Redis's failover latency goes.
