@@ -307,6 +307,7 @@ impl Sentinel {
                 inst.link.cmd_connected = false;
                 inst.link.cmd_connecting = false;
                 inst.link.pending_commands = 0;
+                inst.link.forget_pending_hellos();
             }
             Channel::PubSub => {
                 inst.link.pubsub_connected = false;
@@ -387,6 +388,7 @@ impl Sentinel {
                     inst.link.cmd_connecting = false;
                     inst.link.cmd_conn_time = Some(now);
                     inst.link.pending_commands = 0;
+                    inst.link.forget_pending_hellos();
                     inst.link.local_ip = local_ip;
                 }
                 Channel::PubSub => {
@@ -476,6 +478,7 @@ impl Sentinel {
                     inst.link.cmd_connected = false;
                     inst.link.cmd_connecting = false;
                     inst.link.pending_commands = 0;
+                    inst.link.forget_pending_hellos();
                     // The outage is timed from the moment the connection broke (Redis starts
                     // the clock at its next reconnection attempt, up to a tick later): every
                     // sentinel that saw the same reset then reaches SDOWN at the same moment.
