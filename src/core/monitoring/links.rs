@@ -319,6 +319,7 @@ impl Sentinel {
                 inst.link.cmd_connected = false;
                 inst.link.cmd_connecting = false;
                 inst.link.pending_commands = 0;
+                inst.link.forget_pending_hellos();
             }
             Channel::PubSub => {
                 inst.link.pubsub_connected = false;
@@ -408,6 +409,7 @@ impl Sentinel {
                     inst.link.cmd_connecting = false;
                     inst.link.cmd_conn_time = Some(now);
                     inst.link.pending_commands = 0;
+                    inst.link.forget_pending_hellos();
                     inst.link.local_ip = local_ip;
                 }
                 Channel::PubSub => {
@@ -496,6 +498,7 @@ impl Sentinel {
                     inst.link.cmd_connected = false;
                     inst.link.cmd_connecting = false;
                     inst.link.pending_commands = 0;
+                    inst.link.forget_pending_hellos();
                     // The outage is timed from the moment the connection broke (Redis starts
                     // the clock at its next reconnection attempt, up to a tick later): every
                     // sentinel that saw the same reset then reaches SDOWN at the same moment.

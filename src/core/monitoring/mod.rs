@@ -198,8 +198,12 @@ impl Sentinel {
                     }
                 }
                 Purpose::Publish => {
-                    if !reply.is_error() {
-                        if let Some(inst) = instance_mut(m, &who) {
+                    if let Some(inst) = instance_mut(m, &who) {
+                        // The next hello in line was sent no later than now.
+                        inst.link.hellos_pending = inst.link.hellos_pending.saturating_sub(1);
+                        inst.link.hello_pending_since =
+                            (inst.link.hellos_pending > 0).then_some(now);
+                        if !reply.is_error() {
                             inst.last_pub_time = Some(now);
                         }
                     }
