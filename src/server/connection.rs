@@ -127,7 +127,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                                     if !wait_for_pause(&server, &handle, checked.waits_for_write_pause()).await {
                                         break 'conn;
                                     }
-                                    dispatch::run(&server, &mut session, checked)
+                                    dispatch::run(&server, &mut session, checked, &mut out)
                                 }
                             };
                             match flow {
@@ -142,6 +142,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                                     }
                                     session.after_reply();
                                 }
+                                Flow::Written => session.after_reply(),
                                 Flow::Drop => break 'conn,
                             }
                             if session.close_after_reply {

@@ -10,7 +10,7 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::acl::log::LogEntry;
 use super::acl::table::AclTable;
@@ -90,14 +90,14 @@ pub fn check(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Result<Check
     Ok(Checked { name, args, write })
 }
 
-/// Run a checked request.
-pub fn run(server: &Server, s: &mut Session, checked: Checked) -> Flow {
+/// Run a checked request; its reply may be written straight into `out` (`Flow::Written`).
+pub fn run(server: &Server, s: &mut Session, checked: Checked, out: &mut BytesMut) -> Flow {
     server
         .stats
         .commands
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     match Request::parse(server, &checked.name, checked.args) {
-        Ok(request) => request.run(server, s),
+        Ok(request) => request.run(server, s, out),
         Err(text) => err(text),
     }
 }

@@ -1,6 +1,6 @@
 //! The small commands: PING, INFO, SHUTDOWN, and SENTINEL/ROLE, which the core answers.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::super::info;
 use super::super::session::{one, Flow, Session, SYNTAX_ERROR};
@@ -49,7 +49,11 @@ pub fn shutdown(server: &Server) -> Flow {
 }
 
 /// SENTINEL and ROLE: answered by the core (which carries out, and saves, what the command
-/// changed before the reply comes back).
-pub fn to_core(server: &Server, args: &[Bytes]) -> Flow {
+/// changed before the reply comes back). The read-only queries are written straight into
+/// `out`, unless the reply is to be dropped (CLIENT REPLY OFF/SKIP).
+pub fn to_core(server: &Server, s: &Session, args: &[Bytes], out: &mut BytesMut) -> Flow {
+    if s.reply_enabled() && server.host.query(args, s.proto, out) {
+        return Flow::Written;
+    }
     one(server.host.command(args))
 }
