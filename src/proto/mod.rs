@@ -3,6 +3,7 @@
 //!
 //! - `value`: the protocol-neutral reply value the core builds;
 //! - `resp`: RESP2/RESP3 encoding of values for clients, and decoding of replies;
+//! - `reply`: a reply written item by item, straight into a client's buffer or into a `Value`;
 //! - `request`: the client request parser (multibulk and inline, Redis's limits and errors);
 //! - `words`: `sdssplitargs` / `sdscatrepr`: splitting and quoting words (config lines and
 //!   inline requests);
@@ -16,6 +17,7 @@ pub mod command_table;
 pub mod errors;
 pub mod glob;
 pub mod num;
+pub mod reply;
 pub mod request;
 pub mod resp;
 pub mod value;

@@ -258,8 +258,19 @@ pub fn decimal_bytes(n: impl std::fmt::Display) -> bytes::Bytes {
 
 /// The decimal digits of `n` in `buf` (RESP length and integer headers), with no allocation.
 pub fn i64_digits(n: i64, buf: &mut [u8; 20]) -> &[u8] {
+    // The magnitude of i64::MIN has 19 digits: there is room for the sign.
+    let mut i = buf.len() - u64_digits(n.unsigned_abs(), buf).len();
+    if n < 0 {
+        i -= 1;
+        buf[i] = b'-';
+    }
+    &buf[i..]
+}
+
+/// The decimal digits of `n` at the end of `buf` (u64::MAX has 20), with no allocation.
+pub fn u64_digits(n: u64, buf: &mut [u8; 20]) -> &[u8] {
     let mut i = buf.len();
-    let mut u = n.unsigned_abs();
+    let mut u = n;
     loop {
         i -= 1;
         buf[i] = b'0' + (u % 10) as u8;
@@ -267,10 +278,6 @@ pub fn i64_digits(n: i64, buf: &mut [u8; 20]) -> &[u8] {
         if u == 0 {
             break;
         }
-    }
-    if n < 0 {
-        i -= 1;
-        buf[i] = b'-';
     }
     &buf[i..]
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::model::{Config, LogLevel, ServerSettings};
@@ -19,6 +19,8 @@ use crate::core::{Action, Channel, Event, Input, LinkId, Millis, Sentinel, Snaps
 use crate::driver::{self, Effects};
 use crate::links::Links;
 use crate::logging::{self, log};
+use crate::proto::reply::RespWriter;
+use crate::resp::Proto;
 use crate::scripts::ScriptRunner;
 use crate::server::acl::Acl;
 use crate::server::pubsub::PubSub;
@@ -240,6 +242,13 @@ impl CoreHost {
 impl SentinelHost for CoreHost {
     fn command(&self, args: &[Bytes]) -> Value {
         self.driver().command(args)
+    }
+
+    fn query(&self, args: &[Bytes], proto: Proto, out: &mut BytesMut) -> bool {
+        // Read-only: no input to the core, no action to carry out, only the state to read.
+        let driver = self.driver();
+        let mut writer = RespWriter::new(out, proto);
+        driver.sentinel().query(monotonic_ms(), args, &mut writer)
     }
 
     fn info_section(&self) -> String {

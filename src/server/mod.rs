@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::net::{TcpListener, UnixListener};
 
 use crate::value::Value;
@@ -46,6 +46,12 @@ pub trait SentinelHost: Send + Sync {
     /// `SENTINEL ...` or `ROLE`: run by the core; actions it queued are carried out (and the
     /// config saved when the outcome asks for it) before the reply is returned.
     fn command(&self, args: &[Bytes]) -> Value;
+    /// A read-only SENTINEL query (MASTERS, MASTER, GET-MASTER-ADDR-BY-NAME...) answered
+    /// straight into the client's output buffer `out` in its protocol; false, with nothing
+    /// written, when `command` must answer it (another command, or an error reply).
+    fn query(&self, _args: &[Bytes], _proto: crate::resp::Proto, _out: &mut BytesMut) -> bool {
+        false
+    }
     /// INFO's sentinel section, without its header.
     fn info_section(&self) -> String;
     /// A client PUBLISHed to `__sentinel__:hello`.

@@ -64,6 +64,8 @@ impl Session {
 pub enum Flow {
     /// Write these replies (several for SUBSCRIBE with several channels).
     Reply(Vec<Value>),
+    /// The reply is already in the connection's output buffer.
+    Written,
     /// Close at once without a reply (SHUTDOWN, cross-protocol attacks).
     Drop,
 }

@@ -6,14 +6,17 @@
 //! command lookup gives, and dispatches; `replies` builds the instance and listing replies; `admin`
 //! changes the set of monitored masters and the timing knobs; `set` is SENTINEL SET;
 //! `config` is SENTINEL CONFIG; `agreement` is CKQUORUM, FAILOVER and SIMULATE-FAILURE;
-//! `parse` holds Redis's number rules. IS-MASTER-DOWN-BY-ADDR, the vote peers ask for, is
+//! `parse` holds Redis's number rules; `query` answers the read-only queries straight into a
+//! client's buffer (`fields`: the instance maps they and `replies` share). IS-MASTER-DOWN-BY-ADDR, the vote peers ask for, is
 //! `election::vote`'s; event payloads are `events`'.
 
 mod admin;
 mod agreement;
 mod config;
+mod fields;
 
 pub(crate) mod parse;
+mod query;
 mod replies;
 mod set;
 #[cfg(test)]

@@ -6,10 +6,11 @@
 
 use bytes::Bytes;
 
-use super::text;
+use super::fields::{num, text, Field, Fields, FlagsText};
 use crate::core::events::display_name;
-use crate::core::state::{FailoverState, Flags, Instance, Master, Peer, Replica};
+use crate::core::state::{FailoverState, Instance, Master, Peer, Replica};
 use crate::core::{Millis, Sentinel};
+use crate::proto::reply::{ReplySink, ValueBuilder};
 use crate::value::Value;
 
 /// What kind of instance a reply describes (Redis's SRI_MASTER / SRI_SLAVE / SRI_SENTINEL).
@@ -35,178 +36,142 @@ fn since(now: Millis, then: Millis) -> i64 {
     now as i64 - then as i64
 }
 
-/// A number shown as a bulk string, formatted on the stack (SENTINEL MASTERS has ~20 per
-/// master: a `String` each was a third of its allocations).
-fn num(n: impl std::fmt::Display) -> Value {
-    Value::Bulk(crate::proto::num::decimal_bytes(n))
-}
-
-/// The `flags` field: Redis's flag names in Redis's order, comma-separated.
-pub(crate) fn flags_text(flags: &Flags, kind: InstanceKind, disconnected: bool) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    if flags.s_down {
-        out.push("s_down");
-    }
-    if flags.o_down {
-        out.push("o_down");
-    }
-    out.push(kind.flag());
-    if disconnected {
-        out.push("disconnected");
-    }
-    let rest = [
-        (flags.master_down, "master_down"),
-        (flags.failover_in_progress, "failover_in_progress"),
-        (flags.promoted, "promoted"),
-        (flags.reconf_sent, "reconf_sent"),
-        (flags.reconf_inprog, "reconf_inprog"),
-        (flags.reconf_done, "reconf_done"),
-        (flags.force_failover, "force_failover"),
-        (flags.script_kill_sent, "script_kill_sent"),
-    ];
-    out.extend(rest.iter().filter(|(on, _)| *on).map(|(_, name)| *name));
-    out.join(",")
+/// A number shown as a bulk string, formatted on the stack.
+fn num_value(n: u64) -> Value {
+    let mut digits = [0u8; 20];
+    Value::bulk(crate::proto::num::u64_digits(n, &mut digits))
 }
 
 impl Sentinel {
     /// The fields every kind of instance shows, up to `down-after-milliseconds`, then (for
     /// masters and replicas) the INFO-derived ones.
-    fn common_fields(
-        &self,
+    fn common_fields<'a>(
+        &'a self,
         now: Millis,
-        inst: &Instance,
+        inst: &'a Instance,
         kind: InstanceKind,
         failover_state: &FailoverState,
         refcount: usize,
-    ) -> Vec<(&'static str, Value)> {
+    ) -> Fields<'a> {
         let link = &inst.link;
         let disconnected = link.disconnected(kind != InstanceKind::Sentinel);
         let announce = self.settings.announce_hostnames;
-        // Sized for the longest reply (a replica's), so the pushes below never reallocate.
-        let mut f: Vec<(&'static str, Value)> = Vec::with_capacity(40);
-        f.extend([
-            (
-                "name",
-                Value::bulk(display_name(inst, kind == InstanceKind::Sentinel)),
-            ),
-            ("ip", Value::bulk(inst.addr.announced(announce))),
-            ("port", num(inst.addr.port)),
-            ("runid", Value::bulk(inst.runid.as_deref().unwrap_or(""))),
-            (
-                "flags",
-                Value::bulk(flags_text(&inst.flags, kind, disconnected)),
-            ),
-            ("link-pending-commands", num(link.pending_commands)),
-            ("link-refcount", num(refcount)),
-        ]);
+        let mut f = Fields::new(FlagsText::new(&inst.flags, kind.flag(), disconnected));
+        f.push(
+            "name",
+            text(display_name(inst, kind == InstanceKind::Sentinel)),
+        );
+        f.push("ip", text(inst.addr.announced(announce)));
+        f.push("port", num(inst.addr.port));
+        f.push("runid", text(inst.runid.as_deref().unwrap_or("")));
+        f.push("flags", Field::Flags);
+        f.push("link-pending-commands", num(link.pending_commands));
+        f.push("link-refcount", num(refcount));
         if inst.flags.failover_in_progress {
-            f.push((
-                "failover-state",
-                Value::static_bulk(failover_state.as_str()),
-            ));
+            f.push("failover-state", text(failover_state.as_str()));
         }
-        f.push((
+        f.push(
             "last-ping-sent",
             num(link.act_ping_time.map_or(0, |t| since(now, t))),
-        ));
-        f.push(("last-ok-ping-reply", num(since(now, link.last_avail_time))));
-        f.push(("last-ping-reply", num(since(now, link.last_pong_time))));
+        );
+        f.push("last-ok-ping-reply", num(since(now, link.last_avail_time)));
+        f.push("last-ping-reply", num(since(now, link.last_pong_time)));
         if inst.flags.s_down {
-            f.push((
+            f.push(
                 "s-down-time",
                 num(since(now, inst.s_down_since.unwrap_or(0))),
-            ));
+            );
         }
         if inst.flags.o_down {
-            f.push((
+            f.push(
                 "o-down-time",
                 num(since(now, inst.o_down_since.unwrap_or(0))),
-            ));
+            );
         }
-        f.push(("down-after-milliseconds", num(inst.down_after_ms)));
+        f.push("down-after-milliseconds", num(inst.down_after_ms));
         if kind != InstanceKind::Sentinel {
-            f.push((
+            f.push(
                 "info-refresh",
                 num(inst.info_refresh.map_or(0, |t| since(now, t))),
-            ));
+            );
             let role = match inst.role_reported {
                 crate::core::state::Role::Master => "master",
                 crate::core::state::Role::Replica => "slave",
             };
-            f.push(("role-reported", Value::static_bulk(role)));
-            f.push((
+            f.push("role-reported", text(role));
+            f.push(
                 "role-reported-time",
                 num(since(now, inst.role_reported_time)),
-            ));
+            );
         }
         f
     }
 
-    /// SENTINEL MASTER <name>: one master as a map.
-    pub(crate) fn master_reply(&self, now: Millis, m: &Master) -> Value {
+    /// SENTINEL MASTER <name>: one master's fields.
+    pub(super) fn master_fields<'a>(&'a self, now: Millis, m: &'a Master) -> Fields<'a> {
         let mut f = self.common_fields(now, &m.inst, InstanceKind::Master, &m.failover.state, 1);
-        f.push(("config-epoch", num(m.config_epoch)));
-        f.push(("num-slaves", num(m.replicas.len())));
-        f.push(("num-other-sentinels", num(m.sentinels.len())));
-        f.push(("quorum", num(m.settings.quorum)));
-        f.push(("failover-timeout", num(m.settings.failover_timeout_ms)));
+        f.push("config-epoch", num(m.config_epoch));
+        f.push("num-slaves", num(m.replicas.len()));
+        f.push("num-other-sentinels", num(m.sentinels.len()));
+        f.push("quorum", num(m.settings.quorum));
+        f.push("failover-timeout", num(m.settings.failover_timeout_ms));
         // Redis keeps parallel-syncs in a C int.
-        f.push(("parallel-syncs", num(m.settings.parallel_syncs as i32)));
+        f.push("parallel-syncs", num(m.settings.parallel_syncs as i32));
         if let Some(script) = &m.settings.notification_script {
-            f.push(("notification-script", Value::bulk(script)));
+            f.push("notification-script", text(script));
         }
         if let Some(script) = &m.settings.client_reconfig_script {
-            f.push(("client-reconfig-script", Value::bulk(script)));
+            f.push("client-reconfig-script", text(script));
         }
         // rsentinel's own option, after Redis's fields, and only when on: with it off the
         // reply is Redis's, field for field.
         if m.settings.fencing {
-            f.push(("master-fencing", Value::bulk("yes")));
+            f.push("master-fencing", text("yes"));
             let paused = if m.fence.is_paused(now) { "yes" } else { "no" };
-            f.push(("fencing-paused", Value::bulk(paused)));
+            f.push("fencing-paused", text(paused));
         }
         // rsentinel's own option, after every field Redis has, and only when set: a client
         // that reads the reply as pairs sees one more, one that expects Redis's list sees it.
         if m.settings.down_after_refused_ms > 0 {
-            f.push(("down-after-refused", num(m.settings.down_after_refused_ms)));
+            f.push("down-after-refused", num(m.settings.down_after_refused_ms));
         }
         if m.settings.forget_replica_after_ms > 0 {
-            f.push((
+            f.push(
                 "forget-replica-after",
                 num(m.settings.forget_replica_after_ms),
-            ));
+            );
         }
         if m.settings.forget_sentinel_after_ms > 0 || !m.forgotten_voters.is_empty() {
-            f.push((
+            f.push(
                 "forget-sentinel-after",
                 num(m.settings.forget_sentinel_after_ms),
-            ));
-            f.push(("forgotten-sentinels", num(m.forgotten_voters.len())));
+            );
+            f.push("forgotten-sentinels", num(m.forgotten_voters.len()));
         }
         if m.settings.proxy_port != 0 {
-            f.push(("proxy-port", num(m.settings.proxy_port)));
+            f.push("proxy-port", num(m.settings.proxy_port));
         }
-        Value::map_of(f)
+        f
     }
 
-    fn replica_reply(&self, now: Millis, r: &Replica) -> Value {
+    fn replica_fields<'a>(&'a self, now: Millis, r: &'a Replica) -> Fields<'a> {
         let mut f =
             self.common_fields(now, &r.inst, InstanceKind::Replica, &FailoverState::None, 1);
-        f.push(("master-link-down-time", num(r.master_link_down_time)));
+        f.push("master-link-down-time", num(r.master_link_down_time));
         let status = if r.slave_master_link_up { "ok" } else { "err" };
-        f.push(("master-link-status", Value::static_bulk(status)));
-        f.push((
+        f.push("master-link-status", text(status));
+        f.push(
             "master-host",
-            Value::bulk(r.slave_master_host.as_deref().unwrap_or("?")),
-        ));
-        f.push(("master-port", num(r.slave_master_port)));
-        f.push(("slave-priority", num(r.slave_priority)));
-        f.push(("slave-repl-offset", num(r.slave_repl_offset)));
-        f.push(("replica-announced", num(u8::from(r.replica_announced))));
-        Value::map_of(f)
+            text(r.slave_master_host.as_deref().unwrap_or("?")),
+        );
+        f.push("master-port", num(r.slave_master_port));
+        f.push("slave-priority", num(r.slave_priority));
+        f.push("slave-repl-offset", num(r.slave_repl_offset));
+        f.push("replica-announced", num(u8::from(r.replica_announced)));
+        f
     }
 
-    fn peer_reply(&self, now: Millis, p: &Peer) -> Value {
+    fn peer_fields<'a>(&'a self, now: Millis, p: &'a Peer) -> Fields<'a> {
         let refcount = self.peer_link_refcount(p);
         let mut f = self.common_fields(
             now,
@@ -215,16 +180,16 @@ impl Sentinel {
             &FailoverState::None,
             refcount,
         );
-        f.push((
+        f.push(
             "last-hello-message",
             num(p.last_hello_time.map_or(0, |t| since(now, t))),
-        ));
-        f.push((
+        );
+        f.push(
             "voted-leader",
-            Value::bulk(p.vote.leader.as_deref().unwrap_or("?")),
-        ));
-        f.push(("voted-leader-epoch", num(p.vote.epoch)));
-        Value::map_of(f)
+            text(p.vote.leader.as_deref().unwrap_or("?")),
+        );
+        f.push("voted-leader-epoch", num(p.vote.epoch));
+        f
     }
 
     /// Redis shares one link between the records of the same physical sentinel (same runid)
@@ -245,41 +210,66 @@ impl Sentinel {
             .max(1)
     }
 
-    pub(crate) fn masters_reply(&self, now: Millis) -> Value {
-        Value::Array(
-            self.masters
-                .values()
-                .map(|m| self.master_reply(now, m))
-                .collect(),
-        )
+    /// SENTINEL MASTER <name>.
+    pub(crate) fn master_reply(&self, now: Millis, m: &Master) -> Value {
+        ValueBuilder::build(|b| self.master_fields(now, m).write(b))
     }
 
-    /// SENTINEL REPLICAS: replicas that asked not to be announced are left out, as in Redis.
+    pub(crate) fn masters_reply(&self, now: Millis) -> Value {
+        ValueBuilder::build(|b| self.write_masters(now, b))
+    }
+
+    /// SENTINEL MASTERS, through `sink`.
+    pub(crate) fn write_masters(&self, now: Millis, sink: &mut impl ReplySink) {
+        sink.array(self.masters.len());
+        let start = sink.written();
+        for (i, m) in self.masters.values().enumerate() {
+            self.master_fields(now, m).write(sink);
+            if i == 0 {
+                // The others are about as long as the first: room for them at once, rather
+                // than doubling the buffer (and copying it) several times.
+                let first = sink.written() - start;
+                sink.reserve(first * (self.masters.len() - 1) * 9 / 8);
+            }
+        }
+    }
+
     pub(crate) fn replicas_reply(&self, now: Millis, m: &Master) -> Value {
-        Value::Array(
-            m.replicas
-                .values()
-                .filter(|r| r.replica_announced)
-                .map(|r| self.replica_reply(now, r))
-                .collect(),
-        )
+        ValueBuilder::build(|b| self.write_replicas(now, m, b))
+    }
+
+    /// SENTINEL REPLICAS, through `sink`: replicas that asked not to be announced are left
+    /// out, as in Redis.
+    pub(crate) fn write_replicas(&self, now: Millis, m: &Master, sink: &mut impl ReplySink) {
+        let shown = || m.replicas.values().filter(|r| r.replica_announced);
+        sink.array(shown().count());
+        for r in shown() {
+            self.replica_fields(now, r).write(sink);
+        }
     }
 
     pub(crate) fn sentinels_reply(&self, now: Millis, m: &Master) -> Value {
-        Value::Array(
-            m.sentinels
-                .values()
-                .map(|p| self.peer_reply(now, p))
-                .collect(),
-        )
+        ValueBuilder::build(|b| self.write_sentinels(now, m, b))
+    }
+
+    /// SENTINEL SENTINELS, through `sink`.
+    pub(crate) fn write_sentinels(&self, now: Millis, m: &Master, sink: &mut impl ReplySink) {
+        sink.array(m.sentinels.len());
+        for p in m.sentinels.values() {
+            self.peer_fields(now, p).write(sink);
+        }
+    }
+
+    pub(crate) fn master_addr_reply(&self, name: &str) -> Value {
+        ValueBuilder::build(|b| self.write_master_addr(name, b))
     }
 
     /// SENTINEL GET-MASTER-ADDR-BY-NAME: the master's current address, or a null array.
     /// While a failover is promoting a replica, Redis answers with the promoted replica's
     /// address once it has been promoted (`sentinelGetCurrentMasterAddress`).
-    pub(crate) fn master_addr_reply(&self, name: &str) -> Value {
+    pub(crate) fn write_master_addr(&self, name: &str, sink: &mut impl ReplySink) {
         let Some(m) = self.masters.get(name) else {
-            return Value::NilArray;
+            return sink.nil_array();
         };
         let announce = self.settings.announce_hostnames;
         let promoted = m
@@ -295,7 +285,9 @@ impl Sentinel {
                     )
             });
         let addr = promoted.map_or(&m.inst.addr, |r| &r.inst.addr);
-        Value::Array(vec![Value::bulk(addr.announced(announce)), num(addr.port)])
+        sink.array(2);
+        sink.bulk(addr.announced(announce).as_bytes());
+        sink.bulk_u64(addr.port as u64);
     }
 
     /// SENTINEL INFO-CACHE [name ...]: per master, its name then `[age, info]` for the master
@@ -306,7 +298,7 @@ impl Sentinel {
         } else {
             let mut picked: Vec<&Master> = Vec::new();
             for name in names {
-                if let Some(m) = self.masters.get(&text(name)) {
+                if let Some(m) = self.masters.get(&super::text(name)) {
                     if !picked.iter().any(|p| p.inst.name == m.inst.name) {
                         picked.push(m);
                     }
@@ -346,22 +338,25 @@ impl Sentinel {
     pub(crate) fn debug_info_reply(&self) -> Value {
         let t = &self.timing;
         Value::map_of(vec![
-            ("INFO-PERIOD", num(t.info_period)),
-            ("PING-PERIOD", num(t.ping_period)),
-            ("ASK-PERIOD", num(t.ask_period)),
-            ("PUBLISH-PERIOD", num(t.publish_period)),
-            ("DEFAULT-DOWN-AFTER", num(t.default_down_after)),
-            ("DEFAULT-FAILOVER-TIMEOUT", num(t.default_failover_timeout)),
-            ("TILT-TRIGGER", num(t.tilt_trigger)),
-            ("TILT-PERIOD", num(t.tilt_period)),
-            ("SLAVE-RECONF-TIMEOUT", num(t.slave_reconf_timeout)),
+            ("INFO-PERIOD", num_value(t.info_period)),
+            ("PING-PERIOD", num_value(t.ping_period)),
+            ("ASK-PERIOD", num_value(t.ask_period)),
+            ("PUBLISH-PERIOD", num_value(t.publish_period)),
+            ("DEFAULT-DOWN-AFTER", num_value(t.default_down_after)),
+            (
+                "DEFAULT-FAILOVER-TIMEOUT",
+                num_value(t.default_failover_timeout),
+            ),
+            ("TILT-TRIGGER", num_value(t.tilt_trigger)),
+            ("TILT-PERIOD", num_value(t.tilt_period)),
+            ("SLAVE-RECONF-TIMEOUT", num_value(t.slave_reconf_timeout)),
             (
                 "MIN-LINK-RECONNECT-PERIOD",
-                num(t.min_link_reconnect_period),
+                num_value(t.min_link_reconnect_period),
             ),
-            ("ELECTION-TIMEOUT", num(t.election_timeout)),
-            ("SCRIPT-MAX-RUNTIME", num(t.script_max_runtime)),
-            ("SCRIPT-RETRY-DELAY", num(t.script_retry_delay)),
+            ("ELECTION-TIMEOUT", num_value(t.election_timeout)),
+            ("SCRIPT-MAX-RUNTIME", num_value(t.script_max_runtime)),
+            ("SCRIPT-RETRY-DELAY", num_value(t.script_retry_delay)),
         ])
     }
 

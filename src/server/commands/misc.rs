@@ -1,6 +1,6 @@
 //! The small commands: PING, INFO, SHUTDOWN, and SENTINEL/ROLE, which the core answers.
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::super::info;
 use super::super::session::{one, Flow, Session, SYNTAX_ERROR};
@@ -9,7 +9,7 @@ use crate::config::model::LogLevel;
 use crate::logging::log;
 use crate::value::Value;
 
-pub fn ping(s: &Session, payload: Option<Bytes>) -> Flow {
+pub fn ping(s: &Session, payload: Option<Bytes>, out: &mut BytesMut) -> Flow {
     // In the RESP2 pub/sub context PING answers in the shape of a message.
     if s.in_resp2_pubsub_context() {
         return one(Value::Array(vec![
@@ -19,6 +19,11 @@ pub fn ping(s: &Session, payload: Option<Bytes>) -> Flow {
     }
     match payload {
         Some(a) => one(Value::Bulk(a)),
+        // The commonest request of all (health checks): straight into the output buffer.
+        None if s.reply_enabled() => {
+            out.extend_from_slice(b"+PONG\r\n");
+            Flow::Written
+        }
         None => one(Value::Simple("PONG".into())),
     }
 }
@@ -49,7 +54,11 @@ pub fn shutdown(server: &Server) -> Flow {
 }
 
 /// SENTINEL and ROLE: answered by the core (which carries out, and saves, what the command
-/// changed before the reply comes back).
-pub fn to_core(server: &Server, args: &[Bytes]) -> Flow {
+/// changed before the reply comes back). The read-only queries are written straight into
+/// `out`, unless the reply is to be dropped (CLIENT REPLY OFF/SKIP).
+pub fn to_core(server: &Server, s: &Session, args: &[Bytes], out: &mut BytesMut) -> Flow {
+    if s.reply_enabled() && server.host.query(args, s.proto, out) {
+        return Flow::Written;
+    }
     one(server.host.command(args))
 }

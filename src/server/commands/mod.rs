@@ -14,7 +14,7 @@ pub mod command;
 pub mod misc;
 pub mod pubsub;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 
 use super::info;
 use super::pubsub::Kind;
@@ -72,14 +72,15 @@ impl Request {
         })
     }
 
-    pub fn run(self, server: &Server, s: &mut Session) -> Flow {
+    /// Run the request; a reply may be written straight into `out` (`Flow::Written`).
+    pub fn run(self, server: &Server, s: &mut Session, out: &mut BytesMut) -> Flow {
         match self {
-            Request::Ping(payload) => misc::ping(s, payload),
+            Request::Ping(payload) => misc::ping(s, payload, out),
             Request::Auth(req) => auth::auth(server, s, req),
             Request::Hello(req) => auth::hello(server, s, req),
             Request::Acl(req) => acl::run(server, s, req),
             Request::Info(sections) => misc::info(server, &sections),
-            Request::Core(args) => misc::to_core(server, &args),
+            Request::Core(args) => misc::to_core(server, s, &args, out),
             Request::Client(req) => client::run(server, s, req),
             Request::Command(req) => command::run(req),
             Request::Subscribe(kind, names) => pubsub::subscribe(server, s, kind, names),

@@ -4,6 +4,7 @@
 
 mod admin;
 mod arity;
+mod query;
 mod replies;
 mod settings;
 
