@@ -317,6 +317,16 @@ fn write_line_to(
     if !level_enabled(level) {
         return;
     }
+    // Redis formats every log message into the same 1024-byte buffer as event texts: an
+    // event's `<type> <text>` line is cut at 1023 bytes too (a few bytes shorter than what
+    // subscribers got).
+    let cut;
+    let text = if text.len() > crate::core::events::MAX_EVENT_TEXT {
+        cut = crate::core::events::cut_event_text(text.to_string());
+        cut.as_str()
+    } else {
+        text
+    };
     if syslog {
         to_syslog(level, text);
     }

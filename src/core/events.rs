@@ -10,8 +10,28 @@ use crate::config::model::LogLevel;
 use crate::core::state::{Instance, Master, Who};
 use crate::core::{Action, Event, Millis, Sentinel};
 
-/// Redis formats event messages into a 1024-byte buffer, so longer payloads are cut at 1023.
-const MAX_EVENT_TEXT: usize = 1023;
+/// Redis formats an event's message into a `LOG_MAX_LEN` (1024-byte) buffer, so what
+/// subscribers, the log and the notification script get is cut at 1023 bytes, whatever the
+/// event (a long master name, announce address, or script path). Our texts are UTF-8: a
+/// character that straddles the cut is dropped whole, where Redis sends its first bytes.
+pub const MAX_EVENT_TEXT: usize = 1023;
+
+/// `text` cut as Redis's event buffer cuts it (see `MAX_EVENT_TEXT`).
+pub fn cut_event_text(mut text: String) -> String {
+    truncate_at_char_boundary(&mut text, MAX_EVENT_TEXT);
+    text
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+pub fn truncate_at_char_boundary(text: &mut String, max: usize) {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+    }
+}
 
 /// Every kind of event the sentinel announces (Redis's `sentinelEvent` types); `as_str` is
 /// the name subscribers see as the channel.
@@ -210,12 +230,13 @@ pub const FAILOVER_ORDER: &[EventKind] = &[
 ];
 
 impl Event {
-    /// The one way the core makes an event: its kind is always one of `EventKind`.
+    /// The one way the core makes an event: its kind is always one of `EventKind`, its text
+    /// is cut where Redis's buffer cuts it.
     pub(crate) fn new(level: LogLevel, kind: EventKind, text: String) -> Event {
         Event {
             level,
             kind: kind.as_str().to_string(),
-            text,
+            text: cut_event_text(text),
         }
     }
 }
@@ -280,7 +301,6 @@ pub(crate) fn instance_event_text(
         text.push(' ');
         text.push_str(detail);
     }
-    truncate_at_char_boundary(&mut text, MAX_EVENT_TEXT);
     text
 }
 
@@ -300,16 +320,6 @@ fn master_tail(master: &Instance, announce_hostnames: bool) -> String {
         master.addr.announced(announce_hostnames),
         master.addr.port
     )
-}
-
-fn truncate_at_char_boundary(text: &mut String, max: usize) {
-    if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
-    }
 }
 
 impl Sentinel {
@@ -378,6 +388,8 @@ impl Sentinel {
         text: String,
         notification_script: Option<String>,
     ) {
+        // The script gets the same (cut) message as subscribers, as in Redis.
+        let text = cut_event_text(text);
         if level == LogLevel::Warning {
             if let Some(script) = notification_script {
                 self.schedule_user_script(now, script, vec![kind.to_string(), text.clone()]);
@@ -468,16 +480,29 @@ mod tests {
     }
 
     #[test]
-    fn ipv6_addresses_are_not_bracketed_and_long_text_is_cut() {
+    fn ipv6_addresses_are_not_bracketed() {
         let master = inst("m", "::1", "::1", 6379);
         assert_eq!(
             instance_event_text(EventSubject::Master(&master), false, ""),
             "master m ::1 6379"
         );
-        let long = "x".repeat(2000);
-        assert_eq!(
-            instance_event_text(EventSubject::Master(&master), false, &long).len(),
-            1023
+    }
+
+    #[test]
+    fn every_event_text_is_cut_at_1023_bytes_on_a_character_boundary() {
+        // Not only `%@` texts: +switch-master, +script-error... carry names and paths too.
+        let ev = Event::new(LogLevel::Warning, EventKind::SwitchMaster, "x".repeat(2000));
+        assert_eq!(ev.text, "x".repeat(1023));
+        let short = Event::new(
+            LogLevel::Warning,
+            EventKind::Tilt,
+            "#tilt mode entered".into(),
         );
+        assert_eq!(short.text, "#tilt mode entered");
+        // Two-byte characters: byte 1023 falls inside one, which is dropped whole.
+        let text = "é".repeat(600);
+        let cut = cut_event_text(text.clone());
+        assert_eq!(cut.len(), 1022);
+        assert!(text.starts_with(&cut));
     }
 }

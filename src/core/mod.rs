@@ -14,6 +14,7 @@ pub mod commands;
 pub(crate) mod election;
 pub mod events;
 pub(crate) mod failover;
+pub mod fast_hash;
 pub mod gossip;
 pub(crate) mod masters;
 pub mod monitoring;
@@ -220,9 +221,13 @@ pub struct LiteralResolver;
 
 impl Resolver for LiteralResolver {
     fn resolve(&mut self, host: &str, _ip_only: bool) -> Option<String> {
-        host.parse::<std::net::IpAddr>()
-            .ok()
-            .map(|ip| ip.to_string())
+        match host.parse::<std::net::IpAddr>().ok()? {
+            // An IPv4 literal that parses is already in its one canonical form (no leading
+            // zeros, four decimal parts): copy it rather than format it again (every hello
+            // received resolves its sender's address).
+            std::net::IpAddr::V4(_) => Some(host.to_string()),
+            ip => Some(ip.to_string()),
+        }
     }
 }
 
@@ -259,7 +264,7 @@ pub struct Sentinel {
     /// shell reported saved. Votes not in here are not told to anyone.
     pub(crate) durable: HardState,
     /// Commands sent and not yet answered, by tag: what to do with each reply.
-    pub(crate) pending: BTreeMap<u64, monitoring::links::PendingCommand>,
+    pub(crate) pending: monitoring::links::PendingCommands,
     /// Our own requirepass: used to authenticate to peers when sentinel-pass is not set.
     pub(crate) requirepass: Option<String>,
     pub(crate) next_link: u64,
@@ -267,6 +272,8 @@ pub struct Sentinel {
     pub(crate) links: monitoring::links::LinkIndex,
     /// Every master's next deadline: what `poll_timeout` answers from.
     pub(crate) deadlines: monitoring::deadline::Deadlines,
+    /// The tick's list of a master's replicas and peers, kept to be reused (see `tick`).
+    pub(crate) tick_order: Vec<state::Who>,
     pub(crate) next_tag: u64,
     /// How long our command connections usually take to open (a moving average): a
     /// connection attempt far slower than that is abandoned and made again
@@ -344,11 +351,12 @@ impl Sentinel {
             rng,
             outbox: Outbox::default(),
             durable: HardState::of_config(&config.sentinel, &config.masters),
-            pending: BTreeMap::new(),
+            pending: Default::default(),
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
             links: Default::default(),
             deadlines: Default::default(),
+            tick_order: Vec::new(),
             next_tag: 1,
             typical_connect_ms: None,
             scripts: scripts::ScriptQueue::default(),

@@ -139,7 +139,9 @@ pub struct Ready {
 #[must_use = "what waits for the save is only released by Sentinel::persisted"]
 #[derive(Debug)]
 pub struct Save {
-    snapshot: Snapshot,
+    /// Boxed: a `Ready` is moved several times per input (returned, queued, destructured),
+    /// and an inline snapshot (every setting) made each move a large copy (~3 % of an input).
+    snapshot: Box<Snapshot>,
     held: Vec<Action>,
     reply: Option<Answer>,
 }
@@ -319,7 +321,8 @@ impl Sentinel {
         if let Some(i) = first_request {
             self.outbox.save_before(i);
         }
-        let mut actions: Vec<Action> = self.outbox.queue.drain(..).collect();
+        // The queue's buffer becomes the batch (no copy when it is contiguous, as it is).
+        let mut actions: Vec<Action> = Vec::from(std::mem::take(&mut self.outbox.queue));
         let Some(from) = self.outbox.save_from.take() else {
             return Ready {
                 actions,
@@ -338,7 +341,7 @@ impl Sentinel {
         Ready {
             actions,
             save: Some(Save {
-                snapshot: self.snapshot(),
+                snapshot: Box::new(self.snapshot()),
                 held,
                 reply: answer,
             }),

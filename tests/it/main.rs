@@ -41,6 +41,7 @@ mod ops_state_file;
 mod partition_netns;
 mod refused;
 mod rows_doc;
+mod rows_event_text;
 mod rows_events;
 mod rows_monitoring;
 mod rows_peers;

@@ -51,11 +51,20 @@ fn metrics_conf(master: u16, metrics_port: u16) -> String {
     )
 }
 
-/// Two rsentinels, quorum 2: the master stays SDOWN until the peer agrees and a leader is
-/// elected (about a second), long enough for scrapes to see every state.
+/// Two rsentinels, quorum 2, through a real failover whose first attempt finds no replica to
+/// promote (priority 0), so that SDOWN and ODOWN last until the test has seen them on both.
 #[test]
 fn scrapes_during_a_failover_see_sdown_odown_and_the_new_epoch() {
     let (mut master, replicas) = redis_group(1, &[]);
+    // The replica cannot be promoted at first, so the failover's first attempt ends in
+    // -failover-abort-no-good-slave and the master stays SDOWN and ODOWN on both sentinels
+    // until the test lets the replica be promoted: the states last as long as the test
+    // needs to see them (a failover takes ~100 ms here, shorter than a scrape can be on a
+    // loaded machine).
+    replicas[0]
+        .client()
+        .ok(&["CONFIG", "SET", "replica-priority", "0"])
+        .unwrap();
     let ports = [free_port(), free_port()];
     let conf = |mport| {
         format!(
@@ -107,7 +116,16 @@ fn scrapes_during_a_failover_see_sdown_odown_and_the_new_epoch() {
     // Scrape both until the failover is over; remember the most each gauge was on each.
     let mut peaks: Vec<HashMap<String, f64>> = vec![HashMap::new(); 2];
     let failed_over = format!("rsentinel_failovers_total{m}");
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let no_good =
+        r#"rsentinel_events_total{type="-failover-abort-no-good-slave",master="mymaster"}"#;
+    let (sdown, odown) = (
+        format!("rsentinel_master_sdown{m}"),
+        format!("rsentinel_master_odown{m}"),
+    );
+    let mut released = false;
+    // A safety net, not a claim: the retry comes 2 x failover-timeout (10 s) after the first
+    // attempt, and a loaded machine slows every step.
+    let deadline = Instant::now() + Duration::from_secs(90);
     let both = loop {
         let now: Vec<HashMap<String, f64>> = ports.iter().map(|p| scrape(*p)).collect();
         for (peak, x) in peaks.iter_mut().zip(&now) {
@@ -116,63 +134,114 @@ fn scrapes_during_a_failover_see_sdown_odown_and_the_new_epoch() {
                 *p = p.max(*v);
             }
         }
+        if !released {
+            let seen = peaks
+                .iter()
+                .all(|p| p.get(&sdown) == Some(&1.0) && p.get(&odown) == Some(&1.0));
+            let aborted = now
+                .iter()
+                .any(|x| x.get(no_good).is_some_and(|n| *n >= 1.0));
+            if seen && aborted {
+                // Both saw the master SDOWN and ODOWN, one gave up for want of a replica:
+                // the next attempt may promote it.
+                replicas[0]
+                    .client()
+                    .ok(&["CONFIG", "SET", "replica-priority", "100"])
+                    .unwrap();
+                released = true;
+            }
+        }
         if now.iter().all(|x| x.get(&failed_over) == Some(&1.0)) {
             break now;
         }
-        assert!(Instant::now() < deadline, "no failover seen in the metrics");
+        assert!(
+            Instant::now() < deadline,
+            "no failover seen in the metrics (replica released: {released}); peaks: {peaks:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
-    // Which sentinel led depends on timing; the leader's gauges saw the whole story (its
-    // ODOWN lasts through the election and the failover), the other's may not have had time
-    // to reach ODOWN before the switch.
-    let elected = r#"rsentinel_events_total{type="+elected-leader",master="mymaster"}"#;
+    assert!(released, "switched before the replica could be promoted");
+    // The leader is the sentinel that ended the failover (an attempt that found no replica
+    // may have been the other's, elected too).
+    let count = |x: &HashMap<String, f64>, kind: &str| {
+        let key = format!(r#"rsentinel_events_total{{type="{kind}",master="mymaster"}}"#);
+        x.get(&key).copied().unwrap_or(0.0)
+    };
     let li = both
         .iter()
-        .position(|x| x.contains_key(elected))
-        .expect("one sentinel was elected");
-    let (leader, peak) = (&both[li], &peaks[li]);
-    for gauge in ["rsentinel_master_sdown", "rsentinel_master_odown"] {
-        assert_eq!(
-            peak[&format!("{gauge}{m}")],
-            1.0,
-            "{gauge} never seen on the leader"
-        );
-    }
-    // The failover's epoch: 1, or more when both tried at once and a split vote was retried.
+        .position(|x| count(x, "+failover-end") == 1.0)
+        .expect("one sentinel ended the failover");
+    let leader = &both[li];
+    // The failover's epoch: 2 or more (the attempt without a replica had one).
     let epoch = leader[&format!("rsentinel_master_config_epoch{m}")];
-    assert!(epoch >= 1.0, "{epoch}");
+    assert!(epoch >= 2.0, "{epoch}");
     for x in &both {
-        assert_eq!(
-            x[&format!("rsentinel_master_sdown{m}")],
-            0.0,
-            "the new master is up"
-        );
+        assert_eq!(x[&sdown], 0.0, "the new master is up");
+        assert_eq!(x[&odown], 0.0, "the new master is up");
         assert_eq!(x[&format!("rsentinel_master_config_epoch{m}")], epoch);
         assert!(x["rsentinel_current_epoch"] >= epoch);
         let new_addr = format!(
             r#"rsentinel_master_address_info{{master="mymaster",address="127.0.0.1:{replica}"}}"#
         );
         assert_eq!(x[&new_addr], 1.0);
-        // Each was SDOWN (the leader's ODOWN needs the other's answer that it is).
-        for kind in ["+sdown", "+switch-master"] {
-            let key = format!(r#"rsentinel_events_total{{type="{kind}",master="mymaster"}}"#);
-            assert_eq!(x.get(&key), Some(&1.0), "{key}");
-        }
+        assert_eq!(count(x, "+switch-master"), 1.0);
+        // The counter counts +sdown of every instance of the master: once switched, the dead
+        // old master is watched as a replica and goes SDOWN a down-after later (and on a
+        // loaded machine a peer may miss a PING deadline and come back). So: every +sdown is
+        // the master's (ended by the switch, without -sdown, as in Redis), ended by a -sdown,
+        // or an instance SDOWN right now. Likewise the master's ODOWN, ended by the switch.
+        let down_now = x
+            .iter()
+            .filter(|(k, v)| {
+                k.starts_with("rsentinel_instance_sdown{")
+                    && !k.contains(r#"role="master""#)
+                    && **v == 1.0
+            })
+            .count() as f64;
+        assert_eq!(
+            count(x, "+sdown") - count(x, "-sdown"),
+            1.0 + down_now,
+            "+sdown {} -sdown {} instances down now {down_now}",
+            count(x, "+sdown"),
+            count(x, "-sdown")
+        );
+        assert_eq!(count(x, "+odown") - count(x, "-odown"), 1.0);
     }
+    // Both scrapes saw SDOWN and ODOWN, the first attempt gave up for want of a replica.
+    for peak in &peaks {
+        assert_eq!(peak[&sdown], 1.0);
+        assert_eq!(peak[&odown], 1.0);
+    }
+    assert!(
+        both.iter()
+            .map(|x| count(x, "-failover-abort-no-good-slave"))
+            .sum::<f64>()
+            >= 1.0
+    );
     let took = leader[&format!("rsentinel_last_failover_duration_seconds{m}")];
     assert!(took > 0.0 && took < 30.0, "{took}");
-    let led = [
-        "+odown",
-        "+try-failover",
-        "+failover-state-select-slave",
+    // The leader's attempts: each was elected or not; each election went on to select a
+    // replica; only the last found one and carried the failover to its end.
+    let leader_count = |kind: &str| count(leader, kind);
+    assert_eq!(
+        leader_count("+try-failover"),
+        leader_count("+elected-leader") + leader_count("-failover-abort-not-elected")
+    );
+    assert_eq!(
+        leader_count("+failover-state-select-slave"),
+        leader_count("+elected-leader")
+    );
+    assert_eq!(
+        leader_count("+failover-state-select-slave"),
+        1.0 + leader_count("-failover-abort-no-good-slave")
+    );
+    for kind in [
         "+failover-state-send-slaveof-noone",
         "+failover-state-wait-promotion",
         "+failover-state-reconf-slaves",
         "+failover-end",
-    ];
-    for kind in led {
-        let key = format!(r#"rsentinel_events_total{{type="{kind}",master="mymaster"}}"#);
-        assert_eq!(leader.get(&key), Some(&1.0), "{key}");
+    ] {
+        assert_eq!(leader_count(kind), 1.0, "{kind} on the leader");
     }
     // Only the leader times a failover.
     let other = &both[1 - li];
@@ -180,10 +249,11 @@ fn scrapes_during_a_failover_see_sdown_odown_and_the_new_epoch() {
     drop(sentinels);
 }
 
-/// Scrape until `cond` holds (10 s), returning that scrape.
+/// Scrape until `cond` holds (30 s at most), returning that scrape.
 fn wait_for(port: u16, cond: impl Fn(&HashMap<String, f64>) -> bool) -> HashMap<String, f64> {
     let mut last = HashMap::new();
-    let ok = wait_until(Duration::from_secs(10), || {
+    // A safety net: discovery takes a hello period or two, longer on a loaded machine.
+    let ok = wait_until(Duration::from_secs(30), || {
         last = get(port, "/metrics")
             .map(|(_, b)| samples(&b))
             .unwrap_or_default();
@@ -368,11 +438,20 @@ fn prometheus_scrapes_it_and_gives_the_series_back() {
     assert_eq!(epoch.first().map(|e| e.1), Some(1.0), "{epoch:?}");
     // With quorum 1 and one replica the master is SDOWN for a few tens of ms, shorter than a
     // scrape interval: the gauges can miss it, the event counters cannot.
-    for kind in ["+sdown", "+odown", "+try-failover", "+switch-master"] {
+    for kind in ["+odown", "+try-failover", "+switch-master"] {
         let q = format!("rsentinel_events_total{{type=\"{kind}\",master=\"mymaster\"}}");
         let got = query(&q);
         assert_eq!(got.first().map(|e| e.1), Some(1.0), "{q}: {got:?}");
     }
+    // +sdown counts every instance of the master: a down-after after the switch, the killed
+    // old master, now watched as a replica, goes SDOWN too (a later scrape may show it). So,
+    // in one expression (one evaluation instant, one scrape): the master's +sdown, ended by
+    // the switch, is the one not matched by a -sdown or an instance SDOWN right now.
+    let q = r#"sum(rsentinel_events_total{type="+sdown",master="mymaster"})
+        - (sum(rsentinel_events_total{type="-sdown",master="mymaster"}) or vector(0))
+        - (count(rsentinel_instance_sdown{master="mymaster",role!="master"} == 1) or vector(0))"#;
+    let got = query(q);
+    assert_eq!(got.first().map(|e| e.1), Some(1.0), "{q}: {got:?}");
     let addr = query("rsentinel_master_address_info");
     assert!(
         addr.iter()

@@ -3,7 +3,7 @@
 
 use crate::config::model::LogLevel;
 use crate::core::monitoring::links::Purpose;
-use crate::core::state::{elapsed, link_disconnected, Channel, FailoverState, Master, Who};
+use crate::core::state::{elapsed, Channel, FailoverState, Master, Peer, Who};
 use crate::core::{Action, Millis, Sentinel};
 use crate::value::Value;
 
@@ -12,21 +12,31 @@ impl Sentinel {
     /// vote). Answers older than five ask-periods no longer count.
     pub(crate) fn ask_master_state_to_peers(&mut self, now: Millis, m: &mut Master, forced: bool) {
         let ask_period = self.timing.ask_period as i64;
+        // A peer's answer older than five ask periods no longer counts.
+        let stale_answer = |p: &mut Peer| {
+            let since_reply = p.last_master_down_reply_time.map(|t| elapsed(now, t));
+            if since_reply.is_none_or(|e| e > ask_period * 5) {
+                p.inst.flags.master_down = false;
+                p.vote.leader = None;
+            }
+            since_reply
+        };
+        if !m.inst.flags.s_down {
+            // Nothing to ask (the usual case, twice per tick): no list of peers to build.
+            for p in m.sentinels.values_mut() {
+                stale_answer(p);
+            }
+            return;
+        }
         let keys: Vec<String> = m.sentinels.keys().cloned().collect();
         let announce = self.settings.announce_hostnames;
         for key in keys {
             let Some(p) = m.sentinels.get_mut(&key) else {
                 continue;
             };
-            let since_reply = p.last_master_down_reply_time.map(|t| elapsed(now, t));
-            if since_reply.is_none_or(|e| e > ask_period * 5) {
-                p.inst.flags.master_down = false;
-                p.vote.leader = None;
-            }
-            if !m.inst.flags.s_down {
-                continue;
-            }
-            if link_disconnected(&p.inst, &Who::Peer(key.clone())) {
+            let since_reply = stale_answer(p);
+            // A peer has no pub/sub connection: only its command link counts.
+            if p.inst.link.disconnected(false) {
                 continue;
             }
             // Redis re-asks once per ask-period. While a peer has not yet confirmed the

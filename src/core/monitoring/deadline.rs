@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::core::fast_hash::FastHash;
 use crate::core::monitoring::refused::refused_retry_period;
 use crate::core::state::{FailoverState, Master};
 use crate::core::{Millis, Sentinel, Timing};
@@ -17,7 +18,7 @@ use crate::core::{Millis, Sentinel, Timing};
 /// Every master's next deadline, and all of them ordered.
 #[derive(Debug, Default)]
 pub(crate) struct Deadlines {
-    by_master: HashMap<String, Millis>,
+    by_master: HashMap<String, Millis, FastHash>,
     /// Deadline -> how many masters have it.
     ordered: BTreeMap<Millis, u32>,
 }
