@@ -198,14 +198,21 @@ impl Sentinel {
                     }
                 }
                 Purpose::Publish => {
-                    if !reply.is_error() {
-                        if let Some(inst) = instance_mut(m, &who) {
+                    if let Some(inst) = instance_mut(m, &who) {
+                        // The next hello in line was sent no later than now.
+                        inst.link.hellos_pending = inst.link.hellos_pending.saturating_sub(1);
+                        inst.link.hello_pending_since =
+                            (inst.link.hellos_pending > 0).then_some(now);
+                        if !reply.is_error() {
                             inst.last_pub_time = Some(now);
                         }
                     }
                 }
                 Purpose::Subscribe => s.on_subscribe_reply(now, m, &who, &reply),
                 Purpose::IsMasterDown => s.on_is_master_down_reply(now, m, &who, &reply),
+                Purpose::DemotionProbe(round) => {
+                    s.on_demotion_probe_reply(now, m, &who, round, &reply)
+                }
             }
             // Answers that can move agreement or a failover forward are acted on at once,
             // not at the next tick: this is where most of Redis's failover latency goes.
@@ -259,5 +266,9 @@ impl Sentinel {
 /// connection's read buffer (links::frame::decode_frame), and taking that buffer over would
 /// keep its whole capacity as the INFO cache of every instance (measured: +4 kB per master).
 fn text_of(b: bytes::Bytes) -> String {
-    String::from_utf8_lossy(&b).into_owned()
+    // The usual case, valid UTF-8, takes the reply's buffer as it is (no lossy scan, no copy).
+    match String::from_utf8(Vec::from(b)) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }

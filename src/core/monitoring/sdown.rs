@@ -11,6 +11,11 @@ use crate::core::{Millis, Sentinel};
 impl Sentinel {
     pub(crate) fn check_subjectively_down(&mut self, now: Millis, m: &mut Master, who: &Who) {
         let timing = self.timing.clone();
+        // Only with fencing on: with it off, a long pause is judged as redis-sentinel judges
+        // it (the PINGs wait behind the hello, and the instance looks down).
+        if m.settings.fencing && !matches!(who, Who::Peer(_)) {
+            self.recycle_stalled_hello(now, m, who);
+        }
         let Some(inst) = instance(m, who) else { return };
         let down_after = inst.down_after_ms as i64;
         let disconnected = link_disconnected(inst, who);
