@@ -2,9 +2,10 @@
 
 use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
+use crate::core::monitoring::info_parse::parse_info;
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{
-    elapsed, link_disconnected, Channel, FailoverState, Master, Replica, Who,
+    elapsed, link_disconnected, Channel, FailoverState, Master, Replica, Role, Who,
 };
 use crate::core::{Millis, Sentinel};
 
@@ -126,6 +127,7 @@ impl Sentinel {
         } else {
             self.timing.info_period as i64 * 3
         };
+        let in_a_loop = self.replication_loop(now, m);
         let mut candidates: Vec<(&String, &Replica)> = m
             .replicas
             .iter()
@@ -139,7 +141,8 @@ impl Sentinel {
                     && r.inst
                         .info_refresh
                         .is_none_or(|t| elapsed(now, t) > info_validity);
-                let cut_off_too_long = (r.master_link_down_time as i64) > max_master_down;
+                let cut_off_too_long =
+                    !in_a_loop && (r.master_link_down_time as i64) > max_master_down;
                 !(down || unreachable || silent || never_promote || info_stale || cut_off_too_long)
             })
             .collect();
@@ -159,6 +162,44 @@ impl Sentinel {
                 })
         });
         candidates.into_iter().map(|(k, _)| k.clone()).collect()
+    }
+
+    /// A replication loop (docs/RELIABILITY.md, bug 10): the master we fail over answers INFO
+    /// as a replica of one of its own replicas, its link down, and every instance with fresh
+    /// INFO is a replica whose link is down. No instance is a master, so none has taken a
+    /// write since the loop closed and none holds data newer than the replicas: how long their
+    /// links have been down says nothing about staleness. Redis's "cut off too long" filter
+    /// would refuse every replica and every failover would end in
+    /// -failover-abort-no-good-slave, for good; in a loop the filter is not applied (the
+    /// others are), so an elected leader promotes the most up-to-date replica and the loop is
+    /// undone by an ordinary failover in a new epoch.
+    fn replication_loop(&self, now: Millis, m: &Master) -> bool {
+        let fresh = |t: Option<Millis>| {
+            t.is_some_and(|t| elapsed(now, t) <= (self.timing.info_period * 3) as i64)
+        };
+        if m.inst.role_reported != Role::Replica || !fresh(m.inst.info_refresh) {
+            return false;
+        }
+        let Some(report) = m.inst.info.as_deref().map(parse_info) else {
+            return false;
+        };
+        let upstream_is_ours = m.replicas.values().any(|r| {
+            report.master_port == Some(r.inst.addr.port)
+                && report
+                    .master_host
+                    .as_deref()
+                    .is_some_and(|h| h.eq_ignore_ascii_case(&r.inst.addr.ip))
+        });
+        if report.master_link_up != Some(false) || !upstream_is_ours {
+            return false;
+        }
+        let mut heard = m
+            .replicas
+            .values()
+            .filter(|r| fresh(r.inst.info_refresh))
+            .peekable();
+        heard.peek().is_some()
+            && heard.all(|r| r.inst.role_reported == Role::Replica && !r.slave_master_link_up)
     }
 
     #[cfg(feature = "fault-injection")]

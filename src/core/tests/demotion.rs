@@ -150,3 +150,45 @@ fn a_new_master_looks_sane_only_on_its_own_info() {
         .any(|(a, args)| a == MASTER && args.join(" ") == "SLAVEOF 10.0.0.2 6379");
     assert!(!demoted_master, "{:?}", w.kinds());
 }
+
+/// The way out of a replication loop (bug 10 in RELIABILITY.md): our master answers INFO as a
+/// replica of R1, R1 as a replica of our master, R2 of R1, every link down for 1,000 s (longer
+/// than a failover accepts: 10 × down-after). No instance is a master. Redis's selection
+/// refuses every replica and each failover ends in -failover-abort-no-good-slave; rsentinel
+/// lets a loop's replicas qualify, so the elected leader promotes the most up-to-date one.
+#[test]
+fn a_replication_loop_is_undone_by_the_next_failover() {
+    let mut w = standard_world(2, &PEERS);
+    w.run_for(3_000);
+    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
+    let m = w.fakes.get_mut(MASTER).unwrap();
+    m.role = Role::Replica;
+    m.master = Some(R1.into());
+    m.link_down_secs = Some(1_000);
+    let r1 = w.fakes.get_mut(R1).unwrap();
+    r1.link_down_secs = Some(1_000);
+    let r2 = w.fakes.get_mut(R2).unwrap();
+    r2.master = Some(R1.into());
+    r2.link_down_secs = Some(1_000);
+    w.run_for(60_000);
+    assert!(
+        !w.has("-failover-abort-no-good-slave", ""),
+        "{:?}",
+        w.kinds()
+    );
+    // R2 has the larger offset (200 against 100).
+    assert!(
+        w.has("+selected-slave", "slave 10.0.0.3:6379"),
+        "{:?}",
+        w.kinds()
+    );
+    assert!(
+        w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.3 6379"),
+        "{:?}",
+        w.events
+            .iter()
+            .map(|e| format!("{} {}", e.kind, e.text))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(w.fakes[R1].master.as_deref(), Some(R2));
+}

@@ -45,6 +45,8 @@ struct Fake {
     peer_vote_epoch: Option<i64>,
     /// Accepts connections and answers nothing (a process stopped, or a slow network).
     silent: bool,
+    /// For replicas: the link to their master is down, since this many seconds.
+    link_down_secs: Option<u64>,
     /// Swallows SLAVEOF (and everything after it) without answering or obeying.
     stuck_on_slaveof: bool,
     /// While down, connection attempts are refused (a dead process on a live host); false:
@@ -70,6 +72,7 @@ impl Fake {
             peer_votes_for: None,
             peer_vote_epoch: None,
             silent: false,
+            link_down_secs: None,
             stuck_on_slaveof: false,
             refuses: true,
             version: "7.0.15",
@@ -103,8 +106,14 @@ impl Fake {
             }
             Role::Replica => {
                 let (ip, port) = self.master.as_deref().unwrap().rsplit_once(':').unwrap();
+                let link = match self.link_down_secs {
+                    None => "master_link_status:up\r\n".to_string(),
+                    Some(n) => {
+                        format!("master_link_status:down\r\nmaster_link_down_since_seconds:{n}\r\n")
+                    }
+                };
                 s.push_str(&format!(
-                    "role:slave\r\nmaster_host:{ip}\r\nmaster_port:{port}\r\nmaster_link_status:up\r\nslave_repl_offset:{}\r\nslave_priority:{}\r\n",
+                    "role:slave\r\nmaster_host:{ip}\r\nmaster_port:{port}\r\n{link}slave_repl_offset:{}\r\nslave_priority:{}\r\n",
                     self.offset, self.priority
                 ));
             }
@@ -383,6 +392,8 @@ fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Op
                 fake.role = Role::Replica;
                 fake.master = Some(format!("{}:{}", args[1], args[2]));
             }
+            // A new master (or none): the link comes up after its sync.
+            fake.link_down_secs = None;
             Value::Simple("QUEUED".into())
         }
         "SENTINEL" => Value::Array(vec![
