@@ -228,7 +228,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
 /// when the client was killed meanwhile. While waiting the client is blocked, as in Redis:
 /// flagged `b` in CLIENT LIST and never closed as idle.
 async fn wait_for_pause(server: &Server, handle: &ClientHandle, write: bool) -> bool {
-    if server.pause.blocks(write, Instant::now()).is_none() {
+    if !server.pause.active() || server.pause.blocks(write, Instant::now()).is_none() {
         return true;
     }
     handle.meta().paused = true;

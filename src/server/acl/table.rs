@@ -4,8 +4,9 @@
 //! whether a user's rules are described from `+@all` or from `-@all`.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
+
+use rustc_hash::FxBuildHasher;
 
 use crate::proto::command_table::{CommandSpec, CommandTable};
 
@@ -23,31 +24,9 @@ pub struct AclCommand {
 pub struct AclTable {
     /// Top-level commands in the table's order, each followed by its subcommands.
     pub commands: Vec<AclCommand>,
-    by_name: HashMap<String, usize, BuildHasherDefault<Fnv>>,
-}
-
-/// FNV-1a: every command's ACL check looks its name up here, and SipHash (the default,
-/// built to resist chosen keys) cost more than the rest of the check for these ~80 fixed
-/// names.
-#[derive(Default)]
-pub struct Fnv(u64);
-
-impl Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 {
-            0xcbf2_9ce4_8422_2325
-        } else {
-            self.0
-        };
-        for &b in bytes {
-            h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-        }
-        self.0 = h;
-    }
+    /// FxHash (`rustc-hash`, as the core's maps): every command's ACL check looks its name
+    /// up here, and SipHash cost more than the rest of the check for these fixed names.
+    by_name: HashMap<String, usize, FxBuildHasher>,
 }
 
 impl AclTable {
@@ -113,7 +92,7 @@ fn build(table: &CommandTable) -> AclTable {
             commands[id].subcommands.push(sid);
         }
     }
-    let mut by_name: HashMap<String, usize, BuildHasherDefault<Fnv>> = commands
+    let mut by_name: HashMap<String, usize, FxBuildHasher> = commands
         .iter()
         .enumerate()
         .map(|(i, c)| (c.fullname.to_ascii_lowercase(), i))
