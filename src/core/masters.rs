@@ -42,6 +42,7 @@ impl Sentinel {
             fence: Default::default(),
             fenced: None,
             forgotten_voters: m.forgotten_sentinels.iter().cloned().collect(),
+            demotion_probe: None,
         };
         for (host, port) in &m.known_replicas {
             if let Some(addr) = self.resolve_addr(host, *port) {
@@ -156,6 +157,12 @@ impl Sentinel {
         m.inst.link.end_refused_run();
         m.inst.role_reported = Role::Master;
         m.inst.role_reported_time = now;
+        // INFO seen at the old address says nothing about the new one: until the new master's
+        // own INFO arrives it does not "look sane" (found by the simulator: right after a
+        // switch to an instance that had meanwhile been turned into a replica, the old
+        // address's fresh INFO let fast demotion turn the previous master into a replica of
+        // it, a replication loop no failover could undo; docs/RELIABILITY.md, bug 10).
+        m.inst.info_refresh = None;
         if generate_event {
             self.emit_at(
                 now,

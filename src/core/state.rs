@@ -357,6 +357,8 @@ pub struct Master {
     /// Run ids of peers forgotten by `forget-sentinel-after` (`monitoring::forget`): gone
     /// from `sentinels`, still counted by `voters` until SENTINEL RESET or their return.
     pub forgotten_voters: BTreeSet<String>,
+    /// The last round of questions fast demotion put to the peers (`failover::demotion`).
+    pub demotion_probe: Option<crate::core::failover::demotion::DemotionProbe>,
 }
 
 impl Master {

@@ -25,7 +25,7 @@ fn seeds() -> u64 {
 
 /// Seeds that fail for a known reason not fixed yet (docs/RELIABILITY.md, "Known failures"),
 /// each reproduced by its own ignored test.
-const KNOWN_FAILURES: &[u64] = &[390, 1_000_248];
+const KNOWN_FAILURES: &[u64] = &[];
 
 /// The suite's seeds `first..first + count`, known failures left out.
 fn suite_seeds(first: u64, count: u64) -> impl Iterator<Item = u64> {
@@ -127,27 +127,32 @@ fn seeds_that_once_split_the_group_for_good() {
 
 /// With the old rule back (a failover survives a newer config epoch that names our master
 /// record's address), the one-address-per-config-epoch check must fire. Which seeds reach that
-/// window depends on the whole schedule: 300308159 did until the refused-connection model and
-/// fast demotion changed the schedules; on the harsh network seed 138 did (found by
-/// `cargo run --release --example sim -- --broken-stale-failover --seeds 20000 --jobs 1`) until
-/// the last merge of main changed the schedules again, and no seed of the first few thousand
-/// does since. Ignored until a longer search finds one (docs/RELIABILITY.md, broken rules):
-/// the check is `STALE_SEED`'s run failing with two addresses under one config epoch.
-const STALE_SEED: u64 = 138;
+/// window depends on the whole schedule, which every change of the core moves: 300308159 did
+/// until the refused-connection model and fast demotion, seed 138 until the end of session 3,
+/// seeds 1126 and 2437 until the merge of main in session 4; now seed 1655 does, alone in the
+/// first 3,000 (`cargo run --release --example sim -- --broken-stale-failover --seeds 3000
+/// --jobs 1`). It is tried first, then the first 3,000 seeds, so a change that moves the
+/// window elsewhere still finds it (1 or 2 seeds in 3,000 have exposed it on every schedule
+/// so far), and the test fails only when none of them does: then a longer search is needed.
+const STALE_SEEDS: [u64; 1] = [1_655];
 
 #[test]
-#[ignore = "no seed currently exposes the stale-failover fault; see the doc comment"]
 fn the_old_stale_failover_rule_splits_the_group() {
     let broken = SimConfig {
         broken_stale_failover: true,
         ..SimConfig::default()
     };
-    let v = run_seed(STALE_SEED, &broken).expect_err("the old rule must split the group again");
+    let found = STALE_SEEDS
+        .into_iter()
+        .chain(suite_seeds(0, 3_000))
+        .find_map(|seed| run_seed(seed, &broken).err().map(|v| (seed, v)));
+    let (seed, v) = found.expect("the old stale-failover rule must split the group again");
     assert!(
         v.what.contains("two master addresses under config epoch"),
         "{v}"
     );
-    if let Err(v) = run_seed(STALE_SEED, &SimConfig::default()) {
+    // The same seed passes with the rule intact.
+    if let Err(v) = run_seed(seed, &SimConfig::default()) {
         panic!("{v}");
     }
 }
@@ -389,27 +394,65 @@ fn a_long_write_pause_fails_a_healthy_master_over_only_without_fencing() {
     );
 }
 
-/// Known failure (not understood yet; seen since the last merge of main and the slow-rule guard,
-/// not before): seed 390's leader
-/// promotes a replica whose INFO claims the master role (offset 0 in its view) while another
-/// replica with the same priority, fresh INFO and offset 910 surely qualified.
+/// A replica behind another promoted (fixed): the leader's failover runs before its replicas'
+/// SDOWN checks in a tick (Redis's order), so a replica that had answered again since the last
+/// tick still carried its SDOWN flag at the choice and was skipped; the replica promoted was
+/// behind it (seed 678 with 3 sentinels, quorum 1 and forgetting: offset 1420 promoted while
+/// the other had 1530). Seeds 390 and 2000014 showed the same symptom before the schedules
+/// moved. The choice now judges every replica's SDOWN first
+/// (`core::tests::failover::a_replica_back_since_the_last_tick_is_judged_before_the_choice`).
 #[test]
-#[ignore = "known failure under investigation: a replica behind another promoted (seed 390)"]
-fn seed_390_promotes_the_most_up_to_date_replica() {
-    if let Err(v) = run_seed(390, &SimConfig::default()) {
+fn seeds_that_promoted_a_replica_behind_another() {
+    let quorum_one = SimConfig {
+        quorum: 1,
+        forget_sentinel_after_ms: 3_000,
+        ..SimConfig::default()
+    };
+    let five = SimConfig {
+        sentinels: 5,
+        quorum: 2,
+        ..SimConfig::default()
+    };
+    for (seed, cfg) in [
+        (390, SimConfig::default()),
+        (678, quorum_one),
+        (2_000_014, five),
+    ] {
+        if let Err(v) = run_seed(seed, &cfg) {
+            panic!("{v}");
+        }
+    }
+}
+
+/// The old master answered again in the middle of a failover, and the leader pointed the
+/// replica it had just selected for promotion back at the old master (`+fix-slave-config`):
+/// the promoted master turned replica and no later failover found a replica fit to promote, so
+/// the group never converged (seed 288, 3 sentinels, quorum 1, forgetting on). While our own
+/// failover runs, it alone configures the replicas now
+/// (`core::tests::monitoring::no_replica_is_pointed_back_at_the_old_master_during_our_failover`).
+#[test]
+fn a_promoted_replica_is_not_pointed_back_at_the_old_master() {
+    let cfg = SimConfig {
+        quorum: 1,
+        forget_sentinel_after_ms: 3_000,
+        ..SimConfig::default()
+    };
+    if let Err(v) = run_seed(288, &cfg) {
         panic!("{v}");
     }
 }
 
-/// Known failure (the replication-loop trap, open; Redis has it too): 5 sentinels, seed
-/// 1000248. A leader promotes a replica and is cut off (or dies) before any peer learns of it;
-/// a majority that never heard of that promotion turns the promoted instance back into a
-/// replica of the old master by Redis's slow rule; after the heal the promotion's newer config
-/// epoch wins, so the group's master is an instance that replicates from another, every replica's
-/// link has been down longer than a failover accepts, and each failover attempt ends in
-/// -failover-abort-no-good-slave, for good.
+/// Once the replication-loop trap (bug 10 in docs/RELIABILITY.md), now a regression: 5
+/// sentinels, seed 1000248, and with 3 sentinels seeds 10004419, 10005407 and 10005597 of the
+/// big run. A promotion was undone by a majority that never heard of it; after the heal the
+/// promotion's newer config epoch won, and right after that switch the new master address
+/// "looked sane" on the old address's INFO, so fast demotion turned the real master into a
+/// replica of its own replica: a loop, every replica's link down longer than a failover
+/// accepts, -failover-abort-no-good-slave for good. A switch now forgets the old address's
+/// INFO time. (All four failed on 66b19e5 and pass there with that one line; the schedules
+/// have changed since, so they also stand for the class: see
+/// `core::tests::demotion::a_new_master_looks_sane_only_on_its_own_info`.)
 #[test]
-#[ignore = "known failure: a replication loop no failover can undo (seed 1000248, 5 sentinels)"]
 fn a_demoted_promotion_does_not_leave_a_replication_loop() {
     let cfg = SimConfig {
         sentinels: 5,
@@ -419,29 +462,42 @@ fn a_demoted_promotion_does_not_leave_a_replication_loop() {
     if let Err(v) = run_seed(1_000_248, &cfg) {
         panic!("{v}");
     }
+    for seed in [10_004_419, 10_005_407, 10_005_597] {
+        if let Err(v) = run_seed(seed, &SimConfig::default()) {
+            panic!("{v}");
+        }
+    }
+}
+
+/// Bug 8 (docs/RELIABILITY.md): seed 20000986, 5 sentinels, quorum 3. Hellos sent before an
+/// election arrived late, after the claim of the replica that election promoted, and
+/// confirmed a stale sentinel's view: it fast-demoted the group's master (caught by the
+/// fast-demotion invariant). Fast demotion now asks the peers which vote they hold, after the
+/// claim is seen, instead of counting hellos (`core::tests::demotion::late_hellos_do_not_confirm_a_stale_view`).
+#[test]
+fn late_hellos_never_confirm_a_fast_demotion() {
+    let cfg = SimConfig {
+        sentinels: 5,
+        quorum: 3,
+        ..SimConfig::default()
+    };
+    if let Err(v) = run_seed(20_000_986, &cfg) {
+        panic!("{v}");
+    }
 }
 
 /// forget-sentinel-after (issue 16): five sentinels with quorum 2, so that the majority and not
 /// the quorum is what keeps two leaders apart, forgetting peers down for 4 s through
 /// partitions, crashes and clock jumps: no violation, and peers were forgotten.
 ///
-/// Ignored since the harsh network merged (end of session 3), with three open findings in
-/// 5-sentinel, quorum-2 runs, none caused by forgetting itself:
-/// - seed 2000056 (also with forgetting off): a sentinel that had discovered one peer before
-///   it crashed is elected after its restart with 2 votes. That is Redis's rule (votes needed
-///   = max(quorum, known voters / 2 + 1)) while discovery is incomplete; the checker asks for a
-///   majority of the whole group, which only a quorum that is a majority guarantees.
-/// - seed 2000014 (also with forgetting off): a replica behind another promoted, the class of
-///   `seed_390_promotes_the_most_up_to_date_replica`.
-/// - seed 2000051 (only with fencing and forgetting on): a healthy master failed over after the
-///   heal, the class of `a_fencing_pause_must_not_fail_a_healthy_master_over` (fixed in session
-///   4; now one of that test's seeds).
-///
-/// After the fencing fix the sweep takes other paths: 2000458 fails in the class of 2000056,
-/// 2000218 in the class of bug 8 (a fast-demotion SLAVEOF re-sent by a sentinel that missed a
-/// failover; docs/RELIABILITY.md, "Forgetting peers").
+/// Ignored from the end of session 3 to session 4 for findings none of which was caused by
+/// forgetting (docs/RELIABILITY.md, "Forgetting peers"): 2000014 (a replica behind another
+/// promoted: a stale SDOWN flag at the choice, fixed), 2000051 (the fencing class, fixed),
+/// 2000056 and 2000458 (elected by a majority of the sentinels it knew while discovery was
+/// incomplete: the documented rule, which the checker now applies instead of a majority of
+/// the whole group), 2000218 (the class of bug 8, fixed on main). 0 of these 375 seeds fail
+/// on the merged tree.
 #[test]
-#[ignore = "open findings in 5-sentinel quorum-2 harsh runs (seeds 2000218, 2000458): see the doc comment"]
 fn forgetting_peers_keeps_the_majority_and_stays_safe() {
     let cfg = SimConfig {
         sentinels: 5,

@@ -7,27 +7,51 @@
 //! only when the group itself tells us we are not stale (docs/RELIABILITY.md, "Fast demotion"):
 //!
 //! - our config epoch is the newest anyone we hear from announces, and no election started
-//!   since it (no fresh hello, ours included, carries a current epoch above our config epoch:
-//!   a vote in a newer epoch raises the voter's current epoch, and any majority that could
-//!   have elected a newer leader overlaps the majority below);
-//! - a majority of the known sentinels (us included) announced our master address with our
-//!   config epoch in hellos heard *after* the instance was first seen claiming the master role
-//!   and within 3 publish periods (so none of them predates a promotion we might not know of).
+//!   since it (no fresh hello, ours included, carries a current epoch above our config epoch);
+//! - a majority of the known sentinels (us included) answered, to a question sent *after* we
+//!   first saw the instance claim the master role, that the newest epoch in which they voted
+//!   for a leader to fail over our master's address is between 1 and our config epoch.
+//!
+//! The question is Redis's own "which vote do you hold" form of SENTINEL
+//! IS-MASTER-DOWN-BY-ADDR (our run id with request epoch 0: no peer, redis-sentinel or
+//! rsentinel, can vote in epoch 0, so it only reads the vote back). Why an answer and not a
+//! hello: a hello says what its sender knew when it sent it, and a slow network can deliver it
+//! seconds later, after the promotion it knew nothing of (bug 8 in docs/RELIABILITY.md: late
+//! hellos confirmed a stale view and the group's master was demoted). An answer to a question
+//! sent after the claim was seen was given after the promotion that caused the claim, so every
+//! voter of that promotion's election had already voted: it answers a newer epoch (its record
+//! still at our master's address) or none at all (0: it has moved to the new master's address).
+//! A majority that confirms therefore contains no voter of a newer election, and any two
+//! majorities meet.
 //!
 //! Otherwise the Redis rule stays (`monitoring::info::replica_reports_master`).
 
 use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
-use crate::core::state::{elapsed, Master, Role, Who};
+use crate::core::monitoring::links::Purpose;
+use crate::core::state::{elapsed, link_disconnected, Addr, Channel, Master, Role, Who};
 use crate::core::{Millis, Sentinel};
+use crate::value::Value;
+
+/// One round of fast demotion's question to the peers.
+#[derive(Debug, Clone)]
+pub struct DemotionProbe {
+    /// When the round was sent: it proves nothing about a claim first seen after it.
+    pub sent_at: Millis,
+    /// The master address asked about (ours when it was sent).
+    pub addr: Addr,
+    /// Each answering peer (by key) and the leader epoch it answered.
+    pub answers: std::collections::BTreeMap<String, u64>,
+}
 
 impl Sentinel {
     /// Is our configuration for `m` confirmed by the group firmly enough to demote, without
     /// waiting, an instance we list as a replica that claims the master role since `since`?
+    /// Asks the peers (a new round) when no answer can tell yet.
     pub(crate) fn group_confirms_our_master(
         &mut self,
         now: Millis,
-        m: &Master,
+        m: &mut Master,
         since: Millis,
     ) -> bool {
         let epoch = m.config_epoch;
@@ -35,25 +59,80 @@ impl Sentinel {
             return false;
         }
         let fresh = (self.timing.publish_period * 3) as i64;
-        let addr = m.inst.addr.clone();
-        let mut confirmed = 1; // us
         for p in m.sentinels.values() {
             let Some(h) = &p.heard else { continue };
-            if elapsed(now, h.at) > fresh {
-                continue;
-            }
-            if h.config_epoch > epoch || h.current_epoch > epoch {
+            if elapsed(now, h.at) <= fresh && (h.config_epoch > epoch || h.current_epoch > epoch) {
                 return false; // someone is ahead of us, or an election started since
             }
-            let names_ours = h.config_epoch == epoch
-                && h.master_port == addr.port
-                && self.addr_equals_host(&addr, &h.master_host);
-            if names_ours && h.at > since {
-                confirmed += 1;
+        }
+        let usable = m
+            .demotion_probe
+            .as_ref()
+            .filter(|p| p.sent_at >= since && p.addr.same_endpoint(&m.inst.addr));
+        if let Some(probe) = usable {
+            let confirmed = 1 + probe
+                .answers
+                .values()
+                .filter(|&&e| (1..=epoch).contains(&e))
+                .count();
+            if confirmed * 2 > m.voters() {
+                return true;
+            }
+            if elapsed(now, probe.sent_at) < self.timing.publish_period as i64 {
+                return false; // answers may still come
             }
         }
-        let known = m.voters();
-        confirmed > known / 2
+        self.send_demotion_probe(now, m);
+        false
+    }
+
+    /// Ask every connected peer which vote it holds for our master's address (see the module
+    /// comment): `SENTINEL is-master-down-by-addr <ip> <port> 0 <our run id>`.
+    fn send_demotion_probe(&mut self, now: Millis, m: &mut Master) {
+        let announce = self.settings.announce_hostnames;
+        let ip = m.inst.addr.announced(announce).to_string();
+        let port = m.inst.addr.port.to_string();
+        let myid = self.myid.clone();
+        m.demotion_probe = Some(DemotionProbe {
+            sent_at: now,
+            addr: m.inst.addr.clone(),
+            answers: Default::default(),
+        });
+        let keys: Vec<String> = m.sentinels.keys().cloned().collect();
+        for key in keys {
+            let who = Who::Peer(key);
+            if instance_disconnected(m, &who) {
+                continue;
+            }
+            let args = ["SENTINEL", "is-master-down-by-addr", &ip, &port, "0", &myid];
+            self.send_tagged(m, &who, Channel::Cmd, Purpose::DemotionProbe(now), &args);
+        }
+    }
+
+    /// A peer's answer to a round of the question: its leader epoch counts if the round is
+    /// still the current one; a confirmation may be what a returning old master waits for.
+    pub(crate) fn on_demotion_probe_reply(
+        &mut self,
+        now: Millis,
+        m: &mut Master,
+        who: &Who,
+        round: Millis,
+        reply: &Value,
+    ) {
+        let Who::Peer(key) = who else { return };
+        let Value::Array(items) = reply else { return };
+        let [Value::Int(_), _, Value::Int(leader_epoch)] = items.as_slice() else {
+            return;
+        };
+        let Some(probe) = m.demotion_probe.as_mut().filter(|p| p.sent_at == round) else {
+            return;
+        };
+        probe
+            .answers
+            .insert(key.clone(), (*leader_epoch).max(0) as u64);
+        if !self.tilt {
+            self.demote_returning_masters(now, m);
+        }
     }
 
     /// Demote at once, when the group confirms our view, the replica `key` that claims the
@@ -118,4 +197,8 @@ impl Sentinel {
             self.try_fast_demotion(now, m, &key);
         }
     }
+}
+
+fn instance_disconnected(m: &Master, who: &Who) -> bool {
+    crate::core::state::instance(m, who).is_none_or(|i| link_disconnected(i, who))
 }

@@ -2,6 +2,7 @@
 //! rule runs without sockets or sleeping. The world carries out every batch with the same
 //! `driver::drive` the process uses. Tests are grouped by the folder they exercise.
 
+mod demotion;
 mod election;
 mod failover;
 mod gossip;
@@ -39,6 +40,11 @@ struct Fake {
     /// For peer sentinels: answer to IS-MASTER-DOWN-BY-ADDR (down?, vote for).
     peer_down: bool,
     peer_votes_for: Option<String>,
+    /// For peer sentinels: the vote epoch answered to a request in epoch 0 (which only reads
+    /// the vote back: fast demotion's question); None answers as a vote request does.
+    peer_vote_epoch: Option<i64>,
+    /// Accepts connections and answers nothing (a process stopped, or a slow network).
+    silent: bool,
     /// Swallows SLAVEOF (and everything after it) without answering or obeying.
     stuck_on_slaveof: bool,
     /// While down, connection attempts are refused (a dead process on a live host); false:
@@ -62,6 +68,8 @@ impl Fake {
             replicas: replicas.iter().map(|s| s.to_string()).collect(),
             peer_down: false,
             peer_votes_for: None,
+            peer_vote_epoch: None,
+            silent: false,
             stuck_on_slaveof: false,
             refuses: true,
             version: "7.0.15",
@@ -341,7 +349,7 @@ impl World {
 /// How the fake at `addr` answers `args` (None: no answer).
 fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Option<Value> {
     let fake = fakes.get_mut(addr)?;
-    if !fake.up {
+    if !fake.up || fake.silent {
         return None;
     }
     let cmd = args[0].to_ascii_uppercase();
@@ -380,10 +388,10 @@ fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Op
         "SENTINEL" => Value::Array(vec![
             Value::Int(fake.peer_down as i64),
             Value::bulk(fake.peer_votes_for.clone().unwrap_or_else(|| "*".into())),
-            Value::Int(if fake.peer_votes_for.is_some() {
-                args[4].parse().unwrap()
-            } else {
-                0
+            Value::Int(match fake.peer_vote_epoch {
+                Some(e) if args[4] == "0" => e,
+                _ if fake.peer_votes_for.is_some() => args[4].parse().unwrap(),
+                _ => 0,
             }),
         ]),
         _ => Value::ok(),

@@ -203,6 +203,9 @@ pub struct Stats {
     pub demotions: u64,
     /// `-sentinel-forgotten` events (forget-sentinel-after).
     pub forgotten_peers: u64,
+    /// Elections won while the leader knew fewer sentinels than the group has (discovery
+    /// incomplete): legal by the documented rule, a majority of the sentinels it knows.
+    pub elections_before_discovery: u64,
     /// Config saves that failed (disk full) or stalled.
     pub failed_saves: u64,
     pub stalled_saves: u64,

@@ -1,0 +1,152 @@
+//! Fast demotion (`failover::demotion`): a returning old master is demoted at once only when a
+//! majority answered, after the claim was seen, that they voted in no newer epoch; hellos,
+//! however many and however recent their arrival, are not proof (bug 8 in RELIABILITY.md).
+
+use super::*;
+
+const PEERS: [(u8, &str); 2] = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+
+/// Our configuration: MASTER under config epoch 1, current epoch 1; R1 claims the master role;
+/// the peers answer `vote_epoch` when asked which vote they hold.
+fn world_with_r1_claiming_master(vote_epoch: i64) -> World {
+    let mut config = World::config(2, &PEERS);
+    config.sentinel.current_epoch = 1;
+    config.masters[0].config_epoch = 1;
+    config.masters[0].leader_epoch = 1;
+    let mut w = World::new(config);
+    w.fakes
+        .insert(MASTER.into(), Fake::master(RUNID_M, &[R1, R2]));
+    w.fakes
+        .insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
+    w.fakes
+        .insert(R2.into(), Fake::replica(&"2".repeat(40), MASTER, 200));
+    for (n, addr) in PEERS {
+        let mut peer = Fake::master(&peer_id(n), &[]);
+        peer.peer_vote_epoch = Some(vote_epoch);
+        w.fakes.insert(addr.to_string(), peer);
+    }
+    w.run_for(3_000);
+    let r1 = w.fakes.get_mut(R1).unwrap();
+    r1.role = Role::Master;
+    r1.master = None;
+    // Until our INFO shows it (INFO every 10 s while all is well).
+    let seen = |w: &World| {
+        w.s.master("mymaster")
+            .and_then(|m| m.replicas.get(R1))
+            .is_some_and(|r| r.inst.role_reported == Role::Master)
+    };
+    while !seen(&w) {
+        w.run_for(100);
+    }
+    w
+}
+
+/// Hellos from both peers naming our master under our config epoch, with current epoch 1.
+fn hellos_naming_our_config(w: &mut World) {
+    for (n, addr) in PEERS {
+        let (ip, port) = addr.rsplit_once(':').unwrap();
+        let hello = format!("{ip},{port},{},1,mymaster,10.0.0.1,6379,1", peer_id(n));
+        w.handle(Input::HelloPublished {
+            payload: Bytes::from(hello),
+        });
+    }
+}
+
+fn demoted(w: &World) -> bool {
+    w.sent
+        .iter()
+        .any(|(a, args)| a == R1 && args.join(" ") == "SLAVEOF 10.0.0.1 6379")
+}
+
+/// Seed 20000986 (5 sentinels) in miniature: the group elected a leader in epoch 2 and
+/// promoted R1 while we were away; hellos the peers sent before that election arrive late,
+/// after R1's claim, all naming our epoch-1 master. They used to confirm our stale view, and
+/// the group's new master was demoted. The peers' answers tell the truth: they voted in
+/// epoch 2, so nothing is demoted before Redis's own wait.
+#[test]
+fn late_hellos_do_not_confirm_a_stale_view() {
+    let mut w = world_with_r1_claiming_master(2);
+    for _ in 0..10 {
+        w.run_for(300);
+        hellos_naming_our_config(&mut w);
+    }
+    assert!(!demoted(&w), "{:?}", sent_to_r1(&w));
+    // The question was asked, in the form that only reads a vote back.
+    assert!(w.sent.iter().any(|(a, args)| a == PEERS[0].1
+        && args.join(" ")
+            == format!(
+                "SENTINEL is-master-down-by-addr 10.0.0.1 6379 0 {}",
+                "a".repeat(40)
+            )));
+}
+
+/// The same claim, when the peers answer that their newest vote is the epoch-1 election:
+/// demoted within a second, without waiting for Redis's 8 s.
+#[test]
+fn peers_that_voted_in_no_newer_epoch_confirm_at_once() {
+    let mut w = world_with_r1_claiming_master(1);
+    let start = w.now;
+    while !demoted(&w) && w.now < start + 1_000 {
+        w.run_for(100);
+        hellos_naming_our_config(&mut w);
+    }
+    assert!(demoted(&w), "{:?}", sent_to_r1(&w));
+    assert!(w.has("+convert-to-slave", "slave 10.0.0.2:6379"));
+}
+
+/// A peer that never voted for this master, or whose record is elsewhere (Redis answers both
+/// with epoch 0), confirms nothing: with both peers so, only Redis's wait demotes.
+#[test]
+fn peers_without_a_vote_confirm_nothing() {
+    let mut w = world_with_r1_claiming_master(0);
+    for _ in 0..10 {
+        w.run_for(300);
+        hellos_naming_our_config(&mut w);
+    }
+    assert!(!demoted(&w));
+    // Redis's rule still turns it back (4 publish periods with a majority heard).
+    for _ in 0..20 {
+        w.run_for(500);
+        hellos_naming_our_config(&mut w);
+    }
+    assert!(demoted(&w));
+}
+
+fn sent_to_r1(w: &World) -> Vec<String> {
+    w.sent
+        .iter()
+        .filter(|(a, _)| a == R1)
+        .map(|(_, a)| a.join(" "))
+        .collect()
+}
+
+/// Seeds 1000248, 10004419, 10005407 and 10005597 (bug 10 in RELIABILITY.md): a hello moves
+/// us to R1 (config epoch 2), but R1's promotion was undone meanwhile and it is a replica of
+/// MASTER again, the instance that really is the master. Right after the switch, before R1's
+/// own INFO arrived, the INFO freshness of the old address made R1 "look sane", and MASTER,
+/// now listed as a replica claiming the master role, was fast-demoted to R1: a replication
+/// loop (MASTER and R1 replicas of each other) that no failover could undo. The new address
+/// must answer INFO itself before anything is demoted in its favour.
+#[test]
+fn a_new_master_looks_sane_only_on_its_own_info() {
+    let mut w = world_with_r1_claiming_master(2);
+    // Undo the claim: R1 went back to replicating from MASTER, and from now on answers
+    // nothing (its INFO is slow to come).
+    let r1 = w.fakes.get_mut(R1).unwrap();
+    r1.role = Role::Replica;
+    r1.master = Some(MASTER.into());
+    r1.silent = true;
+    let hello = format!("10.0.1.1,26379,{},2,mymaster,10.0.0.2,6379,2", peer_id(1));
+    w.handle(Input::HelloPublished {
+        payload: Bytes::from(hello),
+    });
+    assert!(w.has("+switch-master", "mymaster 10.0.0.1 6379 10.0.0.2 6379"));
+    for _ in 0..10 {
+        w.run_for(300);
+    }
+    let demoted_master = w
+        .sent
+        .iter()
+        .any(|(a, args)| a == MASTER && args.join(" ") == "SLAVEOF 10.0.0.2 6379");
+    assert!(!demoted_master, "{:?}", w.kinds());
+}
