@@ -264,7 +264,7 @@ pub struct Sentinel {
     /// shell reported saved. Votes not in here are not told to anyone.
     pub(crate) durable: HardState,
     /// Commands sent and not yet answered, by tag: what to do with each reply.
-    pub(crate) pending: BTreeMap<u64, monitoring::links::PendingCommand>,
+    pub(crate) pending: monitoring::links::PendingCommands,
     /// Our own requirepass: used to authenticate to peers when sentinel-pass is not set.
     pub(crate) requirepass: Option<String>,
     pub(crate) next_link: u64,
@@ -351,7 +351,7 @@ impl Sentinel {
             rng,
             outbox: Outbox::default(),
             durable: HardState::of_config(&config.sentinel, &config.masters),
-            pending: BTreeMap::new(),
+            pending: Default::default(),
             requirepass: config.server.requirepass.clone(),
             next_link: 1,
             links: Default::default(),

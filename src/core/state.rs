@@ -147,9 +147,25 @@ pub struct Link {
     /// Our own address on the command connection: what hellos announce when announce-ip is
     /// not set (Redis reads it off the socket).
     pub local_ip: Option<String>,
+    /// When the oldest hello PUBLISHed on the command connection still unanswered was sent.
+    /// A PUBLISH to a write-paused instance blocks the connection (see
+    /// `Sentinel::hello_cannot_stall`); one blocked this long gets the connection recycled.
+    pub hello_pending_since: Option<Millis>,
+    /// How many hellos on the command connection await their reply.
+    pub hellos_pending: u32,
+    /// No hello is PUBLISHed on the command connection before this time: the last one
+    /// stalled it (the instance is write-paused, by someone else's fencing, a coordinated
+    /// failover or an operator).
+    pub hellos_withheld_until: Option<Millis>,
 }
 
 impl Link {
+    /// The command connection is gone (or new): no hello of ours waits on it.
+    pub fn forget_pending_hellos(&mut self) {
+        self.hello_pending_since = None;
+        self.hellos_pending = 0;
+    }
+
     /// Redis's `link->disconnected`: a connection the instance needs is neither open nor
     /// being opened. Redis holds a connection from the moment it starts opening it (hiredis
     /// queues commands until it is up), so while a connect is in flight the link is not

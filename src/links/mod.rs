@@ -25,11 +25,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
+use tokio::sync::mpsc::UnboundedSender;
 use tokio::task::JoinHandle;
 
 use crate::core::{Action, Channel, DisconnectCause, Input, LinkId};
-use connection::{Outgoing, Reporter, Shared, State};
+use connection::{Reporter, Shared, State};
 
 pub use connection::MAX_BUFFERED_REPLY;
 
@@ -67,7 +67,6 @@ fn may_share(link: LinkId, channel: Channel) -> bool {
 /// One open (or opening) connection.
 struct Conn {
     shared: Arc<Shared>,
-    commands: UnboundedSender<Outgoing>,
     task: JoinHandle<()>,
     /// How many `(link, channel)` entries of `Links::by_link` point here.
     refs: usize,
@@ -158,7 +157,6 @@ impl Links {
             }
         }
         let shared = Shared::new(link);
-        let (commands, queue) = unbounded_channel();
         let reporter = Reporter {
             channel,
             shared: Arc::clone(&shared),
@@ -170,7 +168,6 @@ impl Links {
             port,
             self.connect_timeout,
             self.tls.clone(),
-            queue,
         ));
         let id = self.next_conn;
         self.next_conn += 1;
@@ -181,7 +178,6 @@ impl Links {
             id,
             Conn {
                 shared,
-                commands,
                 task,
                 refs: 1,
                 shared_as,
@@ -278,14 +274,10 @@ impl Links {
             .get(&(link, channel))
             .and_then(|id| self.conns.get(id))
         {
-            // Under the lock: a live connection either gets the command before it reports
-            // its end (so its `Disconnected` covers it) or is already closed.
-            let state = conn.shared.lock();
-            if state.state == State::Live && conn.commands.send((link, tag, args)).is_ok() {
-                return;
-            }
-            if let State::Closed(why) = state.state {
-                cause = why;
+            match conn.shared.queue((link, tag, args)) {
+                Ok(()) => return,
+                Err(State::Closed(why)) => cause = why,
+                Err(_) => {}
             }
         }
         let _ = self.inputs.send(Input::Disconnected {

@@ -50,6 +50,8 @@ pub struct CommandSpec {
     pub hidden: bool,
     /// For a Valkey name, the fullname of the Redis form it stands for (`sentinel|master`).
     pub alias_of: Option<String>,
+    /// Flagged `write` or `may_replicate` (read once here: `has_flag` decodes the flags).
+    pub writes: bool,
 }
 
 impl CommandSpec {
@@ -104,9 +106,10 @@ impl CommandTable {
     pub fn lookup(&self, args: &[Bytes]) -> Lookup<'_> {
         // No allocation per request: a name that is not UTF-8 names nothing, and a
         // subcommand is lower-cased on the stack (none is near 64 bytes long).
-        let Some(cmd) = std::str::from_utf8(&args[0])
-            .ok()
-            .and_then(|name| self.command(name))
+        let Some(cmd) = self
+            .commands
+            .iter()
+            .find(|c| c.fullname.as_bytes().eq_ignore_ascii_case(&args[0]))
         else {
             return Lookup::Unknown;
         };
@@ -227,7 +230,7 @@ fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
             .collect(),
         _ => BTreeMap::new(),
     };
-    Some(CommandSpec {
+    let mut spec = CommandSpec {
         fullname,
         arity,
         acl_categories,
@@ -235,7 +238,10 @@ fn spec_from_info(entry: &Value) -> Option<CommandSpec> {
         subcommands,
         hidden: false,
         alias_of: None,
-    })
+        writes: false,
+    };
+    spec.writes = spec.has_flag("write") || spec.has_flag("may_replicate");
+    Some(spec)
 }
 
 #[cfg(test)]

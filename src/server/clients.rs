@@ -27,7 +27,8 @@ pub enum ClientMsg {
 #[derive(Debug, Clone)]
 pub struct ClientMeta {
     pub name: String,
-    pub user: String,
+    /// Shared: every command's ACL check reads it.
+    pub user: std::sync::Arc<str>,
     pub authenticated: bool,
     /// 2 or 3.
     pub resp: u8,
@@ -285,7 +286,7 @@ impl Clients {
             kill_signal: tokio::sync::Notify::new(),
             meta: Mutex::new(ClientMeta {
                 name: String::new(),
-                user: "default".into(),
+                user: std::sync::Arc::from("default"),
                 authenticated,
                 resp: 2,
                 channels: 0,

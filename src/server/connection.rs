@@ -4,11 +4,13 @@
 
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 use tokio::sync::mpsc;
@@ -106,6 +108,36 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
 
     'conn: loop {
         tokio::select! {
+            // Messages first: they are delivered before the next request is read, as Redis
+            // appends them to the output buffer at once (and `biased` draws no random number
+            // per wake-up).
+            biased;
+            msg = rx.recv() => {
+                match msg {
+                    Some(ClientMsg::Push(v, size)) => {
+                        encode_value(&v, session.proto, &mut out);
+                        handle.pushed(size);
+                        // Deliver whatever else is already queued in the same write.
+                        let mut killed = false;
+                        while let Ok(msg) = rx.try_recv() {
+                            match msg {
+                                ClientMsg::Push(v, size) => {
+                                    encode_value(&v, session.proto, &mut out);
+                                    handle.pushed(size);
+                                }
+                                ClientMsg::Kill => killed = true,
+                            }
+                        }
+                        if killed {
+                            break 'conn;
+                        }
+                        if !write_out(&server, &handle, &mut stream, &mut out).await {
+                            break 'conn;
+                        }
+                    }
+                    Some(ClientMsg::Kill) | None => break 'conn,
+                }
+            }
             read = stream.read_buf(&mut inbuf) => {
                 let n = match read {
                     Ok(0) | Err(_) => break 'conn,
@@ -185,32 +217,6 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                     break 'conn;
                 }
             }
-            msg = rx.recv() => {
-                match msg {
-                    Some(ClientMsg::Push(v, size)) => {
-                        encode_value(&v, session.proto, &mut out);
-                        handle.pushed(size);
-                        // Deliver whatever else is already queued in the same write.
-                        let mut killed = false;
-                        while let Ok(msg) = rx.try_recv() {
-                            match msg {
-                                ClientMsg::Push(v, size) => {
-                                    encode_value(&v, session.proto, &mut out);
-                                    handle.pushed(size);
-                                }
-                                ClientMsg::Kill => killed = true,
-                            }
-                        }
-                        if killed {
-                            break 'conn;
-                        }
-                        if !write_out(&server, &handle, &mut stream, &mut out).await {
-                            break 'conn;
-                        }
-                    }
-                    Some(ClientMsg::Kill) | None => break 'conn,
-                }
-            }
         }
     }
     let _ = stream.shutdown().await;
@@ -222,7 +228,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
 /// when the client was killed meanwhile. While waiting the client is blocked, as in Redis:
 /// flagged `b` in CLIENT LIST and never closed as idle.
 async fn wait_for_pause(server: &Server, handle: &ClientHandle, write: bool) -> bool {
-    if server.pause.blocks(write, Instant::now()).is_none() {
+    if !server.pause.active() || server.pause.blocks(write, Instant::now()).is_none() {
         return true;
     }
     handle.meta().paused = true;
@@ -253,19 +259,43 @@ async fn write_out<S: AsyncWrite + Unpin>(
     // once, and against the soft limit (by the clients cron) for as long as the write lasts.
     handle.writing(out.len());
     let limit = if handle.is_pubsub() {
-        server.pubsub.output_limit()
+        Some(server.pubsub.output_limit())
     } else {
-        server.opts.port_settings.normal_limit
+        // Fixed at start, and by default no limit at all: then nothing to check.
+        let normal = server.opts.port_settings.normal_limit;
+        (normal.hard > 0 || normal.soft > 0).then_some(normal)
     };
-    if handle.over_output_limit(handle.pending_output(), limit, Instant::now()) {
-        handle.close_for_output_limit(true);
-        out.clear();
-        return false;
+    if let Some(limit) = limit {
+        if handle.over_output_limit(handle.pending_output(), limit, Instant::now()) {
+            handle.close_for_output_limit(true);
+            out.clear();
+            return false;
+        }
     }
-    let ok = tokio::select! {
-        // The flush matters for TLS only: records rustls could not write yet are sent.
-        r = async { stream.write_all(out).await?; stream.flush().await } => r.is_ok(),
-        _ = handle.killed() => false,
+    // Most replies fit in the socket's buffer: one attempt at once, without arming the kill
+    // signal; whatever is left is written while watching it.
+    let written = match try_once(|cx| Pin::new(&mut *stream).poll_write(cx, out)).await {
+        Some(Ok(n)) if n > 0 => n,
+        Some(Err(_)) => {
+            handle.writing(0);
+            out.clear();
+            return false;
+        }
+        _ => 0,
+    };
+    out.advance(written);
+    let ok = if out.is_empty()
+        && try_once(|cx| Pin::new(&mut *stream).poll_flush(cx))
+            .await
+            .is_some_and(|r| r.is_ok())
+    {
+        true
+    } else {
+        tokio::select! {
+            // The flush matters for TLS only: records rustls could not write yet are sent.
+            r = async { stream.write_all(out).await?; stream.flush().await } => r.is_ok(),
+            _ = handle.killed() => false,
+        }
     };
     handle.writing(0);
     out.clear();
@@ -275,6 +305,18 @@ async fn write_out<S: AsyncWrite + Unpin>(
         *out = BytesMut::new();
     }
     ok
+}
+
+/// Poll `f` once: its result if ready, None if it would wait (the waker is registered, so a
+/// later await of the same operation is woken as usual).
+async fn try_once<T>(mut f: impl FnMut(&mut std::task::Context<'_>) -> Poll<T>) -> Option<T> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match f(cx) {
+            Poll::Ready(r) => Some(r),
+            Poll::Pending => None,
+        })
+    })
+    .await
 }
 
 /// Protected mode (Redis's `clientAcceptHandler`): with no password for the default user,

@@ -16,7 +16,7 @@ use super::acl::log::LogEntry;
 use super::acl::table::AclTable;
 use super::acl::Denied;
 use super::commands::Request;
-use super::session::{err, lower, Flow, Session};
+use super::session::{err, Flow, Session};
 use super::Server;
 use crate::config::model::LogLevel;
 use crate::logging::log;
@@ -34,7 +34,8 @@ const PUBSUB_CONTEXT_COMMANDS: &[&str] = &[
 
 /// A request that passed every check and may run (once no CLIENT PAUSE holds it back).
 pub struct Checked {
-    name: String,
+    /// The command's name in the table (lower case; `sentinel` for a SENTINEL subcommand).
+    name: &'static str,
     args: Vec<Bytes>,
     /// Flagged `write` or `may_replicate` in the command table: held back by
     /// `CLIENT PAUSE WRITE` too (in a sentinel, PUBLISH alone).
@@ -49,34 +50,45 @@ impl Checked {
 
 /// The checks before a command, in Redis's order; `Err` is the reply to a refused request.
 pub fn check(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Result<Checked, Flow> {
-    let name = lower(&args[0]);
-    if name == "host:" || name == "post" {
+    if args[0].eq_ignore_ascii_case(b"host:") || args[0].eq_ignore_ascii_case(b"post") {
         log(
             LogLevel::Warning,
             "Possible SECURITY ATTACK detected. It looks like somebody is sending POST or Host: commands to Redis. This is likely due to an attacker attempting to use Cross Protocol Scripting to compromise your Redis instance. Connection aborted.",
         );
         return Err(Flow::Drop);
     }
-    s.client.meta().last_interaction = Instant::now();
-    let spec = match CommandTable::get().lookup(&args) {
+    let lookup = CommandTable::get().lookup(&args);
+    // One lock of the client's record for what the checks read and write. Redis records the
+    // command before any check: CLIENT LIST and ACL LOG show it even when it is refused.
+    let (authenticated, user) = {
+        let mut m = s.client.meta();
+        m.last_interaction = Instant::now();
+        if let Lookup::Found(spec) = &lookup {
+            // Into the String already there: no allocation once it is long enough.
+            m.last_cmd.clone_from(&spec.fullname);
+        }
+        (m.authenticated, m.user.clone())
+    };
+    let spec = match lookup {
         Lookup::Found(spec) => spec,
         Lookup::Unknown => return Err(err(unknown_command(&args))),
         Lookup::UnknownSubcommand => return Err(err(unknown_subcommand(&args[0], &args[1]))),
     };
-    // Redis records the command before any check: CLIENT LIST and ACL LOG show it even when
-    // it is refused.
-    s.client.meta().last_cmd = spec.fullname.clone();
+    let name = &spec.fullname[..spec
+        .fullname
+        .bytes()
+        .position(|b| b == b'|')
+        .unwrap_or(spec.fullname.len())];
     if !spec.arity_ok(args.len()) {
         return Err(err(wrong_arity(&spec.fullname)));
     }
-    let authenticated = s.client.meta().authenticated;
     if !authenticated && name != "auth" && name != "hello" {
         return Err(err("NOAUTH Authentication required."));
     }
-    if let Err(refusal) = acl_check(server, s, &spec.fullname, &args) {
+    if let Err(refusal) = acl_check(server, s, &user, &spec.fullname, &args) {
         return Err(err(refusal));
     }
-    if s.in_resp2_pubsub_context() && !PUBSUB_CONTEXT_COMMANDS.contains(&name.as_str()) {
+    if s.in_resp2_pubsub_context() && !PUBSUB_CONTEXT_COMMANDS.contains(&name) {
         return Err(err(format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             spec.fullname
@@ -85,8 +97,7 @@ pub fn check(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Result<Check
     // PUBLISH is not flagged may_replicate in sentinel mode's COMMAND INFO, yet
     // redis-sentinel 7.0.15 holds it back under CLIENT PAUSE WRITE (observed side by side,
     // tests/it/server_pause.rs), as Redis does with PUBLISH on a data node.
-    let write =
-        spec.has_flag("write") || spec.has_flag("may_replicate") || spec.fullname == "publish";
+    let write = spec.writes || spec.fullname == "publish";
     Ok(Checked { name, args, write })
 }
 
@@ -96,7 +107,7 @@ pub fn run(server: &Server, s: &mut Session, checked: Checked, out: &mut BytesMu
         .stats
         .commands
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    match Request::parse(server, &checked.name, checked.args) {
+    match Request::parse(server, checked.name, checked.args) {
         Ok(request) => request.run(server, s, out),
         Err(text) => err(text),
     }
@@ -104,12 +115,17 @@ pub fn run(server: &Server, s: &mut Session, checked: Checked, out: &mut BytesMu
 
 /// The connection's user may run this command with these channels; otherwise the refusal is
 /// logged (ACL LOG) and its error returned.
-fn acl_check(server: &Server, s: &Session, fullname: &str, args: &[Bytes]) -> Result<(), String> {
+fn acl_check(
+    server: &Server,
+    s: &Session,
+    user: &str,
+    fullname: &str,
+    args: &[Bytes],
+) -> Result<(), String> {
     let Some(id) = AclTable::get().id(fullname) else {
         return Ok(());
     };
-    let user = s.client.meta().user.clone();
-    let denied = match server.acl().check(&user, id, args) {
+    let denied = match server.acl().check(user, id, args) {
         Ok(()) => return Ok(()),
         Err(d) => d,
     };
@@ -126,7 +142,7 @@ fn acl_check(server: &Server, s: &Session, fullname: &str, args: &[Bytes]) -> Re
                 .to_string(),
         ),
     };
-    log_refusal(server, s, reason, object, user);
+    log_refusal(server, s, reason, object, user.to_string());
     Err(text)
 }
 

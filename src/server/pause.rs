@@ -4,6 +4,7 @@
 //! `write` or `may_replicate` wait, which in a sentinel is PUBLISH alone. A second pause keeps
 //! the stricter kind and the later end, as Redis's `pauseClients` does.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -18,6 +19,9 @@ pub enum PauseKind {
 #[derive(Default)]
 pub struct Pause {
     state: Mutex<Option<(PauseKind, Instant)>>,
+    /// A pause was set and has not been seen to end: without one, a command checks nothing
+    /// else (no clock, no lock).
+    active: AtomicBool,
     changed: tokio::sync::Notify,
 }
 
@@ -34,14 +38,23 @@ impl Pause {
             Some((k, e)) if e > now => (k.max(kind), e.max(end)),
             _ => (kind, end),
         });
+        self.active.store(true, Ordering::Release);
         drop(st);
         self.changed.notify_waiters();
     }
 
     /// CLIENT UNPAUSE: everything waiting goes on.
     pub fn unpause(&self) {
-        *self.state() = None;
+        let mut st = self.state();
+        *st = None;
+        self.active.store(false, Ordering::Release);
+        drop(st);
         self.changed.notify_waiters();
+    }
+
+    /// Whether a pause may be in force (false: no command waits).
+    pub fn active(&self) -> bool {
+        self.active.load(Ordering::Acquire)
     }
 
     /// When a command must wait now (`write`: flagged write or may_replicate), the end of the
@@ -51,6 +64,7 @@ impl Pause {
         match *st {
             Some((_, end)) if end <= now => {
                 *st = None;
+                self.active.store(false, Ordering::Release);
                 None
             }
             Some((PauseKind::All, end)) => Some(end),

@@ -146,6 +146,84 @@ async fn links_to_masters_and_replicas_never_share() {
     assert_eq!(links.live_connections(), 3);
 }
 
+#[tokio::test]
+async fn a_shared_pubsub_connection_hands_each_message_to_one_link_and_activity_to_the_others() {
+    let redis = Server::redis(&[]);
+    let (tx, mut rx) = unbounded_channel();
+    let mut links = Links::new(tx);
+    // Three master names on one server: their pub/sub links share one connection.
+    let ids = [LinkId(1), LinkId(2), LinkId(3)];
+    for link in ids {
+        links.execute(Action::Connect {
+            link,
+            channel: Channel::PubSub,
+            ip: "127.0.0.1".into(),
+            port: redis.port,
+        });
+    }
+    for _ in ids {
+        assert!(matches!(
+            next(&mut rx).await,
+            Input::Connected {
+                channel: Channel::PubSub,
+                ..
+            }
+        ));
+    }
+    for (tag, link) in (100..).zip(ids) {
+        links.execute(Action::Send {
+            link,
+            channel: Channel::PubSub,
+            tag,
+            args: vec![
+                Bytes::from_static(b"SUBSCRIBE"),
+                Bytes::from_static(b"__sentinel__:hello"),
+            ],
+        });
+    }
+    for (tag, link) in (100..).zip(ids) {
+        assert!(
+            matches!(next(&mut rx).await, Input::Reply { link: l, tag: t, .. } if l == link && t == tag),
+            "each SUBSCRIBE is answered to the link that sent it"
+        );
+    }
+    assert_eq!(links.live_connections(), 1);
+
+    // Two hellos in a row: the first link gets both (the core reads a hello once, whichever
+    // master name it came through); the others hear of the first only, as activity on no
+    // channel, which keeps their connection from looking idle without a second reading.
+    let mut client = redis.client();
+    for payload in ["hello-1", "hello-2"] {
+        client
+            .ok(&["PUBLISH", "__sentinel__:hello", payload])
+            .unwrap();
+    }
+    let message = |link: LinkId, channel: &'static str, payload: &'static str| Input::Message {
+        link,
+        channel: Bytes::from_static(channel.as_bytes()),
+        payload: Bytes::from_static(payload.as_bytes()),
+    };
+    let mut got = Vec::new();
+    for _ in 0..4 {
+        got.push(next(&mut rx).await);
+    }
+    assert_eq!(
+        got,
+        vec![
+            message(ids[0], "__sentinel__:hello", "hello-1"),
+            message(ids[1], "", ""),
+            message(ids[2], "", ""),
+            message(ids[0], "__sentinel__:hello", "hello-2"),
+        ]
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), rx.recv())
+            .await
+            .is_err(),
+        "nothing more within the fan-out period"
+    );
+}
+
 const MASTERS: usize = 50;
 const SERVERS: usize = 10;
 

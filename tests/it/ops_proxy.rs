@@ -364,3 +364,109 @@ fn the_proxy_port_is_opened_moved_and_closed_by_sentinel_set() {
         s.config_text()
     );
 }
+
+/// conf/examples/proxy-port-auth (haproxy-auth without HAProxy): three Redis with
+/// requirepass/masterauth, three rsentinels (quorum 2, `auth-pass`) each with its own
+/// proxy-port. A client that sends AUTH writes to the master through every sentinel's port,
+/// and to the promoted replica through every port after a kill -9 of the master; without the
+/// password it is refused by Redis itself (the port only splices bytes).
+#[test]
+fn the_proxy_port_with_auth_follows_a_failover_of_three_sentinels() {
+    use crate::support::deploy::*;
+    const LO: &str = "127.0.0.1";
+    let scenario = "proxy-port-auth";
+    let password = "s3cret-proxy";
+    let pw = Some(password);
+    let vars = [("PASSWORD", password.to_string())];
+    let mut master = start_redis(scenario, LO, None, None, None, &vars);
+    let replicas: Vec<Server> = (0..2)
+        .map(|_| start_redis(scenario, LO, None, None, Some((LO, master.port)), &vars))
+        .collect();
+    for r in &replicas {
+        assert!(
+            wait_follows((LO, r.port), (LO, master.port), pw, Duration::from_secs(20)),
+            "replica did not sync with masterauth"
+        );
+    }
+    let proxies: Vec<u16> = (0..3).map(|_| free_port()).collect();
+    let sentinels: Vec<Server> = proxies
+        .iter()
+        .map(|p| {
+            let mut v = vars.to_vec();
+            v.push(("PROXY_PORT", p.to_string()));
+            start_sentinel(
+                Flavor::Ours,
+                scenario,
+                LO,
+                None,
+                None,
+                (LO, master.port),
+                &v,
+            )
+        })
+        .collect();
+    // Five writes in a row through `port` land on the Redis on `want`.
+    let leads_to = |port: u16, want: u16| {
+        let mut streak = 0;
+        // A safety net: discovery, then a failover, on a possibly loaded machine.
+        wait_until(Duration::from_secs(60), || {
+            match write_through(LO, port, pw, "proxy:key") {
+                Ok(p) if p == want => streak += 1,
+                _ => streak = 0,
+            }
+            streak >= 5
+        })
+    };
+    for p in &proxies {
+        assert!(
+            leads_to(*p, master.port),
+            "port {p} does not reach the master"
+        );
+    }
+    // The port splices; Redis asks for the password.
+    let refused = write_through(LO, proxies[0], None, "proxy:key");
+    assert!(
+        refused.as_ref().is_err_and(|e| e.contains("NOAUTH")),
+        "{refused:?}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || sentinels.iter().all(|s| {
+            sentinel_count(LO, s.port, "SENTINELS") == 2
+                && sentinel_count(LO, s.port, "REPLICAS") == 2
+        })),
+        "sentinels did not discover each other and the replicas"
+    );
+
+    master.proc.kill();
+    let killed = Instant::now();
+    let mut promoted = 0;
+    assert!(
+        wait_until(Duration::from_secs(60), || {
+            let addrs: Vec<Option<(String, u16)>> = sentinels
+                .iter()
+                .map(|s| sentinel_master(LO, s.port))
+                .collect();
+            match &addrs[0] {
+                Some((_, p)) if *p != master.port && addrs.iter().all(|a| *a == addrs[0]) => {
+                    promoted = *p;
+                    true
+                }
+                _ => false,
+            }
+        }),
+        "no agreed failover"
+    );
+    assert!(replicas.iter().any(|r| r.port == promoted));
+    for p in &proxies {
+        assert!(
+            leads_to(*p, promoted),
+            "port {p} does not reach the promoted replica {promoted}"
+        );
+    }
+    figure(
+        scenario,
+        Flavor::Ours,
+        "kill-to-writes-via-every-proxy-port",
+        killed,
+    );
+}

@@ -3,7 +3,8 @@
 //! one test; the test column holds only citations, each in backticks as
 //! `module::path::test_name` (or `module::*` for a whole module), and each cited test exists
 //! as a `fn` in a file under `tests/` or `src/` whose path holds the cited modules (a `tests`
-//! segment may be an inline `mod tests`). No processes: it reads files.
+//! segment may be an inline `mod tests`); a `done` row cites no `#[ignore]`d test (an ignored
+//! test proves nothing in a normal run). No processes: it reads files.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -42,7 +43,8 @@ fn components(file: &Path) -> Vec<String> {
     parts
 }
 
-/// Every `fn name` of every source file under tests/ and src/: name → the files defining it.
+/// Every `fn name` of every source file under tests/ and src/: name → the files defining it;
+/// an `#[ignore]`d test's files are also under `ignored_key(name)`.
 fn functions() -> HashMap<String, Vec<Vec<String>>> {
     let mut files = Vec::new();
     rust_files(&root().join("tests"), &mut files);
@@ -61,11 +63,23 @@ fn functions() -> HashMap<String, Vec<Vec<String>>> {
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
             if !name.is_empty() {
+                // The attributes of this fn: what follows the previous item's end.
+                let head = &text[..i];
+                let from = head.rfind("}\n").or_else(|| head.rfind(";\n")).unwrap_or(0);
+                if head[from..].contains("#[ignore") {
+                    let key = ignored_key(&name);
+                    index.entry(key).or_default().push(comps.clone());
+                }
                 index.entry(name).or_default().push(comps.clone());
             }
         }
     }
     index
+}
+
+/// Where `functions` files an `#[ignore]`d test (not a valid fn name, so no clash).
+fn ignored_key(name: &str) -> String {
+    format!("#ignored {name}")
 }
 
 /// The modules a citation names must all be path components of the defining file; `tests` may
@@ -125,9 +139,22 @@ fn check_citation(cite: &str, index: &HashMap<String, Vec<Vec<String>>>) -> Opti
     }
 }
 
+/// Whether `cite` (an existing test) names a test that is `#[ignore]`d.
+fn cites_an_ignored_test(cite: &str, index: &HashMap<String, Vec<Vec<String>>>) -> bool {
+    let segments: Vec<&str> = cite.split("::").collect();
+    let (name, modules) = segments.split_last().expect("non-empty");
+    index
+        .get(&ignored_key(name))
+        .is_some_and(|files| files.iter().any(|f| modules_match(modules, f)))
+}
+
 /// Every problem of the document's tables, one line each.
 fn problems(doc: &str) -> Vec<String> {
-    let index = functions();
+    problems_with(doc, &functions())
+}
+
+/// `problems` against a given index of the source's functions.
+fn problems_with(doc: &str, index: &HashMap<String, Vec<Vec<String>>>) -> Vec<String> {
     let mut out = Vec::new();
     let mut columns: Option<(usize, usize)> = None;
     for (n, line) in doc.lines().enumerate() {
@@ -176,8 +203,12 @@ fn problems(doc: &str) -> Vec<String> {
             out.push(format!("line {n}: done, but no test is cited"));
         }
         for c in cites {
-            if let Some(p) = check_citation(&c, &index) {
+            if let Some(p) = check_citation(&c, index) {
                 out.push(format!("line {n}: {p}"));
+            } else if state_word == "done" && cites_an_ignored_test(&c, index) {
+                out.push(format!(
+                    "line {n}: done, but `{c}` is #[ignore]d (say partial, and why)"
+                ));
             }
         }
     }
@@ -207,12 +238,20 @@ fn the_checker_catches_what_it_is_for() {
                | e | done | rows_doc::bare_name | |\n\
                | f | ok | `rows_doc::*` | |\n\
                | g | partial | | what differs |\n\
-               | h | done | `no_such_module::*` | |\n";
-    let found = problems(doc);
+               | h | done | `no_such_module::*` | |\n\
+               | i | done | `rows_doc::every_row_of_the_compatibility_table_cites_tests_that_exist` | |\n\
+               | j | partial | `rows_doc::every_row_of_the_compatibility_table_cites_tests_that_exist` | ignored: why |\n";
+    // For rows i and j, the other test of this file is taken as #[ignore]d.
+    let mut index = functions();
+    index.insert(
+        ignored_key("every_row_of_the_compatibility_table_cites_tests_that_exist"),
+        vec![vec!["tests".into(), "it".into(), "rows_doc".into()]],
+    );
+    let found = problems_with(doc, &index);
     let lines: Vec<&str> = found.iter().map(|p| p.split(':').next().unwrap()).collect();
     assert_eq!(
         lines,
-        ["line 4", "line 5", "line 6", "line 7", "line 7", "line 8", "line 10"],
+        ["line 4", "line 5", "line 6", "line 7", "line 7", "line 8", "line 10", "line 11"],
         "{found:#?}"
     );
 }

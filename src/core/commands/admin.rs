@@ -9,10 +9,9 @@ use super::parse::parse_i64;
 use super::{error_reply, no_such_master, text};
 use crate::config::model::{LogLevel, MasterSettings};
 use crate::glob::glob_match;
-use std::collections::BTreeMap;
 
 use crate::core::events::EventKind;
-use crate::core::monitoring::links::PendingCommand;
+use crate::core::monitoring::links::PendingCommands;
 use crate::core::state::{Channel, Link, Master};
 use crate::core::{Action, Answer, Millis, Sentinel, SetupError};
 use crate::value::Value;
@@ -22,7 +21,7 @@ use crate::value::Value;
 /// so that replies given right after already show `disconnected`.
 pub(crate) fn close_link(
     outbox: &mut VecDeque<Action>,
-    pending: &mut BTreeMap<u64, PendingCommand>,
+    pending: &mut PendingCommands,
     link: &mut Link,
     with_pubsub: bool,
 ) {
@@ -58,7 +57,7 @@ pub(crate) fn close_link(
 /// when the credentials for them change).
 pub(crate) fn close_master_and_replica_links(
     outbox: &mut VecDeque<Action>,
-    pending: &mut BTreeMap<u64, PendingCommand>,
+    pending: &mut PendingCommands,
     m: &mut Master,
 ) {
     close_link(outbox, pending, &mut m.inst.link, true);

@@ -7,10 +7,12 @@ pub mod hello;
 
 use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
+use crate::core::failover::fencing;
 use crate::core::gossip::hello::{Hello, HELLO_CHANNEL};
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{
-    instance, link_disconnected, Addr, Channel, HeardConfig, Master, Role, Who,
+    elapsed, instance, instance_mut, link_disconnected, Addr, Channel, HeardConfig, Master, Role,
+    Who,
 };
 use crate::core::{Millis, Sentinel};
 
@@ -55,13 +57,20 @@ impl Sentinel {
             master_config_epoch: m.config_epoch,
         }
         .encode();
-        self.send(
+        let sent = self.send(
             m,
             who,
             Channel::Cmd,
             Purpose::Publish,
             &["PUBLISH", HELLO_CHANNEL, &hello],
-        )
+        );
+        if sent && !matches!(who, Who::Peer(_)) {
+            if let Some(inst) = instance_mut(m, who) {
+                inst.link.hello_pending_since.get_or_insert(now);
+                inst.link.hellos_pending += 1;
+            }
+        }
+        sent
     }
 
     /// May a hello be PUBLISHed on this instance's command connection without risking that
@@ -73,7 +82,9 @@ impl Sentinel {
     /// INFO on this connection told us its role, or (3) to an instance whose role contradicts
     /// our records (a replaced master coming back, which a fencing sentinel may have paused;
     /// hellos through it reach nobody who matters, while those through the real master and
-    /// its replicas reach everyone). Sentinel peers are never paused: always.
+    /// its replicas reach everyone), nor (4) for a while after a hello stalled this
+    /// connection anyway (someone else paused the instance: `Sentinel::recycle_stalled_hello`).
+    /// Sentinel peers are never paused: always.
     pub(crate) fn hello_cannot_stall(now: Millis, m: &Master, who: &Who) -> bool {
         let Some(inst) = instance(m, who) else {
             return false;
@@ -85,7 +96,9 @@ impl Sentinel {
             Who::Replica(_) if inst.flags.promoted => Role::Master,
             Who::Replica(_) => Role::Replica,
         };
-        if m.write_paused_by_us(now, &inst.addr) {
+        if m.write_paused_by_us(now, &inst.addr)
+            || inst.link.hellos_withheld_until.is_some_and(|t| now < t)
+        {
             return false;
         }
         let info_on_this_connection = match (inst.info_refresh, inst.link.cmd_conn_time) {
@@ -93,6 +106,33 @@ impl Sentinel {
             _ => false,
         };
         info_on_this_connection && inst.role_reported == expected
+    }
+
+    /// A hello PUBLISH on an instance's command connection unanswered for a quarter of
+    /// down-after: the instance is most likely write-paused by someone else (another
+    /// sentinel's fencing, a coordinated failover, an operator's CLIENT PAUSE), and every
+    /// PING behind the PUBLISH waits with it, so a healthy instance would be judged down
+    /// (`docs/RELIABILITY.md`, "Fencing": the simulator's seed 175 class). Recycle the
+    /// connection at once, whatever its age (the blocked PUBLISH dies with it, and the PINGs
+    /// on the new connection are answered), and withhold hellos on it for as long as one
+    /// fencing pause lasts. A dead instance loses nothing by it: its silence is timed from
+    /// the oldest unanswered PING, which the new connection does not reset.
+    pub(crate) fn recycle_stalled_hello(&mut self, now: Millis, m: &mut Master, who: &Who) {
+        let Some(inst) = instance(m, who) else { return };
+        let bound = hello_stall_bound(inst.down_after_ms) as i64;
+        let stalled = inst.link.cmd_connected
+            && inst
+                .link
+                .hello_pending_since
+                .is_some_and(|t| elapsed(now, t) > bound);
+        if !stalled {
+            return;
+        }
+        let withhold = fencing::pause_length(inst.down_after_ms);
+        self.close_connection(m, who, Channel::Cmd);
+        if let Some(inst) = instance_mut(m, who) {
+            inst.link.hellos_withheld_until = Some(now + withhold);
+        }
     }
 
     /// Make every instance of a master publish a hello on the next tick (after a change of
@@ -394,4 +434,11 @@ impl Sentinel {
             self.persist();
         }
     }
+}
+
+/// How long a hello PUBLISH may wait for its reply before its connection counts as stalled
+/// by a write pause (`Sentinel::recycle_stalled_hello`): a quarter of down-after, so that the
+/// PINGs queued behind it are answered on a new connection well before down-after.
+pub fn hello_stall_bound(down_after_ms: u64) -> u64 {
+    (down_after_ms / 4).max(1)
 }

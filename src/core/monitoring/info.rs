@@ -215,7 +215,13 @@ impl Sentinel {
         let Some(r) = m.replicas.get(key) else { return };
         let points_elsewhere = r.slave_master_port != m.inst.addr.port
             || !self.addr_equals_host(&m.inst.addr, r.slave_master_host.as_deref().unwrap_or(""));
-        if !points_elsewhere {
+        // While our own failover runs, it alone configures the replicas: pointing one back at
+        // the old master would fight the promotion or the reconfiguration. Redis relies on the
+        // master looking down then; when the old master answers again in the middle of the
+        // failover, it sent the replica just selected for promotion a SLAVEOF to the old master
+        // (simulator, seed 288 with 3 sentinels, quorum 1): the promoted master then turned
+        // replica, and no later failover found a replica fit to promote.
+        if !points_elsewhere || m.inst.flags.failover_in_progress {
             return;
         }
         let wait = m.settings.failover_timeout_ms;

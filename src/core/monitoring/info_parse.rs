@@ -34,43 +34,66 @@ pub struct InfoReport {
 /// `atoi` does, so a strange instance never stops the sentinel.
 pub fn parse_info(text: &str) -> InfoReport {
     let mut report = InfoReport::default();
-    for line in text.split("\r\n").flat_map(|l| l.split('\n')) {
-        let line = line.trim_end_matches('\r');
-        if let Some(rest) = line.strip_prefix("run_id:") {
-            if rest.len() >= 40 && rest.is_char_boundary(40) {
-                report.run_id = Some(rest[..40].to_string());
-            }
-        } else if let Some(replica) = parse_replica_line(line) {
-            report.replicas.push(replica);
-        } else if let Some(v) = line.strip_prefix("master_link_down_since_seconds:") {
-            // Saturating at i64::MAX: an absurd number of seconds must not overflow (a panic
-            // in debug builds, a wrapped small value in release ones), and replica selection
-            // compares the time as a signed number of milliseconds, as Redis does.
-            report.master_link_down_ms = leading_i64(v).max(0).saturating_mul(1000) as u64;
-        } else if line.starts_with("role:master") {
-            report.role = Some(Role::Master);
-        } else if line.starts_with("role:slave") {
-            report.role = Some(Role::Replica);
+    // Lines end in CRLF (or a bare LF). Every field read here starts with 'm', 'r' or 's':
+    // the hundred-odd other lines of an INFO reply are passed over on their first byte, and
+    // only the lines kept are cut out as strings (the whole reply is read at every INFO, ten
+    // seconds apart for every instance).
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        if matches!(bytes[start], b'm' | b'r' | b's') {
+            // Both ends are next to a '\n' (or the text's ends): char boundaries.
+            read_line(&mut report, text[start..end].trim_end_matches('\r'));
         }
-        // Replica fields only count once the role line said "slave", as in Redis: a master's
-        // INFO never carries them, and the order of sections puts role first.
-        if report.role == Some(Role::Replica) {
-            if let Some(v) = line.strip_prefix("master_host:") {
-                report.master_host = Some(v.to_string());
-            } else if let Some(v) = line.strip_prefix("master_port:") {
-                report.master_port = Some(leading_i64(v).clamp(0, 65535) as u16);
-            } else if let Some(v) = line.strip_prefix("master_link_status:") {
-                report.master_link_up = Some(v.eq_ignore_ascii_case("up"));
-            } else if let Some(v) = line.strip_prefix("slave_priority:") {
-                report.slave_priority = Some(leading_i64(v).clamp(0, u32::MAX as i64) as u32);
-            } else if let Some(v) = line.strip_prefix("slave_repl_offset:") {
-                report.slave_repl_offset = Some(leading_i64(v).max(0) as u64);
-            } else if let Some(v) = line.strip_prefix("replica_announced:") {
-                report.replica_announced = Some(leading_i64(v) != 0);
-            }
-        }
+        start = end + 1;
     }
     report
+}
+
+/// One line of an INFO reply, into `report` if it is a field a sentinel reads. The name
+/// (up to the first ':') is matched as a whole, one comparison per line.
+fn read_line(report: &mut InfoReport, line: &str) {
+    let Some(colon) = memchr::memchr(b':', line.as_bytes()) else {
+        return;
+    };
+    // ':' is ASCII, so both sides are whole characters.
+    let (name, value) = (&line[..colon], &line[colon + 1..]);
+    match name {
+        "run_id" if value.len() >= 40 && value.is_char_boundary(40) => {
+            report.run_id = Some(value[..40].to_string());
+        }
+        // Saturating at i64::MAX: an absurd number of seconds must not overflow (a panic
+        // in debug builds, a wrapped small value in release ones), and replica selection
+        // compares the time as a signed number of milliseconds, as Redis does.
+        "master_link_down_since_seconds" => {
+            report.master_link_down_ms = leading_i64(value).max(0).saturating_mul(1000) as u64;
+        }
+        "role" if value.starts_with("master") => report.role = Some(Role::Master),
+        "role" if value.starts_with("slave") => report.role = Some(Role::Replica),
+        _ if name.starts_with("slave") => {
+            if let Some(replica) = parse_replica_line(line) {
+                report.replicas.push(replica);
+            }
+        }
+        _ => {}
+    }
+    // Replica fields only count once the role line said "slave", as in Redis: a master's
+    // INFO never carries them, and the order of sections puts role first.
+    if report.role != Some(Role::Replica) {
+        return;
+    }
+    match name {
+        "master_host" => report.master_host = Some(value.to_string()),
+        "master_port" => report.master_port = Some(leading_i64(value).clamp(0, 65535) as u16),
+        "master_link_status" => report.master_link_up = Some(value.eq_ignore_ascii_case("up")),
+        "slave_priority" => {
+            report.slave_priority = Some(leading_i64(value).clamp(0, u32::MAX as i64) as u32)
+        }
+        "slave_repl_offset" => report.slave_repl_offset = Some(leading_i64(value).max(0) as u64),
+        "replica_announced" => report.replica_announced = Some(leading_i64(value) != 0),
+        _ => {}
+    }
 }
 
 /// `slave0:ip=127.0.0.1,port=6380,state=online,...` (new) or `slave0:127.0.0.1,6380,online`

@@ -14,9 +14,12 @@ pub(crate) mod info;
 pub mod info_parse;
 pub(crate) mod links;
 pub(crate) mod periodic;
+pub(crate) mod quiet;
 pub(crate) mod refused;
 pub(crate) mod sdown;
 pub(crate) mod tilt;
+
+use std::ops::Bound;
 
 use crate::core::gossip::hello::HELLO_CHANNEL;
 use crate::core::monitoring::links::Purpose;
@@ -90,10 +93,31 @@ impl Sentinel {
 
     pub(crate) fn tick(&mut self, now: Millis) {
         self.check_tilt(now);
-        let names: Vec<String> = self.masters.keys().cloned().collect();
         let mut switch_to_promoted = None;
-        for name in names {
+        // In name order, passing over the masters a visit would leave as they are (`quiet`).
+        // Each is tested just before its turn, on the state the earlier visits left (no visit
+        // adds or removes a master, so this meets the same masters as a list taken first).
+        let mut after: Option<String> = None;
+        loop {
+            let next = {
+                let rest = match &after {
+                    None => self.masters.range::<str, _>(..),
+                    Some(last) => self
+                        .masters
+                        .range::<str, _>((Bound::Excluded(last.as_str()), Bound::Unbounded)),
+                };
+                rest.filter(|(_, m)| !self.may_pass_over(now, m))
+                    .map(|(name, _)| name.clone())
+                    .next()
+            };
+            let Some(name) = next else { break };
             self.with_master(&name, |s, m| {
+                // The core's unit tests visit every master and check that the ones judged
+                // quiet were left exactly as they were.
+                #[cfg(test)]
+                let before = s
+                    .visit_would_do_nothing(now, m)
+                    .then(|| s.visit_fingerprint(m));
                 s.handle_instance(now, m, &Who::Master);
                 // The replicas, then the peers, as they are now (handling one may add or
                 // remove others). The list is kept from tick to tick and rebuilt only when
@@ -111,7 +135,12 @@ impl Sentinel {
                 if matches!(m.failover.state, FailoverState::UpdateConfig { .. }) {
                     switch_to_promoted = Some(m.inst.name.clone());
                 }
+                #[cfg(test)]
+                if let Some(before) = before {
+                    assert_eq!(before, s.visit_fingerprint(m), "a visit judged quiet acted");
+                }
             });
+            after = Some(name);
         }
         if let Some(name) = switch_to_promoted {
             self.with_master(&name, |s, m| s.switch_to_promoted(now, m));
@@ -198,8 +227,12 @@ impl Sentinel {
                     }
                 }
                 Purpose::Publish => {
-                    if !reply.is_error() {
-                        if let Some(inst) = instance_mut(m, &who) {
+                    if let Some(inst) = instance_mut(m, &who) {
+                        // The next hello in line was sent no later than now.
+                        inst.link.hellos_pending = inst.link.hellos_pending.saturating_sub(1);
+                        inst.link.hello_pending_since =
+                            (inst.link.hellos_pending > 0).then_some(now);
+                        if !reply.is_error() {
                             inst.last_pub_time = Some(now);
                         }
                     }
@@ -262,5 +295,9 @@ impl Sentinel {
 /// connection's read buffer (links::frame::decode_frame), and taking that buffer over would
 /// keep its whole capacity as the INFO cache of every instance (measured: +4 kB per master).
 fn text_of(b: bytes::Bytes) -> String {
-    String::from_utf8_lossy(&b).into_owned()
+    // The usual case, valid UTF-8, takes the reply's buffer as it is (no lossy scan, no copy).
+    match String::from_utf8(Vec::from(b)) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
 }

@@ -4,10 +4,20 @@
 use crate::core::failover::fencing;
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{
-    elapsed, instance, instance_mut, link_disconnected, Channel, FailoverState, Master, Who,
+    elapsed, instance, instance_mut, link_disconnected, Channel, FailoverState, Instance, Master,
+    Replica, Who,
 };
 use crate::core::{Millis, Sentinel};
 use crate::value::Value;
+
+/// Which kind of instance, with no name to clone: a replica carries its record (None if it
+/// is gone).
+#[derive(Clone, Copy)]
+pub(crate) enum Kind<'a> {
+    Master,
+    Replica(Option<&'a Replica>),
+    Peer,
+}
 
 impl Sentinel {
     pub(crate) fn send_ping(&mut self, now: Millis, m: &mut Master, who: &Who) -> bool {
@@ -45,12 +55,38 @@ impl Sentinel {
             }
             return;
         }
-        let info_period = match who {
+        let kind = match who {
+            Who::Master => Kind::Master,
+            Who::Replica(k) => Kind::Replica(m.replicas.get(k)),
+            Who::Peer(_) => Kind::Peer,
+        };
+        let (wants_info, wants_ping, wants_hello) = self.periodic_wants(now, m, kind, inst);
+        if wants_info {
+            self.send(m, who, Channel::Cmd, Purpose::Info, &["INFO"]);
+        }
+        if wants_ping {
+            self.send_ping(now, m, who);
+        }
+        if wants_hello {
+            self.send_hello(now, m, who);
+        }
+    }
+
+    /// Which periodic commands `inst` is due for at `now`: (INFO, PING, hello). Shared by
+    /// `send_periodic_commands` and the tick's test for a master it can pass over (`quiet`).
+    pub(crate) fn periodic_wants(
+        &self,
+        now: Millis,
+        m: &Master,
+        kind: Kind<'_>,
+        inst: &Instance,
+    ) -> (bool, bool, bool) {
+        let info_period = match kind {
             // A replica the failover is waiting on (being promoted, or being re-pointed) is
             // polled every 25 ms: its next INFO is what moves the failover on.
-            Who::Replica(k)
+            Kind::Replica(r)
                 if m.inst.flags.failover_in_progress
-                    && m.replicas.get(k).is_some_and(|r| {
+                    && r.is_some_and(|r| {
                         (r.inst.flags.promoted
                             && matches!(m.failover.state, FailoverState::WaitPromotion { .. }))
                             || r.inst.flags.reconf_sent
@@ -59,23 +95,21 @@ impl Sentinel {
             {
                 (self.timing.ping_period / 40).max(1)
             }
-            Who::Replica(k)
+            Kind::Replica(r)
                 if m.inst.flags.o_down
                     || m.inst.flags.failover_in_progress
-                    || m.replicas
-                        .get(k)
-                        .is_some_and(|r| r.master_link_down_time != 0) =>
+                    || r.is_some_and(|r| r.master_link_down_time != 0) =>
             {
                 1000
             }
             _ => self.timing.info_period,
         };
         let mut ping_period = inst.down_after_ms.min(self.timing.ping_period);
-        if m.settings.fencing && matches!(who, Who::Peer(_)) {
+        if m.settings.fencing && matches!(kind, Kind::Peer) {
             // Fencing counts a peer silent for down-after/2 as lost: ping it often enough.
             ping_period = fencing::peer_ping_period(inst.down_after_ms, ping_period);
         }
-        let wants_info = !matches!(who, Who::Peer(_))
+        let wants_info = !matches!(kind, Kind::Peer)
             && inst
                 .info_refresh
                 .is_none_or(|t| elapsed(now, t) > info_period as i64);
@@ -87,15 +121,7 @@ impl Sentinel {
         let wants_hello = inst
             .last_pub_time
             .is_none_or(|t| elapsed(now, t) > self.timing.publish_period as i64);
-        if wants_info {
-            self.send(m, who, Channel::Cmd, Purpose::Info, &["INFO"]);
-        }
-        if wants_ping {
-            self.send_ping(now, m, who);
-        }
-        if wants_hello {
-            self.send_hello(now, m, who);
-        }
+        (wants_info, wants_ping, wants_hello)
     }
 
     #[cfg(feature = "fault-injection")]

@@ -129,3 +129,31 @@ fn replica_pointing_elsewhere_is_fixed_after_failover_timeout() {
     assert!(w.has("+fix-slave-config", "slave 10.0.0.2:6379"));
     assert_eq!(w.fakes[R1].master.as_deref(), Some(MASTER));
 }
+
+#[test]
+fn no_replica_is_pointed_back_at_the_old_master_during_our_failover() {
+    // Found by the simulator (seed 288, 3 sentinels, quorum 1): the old master answered again
+    // in the middle of a failover, and the replica just selected for promotion (replicating
+    // from elsewhere for longer than failover-timeout) was sent a SLAVEOF to the old master;
+    // the promoted master turned replica. While our failover runs, it alone configures the
+    // replicas.
+    let mut w = standard_world(1, &[]);
+    w.fakes.get_mut(R1).unwrap().master = Some("10.0.0.50:6379".into());
+    w.run_for(50_000);
+    w.s.masters
+        .get_mut("mymaster")
+        .unwrap()
+        .inst
+        .flags
+        .failover_in_progress = true;
+    w.run_for(20_000);
+    assert!(!w.has("+fix-slave-config", ""), "{:?}", w.kinds());
+    w.s.masters
+        .get_mut("mymaster")
+        .unwrap()
+        .inst
+        .flags
+        .failover_in_progress = false;
+    w.run_for(12_000);
+    assert!(w.has("+fix-slave-config", "slave 10.0.0.2:6379"));
+}

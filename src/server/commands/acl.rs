@@ -137,7 +137,7 @@ pub fn parse(args: &[Bytes]) -> Result<AclRequest, String> {
 pub fn run(server: &Server, s: &Session, req: AclRequest) -> Flow {
     match req {
         AclRequest::Help => help(ACL_HELP),
-        AclRequest::WhoAmI => one(Value::bulk(s.client.meta().user.clone())),
+        AclRequest::WhoAmI => one(Value::bulk(s.client.meta().user.as_bytes())),
         AclRequest::Users => one(Value::Array(
             server.acl().user_names().map(Value::bulk).collect(),
         )),
@@ -206,7 +206,7 @@ fn users_changed(server: &Server) {
         let user = c.meta().user.clone();
         let keep = match acl.user(user.as_bytes()) {
             None => false,
-            Some(u) if !u.enabled => !c.meta().authenticated || user == "default",
+            Some(u) if !u.enabled => !c.meta().authenticated || &*user == "default",
             Some(u) => {
                 let mut subs: Vec<(Vec<u8>, bool)> = Vec::new();
                 for (kind, pattern) in [(Kind::Channel, false), (Kind::Pattern, true)] {

@@ -41,7 +41,7 @@ pub fn parse_auth(args: &[Bytes]) -> Result<AuthRequest, String> {
 fn log_in(s: &Session, user: &[u8]) {
     let mut m = s.client.meta();
     m.authenticated = true;
-    m.user = String::from_utf8_lossy(user).into_owned();
+    m.user = std::sync::Arc::from(String::from_utf8_lossy(user));
 }
 
 /// WRONGPASS, logged.

@@ -134,7 +134,7 @@ impl KillFilter {
             && self.laddr.as_ref().is_none_or(|a| *a == c.endpoint.laddr())
             && self.ctype.is_none_or(|t| t == ClientType::of(c))
             && self.id.is_none_or(|id| id == c.id)
-            && self.user.as_ref().is_none_or(|u| *u == c.meta().user)
+            && self.user.as_ref().is_none_or(|u| **u == *c.meta().user)
     }
 }
 

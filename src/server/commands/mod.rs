@@ -75,7 +75,7 @@ impl Request {
     /// Run the request; a reply may be written straight into `out` (`Flow::Written`).
     pub fn run(self, server: &Server, s: &mut Session, out: &mut BytesMut) -> Flow {
         match self {
-            Request::Ping(payload) => misc::ping(s, payload),
+            Request::Ping(payload) => misc::ping(s, payload, out),
             Request::Auth(req) => auth::auth(server, s, req),
             Request::Hello(req) => auth::hello(server, s, req),
             Request::Acl(req) => acl::run(server, s, req),

@@ -7,6 +7,14 @@ use rsentinel::core::{Channel, LinkId, Role, Sentinel};
 use super::{NodeId, NodeKind, Violation, World, MASTER_NAME};
 
 impl World {
+    /// How many peers the sentinel knows (`SentinelNode::known_peers`).
+    fn known_peers(&self, id: NodeId) -> usize {
+        match &self.nodes[id].kind {
+            NodeKind::Sentinel(s) => s.known_peers.len(),
+            _ => 0,
+        }
+    }
+
     fn myid(&self, id: NodeId) -> String {
         match &self.nodes[id].kind {
             NodeKind::Sentinel(s) => s.myid.clone(),
@@ -49,7 +57,15 @@ impl World {
                     }
                 }
                 if !forced {
-                    let majority = self.cfg.sentinels / 2 + 1;
+                    // The documented rule (Redis's, and rsentinel's): a majority of every
+                    // sentinel the leader knows, itself and forgotten peers included, and at
+                    // least quorum. A sentinel cannot count peers it never heard of: while its
+                    // discovery is incomplete (a partition or a crash before every hello
+                    // arrived) that majority is smaller than the group's, which Redis's
+                    // protocol cannot prevent. Those elections are counted; two leaders in one
+                    // epoch (above) is what would make them unsafe.
+                    let known = self.known_peers(id) + 1;
+                    let majority = (known / 2 + 1).max(self.cfg.quorum as usize);
                     let votes = self
                         .votes
                         .iter()
@@ -57,8 +73,11 @@ impl World {
                         .count();
                     if votes < majority {
                         return Err(self.violation(format!(
-                            "sentinel {id} elected in epoch {epoch} with {votes} recorded votes, majority is {majority}"
+                            "sentinel {id} elected in epoch {epoch} with {votes} recorded votes, majority is {majority} ({known} sentinels known)"
                         )));
+                    }
+                    if known < self.cfg.sentinels {
+                        self.stats.elections_before_discovery += 1;
                     }
                 }
                 self.elected.insert(epoch, me);
@@ -86,6 +105,14 @@ impl World {
             }
             "+convert-to-slave" => self.stats.demotions += 1,
             "-sentinel-forgotten" => self.stats.forgotten_peers += 1,
+            "+sentinel" => {
+                // `sentinel <runid> <ip> <port> @ ...`
+                if let (Some(runid), NodeKind::Sentinel(s)) =
+                    (text.split(' ').nth(1), &mut self.nodes[id].kind)
+                {
+                    s.known_peers.insert(runid.to_string());
+                }
+            }
             _ => {}
         }
         Ok(())

@@ -12,6 +12,7 @@
 //! | `redis.rs` | the Redis model: data, replication, INFO, MULTI/EXEC, CLIENT PAUSE WRITE, CLIENT KILL |
 //! | `faults.rs` | the fault schedule of the chaos phase and the heal |
 //! | `checks.rs` | the invariants, after every step, and convergence |
+//! | `scenarios.rs` | scripted runs: a quiet network and one chosen fault (the fencing class) |
 //!
 //! Safety invariants are checked after every step; liveness (everyone agrees on one master
 //! once the network heals, and keeps agreeing) at the end of a run. Nothing is formatted for
@@ -22,6 +23,7 @@ mod checks;
 mod faults;
 mod net;
 mod redis;
+pub mod scenarios;
 mod sentinels;
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
@@ -201,6 +203,9 @@ pub struct Stats {
     pub demotions: u64,
     /// `-sentinel-forgotten` events (forget-sentinel-after).
     pub forgotten_peers: u64,
+    /// Elections won while the leader knew fewer sentinels than the group has (discovery
+    /// incomplete): legal by the documented rule, a majority of the sentinels it knows.
+    pub elections_before_discovery: u64,
     /// Config saves that failed (disk full) or stalled.
     pub failed_saves: u64,
     pub stalled_saves: u64,

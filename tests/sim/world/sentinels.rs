@@ -3,7 +3,7 @@
 //! connections and messages through the network model, saves into the node's `persisted`
 //! config, which can fail (disk full) or stall (the process blocks in the write).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use bytes::Bytes;
 use rand::Rng;
@@ -44,6 +44,9 @@ pub(super) struct SentinelNode {
     pub(super) next_save_stalls: Option<u64>,
     /// The last save failed (disk full): what is on disk is older than what the core held.
     pub(super) unsaved: bool,
+    /// Run ids of the peers this sentinel knows: those its disk held at its last start, and
+    /// every `+sentinel` since. Forgetting a peer does not remove it (its vote still counts).
+    pub(super) known_peers: BTreeSet<String>,
 }
 
 impl SentinelNode {
@@ -57,6 +60,7 @@ impl SentinelNode {
             disk_full_until: 0,
             next_save_stalls: None,
             unsaved: false,
+            known_peers: BTreeSet::new(),
         }
     }
 }
@@ -82,6 +86,16 @@ impl World {
             .expect("sim config is valid");
         let mut core = Box::new(core);
         s.seed = s.seed.wrapping_add(1);
+        s.known_peers = s
+            .persisted
+            .masters
+            .iter()
+            .filter(|m| m.name == MASTER_NAME)
+            .flat_map(|m| {
+                let known = m.known_sentinels.iter().map(|k| k.runid.clone());
+                known.chain(m.forgotten_sentinels.iter().cloned())
+            })
+            .collect();
         // After a failed save the disk holds older epochs than the core had: they may go back
         // across this restart (nothing that depended on them left: a vote is withheld until
         // saved). Otherwise epochs never go back, across restarts too.
