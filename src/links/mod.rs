@@ -20,6 +20,7 @@
 
 mod connection;
 pub mod frame;
+mod incoming;
 
 use std::collections::HashMap;
 use std::sync::Arc;
