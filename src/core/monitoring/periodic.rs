@@ -5,7 +5,7 @@ use crate::core::failover::fencing;
 use crate::core::monitoring::links::Purpose;
 use crate::core::state::{
     elapsed, instance, instance_mut, link_disconnected, Channel, FailoverState, Instance, Master,
-    Replica, Who,
+    Replica, Role, Who,
 };
 use crate::core::{Millis, Sentinel};
 use crate::value::Value;
@@ -95,9 +95,15 @@ impl Sentinel {
             {
                 (self.timing.ping_period / 40).max(1)
             }
+            // A replica that says it is a master is what demotion (+convert-to-slave) waits
+            // on, and demotion is decided on that replica's own INFO: right after a switch the
+            // new master does not look sane until it has answered INFO itself, so a returning
+            // old master re-checked only every info period would stay a master for up to 10 s
+            // more. Polled every second, as a replica whose link is down is.
             Kind::Replica(r)
                 if m.inst.flags.o_down
                     || m.inst.flags.failover_in_progress
+                    || inst.role_reported == Role::Master
                     || r.is_some_and(|r| r.master_link_down_time != 0) =>
             {
                 1000
