@@ -15,8 +15,8 @@ alternating run by run, medians), four servers answering PING:
 
 and, with perf (tracepoints), the system calls each made per request.
 
-    scripts/bench/ping_floor.py [--runs 5] [--requests 50000] [--masters 100] [--servers 10]
-                                [--nice -10] [--rsentinel PATH]
+    scripts/bench/ping_floor.py [--runs 5] [--requests 50000] [--pipeline 1] [--masters 100]
+                                [--servers 10] [--nice -10] [--rsentinel PATH]
 
 Build the floors first:
     (cd scripts/bench/ping_floor && cargo build --release --target-dir ../../../target/ping_floor)
@@ -56,8 +56,9 @@ def start_floor(procs, mode, wrapper):
     raise RuntimeError(f"ping_floor {mode} did not start")
 
 
-def bench(p, port, requests, use_perf):
-    argv = bl.pinned(1, bl.benchmark_argv(port, "ping-p1", "-", requests))
+def bench(p, port, requests, use_perf, pipeline):
+    argv = bl.pinned(1, ["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-P", str(pipeline),
+                         "--csv", "PING"])
     perf = None
     if use_perf:
         perf = subprocess.Popen(["perf", "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-p", str(p.pid)],
@@ -88,6 +89,7 @@ def main():
     ap.add_argument("--requests", type=int, default=50_000)
     ap.add_argument("--masters", type=int, default=100)
     ap.add_argument("--servers", type=int, default=10)
+    ap.add_argument("--pipeline", type=int, default=1, help="redis-benchmark -P (default 1)")
     ap.add_argument("--nice", type=int, default=None, help="as in scripts/bench/idle_compare")
     ap.add_argument("--rsentinel", default=bl.DEFAULT_RSENTINEL)
     args = ap.parse_args()
@@ -112,11 +114,12 @@ def main():
         for mode, label in (("epoll", "epoll floor"), ("uring", "io_uring floor")):
             servers[label] = start_floor(procs, mode, wrapper)
         time.sleep(2)
-        print(f"PING, no pipeline, redis-benchmark -c 50 -n {args.requests}; load average {bl.loadavg()}", flush=True)
+        print(f"PING, pipeline {args.pipeline}, redis-benchmark -c 50 -n {args.requests}; load average {bl.loadavg()}",
+              flush=True)
         results = {k: [] for k in servers}
         for run in range(args.runs):
             for name, (p, port) in servers.items():
-                r = bench(p, port, args.requests, use_perf)
+                r = bench(p, port, args.requests, use_perf, args.pipeline)
                 results[name].append(r)
                 sc = f"{r['syscalls']:.2f}" if r["syscalls"] is not None else "-"
                 print(f"  #{run + 1} {name:<15} {r['us']:7.2f} µs CPU/request  {sc:>5} syscalls/request  "

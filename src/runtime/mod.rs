@@ -244,11 +244,11 @@ impl SentinelHost for CoreHost {
         self.driver().command(args)
     }
 
-    fn query(&self, args: &[Bytes], proto: Proto, out: &mut BytesMut) -> bool {
+    fn query(&self, now: Millis, args: &[Bytes], proto: Proto, out: &mut BytesMut) -> bool {
         // Read-only: no input to the core, no action to carry out, only the state to read.
         let driver = self.driver();
         let mut writer = RespWriter::new(out, proto);
-        driver.sentinel().query(monotonic_ms(), args, &mut writer)
+        driver.sentinel().query(now, args, &mut writer)
     }
 
     fn info_section(&self) -> String {
