@@ -8,7 +8,7 @@ const PEERS: [(u8, &str); 2] = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
 
 /// Our configuration: MASTER under config epoch 1, current epoch 1; R1 claims the master role;
 /// the peers answer `vote_epoch` when asked which vote they hold.
-fn world_with_r1_claiming_master(vote_epoch: i64) -> World {
+pub(super) fn world_with_r1_claiming_master(vote_epoch: i64) -> World {
     let mut config = World::config(2, &PEERS);
     config.sentinel.current_epoch = 1;
     config.masters[0].config_epoch = 1;

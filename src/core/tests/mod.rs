@@ -6,7 +6,9 @@ mod demotion;
 mod election;
 mod failover;
 mod gossip;
+mod links;
 mod monitoring;
+mod periods;
 mod refused;
 
 use std::collections::BTreeMap;
@@ -56,6 +58,10 @@ struct Fake {
     version: &'static str,
     /// FAILOVER TO is refused (the target is not an online replica): nothing changes.
     refuses_failover: bool,
+    /// A SLAVEOF shows in INFO only after this many more INFO replies (a slow server).
+    slaveof_shows_after_infos: u32,
+    /// A SLAVEOF obeyed but not yet shown: (its new master, INFO replies still to give).
+    slaveof_in_progress: Option<(Option<String>, u32)>,
 }
 
 impl Fake {
@@ -77,6 +83,8 @@ impl Fake {
             refuses: true,
             version: "7.0.15",
             refuses_failover: false,
+            slaveof_shows_after_infos: 0,
+            slaveof_in_progress: None,
         }
     }
 
@@ -87,6 +95,18 @@ impl Fake {
             offset,
             ..Fake::master(runid, &[])
         }
+    }
+
+    /// Replicate from `to` (None: become a master).
+    fn obey_slaveof(&mut self, to: Option<String>) {
+        self.role = if to.is_some() {
+            Role::Replica
+        } else {
+            Role::Master
+        };
+        self.master = to;
+        // A new master (or none): the link comes up after its sync.
+        self.link_down_secs = None;
     }
 
     fn info(&self) -> String {
@@ -122,6 +142,23 @@ impl Fake {
     }
 }
 
+/// One thing the core had carried out on a connection, when, to which address.
+#[derive(Debug, Clone)]
+struct Wire {
+    at: Millis,
+    addr: String,
+    channel: Channel,
+    op: WireOp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum WireOp {
+    Connect,
+    /// A command, as its words.
+    Send(Vec<String>),
+    Disconnect,
+}
+
 struct World {
     s: Sentinel,
     now: Millis,
@@ -130,6 +167,8 @@ struct World {
     links: BTreeMap<LinkId, String>,
     events: Vec<Event>,
     sent: Vec<(String, Vec<String>)>,
+    /// Every connect, send and disconnect, with its time and connection (`sent` without them).
+    wire: Vec<Wire>,
     /// Successful saves.
     persisted: usize,
     /// Saves fail while this is set (a full or read-only disk).
@@ -148,6 +187,7 @@ struct FakeIo<'a> {
     links: &'a mut BTreeMap<LinkId, String>,
     events: &'a mut Vec<Event>,
     sent: &'a mut Vec<(String, Vec<String>)>,
+    wire: &'a mut Vec<Wire>,
     persisted: &'a mut usize,
     fail_saves: bool,
     steps: &'a mut Vec<&'static str>,
@@ -173,6 +213,12 @@ impl crate::driver::Effects for FakeIo<'_> {
     fn connect(&mut self, link: LinkId, channel: Channel, ip: &str, port: u16) {
         let addr = format!("{ip}:{port}");
         self.links.insert(link, addr.clone());
+        self.wire.push(Wire {
+            at: self.now,
+            addr: addr.clone(),
+            channel,
+            op: WireOp::Connect,
+        });
         let up = self.fakes.get(&addr).is_some_and(|f| f.up);
         let cause = match self.fakes.get(&addr) {
             Some(f) if !f.refuses => DisconnectCause::Timeout,
@@ -199,6 +245,12 @@ impl crate::driver::Effects for FakeIo<'_> {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
         self.sent.push((addr.clone(), args.clone()));
+        self.wire.push(Wire {
+            at: self.now,
+            addr: addr.clone(),
+            channel,
+            op: WireOp::Send(args.clone()),
+        });
         if let Some(reply) = answer(self.fakes, &addr, &args) {
             self.inputs.push_back(Input::Reply {
                 link,
@@ -208,7 +260,16 @@ impl crate::driver::Effects for FakeIo<'_> {
             });
         }
     }
-    fn disconnect(&mut self, _link: LinkId, _channel: Channel) {}
+    fn disconnect(&mut self, link: LinkId, channel: Channel) {
+        if let Some(addr) = self.links.get(&link) {
+            self.wire.push(Wire {
+                at: self.now,
+                addr: addr.clone(),
+                channel,
+                op: WireOp::Disconnect,
+            });
+        }
+    }
     fn event(&mut self, event: Event) {
         self.events.push(event);
     }
@@ -238,6 +299,7 @@ impl World {
             links: BTreeMap::new(),
             events: Vec::new(),
             sent: Vec::new(),
+            wire: Vec::new(),
             persisted: 0,
             fail_saves: false,
             steps: Vec::new(),
@@ -257,6 +319,7 @@ impl World {
             links,
             events,
             sent,
+            wire,
             persisted,
             fail_saves,
             steps,
@@ -268,6 +331,7 @@ impl World {
             links,
             events,
             sent,
+            wire,
             persisted,
             fail_saves: *fail_saves,
             steps,
@@ -340,6 +404,51 @@ impl World {
         }
     }
 
+    /// Advance time as the process's timer does (`runtime`): a tick every 100 ms, and one
+    /// at the core's `poll_timeout` when that comes sooner.
+    fn run_like_the_timer_for(&mut self, ms: u64) {
+        self.run_like_the_timer_until(ms, |_| false);
+    }
+
+    /// `run_like_the_timer_for` until `done` holds after a tick (true) or `ms` have passed.
+    fn run_like_the_timer_until(&mut self, ms: u64, done: impl Fn(&World) -> bool) -> bool {
+        let end = self.now + ms;
+        let mut next_regular = self.now + 100;
+        while self.now < end {
+            self.now = match self.s.poll_timeout() {
+                Some(t) if t < next_regular => t.max(self.now + 1),
+                _ => next_regular,
+            };
+            self.handle(Input::Tick);
+            if self.now >= next_regular {
+                next_regular = self.now + 100;
+            }
+            if done(self) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// When `command` (its first word) was sent to `addr` on its command connection.
+    fn times_sent(&self, addr: &str, command: &str) -> Vec<Millis> {
+        self.wire
+            .iter()
+            .filter(|w| w.addr == addr && w.channel == Channel::Cmd)
+            .filter(|w| matches!(&w.op, WireOp::Send(args) if args[0] == command))
+            .map(|w| w.at)
+            .collect()
+    }
+
+    /// When `op` was carried out on `addr`'s `channel` connection.
+    fn times_of(&self, addr: &str, channel: Channel, op: &WireOp) -> Vec<Millis> {
+        self.wire
+            .iter()
+            .filter(|w| w.addr == addr && w.channel == channel && &w.op == op)
+            .map(|w| w.at)
+            .collect()
+    }
+
     fn kinds(&self) -> Vec<String> {
         self.events.iter().map(|e| e.kind.clone()).collect()
     }
@@ -383,17 +492,20 @@ fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Op
     }
     Some(match cmd.as_str() {
         "PING" => Value::Simple("PONG".into()),
-        "INFO" => Value::bulk(fake.info()),
-        "SLAVEOF" => {
-            if args[1] == "NO" {
-                fake.role = Role::Master;
-                fake.master = None;
-            } else {
-                fake.role = Role::Replica;
-                fake.master = Some(format!("{}:{}", args[1], args[2]));
+        "INFO" => {
+            match fake.slaveof_in_progress.take() {
+                Some((to, 0)) => fake.obey_slaveof(to),
+                Some((to, n)) => fake.slaveof_in_progress = Some((to, n - 1)),
+                None => {}
             }
-            // A new master (or none): the link comes up after its sync.
-            fake.link_down_secs = None;
+            Value::bulk(fake.info())
+        }
+        "SLAVEOF" => {
+            let to = (args[1] != "NO").then(|| format!("{}:{}", args[1], args[2]));
+            match fake.slaveof_shows_after_infos {
+                0 => fake.obey_slaveof(to),
+                n => fake.slaveof_in_progress = Some((to, n)),
+            }
             Value::Simple("QUEUED".into())
         }
         "SENTINEL" => Value::Array(vec![
