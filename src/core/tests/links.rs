@@ -10,29 +10,14 @@ pub(super) fn gaps(times: &[Millis]) -> Vec<u64> {
     times.windows(2).map(|p| p[1] - p[0]).collect()
 }
 
-/// Both connections of the master's link break (its process died: the fake is down, and
-/// connection attempts time out rather than being refused).
-fn master_link_breaks(w: &mut World) {
-    let f = w.fakes.get_mut(MASTER).unwrap();
-    f.up = false;
-    f.refuses = false;
-    let link = w.s.master("mymaster").unwrap().inst.link.id.unwrap();
-    for channel in [Channel::Cmd, Channel::PubSub] {
-        w.handle(Input::Disconnected {
-            link,
-            channel,
-            cause: DisconnectCause::Reset,
-        });
-    }
-}
-
 #[test]
 fn a_lost_instance_is_reconnected_once_per_ping_period() {
     // Redis's sentinelReconnectInstance: no new attempt sooner than a ping period (1 s) after
     // the last one; the timer (10 Hz here) makes it at most a tick later.
     let mut w = standard_world(2, &[]);
     w.run_like_the_timer_for(3_000);
-    master_link_breaks(&mut w);
+    // Its process dies; attempts time out (not refused: no down-after-refused pacing).
+    kill_master(&mut w, false);
     let broke = w.now;
     w.run_like_the_timer_for(10_000);
     let attempts: Vec<Millis> = w

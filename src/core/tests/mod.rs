@@ -418,7 +418,8 @@ impl World {
             self.now = match self.s.poll_timeout() {
                 Some(t) if t < next_regular => t.max(self.now + 1),
                 _ => next_regular,
-            };
+            }
+            .min(end);
             self.handle(Input::Tick);
             if self.now >= next_regular {
                 next_regular = self.now + 100;
@@ -522,19 +523,64 @@ fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Op
 }
 
 fn standard_world(quorum: u32, peers: &[(u8, &str)]) -> World {
-    let mut w = World::new(World::config(quorum, peers));
+    standard_world_from(World::config(quorum, peers))
+}
+
+/// The standard fakes (MASTER with R1 and R2, a fake for each known sentinel) around a
+/// sentinel started from `config`.
+fn standard_world_from(config: Config) -> World {
+    let peers: Vec<(String, String)> = config.masters[0]
+        .known_sentinels
+        .iter()
+        .map(|k| (k.runid.clone(), format!("{}:{}", k.host, k.port)))
+        .collect();
+    let mut w = World::new(config);
     w.fakes
         .insert(MASTER.into(), Fake::master(RUNID_M, &[R1, R2]));
     w.fakes
         .insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
     w.fakes
         .insert(R2.into(), Fake::replica(&"2".repeat(40), MASTER, 200));
-    for (n, addr) in peers {
-        let mut f = Fake::master(&peer_id(*n), &[]);
-        f.role = Role::Master;
-        w.fakes.insert(addr.to_string(), f);
+    for (runid, addr) in peers {
+        w.fakes.insert(addr, Fake::master(&runid, &[]));
     }
     w
+}
+
+/// The standard world with both standard peers, 3 s in; then the peers see the master down
+/// and vote for `runid`, and the master goes down.
+fn master_down_with_peer_votes_for(runid: &str) -> World {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    peers_see_it_down_and_vote_for(&mut w, runid);
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w
+}
+
+/// The master's process dies: its kernel resets both connections, and later attempts are
+/// refused (`refuses`) or time out.
+fn kill_master(w: &mut World, refuses: bool) {
+    let f = w.fakes.get_mut(MASTER).unwrap();
+    f.up = false;
+    f.refuses = refuses;
+    let link = w.s.master("mymaster").unwrap().inst.link.id.unwrap();
+    for channel in [Channel::Cmd, Channel::PubSub] {
+        w.handle(Input::Disconnected {
+            link,
+            channel,
+            cause: DisconnectCause::Reset,
+        });
+    }
+}
+
+/// What was sent to `addr`, each command as one line.
+fn sent_to(w: &World, addr: &str) -> Vec<String> {
+    w.sent
+        .iter()
+        .filter(|(a, _)| a == addr)
+        .map(|(_, a)| a.join(" "))
+        .collect()
 }
 
 /// Both standard peers (10.0.1.1 and 10.0.1.2) answer that the master is down and vote for

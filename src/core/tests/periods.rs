@@ -31,26 +31,28 @@ fn sent_after(w: &World, addr: &str, command: &str, from: Millis) -> Vec<Millis>
     times
 }
 
-#[test]
-fn pings_go_every_second_to_every_instance() {
+/// In the standard world with one peer, all healthy: `command` goes to the master, a replica
+/// and the peer every `period`.
+fn assert_sent_to_each_every(command: &str, period: u64) {
     let mut w = standard_world(2, &[(1, PEER)]);
     w.run_like_the_timer_for(2_000);
     let from = w.now;
     w.run_like_the_timer_for(12_000);
     for addr in [MASTER, R1, PEER] {
-        assert_every(&sent_after(&w, addr, "PING", from), 1_000, TICK, addr);
+        assert_every(&sent_after(&w, addr, command, from), period, TICK, addr);
     }
+}
+
+#[test]
+fn pings_go_every_second_to_every_instance() {
+    assert_sent_to_each_every("PING", 1_000);
 }
 
 #[test]
 fn pings_go_every_down_after_when_it_is_under_a_second() {
     let mut config = World::config(2, &[(1, PEER)]);
     config.masters[0].down_after_ms = 400;
-    let mut w = World::new(config);
-    w.fakes.insert(MASTER.into(), Fake::master(RUNID_M, &[R1]));
-    w.fakes
-        .insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
-    w.fakes.insert(PEER.into(), Fake::master(&peer_id(1), &[]));
+    let mut w = standard_world_from(config);
     w.run_like_the_timer_for(2_000);
     let from = w.now;
     w.run_like_the_timer_for(5_000);
@@ -72,13 +74,7 @@ fn info_goes_every_ten_seconds_to_the_master_and_its_replicas_and_never_to_peers
 
 #[test]
 fn hellos_go_every_two_seconds_to_every_instance() {
-    let mut w = standard_world(2, &[(1, PEER)]);
-    w.run_like_the_timer_for(2_000);
-    let from = w.now;
-    w.run_like_the_timer_for(12_000);
-    for addr in [MASTER, R1, PEER] {
-        assert_every(&sent_after(&w, addr, "PUBLISH", from), 2_000, TICK, addr);
-    }
+    assert_sent_to_each_every("PUBLISH", 2_000);
 }
 
 #[test]
@@ -102,12 +98,8 @@ fn a_replica_with_its_master_link_down_gets_info_every_second() {
 
 #[test]
 fn replicas_of_an_odown_master_get_info_every_second_during_and_after_a_lost_election() {
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
-    let mut w = standard_world(2, &peers);
-    w.run_like_the_timer_for(3_000);
     // The peers agree it is down but vote for one of them: we start a failover and lose.
-    peers_see_it_down_and_vote_for(&mut w, &peer_id(1));
-    w.fakes.get_mut(MASTER).unwrap().up = false;
+    let mut w = master_down_with_peer_votes_for(&peer_id(1));
     assert!(w.run_like_the_timer_until(10_000, |w| w.has("+odown", "")));
     let odown = w.now;
     assert!(
@@ -150,13 +142,9 @@ fn a_replica_claiming_the_master_role_gets_info_every_second() {
 #[test]
 fn a_replica_the_failover_waits_on_gets_info_every_25_ms() {
     // A fortieth of the ping period, faster than the timer: the core's deadline wakes it.
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
-    let mut w = standard_world(2, &peers);
+    let mut w = master_down_with_peer_votes_for(&"a".repeat(40));
     // R2 (the best replica) shows its promotion only after 10 more INFO replies.
     w.fakes.get_mut(R2).unwrap().slaveof_shows_after_infos = 10;
-    w.run_like_the_timer_for(3_000);
-    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
-    w.fakes.get_mut(MASTER).unwrap().up = false;
     assert!(
         w.run_like_the_timer_until(30_000, |w| w.has("+promoted-slave", "")),
         "{:?}",
