@@ -365,6 +365,20 @@ impl Drop for Net {
     }
 }
 
+#[test]
+fn a_subnet_is_claimed_by_one_net_at_a_time() {
+    // Above 10.249.x, where `Net::new` never looks, and per process: no live Net holds it.
+    let pid = std::process::id();
+    let (x, y) = (250 + (pid / 256 % 6) as u8, (pid % 256) as u8);
+    let first = SubnetClaim::try_take(x, y).expect("a free subnet");
+    assert!(SubnetClaim::try_take(x, y).is_none(), "claimed twice");
+    drop(first);
+    assert!(
+        SubnetClaim::try_take(x, y).is_some(),
+        "not released on drop"
+    );
+}
+
 /// The port of a Redis inside a node.
 pub const REDIS_PORT: u16 = 6379;
 /// The port of a sentinel inside a node.
