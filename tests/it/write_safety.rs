@@ -92,6 +92,19 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
     if fencing {
         set_fencing(&g, &flavors, true);
     }
+    // WRITE_SAFETY_LOGLEVEL=debug: the rsentinels log each connection attempt (for timing a
+    // reconnection after the heal).
+    if let Ok(level) = std::env::var("WRITE_SAFETY_LOGLEVEL") {
+        for (s, _) in g
+            .sentinels
+            .iter()
+            .zip(&flavors)
+            .filter(|(_, f)| **f == Flavor::Ours)
+        {
+            let reply = call_once(s.addr(), &["SENTINEL", "CONFIG", "SET", "loglevel", &level]);
+            assert_eq!(reply, Some(Value::Simple("OK".into())), "loglevel {level}");
+        }
+    }
     let old_master = g.master.addr().to_string();
     let writer = Writer::start(&client, g.sentinel_addrs(), WRITE_PERIOD, "acked");
     std::thread::sleep(Duration::from_secs(2));
