@@ -63,16 +63,13 @@ impl Sentinel {
     pub(crate) fn reconnect(&mut self, now: Millis, m: &mut Master, who: &Who) {
         let resolve = self.settings.resolve_hostnames;
         let Some(inst) = instance(m, who) else { return };
-        if inst.addr.port == 0 {
+        if !link_disconnected(inst, who) || inst.addr.port == 0 {
             return;
         }
         // An attempt still not connected long after connections here usually open lost its
         // SYN (a partition drops it silently, and the kernel resends only after 1, 3, 7 s):
         // abandon it and try again at once, so that a healed network is noticed within a
-        // fraction of a second instead of seconds (fast demotion counts on it). Checked
-        // before "is the link disconnected?": a link whose connections are all being opened
-        // is not disconnected, and behind that test this never ran for it (the attempts
-        // hung until the shell's 10 s connect timeout).
+        // fraction of a second instead of seconds (fast demotion counts on it).
         let stuck = self.stuck_connect_after().is_some_and(|after| {
             (inst.link.cmd_connecting || inst.link.pubsub_connecting)
                 && inst
@@ -93,9 +90,6 @@ impl Sentinel {
             }
         }
         let Some(inst) = instance(m, who) else { return };
-        if !link_disconnected(inst, who) {
-            return;
-        }
         // Once per ping period, as Redis; faster while every attempt is being refused, so
         // that down-after-refused sees several of them.
         let period = if inst.link.in_refused_run(m.settings.down_after_refused_ms) {

@@ -45,11 +45,6 @@ struct Fake {
     peer_vote_epoch: Option<i64>,
     /// Accepts connections and answers nothing (a process stopped, or a slow network).
     silent: bool,
-    /// Connection attempts are never answered, neither connected nor failed (a partition
-    /// silently drops the SYNs).
-    drops_syns: bool,
-    /// How many connection attempts reached it (each of the link's connections counts).
-    connect_attempts: usize,
     /// For replicas: the link to their master is down, since this many seconds.
     link_down_secs: Option<u64>,
     /// Swallows SLAVEOF (and everything after it) without answering or obeying.
@@ -77,8 +72,6 @@ impl Fake {
             peer_votes_for: None,
             peer_vote_epoch: None,
             silent: false,
-            drops_syns: false,
-            connect_attempts: 0,
             link_down_secs: None,
             stuck_on_slaveof: false,
             refuses: true,
@@ -180,12 +173,6 @@ impl crate::driver::Effects for FakeIo<'_> {
     fn connect(&mut self, link: LinkId, channel: Channel, ip: &str, port: u16) {
         let addr = format!("{ip}:{port}");
         self.links.insert(link, addr.clone());
-        if let Some(f) = self.fakes.get_mut(&addr) {
-            f.connect_attempts += 1;
-            if f.drops_syns {
-                return;
-            }
-        }
         let up = self.fakes.get(&addr).is_some_and(|f| f.up);
         let cause = match self.fakes.get(&addr) {
             Some(f) if !f.refuses => DisconnectCause::Timeout,

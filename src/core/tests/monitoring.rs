@@ -157,36 +157,3 @@ fn no_replica_is_pointed_back_at_the_old_master_during_our_failover() {
     w.run_for(12_000);
     assert!(w.has("+fix-slave-config", "slave 10.0.0.2:6379"));
 }
-
-/// A connection attempt nobody answers (a partition drops its SYNs) is abandoned and made
-/// again once it has been pending four times as long as connections here usually take (at
-/// least 250 ms), also while every connection of the link is being opened. The check used to
-/// sit behind "is the link disconnected?", which a link whose connections are all being opened
-/// is not: such attempts hung until the shell gave up on them (10 s), and a healed partition
-/// was noticed only when the kernel happened to resend a SYN (1, 3, 7 s into the attempt).
-#[test]
-fn an_unanswered_connection_attempt_is_abandoned_and_made_again() {
-    let mut w = standard_world(2, &[]);
-    w.run_for(2_000);
-    let f = w.fakes.get_mut(MASTER).unwrap();
-    f.drops_syns = true;
-    let link = w.s.master("mymaster").unwrap().inst.link.id.unwrap();
-    for channel in [Channel::Cmd, Channel::PubSub] {
-        w.handle(Input::Disconnected {
-            link,
-            channel,
-            cause: DisconnectCause::Timeout,
-        });
-    }
-    let before = w.fakes[MASTER].connect_attempts;
-    w.run_for(3_000);
-    let made = w.fakes[MASTER].connect_attempts - before;
-    // One attempt (both connections) after the break, then one every ~300 ms (250 ms and the
-    // next 100 ms tick): about ten in 3 s. Without abandoning, the first would still be pending.
-    assert!(made >= 2 * 8, "{made} connection attempts in 3 s");
-    // Once the network heals, the next attempt connects.
-    w.fakes.get_mut(MASTER).unwrap().drops_syns = false;
-    w.run_for(400);
-    let inst = &w.s.master("mymaster").unwrap().inst;
-    assert!(inst.link.cmd_connected && inst.link.pubsub_connected);
-}
