@@ -19,6 +19,7 @@
 //! is up, as hiredis does for Redis.
 
 mod connection;
+mod dial;
 pub mod frame;
 mod incoming;
 
