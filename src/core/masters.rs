@@ -103,6 +103,8 @@ impl Sentinel {
             slave_conf_change_time: None,
             info_asked_at: None,
             fast_demotion_sent: None,
+            claim_seen_at: None,
+            slaveof_tag: 0,
         }
     }
 
@@ -115,6 +117,7 @@ impl Sentinel {
             inst,
             last_hello_time: None,
             last_master_down_reply_time: None,
+            last_master_down_ask_time: None,
             vote: Vote::default(),
             heard: None,
         }

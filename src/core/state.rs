@@ -303,6 +303,14 @@ pub struct Replica {
     /// When we last sent this replica a fast demotion (`failover::demotion`): at most one per
     /// publish period, as INFO has to show whether it worked.
     pub fast_demotion_sent: Option<Millis>,
+    /// When an INFO asked after our last SLAVEOF to this replica first showed it claiming the
+    /// master role; `None` while it does not (or no such INFO came yet). Fast demotion's
+    /// question to the peers must be newer than this: a claim we acted on and then saw again,
+    /// with no INFO in between showing the replica role, may be a new promotion.
+    pub claim_seen_at: Option<Millis>,
+    /// The tag counter when we last sent this replica SLAVEOF: an INFO with a smaller tag was
+    /// asked before it and shows nothing of what it did.
+    pub slaveof_tag: u64,
 }
 
 /// Another sentinel monitoring the same master.
@@ -311,6 +319,9 @@ pub struct Peer {
     pub inst: Instance,
     pub last_hello_time: Option<Millis>,
     pub last_master_down_reply_time: Option<Millis>,
+    /// When we last asked this peer IS-MASTER-DOWN-BY-ADDR (`election::ask`): re-asking waits
+    /// on the question as well as on the answer.
+    pub last_master_down_ask_time: Option<Millis>,
     /// The vote this peer told us it cast, in its IS-MASTER-DOWN-BY-ADDR answer.
     pub vote: Vote,
     /// What this peer's last hello for the master said (fast demotion weighs it).

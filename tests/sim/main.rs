@@ -469,6 +469,32 @@ fn a_demoted_promotion_does_not_leave_a_replication_loop() {
     }
 }
 
+/// Seeds 10043231 and 10115344 (3 sentinels, the session-4 big run): a sentinel fast-demoted an
+/// old master with its peers' confirmation, did not see it a replica before the group promoted
+/// it again, and demoted the group's new master on the same, old, confirmation. A claim seen
+/// again after our SLAVEOF is now a new one
+/// (`core::tests::demotion::a_claim_seen_again_after_a_demotion_needs_a_new_confirmation`).
+/// Seed 20006669 (5 sentinels) never ended: questions to a peer whose answers were slow were
+/// repeated on every other peer's answer and multiplied within one simulated instant; the
+/// world now fails a run that delivers a storm, and questions are paced
+/// (`core::tests::election::a_peer_that_does_not_answer_is_not_asked_on_every_other_answer`).
+#[test]
+fn a_repromoted_master_is_not_demoted_on_an_old_confirmation_and_questions_do_not_storm() {
+    for seed in [10_043_231, 10_115_344] {
+        if let Err(v) = run_seed(seed, &SimConfig::default()) {
+            panic!("{v}");
+        }
+    }
+    let cfg = SimConfig {
+        sentinels: 5,
+        quorum: 3,
+        ..SimConfig::default()
+    };
+    if let Err(v) = run_seed(20_006_669, &cfg) {
+        panic!("{v}");
+    }
+}
+
 /// Bug 8 (docs/RELIABILITY.md): seed 20000986, 5 sentinels, quorum 3. Hellos sent before an
 /// election arrived late, after the claim of the replica that election promoted, and
 /// confirmed a stale sentinel's view: it fast-demoted the group's master (caught by the
@@ -496,7 +522,9 @@ fn late_hellos_never_confirm_a_fast_demotion() {
 /// 2000056 and 2000458 (elected by a majority of the sentinels it knew while discovery was
 /// incomplete: the documented rule, which the checker now applies instead of a majority of
 /// the whole group), 2000218 (the class of bug 8, fixed on main). 0 of these 375 seeds fail
-/// on the merged tree.
+/// on the merged tree. Session 5: 2000170 (a deadlock of fencing and forgetting after the
+/// heal: every sentinel had forgotten the others while cut off; now only a sentinel that
+/// reaches a majority forgets, `core::tests::monitoring::only_a_sentinel_that_reaches_a_majority_forgets_peers`).
 #[test]
 fn forgetting_peers_keeps_the_majority_and_stays_safe() {
     let cfg = SimConfig {

@@ -9,7 +9,8 @@
 //! - our config epoch is the newest anyone we hear from announces, and no election started
 //!   since it (no fresh hello, ours included, carries a current epoch above our config epoch);
 //! - a majority of the known sentinels (us included) answered, to a question sent *after* we
-//!   first saw the instance claim the master role, that the newest epoch in which they voted
+//!   first saw the instance claim the master role (in an INFO asked after our last SLAVEOF to
+//!   it: `Replica::claim_seen_at`), that the newest epoch in which they voted
 //!   for a leader to fail over our master's address is between 1 and our config epoch.
 //!
 //! The question is Redis's own "which vote do you hold" form of SENTINEL
@@ -152,7 +153,14 @@ impl Sentinel {
         {
             return false;
         }
-        let since = r.inst.role_reported_time;
+        // Since when the claim is known, counted from an INFO asked after our last SLAVEOF:
+        // not `role_reported_time`, which stays put while the instance claims, is demoted and
+        // claims again (promoted anew) with no INFO in between showing it a replica. A question
+        // answered for the first claim then confirmed the second, and the group's new master
+        // was demoted (simulator, seeds 10043231 and 10115344).
+        let Some(since) = r.claim_seen_at else {
+            return false;
+        };
         if !self.master_looks_sane(now, m) || !self.group_confirms_our_master(now, m, since) {
             return false;
         }

@@ -107,6 +107,14 @@ impl Sentinel {
             &["CLIENT", "KILL", "TYPE", "pubsub"],
             &["EXEC"],
         ];
+        if let Who::Replica(k) = who {
+            let tag = self.next_tag;
+            if let Some(r) = m.replicas.get_mut(k) {
+                // What it claims from here on is news (see `Replica::claim_seen_at`).
+                r.slaveof_tag = tag;
+                r.claim_seen_at = None;
+            }
+        }
         for step in steps {
             if !self.send(m, who, Channel::Cmd, Purpose::Discard, step) {
                 return false;

@@ -21,7 +21,8 @@
 //! before the peer was forgotten, and two sides of a partition that each forget the other
 //! cannot both win (docs/RELIABILITY.md, "Forgetting peers"). The count goes down only when
 //! the peer comes back (it is a known sentinel again, counted once) or the operator runs
-//! SENTINEL RESET (the group's explicit agreement, as with Redis). The simulator runs the rule
+//! SENTINEL RESET (the group's explicit agreement, as with Redis). Only a sentinel that still
+//! reaches a majority of the voters forgets (`forget_gone_peers`). The simulator runs the rule
 //! through partitions with 0 violations, and catches the unsafe variant that drops the vote
 //! too (`Faults::forgetting_shrinks_majority`).
 
@@ -79,6 +80,24 @@ impl Sentinel {
     pub(crate) fn forget_gone_peers(&mut self, now: Millis, m: &mut Master) {
         let after = m.settings.forget_sentinel_after_ms;
         if after == 0 {
+            return;
+        }
+        // Only a sentinel that still reaches a majority of the voters forgets: one cut off from
+        // the group would forget the peers that are fine, and those it forgot it can only hear
+        // of again through hellos. With fencing on, that was a deadlock once the network healed
+        // (simulator, seed 2000170, 5 sentinels): every sentinel had forgotten the others while
+        // cut off, so each heard no majority and kept the master write-paused, the pause held
+        // back every hello through the master, and the restarted replicas, claiming the master
+        // role, got no hellos either (`hello_cannot_stall`): nobody could hear anybody again.
+        // Peers we still know are PINGed directly, so hearing a majority never depends on a
+        // hello. A group that really shrank below a majority forgets nothing: its votes would
+        // count all the same (`Master::voters`).
+        let reachable = 1 + m
+            .sentinels
+            .values()
+            .filter(|p| !p.inst.flags.s_down)
+            .count();
+        if reachable * 2 <= m.voters() {
             return;
         }
         let gone: Vec<String> = m

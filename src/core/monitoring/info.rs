@@ -16,6 +16,7 @@ impl Sentinel {
         now: Millis,
         m: &mut Master,
         who: &Who,
+        tag: u64,
         text: String,
     ) {
         let report = parse_info(&text);
@@ -29,6 +30,13 @@ impl Sentinel {
         if let Who::Replica(k) = who {
             if let Some(r) = m.replicas.get_mut(k) {
                 r.master_link_down_time = report.master_link_down_ms;
+                match report.role {
+                    Some(Role::Master) if tag >= r.slaveof_tag => {
+                        r.claim_seen_at.get_or_insert(now);
+                    }
+                    Some(Role::Replica) => r.claim_seen_at = None,
+                    _ => {}
+                }
             }
         }
         if let Some(run_id) = &report.run_id {

@@ -223,7 +223,7 @@ impl Sentinel {
                         Value::Verbatim { text, .. } => Some(text),
                         _ => None,
                     } {
-                        s.refresh_from_info(now, m, &who, text);
+                        s.refresh_from_info(now, m, &who, tag, text);
                     }
                 }
                 Purpose::Publish => {

@@ -192,3 +192,32 @@ fn a_replication_loop_is_undone_by_the_next_failover() {
     );
     assert_eq!(w.fakes[R1].master.as_deref(), Some(R2));
 }
+
+/// Seeds 10043231 and 10115344 (3 sentinels) in miniature: we fast-demote R1 with the peers'
+/// confirmation; before any INFO shows it a replica, the group elects a leader in epoch 2 and
+/// promotes R1 again. Our records never saw R1 stop claiming, so its claim looked like the
+/// one already confirmed, and the old answers demoted the group's new master. A claim seen
+/// again after our SLAVEOF is a new one: it needs a new question, which the peers (now voters
+/// of epoch 2) do not confirm.
+#[test]
+fn a_claim_seen_again_after_a_demotion_needs_a_new_confirmation() {
+    let mut w = world_with_r1_claiming_master(1);
+    let start = w.now;
+    while !demoted(&w) && w.now < start + 1_000 {
+        w.run_for(100);
+    }
+    assert!(demoted(&w), "{:?}", sent_to_r1(&w));
+    // Promoted anew, at once, by the epoch-2 leader; the peers voted in epoch 2.
+    let r1 = w.fakes.get_mut(R1).unwrap();
+    r1.role = Role::Master;
+    r1.master = None;
+    for (_, addr) in PEERS {
+        w.fakes.get_mut(addr).unwrap().peer_vote_epoch = Some(2);
+    }
+    w.run_for(5_000);
+    let slaveofs = sent_to_r1(&w)
+        .into_iter()
+        .filter(|a| a == "SLAVEOF 10.0.0.1 6379")
+        .count();
+    assert_eq!(slaveofs, 1, "{:?}", w.kinds());
+}

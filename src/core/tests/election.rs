@@ -369,3 +369,36 @@ fn not_elected_without_votes_aborts_and_waits_before_retrying() {
         tries
     );
 }
+
+/// Questions are paced by the question as well as by the answer. We ask again on every answer
+/// that can move a failover forward; a peer whose answers do not come back (a one-way cut, a
+/// slow network) used to be asked again on each of the other peers' answers, on top of every
+/// tick. With four peers on a slow network the questions multiplied without bound within a
+/// simulated instant (simulator, seed 20006669, 5 sentinels). Now: at most one question per
+/// peer per interval (100 ms before it confirms, the ask period after), plus the forced ones
+/// that open a failover.
+#[test]
+fn a_peer_that_does_not_answer_is_not_asked_on_every_other_answer() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(2_000);
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.fakes.get_mut(peers[0].1).unwrap().peer_down = true;
+    w.fakes.get_mut(peers[1].1).unwrap().ignores_questions = true;
+    let asked_silent = |w: &World| {
+        w.sent
+            .iter()
+            .filter(|(a, args)| {
+                a == peers[1].1 && args.get(1).is_some_and(|c| c == "is-master-down-by-addr")
+            })
+            .count()
+    };
+    w.run_for(5_500);
+    assert!(w.has("+odown", ""), "{:?}", w.kinds());
+    let before = asked_silent(&w);
+    w.run_for(3_000);
+    let asked = asked_silent(&w) - before;
+    // ODOWN: one question per ask period (1 s), plus the forced ones of a failover starting.
+    assert!(asked <= 6, "asked the silent peer {asked} times in 3 s");
+    assert!(asked >= 2, "asked the silent peer {asked} times in 3 s");
+}

@@ -45,6 +45,8 @@ struct Fake {
     peer_vote_epoch: Option<i64>,
     /// Accepts connections and answers nothing (a process stopped, or a slow network).
     silent: bool,
+    /// Answers everything but IS-MASTER-DOWN-BY-ADDR (its answers are lost on the way).
+    ignores_questions: bool,
     /// For replicas: the link to their master is down, since this many seconds.
     link_down_secs: Option<u64>,
     /// Swallows SLAVEOF (and everything after it) without answering or obeying.
@@ -72,6 +74,7 @@ impl Fake {
             peer_votes_for: None,
             peer_vote_epoch: None,
             silent: false,
+            ignores_questions: false,
             link_down_secs: None,
             stuck_on_slaveof: false,
             refuses: true,
@@ -362,6 +365,9 @@ fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Op
         return None;
     }
     let cmd = args[0].to_ascii_uppercase();
+    if fake.ignores_questions && args.get(1).is_some_and(|a| a == "is-master-down-by-addr") {
+        return None;
+    }
     if cmd == "FAILOVER" && args[1].eq_ignore_ascii_case("TO") {
         // The server's coordinated handover: it becomes a replica of the target, which
         // becomes a master.

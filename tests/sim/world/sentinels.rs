@@ -450,9 +450,10 @@ impl Effects for SimIo<'_> {
                 args,
                 ..
             } if self.w.tracing
-                && args
-                    .first()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(b"CLIENT")) =>
+                && (self.w.trace_all_sends
+                    || args
+                        .first()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(b"CLIENT"))) =>
             {
                 trace!(
                     self.w,
