@@ -19,6 +19,7 @@
 //! is up, as hiredis does for Redis.
 
 mod connection;
+mod dial;
 pub mod frame;
 mod incoming;
 
@@ -150,6 +151,8 @@ impl Links {
     }
 
     fn connect(&mut self, link: LinkId, channel: Channel, ip: String, port: u16) {
+        // At Redis's debug level: when each attempt starts (how soon a heal is noticed).
+        tracing::trace!("link {ip}:{port} {}: connecting", channel.as_str());
         self.close(link, channel);
         let shared_as = may_share(link, channel).then(|| (ip.clone(), port, channel));
         if let Some(&id) = shared_as.as_ref().and_then(|key| self.shareable.get(key)) {
