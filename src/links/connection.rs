@@ -270,7 +270,8 @@ pub(crate) async fn run(
     // Boxed: the connect (and TLS handshake) futures live only while connecting, and are
     // not kept in the task for the connection's whole life.
     let opened = Box::pin(tokio::time::timeout(connect_timeout, async {
-        let stream = TcpStream::connect((ip.as_str(), port)).await?;
+        // A known address's lost SYN is sent again within a fraction of a second (`dial`).
+        let stream = super::dial::dial(&ip, port).await?;
         let _ = stream.set_nodelay(true);
         // Our end's address: what hellos announce when announce-ip is not set.
         let local_ip = stream.local_addr().ok().map(|a| a.ip().to_string());
@@ -298,6 +299,8 @@ pub(crate) async fn run(
                 ip,
                 reporter.channel.as_str()
             );
+            // A path that got much slower than it was: the next dial waits it out.
+            super::dial::forget(&ip, port);
             reporter.close(DisconnectCause::Timeout);
             return;
         }

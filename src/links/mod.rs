@@ -20,6 +20,7 @@
 
 pub mod backlog;
 mod connection;
+mod dial;
 pub mod frame;
 mod incoming;
 
@@ -162,6 +163,8 @@ impl Links {
     }
 
     fn connect(&mut self, link: LinkId, channel: Channel, ip: String, port: u16) {
+        // At Redis's debug level: when each attempt starts (how soon a heal is noticed).
+        tracing::trace!("link {ip}:{port} {}: connecting", channel.as_str());
         self.close(link, channel);
         let shared_as = may_share(link, channel).then(|| (ip.clone(), port, channel));
         if let Some(&id) = shared_as.as_ref().and_then(|key| self.shareable.get(key)) {
