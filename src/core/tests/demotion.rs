@@ -190,7 +190,7 @@ fn a_claim_seen_again_after_a_demotion_needs_a_new_confirmation() {
     while !demoted(&w) && w.now < start + 1_000 {
         w.run_for(100);
     }
-    assert!(demoted(&w), "{:?}", sent_to_r1(&w));
+    assert!(demoted(&w), "{:?}", sent_to(&w, R1));
     // Promoted anew, at once, by the epoch-2 leader; the peers voted in epoch 2.
     let r1 = w.fakes.get_mut(R1).unwrap();
     r1.role = Role::Master;
@@ -199,7 +199,7 @@ fn a_claim_seen_again_after_a_demotion_needs_a_new_confirmation() {
         w.fakes.get_mut(addr).unwrap().peer_vote_epoch = Some(2);
     }
     w.run_for(5_000);
-    let slaveofs = sent_to_r1(&w)
+    let slaveofs = sent_to(&w, R1)
         .into_iter()
         .filter(|a| a == "SLAVEOF 10.0.0.1 6379")
         .count();
