@@ -29,8 +29,19 @@ struct Measured {
     acked_during_cut: u64,
     /// Acknowledged values after the heal.
     acked_after_heal: usize,
-    /// From the heal until the old master reports the replica role.
+    /// The last value acknowledged before the heal, and when the test saw the old master
+    /// report the replica role.
+    last_before_heal: u64,
+    acked_at_demotion: u64,
+    /// From the heal until the old master reports the replica role (polled by the test:
+    /// includes the heal's own commands and the poll's delays).
     demoted_after: Duration,
+    /// From the moment the heal completed to the first `+convert-to-slave` of the old master
+    /// in any sentinel's log: the sentinels' own clock, unaffected by how slowly the test
+    /// process polls on a loaded machine. None if no sentinel logged one.
+    demotion_logged_after: Option<Duration>,
+    /// How long the heal's commands took (every node at once).
+    heal_took: Duration,
 }
 
 /// Turn fencing on or off on every rsentinel of the group (redis-sentinel has no such option).
@@ -81,6 +92,19 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
     if fencing {
         set_fencing(&g, &flavors, true);
     }
+    // WRITE_SAFETY_LOGLEVEL=debug: the rsentinels log each connection attempt (for timing a
+    // reconnection after the heal).
+    if let Ok(level) = std::env::var("WRITE_SAFETY_LOGLEVEL") {
+        for (s, _) in g
+            .sentinels
+            .iter()
+            .zip(&flavors)
+            .filter(|(_, f)| **f == Flavor::Ours)
+        {
+            let reply = call_once(s.addr(), &["SENTINEL", "CONFIG", "SET", "loglevel", &level]);
+            assert_eq!(reply, Some(Value::Simple("OK".into())), "loglevel {level}");
+        }
+    }
     let old_master = g.master.addr().to_string();
     let writer = Writer::start(&client, g.sentinel_addrs(), WRITE_PERIOD, "acked");
     std::thread::sleep(Duration::from_secs(2));
@@ -94,7 +118,11 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
     ];
     let acked_before_cut = writer.last_acked();
     let cut_at = Instant::now();
-    eprintln!("write_safety: cut at {}", wall_clock());
+    let cut_clock = wall_clock();
+    eprintln!("write_safety: cut at {cut_clock}");
+    // Every round of scripts/partitions/run keeps its own logs: named after the cut.
+    let mut times = format!("cut {cut_clock}\n");
+    let dump = |times: &str| dump_logs(&g, flavor, fencing, &cut_clock, times);
     match cut {
         Cut::BothWays => net.partition(&minority, &majority),
         Cut::IntoMinority => net.drop_one_way(&majority, &minority),
@@ -121,8 +149,9 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
         std::thread::sleep(Duration::from_millis(250));
     }
     let acked_during_cut = writer.last_acked() - acked_at_1s;
-    if fencing && !saw_paused {
-        dump_logs(&g, flavor, fencing);
+    // Only an rsentinel can fence (`flavors[0]` is the one cut off with the master).
+    if fencing && flavor == Flavor::Ours && !saw_paused {
+        dump(&times);
         panic!(
             "s1 never reported fencing-paused yes while cut off{}",
             g.sentinels[0].output_tail()
@@ -131,23 +160,33 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
 
     let last_before_heal = writer.last_acked();
     let healed_at = Instant::now();
+    times.push_str(&format!("heal begins {}\n", wall_clock()));
     eprintln!("write_safety: heal at {}", wall_clock());
     net.heal_all();
+    let heal_took = healed_at.elapsed();
+    let healed_ms = wall_ms();
+    times.push_str(&format!("healed {}\n", wall_clock()));
     let demoted = wait_until(Duration::from_secs(30), || {
         g.master.replication_field("role").as_deref() == Some("slave")
     });
     let demoted_after = healed_at.elapsed();
+    let acked_at_demotion = writer.last_acked();
+    times.push_str(&format!(
+        "old master seen a replica by the test {}\n",
+        wall_clock()
+    ));
     if !demoted {
-        dump_logs(&g, flavor, fencing);
+        dump(&times);
     }
     assert!(demoted, "the old master was never demoted");
     let final_master = g.wait_converged(Duration::from_secs(60), |_| true);
     if final_master.addr().to_string() != new_master {
-        dump_logs(&g, flavor, fencing);
+        dump(&times);
     }
     assert_eq!(final_master.addr().to_string(), new_master);
     std::thread::sleep(Duration::from_secs(3));
-    dump_logs(&g, flavor, fencing);
+    dump(&times);
+    let demotion_logged_after = first_demotion_logged(&g, &old_master, healed_ms);
     let report = writer.finish();
     let lost_values = lost_writes(final_master.addr(), "acked", &report.acked);
     let lost = lost_values.len();
@@ -164,10 +203,14 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
         acked_at_1s,
         acked_during_cut,
         acked_after_heal,
+        last_before_heal,
+        acked_at_demotion,
         demoted_after,
+        demotion_logged_after,
+        heal_took,
     };
     eprintln!(
-        "WRITE-SAFETY-RESULT | master + 1 sentinel isolated 15 s{}, writer with the old master | {} | fencing {} | attempts {} | acked {} | lost {} ({:.1} %) | acked during the cut {} | old master a replica {:.1} s after the heal",
+        "WRITE-SAFETY-RESULT | master + 1 sentinel isolated 15 s{}, writer with the old master | {} | fencing {} | attempts {} | acked {} | lost {} ({:.1} %) | acked during the cut {} | old master a replica {:.1} s after the heal | +convert-to-slave logged {} after the heal completed (heal took {} ms)",
         if cut == Cut::IntoMinority {
             " (one way: majority -> minority dropped)"
         } else {
@@ -181,18 +224,71 @@ fn isolated_master_cut(flavors: [Flavor; 3], fencing: bool, cut: Cut) -> Measure
         100.0 * m.lost as f64 / m.report.acked.len().max(1) as f64,
         m.acked_during_cut,
         m.demoted_after.as_secs_f64(),
+        m.demotion_logged_after
+            .map_or("never".to_string(), |d| format!("{:.2} s", d.as_secs_f64())),
+        m.heal_took.as_millis(),
     );
     m
+}
+
+/// The first `+convert-to-slave` of `old_master` in any sentinel's log, as a time after
+/// `healed_ms` (the wall clock's milliseconds of the day when the heal completed). The logs
+/// carry the wall clock to the millisecond (`pid:X 01 Dec 2026 01:43:07.066 * +convert-to-slave
+/// slave 10.135.0.1:6379 ...`); the sentinels and the test share one machine and one clock. A
+/// line before the heal would be a demotion decided while cut off: it is returned as zero,
+/// not skipped (it would still be a demotion, and the tests bound it from above).
+fn first_demotion_logged(g: &Group, old_master: &str, healed_ms: u64) -> Option<Duration> {
+    let needle = format!("+convert-to-slave slave {old_master} ");
+    g.sentinels
+        .iter()
+        .flat_map(|s| {
+            s.log_text()
+                .lines()
+                .filter(|l| l.contains(&needle))
+                .filter_map(log_line_ms)
+                .collect::<Vec<_>>()
+        })
+        .map(|at| {
+            // Milliseconds of the day on both sides: a run across midnight wraps.
+            let after = (at + DAY_MS - healed_ms) % DAY_MS;
+            if after > DAY_MS / 2 {
+                0
+            } else {
+                after
+            }
+        })
+        .min()
+        .map(Duration::from_millis)
+}
+
+const DAY_MS: u64 = 86_400_000;
+
+/// The milliseconds of the day of a Redis-format log line (`pid:X DD Mon YYYY HH:MM:SS.mmm`).
+fn log_line_ms(line: &str) -> Option<u64> {
+    let clock = line.split_whitespace().nth(4)?;
+    let (hms, ms) = clock.split_once('.')?;
+    let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
+    Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
+}
+
+/// The functional bound of issue 12: a returning old master is turned into a replica within
+/// 1 s of the heal, read from the sentinels' own log timestamps (see `first_demotion_logged`).
+fn assert_demoted_within_1s(m: &Measured) {
+    let after = m
+        .demotion_logged_after
+        .expect("no sentinel logged +convert-to-slave for the old master");
+    assert!(
+        after <= Duration::from_secs(1),
+        "the old master's +convert-to-slave was logged {:.2} s after the heal (bound: 1 s)",
+        after.as_secs_f64()
+    );
 }
 
 /// The wall clock as the sentinels' log lines show it (UTC, milliseconds), to line the test's
 /// cut and heal up with their events.
 fn wall_clock() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    let day = ms % 86_400_000;
+    let day = wall_ms();
     format!(
         "{:02}:{:02}:{:02}.{:03}",
         day / 3_600_000,
@@ -202,24 +298,37 @@ fn wall_clock() -> String {
     )
 }
 
+/// The wall clock's milliseconds of the day (UTC, as the sentinels' logs show it).
+fn wall_ms() -> u64 {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    ms % DAY_MS
+}
+
 /// With `WRITE_SAFETY_LOGS=<dir>`, keep every sentinel's log there (for timing a run).
-fn dump_logs(g: &Group, flavor: Flavor, fencing: bool) {
+/// Named after the test (its thread), so that runs in parallel do not overwrite, and after the
+/// cut's wall clock, so that rounds do not either; `times` (the cut, the heal...) goes beside.
+fn dump_logs(g: &Group, flavor: Flavor, fencing: bool, cut_clock: &str, times: &str) {
     let Ok(dir) = std::env::var("WRITE_SAFETY_LOGS") else {
         return;
     };
-    let _ = std::fs::create_dir_all(&dir);
+    let dir = std::path::Path::new(&dir);
+    let _ = std::fs::create_dir_all(dir);
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("run")
+        .replace("::", "-");
+    let prefix = format!(
+        "{test}-{}-fencing-{fencing}-cut-{}",
+        flavor.program(),
+        cut_clock.replace(':', ".")
+    );
+    let _ = std::fs::write(dir.join(format!("{prefix}-times.txt")), times);
     for (i, s) in g.sentinels.iter().enumerate() {
-        // Named after the test (its thread), so that runs in parallel do not overwrite.
-        let test = std::thread::current()
-            .name()
-            .unwrap_or("run")
-            .replace("::", "-");
-        let name = format!(
-            "{test}-{}-fencing-{fencing}-s{}.log",
-            flavor.program(),
-            i + 1
-        );
-        let _ = std::fs::write(std::path::Path::new(&dir).join(name), s.log_text());
+        let name = format!("{prefix}-s{}.log", i + 1);
+        let _ = std::fs::write(dir.join(name), s.log_text());
     }
 }
 
@@ -247,6 +356,7 @@ fn fencing_stops_an_isolated_master_acknowledging_writes() {
         "the old master became a replica {:.1} s after the heal",
         m.demoted_after.as_secs_f64()
     );
+    assert_demoted_within_1s(&m);
     // What fencing cannot save is what the old master acknowledged before the pause (the
     // first ~0.6 s of the cut); everything acknowledged later, the heal included, survives.
     // (The share of the total, ~4-6 % here, depends on the run's length: a figure for
@@ -281,6 +391,8 @@ fn without_fencing_the_cut_is_lost_but_the_old_master_is_demoted_fast() {
         "the old master became a replica {:.1} s after the heal",
         m.demoted_after.as_secs_f64()
     );
+    assert_demoted_within_1s(&m);
+    assert_nothing_lost_after_the_demotion(&m);
 }
 
 /// A mixed group, fencing and fast demotion on the rsentinels: the fenced minority sentinel
@@ -300,12 +412,15 @@ fn a_redis_sentinel_peer_agrees_on_every_switch_with_fencing_on() {
         "writes did not resume after the heal ({} acked)",
         m.acked_after_heal
     );
+    // The rsentinels demote it; the redis-sentinel's answer counts in their confirmation.
+    assert_demoted_within_1s(&m);
 }
 
 /// A one-way partition (the majority's packets never reach the master's side; the master's
 /// side still reaches the majority): TCP needs both ways, so the group behaves as under a
-/// full cut: the majority fails over, fencing stops the old master acknowledging, and after
-/// the heal everyone agrees.
+/// full cut: the majority fails over, fencing stops the old master acknowledging, after the
+/// heal everyone agrees, and the old master is demoted within 1 s of the heal as after a
+/// full cut.
 #[test]
 fn a_one_way_partition_is_fenced_and_healed() {
     let m = isolated_master_cut([Flavor::Ours; 3], true, Cut::IntoMinority);
@@ -318,6 +433,44 @@ fn a_one_way_partition_is_fenced_and_healed() {
         m.acked_after_heal > 50,
         "{} acked after the heal",
         m.acked_after_heal
+    );
+    assert_demoted_within_1s(&m);
+}
+
+/// A mixed group's limit: the sentinel cut off with the master is the redis-sentinel, which has
+/// no fencing, so nothing pauses the old master and the cut's writes are lost as with Redis
+/// (fencing is decided by the sentinel on the master's side; the rsentinels of the majority
+/// cannot reach it). What the rsentinels still give: the old master is demoted within 1 s of
+/// the heal (they are a majority and confirm each other), and nothing acknowledged after the
+/// heal is lost.
+#[test]
+fn a_redis_sentinel_cut_off_with_the_master_cannot_fence_it() {
+    let m = isolated_master([Flavor::Reference, Flavor::Ours, Flavor::Ours], true);
+    assert!(
+        m.acked_during_cut > 200,
+        "nothing should have fenced the old master ({} acked during the cut)",
+        m.acked_during_cut
+    );
+    assert!(m.lost > 0, "the checker would be blind");
+    assert_demoted_within_1s(&m);
+    assert_nothing_lost_after_the_demotion(&m);
+}
+
+/// Without a pause, what the old master acknowledges between the heal and its demotion is lost
+/// (the writer follows a sentinel that has not heard of the failover yet); everything
+/// acknowledged after the test saw it a replica must survive.
+fn assert_nothing_lost_after_the_demotion(m: &Measured) {
+    let late: Vec<u64> = m
+        .lost_values
+        .iter()
+        .copied()
+        .filter(|v| *v > m.acked_at_demotion)
+        .collect();
+    assert!(
+        late.is_empty(),
+        "writes acknowledged after the old master was demoted were lost: {late:?} (heal after {}, demoted at {})",
+        m.last_before_heal,
+        m.acked_at_demotion
     );
 }
 

@@ -291,63 +291,130 @@ impl Net {
         b.neigh_restore(a);
     }
 
-    /// Cut every link between a node of `side_a` and a node of `side_b`.
+    /// Cut every link between a node of `side_a` and a node of `side_b`, in every node at
+    /// once (one `ip -batch` per node, all running together): a cut is one moment. Cutting
+    /// pair after pair (two `ip` runs each, 24 for the write-safety scenario) took 0.3-0.8 s
+    /// on a loaded machine, during which the master was already cut from its replicas while
+    /// its sentinel still heard the majority: writes the old master acknowledged in that gap
+    /// were counted against fencing.
     pub fn partition(&self, side_a: &[&Node], side_b: &[&Node]) {
-        for a in side_a {
-            for b in side_b {
-                self.cut(a, b);
+        let mut batches: Vec<(&Node, String)> = Vec::new();
+        for (near, far) in [(side_a, side_b), (side_b, side_a)] {
+            for n in near {
+                let lines: String = far
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "neigh replace {} lladdr {NOWHERE_MAC} nud permanent dev eth0\n",
+                            f.ip
+                        )
+                    })
+                    .collect();
+                batches.push((n, lines));
             }
         }
+        let jobs = batches
+            .into_iter()
+            .map(|(n, lines)| {
+                let mut c = Command::new("ip");
+                c.args(["-n", &n.ns, "-batch", "-"]);
+                (format!("cutting {} off", n.label), c, Some(lines))
+            })
+            .collect();
+        run_at_once(jobs).unwrap_or_else(|e| panic!("partition: {e}"));
     }
 
     /// A one-way partition: every packet from a node of `from` to a node of `to` is dropped
-    /// (an iptables DROP rule in each `to` node's INPUT chain); the other direction is left
-    /// alone. Needs iptables (scripts/install-deps.sh); panics with its error otherwise.
+    /// (an iptables DROP rule in each `to` node's INPUT chain, one rule listing every `from`
+    /// address, all nodes at once); the other direction is left alone. Needs iptables
+    /// (scripts/install-deps.sh); panics with its error otherwise.
     pub fn drop_one_way(&self, from: &[&Node], to: &[&Node]) {
         require_binary("iptables");
+        let sources: Vec<String> = from.iter().map(|f| f.ip.to_string()).collect();
+        let sources = sources.join(",");
+        let mut jobs = Vec::new();
         for t in to {
             self.dropping.lock().unwrap().push(t.ns.clone());
-            for f in from {
-                let out = Command::new("ip")
-                    .args(["netns", "exec", &t.ns, "iptables", "-w", "-A", "INPUT"])
-                    .args(["-s", &f.ip.to_string(), "-j", "DROP"])
-                    .stdin(Stdio::null())
-                    .output()
-                    .unwrap_or_else(|e| panic!("cannot run iptables: {e}"));
-                assert!(
-                    out.status.success(),
-                    "iptables DROP {} -> {}: {}",
-                    f.label,
-                    t.label,
-                    String::from_utf8_lossy(&out.stderr).trim()
-                );
-            }
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &t.ns, "iptables", "-w", "-A", "INPUT"])
+                .args(["-s", &sources, "-j", "DROP"]);
+            jobs.push((format!("iptables DROP -> {}", t.label), c, None));
         }
+        run_at_once(jobs).unwrap_or_else(|e| panic!("cannot drop one way: {e}"));
     }
 
-    /// Restore every link of the network (ARP cuts and one-way DROP rules alike).
+    /// Restore every link of the network (ARP cuts and one-way DROP rules alike), in every
+    /// node at once. (It used to delete the 42 neighbour entries of a 7-node network one `ip`
+    /// run after another and flush the DROP rules last: on a loaded machine a one-way
+    /// partition healed ~0.8 s after `heal_all` was called, and that delay was counted as
+    /// the sentinels' "demotion after the heal".)
     pub fn heal_all(&self) {
-        self.heal_arp();
         let dropping = std::mem::take(&mut *self.dropping.lock().unwrap());
+        let mut jobs = Vec::new();
         for ns in dropping {
-            let _ = Command::new("ip")
-                .args(["netns", "exec", &ns, "iptables", "-w", "-F", "INPUT"])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", &ns, "iptables", "-w", "-F", "INPUT"]);
+            jobs.push((format!("iptables -F in {ns}"), c, None));
+        }
+        // Only `cut` makes permanent neighbour entries: flushing them restores every link.
+        for n in &self.nodes {
+            let mut c = Command::new("ip");
+            c.args([
+                "-n",
+                &n.ns,
+                "neigh",
+                "flush",
+                "dev",
+                "eth0",
+                "nud",
+                "permanent",
+            ]);
+            jobs.push((format!("restoring {}", n.label), c, None));
+        }
+        // Best effort, as before: a node that was never cut has nothing to flush.
+        let _ = run_at_once(jobs);
+    }
+}
+
+/// Start every command (each with what to feed its stdin), then wait for all of them; the
+/// error lists every one that failed.
+fn run_at_once(jobs: Vec<(String, Command, Option<String>)>) -> Result<(), String> {
+    use std::io::Write;
+    let started: Vec<_> = jobs
+        .into_iter()
+        .map(|(what, mut c, input)| {
+            c.stdin(if input.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+            let child = c.spawn().map(|mut child| {
+                if let (Some(mut stdin), Some(text)) = (child.stdin.take(), input) {
+                    // A few hundred bytes: the pipe takes them without the reader running.
+                    let _ = stdin.write_all(text.as_bytes());
+                }
+                child
+            });
+            (what, child)
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for (what, child) in started {
+        match child.and_then(|c| c.wait_with_output()) {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => errors.push(format!(
+                "{what}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )),
+            Err(e) => errors.push(format!("{what}: {e}")),
         }
     }
-
-    /// Restore every link cut with `cut` / `partition`.
-    fn heal_arp(&self) {
-        for n in &self.nodes {
-            for m in &self.nodes {
-                if n.ns != m.ns {
-                    n.neigh_restore(m);
-                }
-            }
-        }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
     }
 }
 
