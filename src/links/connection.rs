@@ -299,8 +299,6 @@ pub(crate) async fn run(
                 ip,
                 reporter.channel.as_str()
             );
-            // A path that got much slower than it was: the next dial waits it out.
-            super::dial::forget(&ip, port);
             reporter.close(DisconnectCause::Timeout);
             return;
         }
