@@ -19,6 +19,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::backlog::Backlog;
 use super::frame::FrameScanner;
 use super::incoming::{deliver_replies, keep_only_the_tail, poll_read_through_scratch};
 use crate::core::{Channel, DisconnectCause, Input, LinkId};
@@ -124,6 +125,9 @@ pub(crate) struct Reporter {
     pub(crate) channel: Channel,
     pub(crate) shared: Arc<Shared>,
     pub(crate) inputs: UnboundedSender<Input>,
+    /// Counts the replies and messages delivered, and holds reads back while the core is
+    /// far behind (see `backlog`).
+    pub(crate) backlog: Arc<Backlog>,
 }
 
 impl Reporter {
@@ -132,6 +136,9 @@ impl Reporter {
         let state = self.shared.lock();
         if state.state != State::Live {
             return false;
+        }
+        if Backlog::counts(&input) {
+            self.backlog.delivered();
         }
         let _ = self.inputs.send(input);
         true
@@ -161,6 +168,7 @@ impl Reporter {
         let Some((&first, others)) = state.members.split_first() else {
             return true;
         };
+        self.backlog.delivered();
         let _ = self.inputs.send(Input::Message {
             link: first,
             channel,
@@ -172,6 +180,7 @@ impl Reporter {
         {
             *last_fan_out = Some(now);
             for &link in others {
+                self.backlog.delivered();
                 let _ = self.inputs.send(Input::Message {
                     link,
                     channel: Bytes::new(),
@@ -381,6 +390,13 @@ impl Pump {
                     Poll::Pending => {}
                 }
             }
+            // While the core is far behind, what the instance sends waits in the socket.
+            if !reporter.backlog.may_read(cx) {
+                if progress {
+                    continue;
+                }
+                return Poll::Pending;
+            }
             match poll_read_through_scratch(cx, stream, &mut self.incoming) {
                 // The other end closed: its process exited or closed us on purpose.
                 Poll::Ready(Ok(0)) => return Poll::Ready(Some(DisconnectCause::Reset)),
@@ -459,6 +475,7 @@ mod tests {
             channel: Channel::Cmd,
             shared: Arc::clone(&shared),
             inputs,
+            backlog: Arc::default(),
         };
         assert!(reporter.report(Input::Tick));
         assert_eq!(rx.try_recv().ok(), Some(Input::Tick));
@@ -476,6 +493,7 @@ mod tests {
             channel: Channel::PubSub,
             shared: Shared::new(LinkId(2)),
             inputs,
+            backlog: Arc::default(),
         };
         reporter.close(DisconnectCause::Reset);
         reporter.close(DisconnectCause::Other);
@@ -500,6 +518,7 @@ mod tests {
             channel: Channel::Cmd,
             shared,
             inputs,
+            backlog: Arc::default(),
         };
         assert!(reporter.connected(Some("127.0.0.1".into())));
         reporter.close(DisconnectCause::Timeout);
@@ -527,6 +546,7 @@ mod tests {
             channel: Channel::Cmd,
             shared: Shared::new(LinkId(5)),
             inputs,
+            backlog: Arc::default(),
         };
         let task = run(
             reporter,

@@ -18,6 +18,7 @@
 //! Commands sent while the connection is still being opened are queued and written once it
 //! is up, as hiredis does for Redis.
 
+pub mod backlog;
 mod connection;
 mod dial;
 pub mod frame;
@@ -33,6 +34,7 @@ use tokio::task::JoinHandle;
 use crate::core::{Action, Channel, DisconnectCause, Input, LinkId};
 use connection::{Reporter, Shared, State};
 
+pub use backlog::Backlog;
 pub use connection::MAX_BUFFERED_REPLY;
 
 /// How long opening a connection may take before it counts as failed.
@@ -90,6 +92,8 @@ pub struct Links {
     /// With `tls-replication yes`: every connection is TLS (masters, replicas and peer
     /// sentinels alike, as in Redis).
     tls: Option<crate::tls::TlsConnector>,
+    /// Shared with every connection and with the loop that feeds the core (`Backlog`).
+    backlog: Arc<Backlog>,
 }
 
 impl Links {
@@ -111,6 +115,7 @@ impl Links {
             shareable: HashMap::new(),
             connect_timeout,
             tls: None,
+            backlog: Arc::default(),
         }
     }
 
@@ -118,6 +123,13 @@ impl Links {
     pub fn with_tls(mut self, connector: Option<crate::tls::TlsConnector>) -> Links {
         self.tls = connector;
         self
+    }
+
+    /// What the loop feeding the core reports handled replies and messages to: whoever reads
+    /// the inputs channel must call `Backlog::handled`, or the connections stop reading after
+    /// `backlog::HIGH` of them.
+    pub fn backlog(&self) -> Arc<Backlog> {
+        Arc::clone(&self.backlog)
     }
 
     /// Carry out a `Connect`, `Send` or `Disconnect` action (others are ignored). Must be
@@ -165,6 +177,7 @@ impl Links {
             channel,
             shared: Arc::clone(&shared),
             inputs: self.inputs.clone(),
+            backlog: Arc::clone(&self.backlog),
         };
         let task = tokio::spawn(connection::run(
             reporter,

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::model::{Config, LogLevel, ServerSettings};
 use crate::core::{Action, Channel, Event, Input, LinkId, Millis, Sentinel, Snapshot};
 use crate::driver::{self, Effects};
-use crate::links::Links;
+use crate::links::{Backlog, Links};
 use crate::logging::{self, log};
 use crate::proto::reply::RespWriter;
 use crate::resp::Proto;
@@ -244,11 +244,11 @@ impl SentinelHost for CoreHost {
         self.driver().command(args)
     }
 
-    fn query(&self, args: &[Bytes], proto: Proto, out: &mut BytesMut) -> bool {
+    fn query(&self, now: Millis, args: &[Bytes], proto: Proto, out: &mut BytesMut) -> bool {
         // Read-only: no input to the core, no action to carry out, only the state to read.
         let driver = self.driver();
         let mut writer = RespWriter::new(out, proto);
-        driver.sentinel().query(monotonic_ms(), args, &mut writer)
+        driver.sentinel().query(now, args, &mut writer)
     }
 
     fn info_section(&self) -> String {
@@ -388,10 +388,12 @@ pub async fn start(config: Config) -> Result<Running, String> {
     let observer = Arc::new(crate::metrics::Observer::new(
         config.server.extensions.metrics_port.is_some(),
     ));
+    let links = Links::new(inputs_tx.clone()).with_tls(tls.connector.clone());
+    let backlog = links.backlog();
     let driver = Driver {
         sentinel,
         io: ProcessIo {
-            links: Links::new(inputs_tx.clone()).with_tls(tls.connector.clone()),
+            links,
             scripts: ScriptRunner::new(inputs_tx.clone(), dir),
             server_settings: config.server.clone(),
             config_path: config.path.clone(),
@@ -495,6 +497,7 @@ pub async fn start(config: Config) -> Result<Running, String> {
         // never waits behind a long one.
         let mut batch = Vec::with_capacity(INPUT_BATCH);
         while inputs_rx.recv_many(&mut batch, INPUT_BATCH).await > 0 {
+            let delivered = batch.iter().filter(|i| Backlog::counts(i)).count();
             let sooner = {
                 let mut d = input_host.driver();
                 for input in batch.drain(..) {
@@ -507,6 +510,8 @@ pub async fn start(config: Config) -> Result<Running, String> {
             if sooner {
                 input_host.wake.notify_one();
             }
+            // Connections held back while the core was far behind may read again.
+            backlog.handled(delivered);
         }
     }));
     Ok(Running {

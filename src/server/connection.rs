@@ -145,8 +145,10 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                 };
                 server.stats.reads.fetch_add(1, Ordering::Relaxed);
                 server.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
-                // Redis's lastinteraction, which `timeout` is measured from.
+                // Redis's lastinteraction, which `timeout` is measured from (and, per request,
+                // nothing more: `dispatch::check` does not read the clock again).
                 handle.meta().last_interaction = Instant::now();
+                session.read_at_ms = crate::runtime::monotonic_ms();
                 loop {
                     let authenticated = handle.meta().authenticated;
                     match parser.next_request(&mut inbuf, authenticated) {
@@ -156,7 +158,7 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
                             let flow = match dispatch::check(&server, &mut session, args) {
                                 Err(refused) => refused,
                                 Ok(checked) => {
-                                    if !wait_for_pause(&server, &handle, checked.waits_for_write_pause()).await {
+                                    if !wait_for_pause(&server, &handle, &mut session, checked.waits_for_write_pause()).await {
                                         break 'conn;
                                     }
                                     dispatch::run(&server, &mut session, checked, &mut out)
@@ -227,7 +229,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
 /// CLIENT PAUSE: wait until this command may run (`write`: it is a write command). False
 /// when the client was killed meanwhile. While waiting the client is blocked, as in Redis:
 /// flagged `b` in CLIENT LIST and never closed as idle.
-async fn wait_for_pause(server: &Server, handle: &ClientHandle, write: bool) -> bool {
+async fn wait_for_pause(
+    server: &Server,
+    handle: &ClientHandle,
+    session: &mut Session,
+    write: bool,
+) -> bool {
     if !server.pause.active() || server.pause.blocks(write, Instant::now()).is_none() {
         return true;
     }
@@ -239,6 +246,8 @@ async fn wait_for_pause(server: &Server, handle: &ClientHandle, write: bool) -> 
     let mut m = handle.meta();
     m.paused = false;
     m.last_interaction = Instant::now();
+    // The command runs now, not when it was read.
+    session.read_at_ms = crate::runtime::monotonic_ms();
     done
 }
 

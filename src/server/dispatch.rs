@@ -59,10 +59,11 @@ pub fn check(server: &Server, s: &mut Session, args: Vec<Bytes>) -> Result<Check
     }
     let lookup = CommandTable::get().lookup(&args);
     // One lock of the client's record for what the checks read and write. Redis records the
-    // command before any check: CLIENT LIST and ACL LOG show it even when it is refused.
+    // command before any check: CLIENT LIST and ACL LOG show it even when it is refused. (The
+    // last interaction is the read that brought the request, set by the connection, as
+    // Redis sets it when it reads.)
     let (authenticated, user) = {
         let mut m = s.client.meta();
-        m.last_interaction = Instant::now();
         if let Lookup::Found(spec) = &lookup {
             // Into the String already there: no allocation once it is long enough.
             m.last_cmd.clone_from(&spec.fullname);

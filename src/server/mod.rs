@@ -48,8 +48,15 @@ pub trait SentinelHost: Send + Sync {
     fn command(&self, args: &[Bytes]) -> Value;
     /// A read-only SENTINEL query (MASTERS, MASTER, GET-MASTER-ADDR-BY-NAME...) answered
     /// straight into the client's output buffer `out` in its protocol; false, with nothing
-    /// written, when `command` must answer it (another command, or an error reply).
-    fn query(&self, _args: &[Bytes], _proto: crate::resp::Proto, _out: &mut BytesMut) -> bool {
+    /// written, when `command` must answer it (another command, or an error reply). `now` is
+    /// the monotonic clock (ms) when the request was read.
+    fn query(
+        &self,
+        _now: crate::core::Millis,
+        _args: &[Bytes],
+        _proto: crate::resp::Proto,
+        _out: &mut BytesMut,
+    ) -> bool {
         false
     }
     /// INFO's sentinel section, without its header.

@@ -112,8 +112,9 @@ fn two_machines(flavor: Flavor) {
     let restarted = Instant::now();
     assert!(
         wait_follows((&ip0, REDIS_PORT), (&ip1, REDIS_PORT), None, REJOIN_TIMEOUT),
-        "machine 0 did not rejoin as a replica{}",
-        sentinels[0].output_tail()
+        "machine 0 did not rejoin as a replica{}{}",
+        sentinels[0].output_tail(),
+        sentinels[1].output_tail()
     );
     figure(
         scenario,

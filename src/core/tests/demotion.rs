@@ -8,22 +8,14 @@ const PEERS: [(u8, &str); 2] = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
 
 /// Our configuration: MASTER under config epoch 1, current epoch 1; R1 claims the master role;
 /// the peers answer `vote_epoch` when asked which vote they hold.
-fn world_with_r1_claiming_master(vote_epoch: i64) -> World {
+pub(super) fn world_with_r1_claiming_master(vote_epoch: i64) -> World {
     let mut config = World::config(2, &PEERS);
     config.sentinel.current_epoch = 1;
     config.masters[0].config_epoch = 1;
     config.masters[0].leader_epoch = 1;
-    let mut w = World::new(config);
-    w.fakes
-        .insert(MASTER.into(), Fake::master(RUNID_M, &[R1, R2]));
-    w.fakes
-        .insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
-    w.fakes
-        .insert(R2.into(), Fake::replica(&"2".repeat(40), MASTER, 200));
-    for (n, addr) in PEERS {
-        let mut peer = Fake::master(&peer_id(n), &[]);
-        peer.peer_vote_epoch = Some(vote_epoch);
-        w.fakes.insert(addr.to_string(), peer);
+    let mut w = standard_world_from(config);
+    for (_, addr) in PEERS {
+        w.fakes.get_mut(addr).unwrap().peer_vote_epoch = Some(vote_epoch);
     }
     w.run_for(3_000);
     let r1 = w.fakes.get_mut(R1).unwrap();
@@ -70,7 +62,7 @@ fn late_hellos_do_not_confirm_a_stale_view() {
         w.run_for(300);
         hellos_naming_our_config(&mut w);
     }
-    assert!(!demoted(&w), "{:?}", sent_to_r1(&w));
+    assert!(!demoted(&w), "{:?}", sent_to(&w, R1));
     // The question was asked, in the form that only reads a vote back.
     assert!(w.sent.iter().any(|(a, args)| a == PEERS[0].1
         && args.join(" ")
@@ -90,7 +82,7 @@ fn peers_that_voted_in_no_newer_epoch_confirm_at_once() {
         w.run_for(100);
         hellos_naming_our_config(&mut w);
     }
-    assert!(demoted(&w), "{:?}", sent_to_r1(&w));
+    assert!(demoted(&w), "{:?}", sent_to(&w, R1));
     assert!(w.has("+convert-to-slave", "slave 10.0.0.2:6379"));
 }
 
@@ -110,14 +102,6 @@ fn peers_without_a_vote_confirm_nothing() {
         hellos_naming_our_config(&mut w);
     }
     assert!(demoted(&w));
-}
-
-fn sent_to_r1(w: &World) -> Vec<String> {
-    w.sent
-        .iter()
-        .filter(|(a, _)| a == R1)
-        .map(|(_, a)| a.join(" "))
-        .collect()
 }
 
 /// Seeds 1000248, 10004419, 10005407 and 10005597 (bug 10 in RELIABILITY.md): a hello moves
@@ -206,7 +190,7 @@ fn a_claim_seen_again_after_a_demotion_needs_a_new_confirmation() {
     while !demoted(&w) && w.now < start + 1_000 {
         w.run_for(100);
     }
-    assert!(demoted(&w), "{:?}", sent_to_r1(&w));
+    assert!(demoted(&w), "{:?}", sent_to(&w, R1));
     // Promoted anew, at once, by the epoch-2 leader; the peers voted in epoch 2.
     let r1 = w.fakes.get_mut(R1).unwrap();
     r1.role = Role::Master;
@@ -215,7 +199,7 @@ fn a_claim_seen_again_after_a_demotion_needs_a_new_confirmation() {
         w.fakes.get_mut(addr).unwrap().peer_vote_epoch = Some(2);
     }
     w.run_for(5_000);
-    let slaveofs = sent_to_r1(&w)
+    let slaveofs = sent_to(&w, R1)
         .into_iter()
         .filter(|a| a == "SLAVEOF 10.0.0.1 6379")
         .count();

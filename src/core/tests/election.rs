@@ -105,12 +105,8 @@ fn a_vote_that_cannot_be_saved_is_withheld_until_it_can() {
 
 #[test]
 fn requests_for_votes_wait_for_our_own_vote_to_be_saved() {
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
-    let mut w = standard_world(2, &peers);
-    w.run_for(3_000);
-    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
+    let mut w = master_down_with_peer_votes_for(&"a".repeat(40));
     w.fail_saves = true;
-    w.fakes.get_mut(MASTER).unwrap().up = false;
     w.run_for(15_000);
     assert!(w.has("+try-failover", ""), "{:?}", w.kinds());
     let asked_for_votes = w
@@ -341,11 +337,7 @@ fn failover_start_is_staggered_by_run_id_rank() {
 
 #[test]
 fn not_elected_without_votes_aborts_and_waits_before_retrying() {
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
-    let mut w = standard_world(2, &peers);
-    w.run_for(3_000);
-    peers_see_it_down_and_vote_for(&mut w, &peer_id(9));
-    w.fakes.get_mut(MASTER).unwrap().up = false;
+    let mut w = master_down_with_peer_votes_for(&peer_id(9));
     w.run_for(25_000);
     assert!(w.has("+try-failover", ""));
     assert!(w.has("-failover-abort-not-elected", "master mymaster"));

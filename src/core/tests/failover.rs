@@ -5,11 +5,7 @@ use crate::core::events::FAILOVER_ORDER;
 
 #[test]
 fn full_failover_promotes_the_best_replica_and_switches() {
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
-    let mut w = standard_world(2, &peers);
-    w.run_for(3_000);
-    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
-    w.fakes.get_mut(MASTER).unwrap().up = false;
+    let mut w = master_down_with_peer_votes_for(&"a".repeat(40));
     w.run_for(20_000);
     // Redis's order (the table the integration tests use too), but for the progress of a
     // replica's resync, which the scripted replicas here never report.
@@ -129,13 +125,9 @@ fn ckquorum_and_manual_failover() {
 fn config_saved_after_promotion_names_the_promoted_replica() {
     // Found by the simulator (seed 66): a leader that crashed between +promoted-slave and
     // +switch-master came back with the new config epoch but the old address.
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
-    let mut w = standard_world(2, &peers);
-    w.run_for(3_000);
-    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
+    let mut w = master_down_with_peer_votes_for(&"a".repeat(40));
     // R1 never answers SLAVEOF: the failover stays in reconf-slaves after the promotion.
     w.fakes.get_mut(R1).unwrap().stuck_on_slaveof = true;
-    w.fakes.get_mut(MASTER).unwrap().up = false;
     while w.first_index("+promoted-slave").is_none() {
         w.run_for(100);
         assert!(w.now < 60_000, "no promotion: {:?}", w.kinds());
@@ -159,13 +151,9 @@ fn config_saved_after_promotion_names_the_promoted_replica() {
 
 #[test]
 fn a_replica_that_never_becomes_master_aborts_the_failover_after_failover_timeout() {
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
-    let mut w = standard_world(2, &peers);
-    w.run_for(3_000);
-    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
+    let mut w = master_down_with_peer_votes_for(&"a".repeat(40));
     // R2 (the best replica) is selected and swallows SLAVEOF NO ONE.
     w.fakes.get_mut(R2).unwrap().stuck_on_slaveof = true;
-    w.fakes.get_mut(MASTER).unwrap().up = false;
     w.run_for(10_000);
     assert!(
         w.has("+failover-state-wait-promotion", "slave 10.0.0.3:6379"),
@@ -190,15 +178,6 @@ fn a_replica_that_never_becomes_master_aborts_the_failover_after_failover_timeou
     assert_eq!(m.failover.state, FailoverState::None);
     assert!(!m.inst.flags.failover_in_progress);
     assert!(m.replicas.values().all(|r| !r.inst.flags.promoted));
-}
-
-/// What was sent to `addr`, each command as one line.
-fn sent_to(w: &World, addr: &str) -> Vec<String> {
-    w.sent
-        .iter()
-        .filter(|(a, _)| a == addr)
-        .map(|(_, a)| a.join(" "))
-        .collect()
 }
 
 #[test]
@@ -387,11 +366,7 @@ fn a_replica_back_since_the_last_tick_is_judged_before_the_choice() {
     // answered again since the last tick still carried its SDOWN flag at the choice and was
     // skipped, and a replica behind it promoted. Here R2 (offset 200, the best) answers every
     // PING but enters each tick with the flag of an outage just over.
-    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
-    let mut w = standard_world(2, &peers);
-    w.run_for(3_000);
-    peers_see_it_down_and_vote_for(&mut w, &"a".repeat(40));
-    w.fakes.get_mut(MASTER).unwrap().up = false;
+    let mut w = master_down_with_peer_votes_for(&"a".repeat(40));
     for _ in 0..200 {
         if w.has("+selected-slave", "") {
             break;

@@ -6,7 +6,9 @@ mod demotion;
 mod election;
 mod failover;
 mod gossip;
+mod links;
 mod monitoring;
+mod periods;
 mod refused;
 
 use std::collections::BTreeMap;
@@ -58,6 +60,10 @@ struct Fake {
     version: &'static str,
     /// FAILOVER TO is refused (the target is not an online replica): nothing changes.
     refuses_failover: bool,
+    /// A SLAVEOF shows in INFO only after this many more INFO replies (a slow server).
+    slaveof_shows_after_infos: u32,
+    /// A SLAVEOF obeyed but not yet shown: (its new master, INFO replies still to give).
+    slaveof_in_progress: Option<(Option<String>, u32)>,
 }
 
 impl Fake {
@@ -80,6 +86,8 @@ impl Fake {
             refuses: true,
             version: "7.0.15",
             refuses_failover: false,
+            slaveof_shows_after_infos: 0,
+            slaveof_in_progress: None,
         }
     }
 
@@ -90,6 +98,18 @@ impl Fake {
             offset,
             ..Fake::master(runid, &[])
         }
+    }
+
+    /// Replicate from `to` (None: become a master).
+    fn obey_slaveof(&mut self, to: Option<String>) {
+        self.role = if to.is_some() {
+            Role::Replica
+        } else {
+            Role::Master
+        };
+        self.master = to;
+        // A new master (or none): the link comes up after its sync.
+        self.link_down_secs = None;
     }
 
     fn info(&self) -> String {
@@ -125,6 +145,23 @@ impl Fake {
     }
 }
 
+/// One thing the core had carried out on a connection, when, to which address.
+#[derive(Debug, Clone)]
+struct Wire {
+    at: Millis,
+    addr: String,
+    channel: Channel,
+    op: WireOp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum WireOp {
+    Connect,
+    /// A command, as its words.
+    Send(Vec<String>),
+    Disconnect,
+}
+
 struct World {
     s: Sentinel,
     now: Millis,
@@ -133,6 +170,8 @@ struct World {
     links: BTreeMap<LinkId, String>,
     events: Vec<Event>,
     sent: Vec<(String, Vec<String>)>,
+    /// Every connect, send and disconnect, with its time and connection (`sent` without them).
+    wire: Vec<Wire>,
     /// Successful saves.
     persisted: usize,
     /// Saves fail while this is set (a full or read-only disk).
@@ -151,6 +190,7 @@ struct FakeIo<'a> {
     links: &'a mut BTreeMap<LinkId, String>,
     events: &'a mut Vec<Event>,
     sent: &'a mut Vec<(String, Vec<String>)>,
+    wire: &'a mut Vec<Wire>,
     persisted: &'a mut usize,
     fail_saves: bool,
     steps: &'a mut Vec<&'static str>,
@@ -176,6 +216,12 @@ impl crate::driver::Effects for FakeIo<'_> {
     fn connect(&mut self, link: LinkId, channel: Channel, ip: &str, port: u16) {
         let addr = format!("{ip}:{port}");
         self.links.insert(link, addr.clone());
+        self.wire.push(Wire {
+            at: self.now,
+            addr: addr.clone(),
+            channel,
+            op: WireOp::Connect,
+        });
         let up = self.fakes.get(&addr).is_some_and(|f| f.up);
         let cause = match self.fakes.get(&addr) {
             Some(f) if !f.refuses => DisconnectCause::Timeout,
@@ -202,6 +248,12 @@ impl crate::driver::Effects for FakeIo<'_> {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
         self.sent.push((addr.clone(), args.clone()));
+        self.wire.push(Wire {
+            at: self.now,
+            addr: addr.clone(),
+            channel,
+            op: WireOp::Send(args.clone()),
+        });
         if let Some(reply) = answer(self.fakes, &addr, &args) {
             self.inputs.push_back(Input::Reply {
                 link,
@@ -211,7 +263,16 @@ impl crate::driver::Effects for FakeIo<'_> {
             });
         }
     }
-    fn disconnect(&mut self, _link: LinkId, _channel: Channel) {}
+    fn disconnect(&mut self, link: LinkId, channel: Channel) {
+        if let Some(addr) = self.links.get(&link) {
+            self.wire.push(Wire {
+                at: self.now,
+                addr: addr.clone(),
+                channel,
+                op: WireOp::Disconnect,
+            });
+        }
+    }
     fn event(&mut self, event: Event) {
         self.events.push(event);
     }
@@ -241,6 +302,7 @@ impl World {
             links: BTreeMap::new(),
             events: Vec::new(),
             sent: Vec::new(),
+            wire: Vec::new(),
             persisted: 0,
             fail_saves: false,
             steps: Vec::new(),
@@ -260,6 +322,7 @@ impl World {
             links,
             events,
             sent,
+            wire,
             persisted,
             fail_saves,
             steps,
@@ -271,6 +334,7 @@ impl World {
             links,
             events,
             sent,
+            wire,
             persisted,
             fail_saves: *fail_saves,
             steps,
@@ -343,6 +407,52 @@ impl World {
         }
     }
 
+    /// Advance time as the process's timer does (`runtime`): a tick every 100 ms, and one
+    /// at the core's `poll_timeout` when that comes sooner.
+    fn run_like_the_timer_for(&mut self, ms: u64) {
+        self.run_like_the_timer_until(ms, |_| false);
+    }
+
+    /// `run_like_the_timer_for` until `done` holds after a tick (true) or `ms` have passed.
+    fn run_like_the_timer_until(&mut self, ms: u64, done: impl Fn(&World) -> bool) -> bool {
+        let end = self.now + ms;
+        let mut next_regular = self.now + 100;
+        while self.now < end {
+            self.now = match self.s.poll_timeout() {
+                Some(t) if t < next_regular => t.max(self.now + 1),
+                _ => next_regular,
+            }
+            .min(end);
+            self.handle(Input::Tick);
+            if self.now >= next_regular {
+                next_regular = self.now + 100;
+            }
+            if done(self) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// When `command` (its first word) was sent to `addr` on its command connection.
+    fn times_sent(&self, addr: &str, command: &str) -> Vec<Millis> {
+        self.wire
+            .iter()
+            .filter(|w| w.addr == addr && w.channel == Channel::Cmd)
+            .filter(|w| matches!(&w.op, WireOp::Send(args) if args[0] == command))
+            .map(|w| w.at)
+            .collect()
+    }
+
+    /// When `op` was carried out on `addr`'s `channel` connection.
+    fn times_of(&self, addr: &str, channel: Channel, op: &WireOp) -> Vec<Millis> {
+        self.wire
+            .iter()
+            .filter(|w| w.addr == addr && w.channel == channel && &w.op == op)
+            .map(|w| w.at)
+            .collect()
+    }
+
     fn kinds(&self) -> Vec<String> {
         self.events.iter().map(|e| e.kind.clone()).collect()
     }
@@ -389,17 +499,20 @@ fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Op
     }
     Some(match cmd.as_str() {
         "PING" => Value::Simple("PONG".into()),
-        "INFO" => Value::bulk(fake.info()),
-        "SLAVEOF" => {
-            if args[1] == "NO" {
-                fake.role = Role::Master;
-                fake.master = None;
-            } else {
-                fake.role = Role::Replica;
-                fake.master = Some(format!("{}:{}", args[1], args[2]));
+        "INFO" => {
+            match fake.slaveof_in_progress.take() {
+                Some((to, 0)) => fake.obey_slaveof(to),
+                Some((to, n)) => fake.slaveof_in_progress = Some((to, n - 1)),
+                None => {}
             }
-            // A new master (or none): the link comes up after its sync.
-            fake.link_down_secs = None;
+            Value::bulk(fake.info())
+        }
+        "SLAVEOF" => {
+            let to = (args[1] != "NO").then(|| format!("{}:{}", args[1], args[2]));
+            match fake.slaveof_shows_after_infos {
+                0 => fake.obey_slaveof(to),
+                n => fake.slaveof_in_progress = Some((to, n)),
+            }
             Value::Simple("QUEUED".into())
         }
         "SENTINEL" => Value::Array(vec![
@@ -416,19 +529,64 @@ fn answer(fakes: &mut BTreeMap<String, Fake>, addr: &str, args: &[String]) -> Op
 }
 
 fn standard_world(quorum: u32, peers: &[(u8, &str)]) -> World {
-    let mut w = World::new(World::config(quorum, peers));
+    standard_world_from(World::config(quorum, peers))
+}
+
+/// The standard fakes (MASTER with R1 and R2, a fake for each known sentinel) around a
+/// sentinel started from `config`.
+fn standard_world_from(config: Config) -> World {
+    let peers: Vec<(String, String)> = config.masters[0]
+        .known_sentinels
+        .iter()
+        .map(|k| (k.runid.clone(), format!("{}:{}", k.host, k.port)))
+        .collect();
+    let mut w = World::new(config);
     w.fakes
         .insert(MASTER.into(), Fake::master(RUNID_M, &[R1, R2]));
     w.fakes
         .insert(R1.into(), Fake::replica(&"1".repeat(40), MASTER, 100));
     w.fakes
         .insert(R2.into(), Fake::replica(&"2".repeat(40), MASTER, 200));
-    for (n, addr) in peers {
-        let mut f = Fake::master(&peer_id(*n), &[]);
-        f.role = Role::Master;
-        w.fakes.insert(addr.to_string(), f);
+    for (runid, addr) in peers {
+        w.fakes.insert(addr, Fake::master(&runid, &[]));
     }
     w
+}
+
+/// The standard world with both standard peers, 3 s in; then the peers see the master down
+/// and vote for `runid`, and the master goes down.
+fn master_down_with_peer_votes_for(runid: &str) -> World {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut w = standard_world(2, &peers);
+    w.run_for(3_000);
+    peers_see_it_down_and_vote_for(&mut w, runid);
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w
+}
+
+/// The master's process dies: its kernel resets both connections, and later attempts are
+/// refused (`refuses`) or time out.
+fn kill_master(w: &mut World, refuses: bool) {
+    let f = w.fakes.get_mut(MASTER).unwrap();
+    f.up = false;
+    f.refuses = refuses;
+    let link = w.s.master("mymaster").unwrap().inst.link.id.unwrap();
+    for channel in [Channel::Cmd, Channel::PubSub] {
+        w.handle(Input::Disconnected {
+            link,
+            channel,
+            cause: DisconnectCause::Reset,
+        });
+    }
+}
+
+/// What was sent to `addr`, each command as one line.
+fn sent_to(w: &World, addr: &str) -> Vec<String> {
+    w.sent
+        .iter()
+        .filter(|(a, _)| a == addr)
+        .map(|(_, a)| a.join(" "))
+        .collect()
 }
 
 /// Both standard peers (10.0.1.1 and 10.0.1.2) answer that the master is down and vote for

@@ -2,21 +2,6 @@
 
 use super::*;
 
-/// Advance time like the shell does: regular 100 ms ticks, plus a tick whenever the core's
-/// `poll_timeout` falls due before the next one.
-fn run_with_wakeups(w: &mut World, ms: u64) {
-    let end = w.now + ms;
-    let mut next_regular = w.now + 100;
-    while w.now < end {
-        let due = w.s.poll_timeout().filter(|d| *d < next_regular);
-        w.now = due.map_or(next_regular, |d| d.max(w.now + 1)).min(end);
-        if w.now >= next_regular {
-            next_regular = w.now + 100;
-        }
-        w.handle(Input::Tick);
-    }
-}
-
 /// A world with down-after 30 s and down-after-refused 200 ms (set through SENTINEL SET),
 /// monitored for a while. Quorum 2 with no peers: SDOWN never goes further.
 fn watched_world() -> World {
@@ -32,21 +17,6 @@ fn watched_world() -> World {
     }
     w.run_for(2_000);
     w
-}
-
-/// The master's process dies: its kernel resets both connections.
-fn kill_master(w: &mut World, refuses: bool) {
-    let f = w.fakes.get_mut(MASTER).unwrap();
-    f.up = false;
-    f.refuses = refuses;
-    let link = w.s.master("mymaster").unwrap().inst.link.id.unwrap();
-    for channel in [Channel::Cmd, Channel::PubSub] {
-        w.handle(Input::Disconnected {
-            link,
-            channel,
-            cause: DisconnectCause::Reset,
-        });
-    }
 }
 
 #[test]
@@ -78,13 +48,13 @@ fn a_refused_master_is_sdown_after_the_option_not_down_after() {
     let mut w = watched_world();
     kill_master(&mut w, true);
     let killed = w.now;
-    run_with_wakeups(&mut w, 190);
+    w.run_like_the_timer_for(190);
     assert!(
         !w.has("+sdown", "master mymaster"),
         "too early: {:?}",
         w.kinds()
     );
-    run_with_wakeups(&mut w, 60);
+    w.run_like_the_timer_for(60);
     assert!(w.has("+sdown", "master mymaster"), "{:?}", w.kinds());
     let sdown_at = w.s.master("mymaster").unwrap().inst.s_down_since.unwrap();
     assert!(
@@ -103,7 +73,7 @@ fn silence_waits_for_down_after() {
     // A partition or a dead host: the reconnection attempts time out.
     let mut w = watched_world();
     kill_master(&mut w, false);
-    run_with_wakeups(&mut w, 5_000);
+    w.run_like_the_timer_for(5_000);
     assert!(!w.has("+sdown", "master mymaster"), "{:?}", w.kinds());
     w.run_for(26_000);
     assert!(w.has("+sdown", "master mymaster"));
@@ -114,7 +84,7 @@ fn without_the_option_refusals_wait_for_down_after() {
     let mut w = watched_world();
     w.command(&["SENTINEL", "SET", "mymaster", "down-after-refused", "0"]);
     kill_master(&mut w, true);
-    run_with_wakeups(&mut w, 5_000);
+    w.run_like_the_timer_for(5_000);
     assert!(!w.has("+sdown", "master mymaster"), "{:?}", w.kinds());
 }
 
@@ -132,7 +102,7 @@ fn a_refused_replica_is_sdown_too() {
         channel: Channel::Cmd,
         cause: DisconnectCause::Reset,
     });
-    run_with_wakeups(&mut w, 400);
+    w.run_like_the_timer_for(400);
     assert!(w.has("+sdown", "slave 10.0.0.2:6379"), "{:?}", w.kinds());
     assert!(!w.has("+sdown", "master mymaster"));
 }

@@ -57,7 +57,7 @@ pub fn shutdown(server: &Server) -> Flow {
 /// changed before the reply comes back). The read-only queries are written straight into
 /// `out`, unless the reply is to be dropped (CLIENT REPLY OFF/SKIP).
 pub fn to_core(server: &Server, s: &Session, args: &[Bytes], out: &mut BytesMut) -> Flow {
-    if s.reply_enabled() && server.host.query(args, s.proto, out) {
+    if s.reply_enabled() && server.host.query(s.read_at_ms, args, s.proto, out) {
         return Flow::Written;
     }
     one(server.host.command(args))

@@ -9,9 +9,10 @@
 //! but iproute2 (no nftables, iptables or tc modules, which some kernels here lack).
 //!
 //! Everything a `Net` creates (namespaces, veth pairs, the bridge) is removed when it is
-//! dropped, also when the test panics; names carry the process id and a per-process counter,
-//! so tests running in parallel never collide. If namespaces cannot be created the test
-//! panics with the reason: these tests never skip.
+//! dropped, also when the test panics. Each `Net` first claims its subnet with a lock file
+//! held while it lives (`SubnetClaim`), and its names are made from that subnet, so tests
+//! running in parallel, in one process or in many (nextest), never share a subnet or a name.
+//! If namespaces cannot be created the test panics with the reason: these tests never skip.
 //!
 //! The test process itself stays in the root namespace, where the bridge has an address too:
 //! it can always reach every node, whatever the partition, to observe and assert. Servers
@@ -29,8 +30,65 @@ use rsentinel::value::Value;
 use super::process::{redis_conf, require_binary, sentinel_binary, sentinel_conf, Launch, Server};
 use super::{call_once, field, Client, Flavor};
 
-/// Per-process counter: the second `Net` of a test binary gets other names and another subnet.
+/// Per-process counter: where the second `Net` of a test binary starts looking for a subnet.
 static NEXT_NET: AtomicU32 = AtomicU32::new(0);
+
+/// Where the subnet claims' lock files are.
+const CLAIMS_DIR: &str = "/tmp/rsentinel-netns-subnets";
+
+/// A subnet 10.X.Y.0/24 this `Net` alone uses on this machine: an exclusive lock on a file
+/// named after it, held until the `Net` is dropped. Checking that no route to the subnet
+/// exists and then creating the bridge is not atomic: two processes could both see it free
+/// (how `deploy_netns::two_machines_in_network_namespaces_with_redis_sentinel` failed now and
+/// then under nextest). The lock makes the check and the creation one step among all the
+/// processes that take it, and the kernel releases it when a process dies, so a crashed test
+/// leaves no stale claim (its empty file stays, for the next one to lock).
+struct SubnetClaim {
+    _lock: std::fs::File,
+}
+
+impl SubnetClaim {
+    /// The claim on 10.`x`.`y`.0/24, or None when a live `Net` holds it.
+    fn try_take(x: u8, y: u8) -> Option<SubnetClaim> {
+        std::fs::create_dir_all(CLAIMS_DIR)
+            .unwrap_or_else(|e| panic!("cannot create {CLAIMS_DIR}: {e}"));
+        let path = format!("{CLAIMS_DIR}/10.{x}.{y}");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {path}: {e}"));
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: flock on a file descriptor we own; it only takes an advisory lock.
+        // (std's File::try_lock needs Rust 1.89, above the crate's MSRV.)
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if rc == 0 {
+            return Some(SubnetClaim { _lock: file });
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            None
+        } else {
+            panic!("cannot lock {path}: {e}")
+        }
+    }
+}
+
+/// Whether the root namespace routes to 10.`x`.`y`.0/24 already (a bridge of something else).
+fn routed(x: u8, y: u8) -> bool {
+    Command::new("ip")
+        .args(["-4", "route", "show", &format!("10.{x}.{y}.0/24")])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(false)
+}
+
+/// The names of everything a `Net` on 10.`x`.`y`.0/24 creates start with this (at most 9
+/// characters, so that `<prefix>h<node>` fits an interface name's 15).
+fn names_prefix(x: u8, y: u8) -> String {
+    format!("rs{x}-{y}")
+}
 
 /// A MAC address no interface owns: frames sent to it are dropped by everyone.
 const NOWHERE_MAC: &str = "02:00:5e:00:de:ad";
@@ -125,6 +183,8 @@ pub struct Net {
     host_ifs: Vec<String>,
     /// Namespaces that got one-way DROP rules (`drop_one_way`), flushed by `heal_all`.
     dropping: Mutex<Vec<String>>,
+    /// Released (as fields are dropped) only after `Drop` removed everything.
+    _claim: SubnetClaim,
 }
 
 impl Net {
@@ -133,26 +193,23 @@ impl Net {
         require_binary("ip");
         let n = NEXT_NET.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
-        let prefix = format!("rs{:x}{}", pid & 0xfffff, n);
+        // 10.X.Y.0/24 with X in 100..250 and Y in 0..250: processes start looking at
+        // different places (X from the pid, Y from the counter) and take the first subnet
+        // they can claim that nothing else routes to.
+        const SUBNETS: u32 = 150 * 250;
+        let start = (pid % 150) * 250 + n % 250;
+        let (subnet, claim) = (0..SUBNETS)
+            .map(|i| (start + i) % SUBNETS)
+            .map(|k| [(100 + k / 250) as u8, (k % 250) as u8])
+            .find_map(|[x, y]| {
+                let claim = SubnetClaim::try_take(x, y)?;
+                // Ours now: a bridge of that name is a leftover of a crashed test.
+                let _ = ip(&["link", "del", &format!("{}b", names_prefix(x, y))]);
+                (!routed(x, y)).then_some(([x, y], claim))
+            })
+            .expect("no free subnet in 10.100.0.0-10.249.249.0");
+        let prefix = names_prefix(subnet[0], subnet[1]);
         let bridge = format!("{prefix}b");
-        // 10.X.Y.0/24, X from the pid and Y from the counter; move on if a route exists already.
-        let mut subnet = [(100 + pid % 150) as u8, (n % 250) as u8];
-        for _ in 0..250 {
-            let taken = Command::new("ip")
-                .args([
-                    "-4",
-                    "route",
-                    "show",
-                    &format!("10.{}.{}.0/24", subnet[0], subnet[1]),
-                ])
-                .output()
-                .map(|o| !o.stdout.is_empty())
-                .unwrap_or(false);
-            if !taken {
-                break;
-            }
-            subnet[1] = subnet[1].wrapping_add(7);
-        }
         let net = Net {
             prefix,
             bridge,
@@ -160,9 +217,8 @@ impl Net {
             nodes: Vec::new(),
             host_ifs: Vec::new(),
             dropping: Mutex::new(Vec::new()),
+            _claim: claim,
         };
-        // A leftover from a crashed run of a process with the same pid: remove it first.
-        let _ = ip(&["link", "del", &net.bridge]);
         let gateway = format!("10.{}.{}.254/24", subnet[0], subnet[1]);
         let setup = ip(&["link", "add", &net.bridge, "type", "bridge"])
             .and_then(|_| ip(&["addr", "add", &gateway, "dev", &net.bridge]))
@@ -184,7 +240,9 @@ impl Net {
         let host_if = format!("{}h{idx}", self.prefix);
         let peer_if = format!("{}p{idx}", self.prefix);
         let ip_addr = Ipv4Addr::new(10, self.subnet[0], self.subnet[1], idx as u8);
+        // Leftovers of a crashed test on this subnet (ours now, see `SubnetClaim`).
         let _ = ip(&["netns", "del", &ns]);
+        let _ = ip(&["link", "del", &host_if]);
         let cidr = format!("{ip_addr}/24");
         let steps = ip(&["netns", "add", &ns])
             .and_then(|_| {
@@ -372,6 +430,20 @@ impl Drop for Net {
         }
         let _ = ip(&["link", "del", &self.bridge]);
     }
+}
+
+#[test]
+fn a_subnet_is_claimed_by_one_net_at_a_time() {
+    // Above 10.249.x, where `Net::new` never looks, and per process: no live Net holds it.
+    let pid = std::process::id();
+    let (x, y) = (250 + (pid / 256 % 6) as u8, (pid % 256) as u8);
+    let first = SubnetClaim::try_take(x, y).expect("a free subnet");
+    assert!(SubnetClaim::try_take(x, y).is_none(), "claimed twice");
+    drop(first);
+    assert!(
+        SubnetClaim::try_take(x, y).is_some(),
+        "not released on drop"
+    );
 }
 
 /// The port of a Redis inside a node.
