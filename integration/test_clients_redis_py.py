@@ -57,6 +57,14 @@ def test_redis_py_sentinel_failover(group, protocol):
         if all(st["port"] == result["master"] for st in states) or time.monotonic() > deadline:
             break
         time.sleep(0.02)
+    # redis-sentinel on this 2-core machine, starved by the suite beside it, sometimes judges
+    # the new master down right after the switch (the promotion's CLIENT KILL dropped its links)
+    # and starts a second failover: Sentinel's behaviour under load, not a client matter. The
+    # flags rule is asserted for the reference only when that did not happen; always for ours.
+    second_failover = any(port == result["master"] and "s_down" in flags for port, flags in seen)
+    if group.impl == "redis-sentinel" and second_failover:
+        print(f"redis-sentinel started a second failover under load: {seen}")
+        return
     for port, flags in seen:
         if port == result["master"]:
             assert flags in ("master", "master,disconnected"), seen
