@@ -9,8 +9,8 @@
 //! - our config epoch is the newest anyone we hear from announces, and no election started
 //!   since it (no fresh hello, ours included, carries a current epoch above our config epoch);
 //! - a majority of the known sentinels (us included) answered, to a question sent *after* we
-//!   first saw the instance claim the master role (in an INFO asked after our last SLAVEOF to
-//!   it: `Replica::claim_seen_at`), that the newest epoch in which they voted
+//!   last saw the instance claim the master role (the latest INFO, itself asked after our last
+//!   SLAVEOF to it: `Replica::claim_seen_at`), that the newest epoch in which they voted
 //!   for a leader to fail over our master's address is between 1 and our config epoch.
 //!
 //! The question is Redis's own "which vote do you hold" form of SENTINEL
@@ -158,7 +158,18 @@ impl Sentinel {
         // claims again (promoted anew) with no INFO in between showing it a replica. A question
         // answered for the first claim then confirmed the second, and the group's new master
         // was demoted (simulator, seeds 10043231 and 10115344).
-        let Some(since) = r.claim_seen_at else {
+        //
+        // And the question must also be newer than the latest INFO showing the claim: between
+        // two INFOs the instance may have been demoted by another sentinel and promoted again
+        // (a newer election), which no INFO of ours showed; answers to a question sent before
+        // that INFO may predate the new election's votes (simulator, seed 50092806, 5
+        // sentinels: the returning old master was demoted by a peer, promoted in epoch 3, and
+        // our epoch-2 confirmation demoted it). A question sent after it reaches voters that
+        // have voted already, and they answer the newer epoch.
+        if r.claim_seen_at.is_none() {
+            return false;
+        }
+        let Some(since) = r.inst.info_refresh else {
             return false;
         };
         if !self.master_looks_sane(now, m) || !self.group_confirms_our_master(now, m, since) {
