@@ -103,7 +103,7 @@ impl Sentinel {
             slave_conf_change_time: None,
             info_asked_at: None,
             fast_demotion_sent: None,
-            claim_seen_at: None,
+            claim_seen: false,
             slaveof_tag: 0,
         }
     }

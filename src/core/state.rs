@@ -303,12 +303,12 @@ pub struct Replica {
     /// When we last sent this replica a fast demotion (`failover::demotion`): at most one per
     /// publish period, as INFO has to show whether it worked.
     pub fast_demotion_sent: Option<Millis>,
-    /// When an INFO asked after our last SLAVEOF to this replica first showed it claiming the
-    /// master role; `None` while it does not (or no such INFO came yet). Fast demotion acts
-    /// only on such a claim, and its question to the peers must be newer than the latest INFO
-    /// showing it: a claim we acted on and then saw again, with no INFO in between showing the
-    /// replica role, may be a new promotion.
-    pub claim_seen_at: Option<Millis>,
+    /// An INFO asked after our last SLAVEOF to this replica showed it claiming the master role
+    /// (false again once one shows it a replica). Fast demotion acts only on such a claim, and
+    /// its question to the peers must be newer than the latest INFO showing it: a claim we
+    /// acted on and then saw again, with no INFO in between showing the replica role, may be a
+    /// new promotion.
+    pub claim_seen: bool,
     /// The tag counter when we last sent this replica SLAVEOF: an INFO with a smaller tag was
     /// asked before it and shows nothing of what it did.
     pub slaveof_tag: u64,

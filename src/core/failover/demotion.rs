@@ -10,7 +10,7 @@
 //!   since it (no fresh hello, ours included, carries a current epoch above our config epoch);
 //! - a majority of the known sentinels (us included) answered, to a question sent *after* we
 //!   last saw the instance claim the master role (the latest INFO, itself asked after our last
-//!   SLAVEOF to it: `Replica::claim_seen_at`), that the newest epoch in which they voted
+//!   SLAVEOF to it: `Replica::claim_seen`), that the newest epoch in which they voted
 //!   for a leader to fail over our master's address is between 1 and our config epoch.
 //!
 //! The question is Redis's own "which vote do you hold" form of SENTINEL
@@ -166,7 +166,7 @@ impl Sentinel {
         // sentinels: the returning old master was demoted by a peer, promoted in epoch 3, and
         // our epoch-2 confirmation demoted it). A question sent after it reaches voters that
         // have voted already, and they answer the newer epoch.
-        if r.claim_seen_at.is_none() {
+        if !r.claim_seen {
             return false;
         }
         let Some(since) = r.inst.info_refresh else {

@@ -31,10 +31,8 @@ impl Sentinel {
             if let Some(r) = m.replicas.get_mut(k) {
                 r.master_link_down_time = report.master_link_down_ms;
                 match report.role {
-                    Some(Role::Master) if tag >= r.slaveof_tag => {
-                        r.claim_seen_at.get_or_insert(now);
-                    }
-                    Some(Role::Replica) => r.claim_seen_at = None,
+                    Some(Role::Master) if tag >= r.slaveof_tag => r.claim_seen = true,
+                    Some(Role::Replica) => r.claim_seen = false,
                     _ => {}
                 }
             }
