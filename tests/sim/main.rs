@@ -33,7 +33,12 @@ fn suite_seeds(first: u64, count: u64) -> impl Iterator<Item = u64> {
 }
 
 fn run_many(cfg: &SimConfig, first: u64, count: u64) {
-    for seed in suite_seeds(first, count) {
+    passes(suite_seeds(first, count), cfg);
+}
+
+/// Every seed of `seeds` passes `cfg`'s checks (a violation panics with its report).
+fn passes(seeds: impl IntoIterator<Item = u64>, cfg: &SimConfig) {
+    for seed in seeds {
         if let Err(v) = run_seed(seed, cfg) {
             panic!("{v}");
         }
@@ -118,11 +123,7 @@ fn a_crash_between_a_premature_vote_and_its_save_is_caught() {
 /// docs/notes-split-seeds.md tells the whole story.
 #[test]
 fn seeds_that_once_split_the_group_for_good() {
-    for seed in [300_001_269, 300_308_159] {
-        if let Err(v) = run_seed(seed, &SimConfig::default()) {
-            panic!("{v}");
-        }
-    }
+    passes([300_001_269, 300_308_159], &SimConfig::default());
 }
 
 /// With the old rule back (a failover survives a newer config epoch that names our master
@@ -152,9 +153,7 @@ fn the_old_stale_failover_rule_splits_the_group() {
         "{v}"
     );
     // The same seed passes with the rule intact.
-    if let Err(v) = run_seed(seed, &SimConfig::default()) {
-        panic!("{v}");
-    }
+    passes([seed], &SimConfig::default());
 }
 
 /// The config epoch of a switch is the failover's own epoch. Taking the current epoch instead
@@ -177,11 +176,7 @@ fn a_switch_under_the_current_epoch_is_caught() {
     let v = found.expect("a switch under the current epoch must be detected");
     assert!(v.what.contains("under config epoch"), "{v}");
     // The same seeds pass with the rule intact.
-    for seed in exposing {
-        if let Err(v) = run_seed(seed, &SimConfig::default()) {
-            panic!("{v}");
-        }
-    }
+    passes(exposing, &SimConfig::default());
 }
 
 /// Promoting a replica behind another that surely qualified (fresh INFO, same priority) is
@@ -320,20 +315,14 @@ fn fencing_never_pauses_a_healthy_group() {
 /// there for a while.
 #[test]
 fn a_fencing_pause_must_not_fail_a_healthy_master_over() {
-    for seed in [175, 542] {
-        if let Err(v) = run_seed(seed, &SimConfig::default()) {
-            panic!("{v}");
-        }
-    }
+    passes([175, 542], &SimConfig::default());
     let cfg = SimConfig {
         sentinels: 5,
         quorum: 2,
         forget_sentinel_after_ms: 4_000,
         ..SimConfig::default()
     };
-    if let Err(v) = run_seed(2_000_051, &cfg) {
-        panic!("{v}");
-    }
+    passes([2_000_051], &cfg);
 }
 
 /// One sentinel cut off from the other sentinels but not from the master pauses it (it cannot
@@ -418,9 +407,7 @@ fn seeds_that_promoted_a_replica_behind_another() {
         (678, quorum_one),
         (2_000_014, five),
     ] {
-        if let Err(v) = run_seed(seed, &cfg) {
-            panic!("{v}");
-        }
+        passes([seed], &cfg);
     }
 }
 
@@ -437,9 +424,7 @@ fn a_promoted_replica_is_not_pointed_back_at_the_old_master() {
         forget_sentinel_after_ms: 3_000,
         ..SimConfig::default()
     };
-    if let Err(v) = run_seed(288, &cfg) {
-        panic!("{v}");
-    }
+    passes([288], &cfg);
 }
 
 /// Once the replication-loop trap (bug 10 in docs/RELIABILITY.md), now a regression: 5
@@ -459,14 +444,8 @@ fn a_demoted_promotion_does_not_leave_a_replication_loop() {
         quorum: 3,
         ..SimConfig::default()
     };
-    if let Err(v) = run_seed(1_000_248, &cfg) {
-        panic!("{v}");
-    }
-    for seed in [10_004_419, 10_005_407, 10_005_597] {
-        if let Err(v) = run_seed(seed, &SimConfig::default()) {
-            panic!("{v}");
-        }
-    }
+    passes([1_000_248], &cfg);
+    passes([10_004_419, 10_005_407, 10_005_597], &SimConfig::default());
 }
 
 /// Seeds 10043231 and 10115344 (3 sentinels, the session-4 big run): a sentinel fast-demoted an
@@ -480,25 +459,17 @@ fn a_demoted_promotion_does_not_leave_a_replication_loop() {
 /// (`core::tests::election::a_peer_that_does_not_answer_is_not_asked_on_every_other_answer`).
 #[test]
 fn a_repromoted_master_is_not_demoted_on_an_old_confirmation_and_questions_do_not_storm() {
-    for seed in [10_043_231, 10_115_344] {
-        if let Err(v) = run_seed(seed, &SimConfig::default()) {
-            panic!("{v}");
-        }
-    }
+    passes([10_043_231, 10_115_344], &SimConfig::default());
     let cfg = SimConfig {
         sentinels: 5,
         quorum: 3,
         ..SimConfig::default()
     };
-    if let Err(v) = run_seed(20_006_669, &cfg) {
-        panic!("{v}");
-    }
+    passes([20_006_669], &cfg);
     // The same class by another road (the session-5 run of 100,000 seeds with 5 sentinels):
     // the claim continued in our INFO while a peer demoted the instance and the group promoted
     // it again; the question now has to be newer than the latest INFO showing the claim.
-    if let Err(v) = run_seed(50_092_806, &cfg) {
-        panic!("{v}");
-    }
+    passes([50_092_806], &cfg);
 }
 
 /// Bug 8 (docs/RELIABILITY.md): seed 20000986, 5 sentinels, quorum 3. Hellos sent before an
@@ -513,9 +484,7 @@ fn late_hellos_never_confirm_a_fast_demotion() {
         quorum: 3,
         ..SimConfig::default()
     };
-    if let Err(v) = run_seed(20_000_986, &cfg) {
-        panic!("{v}");
-    }
+    passes([20_000_986], &cfg);
 }
 
 /// forget-sentinel-after (issue 16): five sentinels with quorum 2, so that the majority and not
