@@ -29,17 +29,8 @@ fn proxy_leads_to(proxy: &Server, password: Option<&str>, want: u16, timeout: Du
 
 fn haproxy_quorum1(flavor: Flavor) {
     let scenario = "haproxy-quorum1";
-    let mut master = start_redis(scenario, LO, None, None, None, &[]);
-    let replica = start_redis(scenario, LO, None, None, Some((LO, master.port)), &[]);
-    assert!(
-        wait_follows(
-            (LO, replica.port),
-            (LO, master.port),
-            None,
-            Duration::from_secs(20)
-        ),
-        "replica did not sync"
-    );
+    let (mut master, replicas) = start_synced_master(scenario, 1, &[]);
+    let replica = &replicas[0];
     let sentinel = start_sentinel(flavor, scenario, LO, None, None, (LO, master.port), &[]);
     let events = EventLog::attach(sentinel.port);
     let proxy = start_haproxy(
@@ -150,16 +141,7 @@ fn haproxy_auth(flavor: Flavor) {
     let password = "s3cret-deploy";
     let pw = Some(password);
     let vars = [("PASSWORD", password.to_string())];
-    let mut master = start_redis(scenario, LO, None, None, None, &vars);
-    let replicas: Vec<Server> = (0..2)
-        .map(|_| start_redis(scenario, LO, None, None, Some((LO, master.port)), &vars))
-        .collect();
-    for r in &replicas {
-        assert!(
-            wait_follows((LO, r.port), (LO, master.port), pw, Duration::from_secs(20)),
-            "replica did not sync with masterauth"
-        );
-    }
+    let (mut master, replicas) = start_synced_master(scenario, 2, &vars);
     // Without the password nothing is readable: the recipe really is protected.
     assert!(connect(LO, master.port)
         .and_then(|mut c| c.ok(&["INFO", "replication"]))

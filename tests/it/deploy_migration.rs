@@ -86,18 +86,7 @@ fn swap_all(sentinels: &mut [Server], to: Flavor) {
 #[test]
 fn a_redis_sentinel_group_moves_to_rsentinel_one_process_at_a_time_and_back() {
     let scenario = "three-sentinels";
-    let mut master = start_redis(scenario, LO, None, None, None, &[]);
-    let mut replicas: Vec<Server> = (0..2)
-        .map(|_| start_redis(scenario, LO, None, None, Some((LO, master.port)), &[]))
-        .collect();
-    for r in &replicas {
-        assert!(wait_follows(
-            (LO, r.port),
-            (LO, master.port),
-            None,
-            Duration::from_secs(20)
-        ));
-    }
+    let (mut master, mut replicas) = start_synced_master(scenario, 2, &[]);
     let mut sentinels: Vec<Server> = (0..3)
         .map(|_| {
             start_sentinel(

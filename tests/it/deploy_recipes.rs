@@ -137,18 +137,7 @@ fn hosts_file_recipe_with_redis_sentinel() {
 
 fn three_sentinels(flavor: Flavor) {
     let scenario = "three-sentinels";
-    let mut master = start_redis(scenario, LO, None, None, None, &[]);
-    let replicas: Vec<Server> = (0..2)
-        .map(|_| start_redis(scenario, LO, None, None, Some((LO, master.port)), &[]))
-        .collect();
-    for r in &replicas {
-        assert!(wait_follows(
-            (LO, r.port),
-            (LO, master.port),
-            None,
-            Duration::from_secs(20)
-        ));
-    }
+    let (mut master, replicas) = start_synced_master(scenario, 2, &[]);
     let mut sentinels: Vec<Server> = (0..3)
         .map(|_| start_sentinel(flavor, scenario, LO, None, None, (LO, master.port), &[]))
         .collect();

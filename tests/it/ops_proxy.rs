@@ -378,16 +378,7 @@ fn the_proxy_port_with_auth_follows_a_failover_of_three_sentinels() {
     let password = "s3cret-proxy";
     let pw = Some(password);
     let vars = [("PASSWORD", password.to_string())];
-    let mut master = start_redis(scenario, LO, None, None, None, &vars);
-    let replicas: Vec<Server> = (0..2)
-        .map(|_| start_redis(scenario, LO, None, None, Some((LO, master.port)), &vars))
-        .collect();
-    for r in &replicas {
-        assert!(
-            wait_follows((LO, r.port), (LO, master.port), pw, Duration::from_secs(20)),
-            "replica did not sync with masterauth"
-        );
-    }
+    let (mut master, replicas) = start_synced_master(scenario, 2, &vars);
     let proxies: Vec<u16> = (0..3).map(|_| free_port()).collect();
     let sentinels: Vec<Server> = proxies
         .iter()

@@ -105,6 +105,39 @@ pub fn start_redis(
     })
 }
 
+/// A master of `scenario` on loopback and `replicas` replicas of it, each synced (link up)
+/// before this returns. `vars` fills the templates; its PASSWORD, if any, is also what the
+/// sync check authenticates with (the scenario's masterauth).
+pub fn start_synced_master(
+    scenario: &str,
+    replicas: usize,
+    vars: &[(&str, String)],
+) -> (Server, Vec<Server>) {
+    const LO: &str = "127.0.0.1";
+    let password = vars
+        .iter()
+        .find(|(k, _)| *k == "PASSWORD")
+        .map(|(_, v)| v.as_str());
+    let master = start_redis(scenario, LO, None, None, None, vars);
+    let replicas: Vec<Server> = (0..replicas)
+        .map(|_| start_redis(scenario, LO, None, None, Some((LO, master.port)), vars))
+        .collect();
+    for r in &replicas {
+        assert!(
+            wait_follows(
+                (LO, r.port),
+                (LO, master.port),
+                password,
+                Duration::from_secs(20)
+            ),
+            "replica {} did not sync with its master {}",
+            r.port,
+            master.port
+        );
+    }
+    (master, replicas)
+}
+
 /// A sentinel (rsentinel or redis-sentinel) on the scenario's sentinel.conf, watching
 /// `master` as mymaster with the test timings.
 pub fn start_sentinel(
