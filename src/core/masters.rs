@@ -103,7 +103,7 @@ impl Sentinel {
             slave_conf_change_time: None,
             info_asked_at: None,
             fast_demotion_sent: None,
-            claim_seen: false,
+            claim: None,
             slaveof_tag: 0,
         }
     }

@@ -303,15 +303,31 @@ pub struct Replica {
     /// When we last sent this replica a fast demotion (`failover::demotion`): at most one per
     /// publish period, as INFO has to show whether it worked.
     pub fast_demotion_sent: Option<Millis>,
-    /// An INFO asked after our last SLAVEOF to this replica showed it claiming the master role
-    /// (false again once one shows it a replica). Fast demotion acts only on such a claim, and
-    /// its question to the peers must be newer than the latest INFO showing it: a claim we
-    /// acted on and then saw again, with no INFO in between showing the replica role, may be a
-    /// new promotion.
-    pub claim_seen: bool,
+    /// This replica's claim of the master role, as INFO asked after our last SLAVEOF to it
+    /// shows it (None again once one shows it a replica). Fast demotion acts only on such a
+    /// claim (`failover::demotion`).
+    pub claim: Option<Claim>,
     /// The tag counter when we last sent this replica SLAVEOF: an INFO with a smaller tag was
     /// asked before it and shows nothing of what it did.
     pub slaveof_tag: u64,
+}
+
+/// A replica seen claiming the master role: one claim is one promotion, told apart from the
+/// next by the replication id Redis draws at every promotion. A claim we acted on and then saw
+/// again, with no INFO in between showing the replica role, may be a new promotion by a newer
+/// election: what the group confirmed of the first says nothing of the second.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    /// `master_replid` of the INFO that showed it (None: an instance that reports none,
+    /// older than Redis 4.0, whose claims cannot be told apart: never demoted fast).
+    pub replid: Option<String>,
+    /// The tag counter when an INFO first showed this claim: the question to the peers must
+    /// be sent after it (a round numbered at least this). A counter, not the time: the two
+    /// can fall within one millisecond, in either order.
+    pub seen_tag: u64,
+    /// The tag of the newest INFO request whose reply showed it: the demotion acts on an INFO
+    /// asked after the group's confirmation.
+    pub info_tag: u64,
 }
 
 /// Another sentinel monitoring the same master.

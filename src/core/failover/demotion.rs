@@ -9,9 +9,15 @@
 //! - our config epoch is the newest anyone we hear from announces, and no election started
 //!   since it (no fresh hello, ours included, carries a current epoch above our config epoch);
 //! - a majority of the known sentinels (us included) answered, to a question sent *after* we
-//!   last saw the instance claim the master role (the latest INFO, itself asked after our last
-//!   SLAVEOF to it: `Replica::claim_seen`), that the newest epoch in which they voted
-//!   for a leader to fail over our master's address is between 1 and our config epoch.
+//!   first saw this claim of the master role (`Replica::claim`: an INFO asked after our last
+//!   SLAVEOF to it; one claim is one replication id, which Redis draws anew at every
+//!   promotion), that the newest epoch in which they voted for a leader to fail over our
+//!   master's address is between 1 and our config epoch;
+//! - and an INFO asked *after* that confirmation still shows the same claim. The answers
+//!   speak for the moment they were given; a slow one can arrive seconds later, and meanwhile
+//!   a newer election may have had the instance demoted and promoted again (simulator, seeds
+//!   40237063 and 40290270: answers 0.85 s and 3 s on the way, and the group's new master was
+//!   demoted). A new promotion shows in INFO as a new replication id.
 //!
 //! The question is Redis's own "which vote do you hold" form of SENTINEL
 //! IS-MASTER-DOWN-BY-ADDR (our run id with request epoch 0: no peer, redis-sentinel or
@@ -37,23 +43,33 @@ use crate::value::Value;
 /// One round of fast demotion's question to the peers.
 #[derive(Debug, Clone)]
 pub struct DemotionProbe {
-    /// When the round was sent: it proves nothing about a claim first seen after it.
+    /// When the round was sent (answers may still come for a publish period).
     pub sent_at: Millis,
+    /// The round's number, the tag counter when it was sent: answers name it, and it proves
+    /// nothing about a claim first seen after it (`Claim::seen_tag`). Not the time: two rounds,
+    /// or a claim and a round, can fall within one millisecond.
+    pub round: u64,
     /// The master address asked about (ours when it was sent).
     pub addr: Addr,
     /// Each answering peer (by key) and the leader epoch it answered.
     pub answers: std::collections::BTreeMap<String, u64>,
+    /// The tag counter when the answers were first found to confirm: only an INFO asked from
+    /// then on (a tag at least this) shows the claim as it is after the confirmation.
+    pub confirmed_tag: Option<u64>,
+    /// The replicas asked for INFO right after the confirmation (once each).
+    pub info_asked: Vec<String>,
 }
 
 impl Sentinel {
     /// Is our configuration for `m` confirmed by the group firmly enough to demote, without
-    /// waiting, an instance we list as a replica that claims the master role since `since`?
+    /// waiting, an instance we list as a replica whose claim of the master role we first saw
+    /// when the tag counter stood at `seen_tag`?
     /// Asks the peers (a new round) when no answer can tell yet.
     pub(crate) fn group_confirms_our_master(
         &mut self,
         now: Millis,
         m: &mut Master,
-        since: Millis,
+        seen_tag: u64,
     ) -> bool {
         let epoch = m.config_epoch;
         if epoch == 0 || m.inst.flags.failover_in_progress || self.current_epoch > epoch {
@@ -69,7 +85,7 @@ impl Sentinel {
         let usable = m
             .demotion_probe
             .as_ref()
-            .filter(|p| p.sent_at >= since && p.addr.same_endpoint(&m.inst.addr));
+            .filter(|p| p.round >= seen_tag && p.addr.same_endpoint(&m.inst.addr));
         if let Some(probe) = usable {
             let confirmed = 1 + probe
                 .answers
@@ -77,6 +93,10 @@ impl Sentinel {
                 .filter(|&&e| (1..=epoch).contains(&e))
                 .count();
             if confirmed * 2 > m.voters() {
+                let next_tag = self.next_tag;
+                if let Some(p) = m.demotion_probe.as_mut() {
+                    p.confirmed_tag.get_or_insert(next_tag);
+                }
                 return true;
             }
             if elapsed(now, probe.sent_at) < self.timing.publish_period as i64 {
@@ -87,6 +107,24 @@ impl Sentinel {
         false
     }
 
+    /// Ask `key` for INFO now, once per confirmation, rather than wait for the next periodic
+    /// one (its reply is what the demotion acts on).
+    fn ask_info_after_confirmation(&mut self, m: &mut Master, key: &str) {
+        let asked = m
+            .demotion_probe
+            .as_ref()
+            .is_none_or(|p| p.info_asked.iter().any(|k| k == key));
+        if asked {
+            return;
+        }
+        let who = Who::Replica(key.to_string());
+        if self.send(m, &who, Channel::Cmd, Purpose::Info, &["INFO"]) {
+            if let Some(p) = m.demotion_probe.as_mut() {
+                p.info_asked.push(key.to_string());
+            }
+        }
+    }
+
     /// Ask every connected peer which vote it holds for our master's address (see the module
     /// comment): `SENTINEL is-master-down-by-addr <ip> <port> 0 <our run id>`.
     fn send_demotion_probe(&mut self, now: Millis, m: &mut Master) {
@@ -94,10 +132,14 @@ impl Sentinel {
         let ip = m.inst.addr.announced(announce).to_string();
         let port = m.inst.addr.port.to_string();
         let myid = self.myid.clone();
+        let round = self.next_tag;
         m.demotion_probe = Some(DemotionProbe {
             sent_at: now,
+            round,
             addr: m.inst.addr.clone(),
             answers: Default::default(),
+            confirmed_tag: None,
+            info_asked: Vec::new(),
         });
         let keys: Vec<String> = m.sentinels.keys().cloned().collect();
         for key in keys {
@@ -106,7 +148,7 @@ impl Sentinel {
                 continue;
             }
             let args = ["SENTINEL", "is-master-down-by-addr", &ip, &port, "0", &myid];
-            self.send_tagged(m, &who, Channel::Cmd, Purpose::DemotionProbe(now), &args);
+            self.send_tagged(m, &who, Channel::Cmd, Purpose::DemotionProbe(round), &args);
         }
     }
 
@@ -117,7 +159,7 @@ impl Sentinel {
         now: Millis,
         m: &mut Master,
         who: &Who,
-        round: Millis,
+        round: u64,
         reply: &Value,
     ) {
         let Who::Peer(key) = who else { return };
@@ -125,7 +167,7 @@ impl Sentinel {
         let [Value::Int(_), _, Value::Int(leader_epoch)] = items.as_slice() else {
             return;
         };
-        let Some(probe) = m.demotion_probe.as_mut().filter(|p| p.sent_at == round) else {
+        let Some(probe) = m.demotion_probe.as_mut().filter(|p| p.round == round) else {
             return;
         };
         probe
@@ -153,26 +195,31 @@ impl Sentinel {
         {
             return false;
         }
-        // Since when the claim is known, counted from an INFO asked after our last SLAVEOF:
-        // not `role_reported_time`, which stays put while the instance claims, is demoted and
-        // claims again (promoted anew) with no INFO in between showing it a replica. A question
-        // answered for the first claim then confirmed the second, and the group's new master
-        // was demoted (simulator, seeds 10043231 and 10115344).
-        //
-        // And the question must also be newer than the latest INFO showing the claim: between
-        // two INFOs the instance may have been demoted by another sentinel and promoted again
-        // (a newer election), which no INFO of ours showed; answers to a question sent before
-        // that INFO may predate the new election's votes (simulator, seed 50092806, 5
-        // sentinels: the returning old master was demoted by a peer, promoted in epoch 3, and
-        // our epoch-2 confirmation demoted it). A question sent after it reaches voters that
-        // have voted already, and they answer the newer epoch.
-        if !r.claim_seen {
-            return false;
-        }
-        let Some(since) = r.inst.info_refresh else {
+        // The claim counts from an INFO asked after our last SLAVEOF (not
+        // `role_reported_time`, which stays put while the instance claims, is demoted and
+        // claims again with no INFO in between showing it a replica: simulator, seeds
+        // 10043231 and 10115344), and from the first INFO showing its replication id (a
+        // claim seen again under a new one is a new promotion, whose election the answers to
+        // an older question may predate: seed 50092806, 5 sentinels).
+        let Some(claim) = r.claim.clone() else {
             return false;
         };
-        if !self.master_looks_sane(now, m) || !self.group_confirms_our_master(now, m, since) {
+        if claim.replid.is_none() {
+            return false; // claims that cannot be told apart wait for Redis's rule
+        }
+        if !self.master_looks_sane(now, m)
+            || !self.group_confirms_our_master(now, m, claim.seen_tag)
+        {
+            return false;
+        }
+        // Confirmed: act on an INFO asked since, showing the same claim (module comment).
+        let confirmed_tag = m
+            .demotion_probe
+            .as_ref()
+            .and_then(|p| p.confirmed_tag)
+            .unwrap_or(u64::MAX);
+        if claim.info_tag < confirmed_tag {
+            self.ask_info_after_confirmation(m, key);
             return false;
         }
         let target = m.inst.addr.clone();

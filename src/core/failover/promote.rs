@@ -110,9 +110,9 @@ impl Sentinel {
         if let Who::Replica(k) = who {
             let tag = self.next_tag;
             if let Some(r) = m.replicas.get_mut(k) {
-                // What it claims from here on is news (see `Replica::claim_seen`).
+                // What it claims from here on is news (see `Replica::claim`).
                 r.slaveof_tag = tag;
-                r.claim_seen = false;
+                r.claim = None;
             }
         }
         for step in steps {

@@ -6,7 +6,7 @@ use crate::config::model::LogLevel;
 use crate::core::events::EventKind;
 use crate::core::monitoring::info_parse::parse_info;
 use crate::core::state::{
-    elapsed, instance, instance_mut, no_down_for, Addr, FailoverState, Master, Role, Who,
+    elapsed, instance, instance_mut, no_down_for, Addr, Claim, FailoverState, Master, Role, Who,
 };
 use crate::core::{Millis, Sentinel};
 
@@ -28,11 +28,23 @@ impl Sentinel {
             inst.info = Some(text);
         }
         if let Who::Replica(k) = who {
+            let next_tag = self.next_tag;
             if let Some(r) = m.replicas.get_mut(k) {
                 r.master_link_down_time = report.master_link_down_ms;
                 match report.role {
-                    Some(Role::Master) if tag >= r.slaveof_tag => r.claim_seen = true,
-                    Some(Role::Replica) => r.claim_seen = false,
+                    Some(Role::Master) if tag >= r.slaveof_tag => match &mut r.claim {
+                        Some(c) if c.replid.is_some() && c.replid == report.master_replid => {
+                            c.info_tag = c.info_tag.max(tag);
+                        }
+                        _ => {
+                            r.claim = Some(Claim {
+                                replid: report.master_replid.clone(),
+                                seen_tag: next_tag,
+                                info_tag: tag,
+                            })
+                        }
+                    },
+                    Some(Role::Replica) => r.claim = None,
                     _ => {}
                 }
             }

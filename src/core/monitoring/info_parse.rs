@@ -28,6 +28,9 @@ pub struct InfoReport {
     pub slave_priority: Option<u32>,
     pub slave_repl_offset: Option<u64>,
     pub replica_announced: Option<bool>,
+    /// `master_replid`: Redis (4.0 on) draws a new one whenever the instance is promoted, so
+    /// it tells one claim of the master role from the next (`failover::demotion`).
+    pub master_replid: Option<String>,
 }
 
 /// Parse an INFO reply. Unknown lines are ignored; malformed numbers read as 0, as Redis's
@@ -69,6 +72,7 @@ fn read_line(report: &mut InfoReport, line: &str) {
         "master_link_down_since_seconds" => {
             report.master_link_down_ms = leading_i64(value).max(0).saturating_mul(1000) as u64;
         }
+        "master_replid" if !value.is_empty() => report.master_replid = Some(value.to_string()),
         "role" if value.starts_with("master") => report.role = Some(Role::Master),
         "role" if value.starts_with("slave") => report.role = Some(Role::Replica),
         _ if name.starts_with("slave") => {
@@ -192,6 +196,7 @@ mod tests {
             ]
         );
         assert_eq!(r.master_host, None);
+        assert_eq!(r.master_replid.as_deref(), Some("abc"));
     }
 
     #[test]

@@ -24,8 +24,8 @@ pub(crate) enum Purpose {
     Subscribe,
     IsMasterDown,
     /// Fast demotion's question to a peer (`failover::demotion`), tagged with the round it
-    /// belongs to (when the round was sent).
-    DemotionProbe(Millis),
+    /// belongs to (`DemotionProbe::round`).
+    DemotionProbe(u64),
 }
 
 /// Which record each link belongs to (see `Sentinel::locate`). Rebuilt from the masters when a

@@ -9,13 +9,21 @@ const PEERS: [(u8, &str); 2] = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
 /// Our configuration: MASTER under config epoch 1, current epoch 1; R1 claims the master role;
 /// the peers answer `vote_epoch` when asked which vote they hold.
 pub(super) fn world_with_r1_claiming_master(vote_epoch: i64) -> World {
+    claiming_world(vote_epoch, true)
+}
+
+/// `world_with_r1_claiming_master`; with `answering` false the peers' answers to the question
+/// are held back (the test delivers them: `deliver_late_answers`).
+fn claiming_world(vote_epoch: i64, answering: bool) -> World {
     let mut config = World::config(2, &PEERS);
     config.sentinel.current_epoch = 1;
     config.masters[0].config_epoch = 1;
     config.masters[0].leader_epoch = 1;
     let mut w = standard_world_from(config);
     for (_, addr) in PEERS {
-        w.fakes.get_mut(addr).unwrap().peer_vote_epoch = Some(vote_epoch);
+        let peer = w.fakes.get_mut(addr).unwrap();
+        peer.peer_vote_epoch = Some(vote_epoch);
+        peer.ignores_questions = !answering;
     }
     w.run_for(3_000);
     let r1 = w.fakes.get_mut(R1).unwrap();
@@ -204,4 +212,66 @@ fn a_claim_seen_again_after_a_demotion_needs_a_new_confirmation() {
         .filter(|a| a == "SLAVEOF 10.0.0.1 6379")
         .count();
     assert_eq!(slaveofs, 1, "{:?}", w.kinds());
+}
+
+/// The answers to fast demotion's question still on the way, delivered now, each saying the
+/// peer's newest vote was in `epoch`.
+fn deliver_late_answers(w: &mut World, epoch: i64) {
+    use crate::core::monitoring::links::Purpose;
+    let mut late: Vec<(u64, LinkId, Channel)> =
+        w.s.pending
+            .iter()
+            .filter(|(_, p)| matches!(p.purpose, Purpose::DemotionProbe(_)))
+            .map(|(tag, p)| (*tag, p.link, p.channel))
+            .collect();
+    late.sort_unstable_by_key(|(tag, _, _)| *tag);
+    assert!(!late.is_empty(), "no question was asked");
+    for (tag, link, channel) in late {
+        w.handle(Input::Reply {
+            link,
+            channel,
+            tag,
+            reply: Value::Array(vec![Value::Int(0), Value::bulk("*"), Value::Int(epoch)]),
+        });
+    }
+}
+
+/// Seeds 40237063 and 40290270 (3 sentinels) in miniature: the peers answered our question
+/// (newest vote: epoch 1, ours) but the answers were slow on the way (0.85 s and 3 s); while
+/// they travelled, an epoch-2 election had R1 demoted and promoted again, and the group's new
+/// master was demoted on their arrival. The confirmation is only acted on through an INFO
+/// asked after it, which shows a new replication id: a new claim, a new question, and the
+/// peers (voters of epoch 2 now) do not confirm it.
+#[test]
+fn a_late_confirmation_does_not_demote_a_claim_promoted_anew() {
+    let mut w = claiming_world(1, false);
+    // Promoted anew by the epoch-2 leader while the answers were on the way.
+    w.fakes.get_mut(R1).unwrap().promoted_anew();
+    for (_, addr) in PEERS {
+        let peer = w.fakes.get_mut(addr).unwrap();
+        peer.peer_vote_epoch = Some(2);
+        peer.ignores_questions = false;
+    }
+    deliver_late_answers(&mut w, 1);
+    w.run_for(3_000);
+    assert!(!demoted(&w), "{:?}", sent_to(&w, R1));
+}
+
+/// The same late answers when R1 is still the claim they were asked about (same replication
+/// id): the INFO asked after them shows it, and R1 is demoted at once.
+#[test]
+fn a_late_confirmation_of_the_same_claim_demotes_after_one_more_info() {
+    let mut w = claiming_world(1, false);
+    let infos_before = sent_to(&w, R1).iter().filter(|a| *a == "INFO").count();
+    deliver_late_answers(&mut w, 1);
+    assert!(demoted(&w), "{:?}", sent_to(&w, R1));
+    let sent = sent_to(&w, R1);
+    let infos = sent.iter().filter(|a| *a == "INFO").count();
+    assert_eq!(infos, infos_before + 1, "{sent:?}");
+    let last_info = sent.iter().rposition(|a| a == "INFO").unwrap();
+    let slaveof = sent
+        .iter()
+        .position(|a| a == "SLAVEOF 10.0.0.1 6379")
+        .unwrap();
+    assert!(last_info < slaveof, "{sent:?}");
 }

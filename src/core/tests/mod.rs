@@ -34,6 +34,8 @@ struct Fake {
     up: bool,
     role: Role,
     runid: String,
+    /// `master_replid`: drawn anew at every promotion, as Redis does.
+    replid: String,
     /// For replicas: the master they replicate from.
     master: Option<String>,
     offset: u64,
@@ -72,6 +74,7 @@ impl Fake {
             up: true,
             role: Role::Master,
             runid: runid.into(),
+            replid: format!("replid-of-{runid}"),
             master: None,
             offset: 0,
             priority: 100,
@@ -102,6 +105,9 @@ impl Fake {
 
     /// Replicate from `to` (None: become a master).
     fn obey_slaveof(&mut self, to: Option<String>) {
+        if to.is_none() && self.role == Role::Replica {
+            self.promoted_anew();
+        }
         self.role = if to.is_some() {
             Role::Replica
         } else {
@@ -112,10 +118,15 @@ impl Fake {
         self.link_down_secs = None;
     }
 
+    /// A new replication id, as a promotion draws.
+    fn promoted_anew(&mut self) {
+        self.replid.push('+');
+    }
+
     fn info(&self) -> String {
         let mut s = format!(
-            "# Server\r\nredis_version:{}\r\nrun_id:{}\r\n# Replication\r\n",
-            self.version, self.runid
+            "# Server\r\nredis_version:{}\r\nrun_id:{}\r\n# Replication\r\nmaster_replid:{}\r\n",
+            self.version, self.runid, self.replid
         );
         match self.role {
             Role::Master => {

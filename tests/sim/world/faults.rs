@@ -153,6 +153,7 @@ impl World {
         let now = self.now;
         if let Some(r) = self.redis_mut(i) {
             r.runid = id;
+            r.draw_replid();
             r.persistent = persistent;
             r.paused_until = 0;
             if r.master.is_some() {

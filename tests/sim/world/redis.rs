@@ -30,6 +30,13 @@ pub(super) struct RedisNode {
     /// Whether a restart keeps the data set (AOF/RDB on disk) or starts empty.
     pub(super) persistent: bool,
     pub(super) runid: String,
+    /// `master_replid`: drawn anew at a promotion and at a restart, taken from the master at
+    /// every sync, as Redis does (fast demotion tells one claim of the master role from the
+    /// next by it).
+    pub(super) replid: String,
+    /// Replication ids drawn so far (they are drawn in order, not at random, so that the
+    /// schedule's random streams stay as they were).
+    pub(super) replids_drawn: u32,
     pub(super) subscribers: BTreeSet<ConnId>,
     /// `replica-priority` (0: never promoted).
     pub(super) priority: u32,
@@ -40,12 +47,20 @@ pub(super) struct RedisNode {
 }
 
 impl RedisNode {
+    /// A new replication id (a promotion, a restart).
+    pub(super) fn draw_replid(&mut self) {
+        self.replids_drawn += 1;
+        self.replid = format!("{}.{}", self.runid, self.replids_drawn);
+    }
+
     pub(super) fn new(i: NodeId, runid: String, priority: u32) -> RedisNode {
         RedisNode {
             role: if i == 0 { Role::Master } else { Role::Replica },
             master: if i == 0 { None } else { Some(0) },
             log: Vec::new(),
             persistent: true,
+            replid: format!("{runid}.0"),
+            replids_drawn: 0,
             runid,
             subscribers: BTreeSet::new(),
             priority,
@@ -177,6 +192,9 @@ impl World {
             let r = self.redis_mut(to)?;
             match target {
                 None => {
+                    if r.role == Role::Replica {
+                        r.draw_replid();
+                    }
                     r.role = Role::Master;
                     r.master = None;
                     r.link_down_since = None;
@@ -288,7 +306,7 @@ impl World {
             return String::new();
         };
         let mut s = String::with_capacity(256);
-        let _ = write!(s, "run_id:{}\r\n", r.runid);
+        let _ = write!(s, "run_id:{}\r\nmaster_replid:{}\r\n", r.runid, r.replid);
         match r.role {
             Role::Master => {
                 s.push_str("role:master\r\n");
@@ -412,6 +430,16 @@ impl World {
             let Some(m) = r.master else { continue };
             let n = r.log.len();
             let last = r.log.last().copied();
+            // Synced: the replica goes by its master's replication id.
+            let Some(mreplid) = self.redis(m).map(|x| &x.replid) else {
+                continue;
+            };
+            if self.redis(i).is_some_and(|r| r.replid != *mreplid) {
+                let mreplid = mreplid.clone();
+                if let Some(r) = self.redis_mut(i) {
+                    r.replid = mreplid;
+                }
+            }
             let Some(mlog) = self.redis(m).map(|x| &x.log) else {
                 continue;
             };
