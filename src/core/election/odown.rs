@@ -13,10 +13,21 @@ impl Sentinel {
         let mut agreeing = 0u32;
         let mut odown = false;
         if m.inst.flags.s_down {
+            // Only answers received since our SDOWN began: one left from an earlier episode
+            // (Redis keeps them five ask periods) speaks of a failure that ended. Simulator,
+            // seed 40262860: a peer's "down", answered during a partition, was 3.7 s old when
+            // a link silenced before the heal made us judge the healthy master down again, and
+            // with it the group failed the master over after it had healed and settled.
+            let since = m.inst.s_down_since;
             agreeing = 1 + m
                 .sentinels
                 .values()
-                .filter(|p| p.inst.flags.master_down)
+                .filter(|p| {
+                    p.inst.flags.master_down
+                        && p.last_master_down_reply_time
+                            .zip(since)
+                            .is_some_and(|(reply, since)| reply >= since)
+                })
                 .count() as u32;
             odown = agreeing >= m.settings.quorum;
         }

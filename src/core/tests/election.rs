@@ -394,3 +394,37 @@ fn a_peer_that_does_not_answer_is_not_asked_on_every_other_answer() {
     assert!(asked <= 6, "asked the silent peer {asked} times in 3 s");
     assert!(asked >= 2, "asked the silent peer {asked} times in 3 s");
 }
+
+/// Seed 40262860 (3 sentinels) in miniature: a peer's "down" from an SDOWN that ended does not
+/// count for the next one. The peers said "down" during a first episode; the master answered
+/// again, then went silent to us alone a second later (in the seed, a connection silenced
+/// before a partition healed), and the peers now see it up. Redis keeps their old answers for
+/// five ask periods and reached ODOWN at once (the group then failed a healthy master over);
+/// only answers received in this episode count, and they say "up".
+#[test]
+fn a_down_answer_from_an_earlier_sdown_does_not_count() {
+    let peers = [(1, "10.0.1.1:26379"), (2, "10.0.1.2:26379")];
+    let mut config = World::config(2, &peers);
+    config.masters[0].down_after_ms = 1_000;
+    let mut w = standard_world_from(config);
+    w.run_for(2_000);
+    let count = |w: &World, kind: &str| w.events.iter().filter(|e| e.kind == kind).count();
+    for (n, addr) in peers {
+        let p = w.fakes.get_mut(addr).unwrap();
+        p.peer_down = true;
+        p.peer_votes_for = Some(peer_id(n));
+    }
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.run_for(1_500);
+    assert_eq!(count(&w, "+odown"), 1, "{:?}", w.kinds());
+    w.fakes.get_mut(MASTER).unwrap().up = true;
+    w.run_for(1_500);
+    assert_eq!(count(&w, "-sdown"), 1, "{:?}", w.kinds());
+    for (_, addr) in peers {
+        w.fakes.get_mut(addr).unwrap().peer_down = false;
+    }
+    w.fakes.get_mut(MASTER).unwrap().up = false;
+    w.run_for(1_500);
+    assert_eq!(count(&w, "+sdown"), 2, "{:?}", w.kinds());
+    assert_eq!(count(&w, "+odown"), 1, "{:?}", w.kinds());
+}
