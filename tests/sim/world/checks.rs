@@ -489,7 +489,9 @@ impl World {
                         r.paused_until
                     ));
                 }
-            } else if r.role != Role::Replica || r.master != Some(master) {
+            } else if (r.role != Role::Replica || r.master != Some(master))
+                && !self.unlisted_chained_replica(i, master)
+            {
                 return Err(format!(
                     "redis {i} ({:?} of {:?}) does not replicate from {ip}:{port}",
                     r.role, r.master
@@ -497,5 +499,41 @@ impl World {
             }
         }
         Ok(master)
+    }
+
+    /// Redis `i` replicates from `master` through other replicas, and no running sentinel
+    /// lists it. Sentinels learn replicas from the master's INFO only (Redis's rule, and
+    /// rsentinel's): a replica of a replica they never saw is left as it is, by redis-sentinel
+    /// too, and its data still comes from the master (simulator, seed 40749632: a replica
+    /// killed before any sentinel listed it came back as a replica of the old master, by then
+    /// itself a replica of the new one).
+    fn unlisted_chained_replica(&self, i: NodeId, master: NodeId) -> bool {
+        let mut at = i;
+        for _ in 0..self.cfg.redis {
+            let Some(r) = self.redis(at) else {
+                return false;
+            };
+            if r.role != Role::Replica {
+                return false;
+            }
+            match r.master {
+                Some(m) if m == master => break,
+                Some(m) => at = m,
+                None => return false,
+            }
+        }
+        if at == i || self.redis(at).and_then(|r| r.master) != Some(master) {
+            return false; // a direct replica of another master, or a loop
+        }
+        let node = &self.nodes[i];
+        !self.sentinel_ids().into_iter().any(|id| {
+            self.core(id)
+                .and_then(|c| c.master(MASTER_NAME))
+                .is_some_and(|m| {
+                    m.replicas
+                        .values()
+                        .any(|r| r.inst.addr.ip == node.ip && r.inst.addr.port == node.port)
+                })
+        })
     }
 }
