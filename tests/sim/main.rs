@@ -478,6 +478,11 @@ fn a_repromoted_master_is_not_demoted_on_an_old_confirmation_and_questions_do_no
     // the confirmation, showing the same replication id
     // (`core::tests::demotion::a_late_confirmation_does_not_demote_a_claim_promoted_anew`).
     passes([40_237_063, 40_290_270], &SimConfig::default());
+    // And a fourth (the session-6 run on the fixed core): a confirmation 3.4 s old, on an
+    // instance the newer election made the group's master while it already was a master (no
+    // new replication id); a confirmation now lasts half a publish period
+    // (`core::tests::demotion::an_old_confirmation_is_asked_again_before_a_demotion`).
+    passes([60_726_722], &SimConfig::default());
 }
 
 /// Seed 40262860 (3 sentinels, session 6): after the heal a connection silenced before it made

@@ -17,7 +17,10 @@
 //!   speak for the moment they were given; a slow one can arrive seconds later, and meanwhile
 //!   a newer election may have had the instance demoted and promoted again (simulator, seeds
 //!   40237063 and 40290270: answers 0.85 s and 3 s on the way, and the group's new master was
-//!   demoted). A new promotion shows in INFO as a new replication id.
+//!   demoted). A new promotion shows in INFO as a new replication id;
+//! - and all of it within half a publish period of the question: the "promotion" of an
+//!   instance that already is a master draws no new replication id, so only the answers' age
+//!   bounds the time a newer election had to make it the group's master (seed 60726722).
 //!
 //! The question is Redis's own "which vote do you hold" form of SENTINEL
 //! IS-MASTER-DOWN-BY-ADDR (our run id with request epoch 0: no peer, redis-sentinel or
@@ -87,19 +90,26 @@ impl Sentinel {
             .as_ref()
             .filter(|p| p.round >= seen_tag && p.addr.same_endpoint(&m.inst.addr));
         if let Some(probe) = usable {
+            let age = elapsed(now, probe.sent_at);
             let confirmed = 1 + probe
                 .answers
                 .values()
                 .filter(|&&e| (1..=epoch).contains(&e))
                 .count();
-            if confirmed * 2 > m.voters() {
+            // A confirmation is good for half a publish period from its question: the answers
+            // say no newer election had started when they were given, nothing of the time
+            // since. Kept forever, an old one demoted the instance a newer election had just
+            // made the group's master, from a master it already was (SLAVEOF NO ONE to a
+            // master draws no new replication id): simulator, seed 60726722, answers 3.4 s
+            // old. Past that, the question is asked again.
+            if confirmed * 2 > m.voters() && age <= (self.timing.publish_period / 2) as i64 {
                 let next_tag = self.next_tag;
                 if let Some(p) = m.demotion_probe.as_mut() {
                     p.confirmed_tag.get_or_insert(next_tag);
                 }
                 return true;
             }
-            if elapsed(now, probe.sent_at) < self.timing.publish_period as i64 {
+            if confirmed * 2 <= m.voters() && age < self.timing.publish_period as i64 {
                 return false; // answers may still come
             }
         }

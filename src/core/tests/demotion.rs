@@ -275,3 +275,33 @@ fn a_late_confirmation_of_the_same_claim_demotes_after_one_more_info() {
         .unwrap();
     assert!(last_info < slaveof, "{sent:?}");
 }
+
+/// Seed 60726722 (3 sentinels) in miniature: a confirmation is good for a moment, not for
+/// ever. The peers confirm our view (their newest vote: epoch 1), but R1 does not answer the
+/// INFO asked after it; while it is silent, the group elects a leader in epoch 2 that makes R1,
+/// already a master, the group's master (SLAVEOF NO ONE to a master draws no new replication
+/// id, so R1's INFO looks as before). When R1 answers again the old confirmation is 3 s old: the
+/// question is asked again, the peers answer epoch 2, and R1 stays a master.
+#[test]
+fn an_old_confirmation_is_asked_again_before_a_demotion() {
+    let mut w = claiming_world(1, false);
+    w.fakes.get_mut(R1).unwrap().silent = true;
+    deliver_late_answers(&mut w, 1);
+    assert!(!demoted(&w), "{:?}", sent_to(&w, R1));
+    for (_, addr) in PEERS {
+        let peer = w.fakes.get_mut(addr).unwrap();
+        peer.peer_vote_epoch = Some(2);
+        peer.ignores_questions = false;
+    }
+    w.run_for(3_000);
+    w.fakes.get_mut(R1).unwrap().silent = false;
+    w.run_for(3_000);
+    assert!(!demoted(&w), "{:?}", sent_to(&w, R1));
+    // Asked again once R1 answered (the first round went out before it was silent).
+    let rounds = w
+        .sent
+        .iter()
+        .filter(|(a, args)| a == PEERS[0].1 && args.join(" ").contains("is-master-down-by-addr"))
+        .count();
+    assert!(rounds >= 2, "{rounds}");
+}
