@@ -313,9 +313,11 @@ pub struct Replica {
 }
 
 /// A replica seen claiming the master role: one claim is one promotion, told apart from the
-/// next by the replication id Redis draws at every promotion. A claim we acted on and then saw
-/// again, with no INFO in between showing the replica role, may be a new promotion by a newer
-/// election: what the group confirmed of the first says nothing of the second.
+/// next by the replication id Redis draws whenever a replica is promoted. A claim we acted on
+/// and then saw again, with no INFO in between showing the replica role, may be a new promotion
+/// by a newer election: what the group confirmed of the first says nothing of the second. (A
+/// "promotion" of an instance that already is a master draws no new id: what bounds that case
+/// is the confirmation's age, `failover::demotion`.)
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     /// `master_replid` of the INFO that showed it (None: an instance that reports none,
