@@ -211,15 +211,16 @@ impl Sentinel {
         // 10043231 and 10115344), and from the first INFO showing its replication id (a
         // claim seen again under a new one is a new promotion, whose election the answers to
         // an older question may predate: seed 50092806, 5 sentinels).
-        let Some(claim) = r.claim.clone() else {
+        // Claims without a replication id cannot be told apart: they wait for Redis's rule.
+        let Some((seen_tag, info_tag)) = r
+            .claim
+            .as_ref()
+            .filter(|c| c.replid.is_some())
+            .map(|c| (c.seen_tag, c.info_tag))
+        else {
             return false;
         };
-        if claim.replid.is_none() {
-            return false; // claims that cannot be told apart wait for Redis's rule
-        }
-        if !self.master_looks_sane(now, m)
-            || !self.group_confirms_our_master(now, m, claim.seen_tag)
-        {
+        if !self.master_looks_sane(now, m) || !self.group_confirms_our_master(now, m, seen_tag) {
             return false;
         }
         // Confirmed: act on an INFO asked since, showing the same claim (module comment).
@@ -228,7 +229,7 @@ impl Sentinel {
             .as_ref()
             .and_then(|p| p.confirmed_tag)
             .unwrap_or(u64::MAX);
-        if claim.info_tag < confirmed_tag {
+        if info_tag < confirmed_tag {
             self.ask_info_after_confirmation(m, key);
             return false;
         }
